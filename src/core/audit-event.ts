@@ -1,0 +1,22 @@
+// The audit log's vocabulary. Each event type serves rows of shared/ffiec-controls.md (named beside it).
+// Events never carry secrets (passwords, tokens, keys) or row data; recordings hold the (masked) stream.
+
+export type AuditEventType =
+  | "gateway.start" // F13: instance, version, config hash
+  | "gateway.stop" // F13
+  | "auth.success" // F1, F7, F8, F10: subject, issuer, groups, kind, method, amr/acr
+  | "auth.failure" // F7: reason code, detail, client address, requested connection
+  | "session.start" // F1, F6: identity bound to the target account Custos used, client address, application
+  | "session.end" // F6, F17: reason (client, idle_timeout, max_duration, error, shutdown), bytes, statements
+  | "statement" // F4: who, target, text, fingerprint, decision and rule, rows, tag or error, duration
+  | "upstream.error" // F4, F6: connection, code, message
+  | "recording.batch"; // F11: session id, batch sequence, frame count, SHA-256 of the stored batch
+
+export interface AuditEvent {
+  type: AuditEventType | (string & {});
+  /** Epoch milliseconds. */
+  time: number;
+  sessionId?: string;
+  /** Event-specific fields: plain JSON-like values or Uint8Array. */
+  data: Record<string, unknown>;
+}

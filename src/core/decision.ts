@@ -1,0 +1,25 @@
+// Decisions are values: returned, never thrown. Anything that fails on the way to one becomes a deny.
+
+export type Action = "allow" | "deny" | "review";
+export type RecordMode = "sync" | "buffered";
+
+export interface MaskRule {
+  /** A result column name or table.column, or a detector name when `detector` is set. */
+  column?: string;
+  detector?: string;
+  method: "redact" | "partial" | "hash" | "null";
+}
+
+export interface Decision {
+  action: Action;
+  reason: string;
+  /** The rule that decided, for the audit log and the client's error message. */
+  rule: string;
+  /** sync: hold the command until its audit record is committed (durable before forwarded). */
+  record: RecordMode;
+  mask: MaskRule[];
+}
+
+export function deny(reason: string, rule: string): Decision {
+  return { action: "deny", reason, rule, record: "sync", mask: [] };
+}

@@ -1,0 +1,78 @@
+// The contract between a protocol and the rest of the gateway. A protocol gets a `Gateway` (built by
+// pipeline/) and calls it; it never imports identity, policy or audit directly.
+
+import type { Command, CommandOutcome } from "./command.ts";
+import type { Decision } from "./decision.ts";
+import type { CustosError } from "./errors.ts";
+import type { Frame } from "./frame.ts";
+import type { Identity } from "./identity.ts";
+
+export interface TlsInfo {
+  protocol: string | null;
+  cipher: string | null;
+}
+
+export interface ConnectRequest {
+  protocol: string;
+  clientAddr: string;
+  /** The identity token as presented (e.g. the PostgreSQL password). Never logged or recorded. */
+  credential: string;
+  /** Client-declared user name; informational only. */
+  user: string;
+  /** Connection name the client asked for (the PostgreSQL database name). */
+  connection: string;
+  applicationName?: string;
+  /** Null for plaintext transports. */
+  tls: TlsInfo | null;
+}
+
+export interface ConnectionInfo<Target = unknown> {
+  name: string;
+  type: string;
+  labels: string[];
+  /** Protocol-specific target; holds the upstream secret, so never logged or recorded. */
+  target: Target;
+}
+
+export interface SessionLimits {
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+}
+
+export interface SessionStats {
+  bytesFromClient: number;
+  bytesToClient: number;
+  commands: number;
+}
+
+export interface GatewaySession<Target = unknown> {
+  readonly id: string;
+  readonly identity: Identity;
+  readonly connection: ConnectionInfo<Target>;
+  readonly limits: SessionLimits;
+  /** Decide a command. Fails closed: any error becomes a deny. */
+  decide(command: Command): Decision | Promise<Decision>;
+  /** Buffer one frame of the session recording. */
+  record(frame: Frame): void;
+  /** Resolves once everything recorded so far is committed to the audit store; rejects with audit.unavailable. */
+  durable(): Promise<void>;
+  /** A command finished (or was refused): writes its audit event. */
+  completed(command: Command, decision: Decision, outcome: CommandOutcome): void;
+  /** A protocol-level event worth auditing (upstream errors, cancels). */
+  event(type: string, data: Record<string, unknown>): void;
+  /** True while the audit store accepts writes; protocols refuse new commands when false. */
+  recordable(): boolean;
+  /** The gateway ends the session (shutdown, store failure, grant expiry); the protocol tells its client. */
+  onTerminate(listener: (reason: CustosError) => void): void;
+  close(reason: string, stats: SessionStats): Promise<void>;
+}
+
+export type OpenResult<Target = unknown> =
+  | { ok: true; session: GatewaySession<Target> }
+  | { ok: false; error: CustosError };
+
+export interface Gateway {
+  open<Target>(request: ConnectRequest): Promise<OpenResult<Target>>;
+  /** Protocols report failures that happen before a session exists (garbage bytes, bad startup). */
+  reject(protocol: string, clientAddr: string, error: CustosError): void;
+}
