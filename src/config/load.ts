@@ -1,0 +1,228 @@
+// Reads the YAML config, validates it (one clear line naming the key path on any error), resolves
+// relative paths against the file's directory and `*_env` / `*_file` secrets into Secret values.
+// The only module that reads the environment and secret files.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { CustosError } from "../core/errors.ts";
+import { type RawConfig, rawConfigSchema } from "./schema.ts";
+import { Secret } from "./secret.ts";
+import type { AuditStoreConfig, Config, ConnectionConfig, PostgresTarget } from "./types.ts";
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(path: string, env: Env = process.env): Config {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw fail(file, null, `cannot read the config file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  let raw: unknown;
+  try {
+    // uniqueKeys (the default) makes a repeated key an error rather than a silent override.
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    const pos = (err as { linePos?: [{ line: number; col: number }] }).linePos?.[0];
+    const first = String((err as Error).message).split("\n")[0];
+    throw fail(file, pos ? `line ${pos.line}, column ${pos.col}` : null, first ?? "invalid YAML");
+  }
+  return build(raw ?? {}, dirname(file), env, file, sha256(text));
+}
+
+/** Validates a config given as an object (tests, the demo). Relative paths resolve against baseDir. */
+export function parseConfig(input: unknown, baseDir: string, env: Env = process.env): Config {
+  return build(input, resolve(baseDir), env, null, sha256(JSON.stringify(input) ?? ""));
+}
+
+function build(input: unknown, baseDir: string, env: Env, source: string | null, configHash: string): Config {
+  const where = source ?? "config";
+  const parsed = rawConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const { path, problem } = describeIssue(issue);
+    throw fail(where, path, problem);
+  }
+  return resolveConfig(parsed.data, { baseDir, env, where, source, configHash });
+}
+
+interface Ctx {
+  baseDir: string;
+  env: Env;
+  where: string;
+  source: string | null;
+  configHash: string;
+}
+
+function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
+  const dataDir = resolve(ctx.baseDir, raw.data_dir);
+  const seenIssuers = new Set<string>();
+  raw.identity.issuers.forEach((iss, i) => {
+    if (seenIssuers.has(iss.issuer)) {
+      throw fail(ctx.where, `identity.issuers[${i}].issuer`, `duplicate issuer "${iss.issuer}"`);
+    }
+    seenIssuers.add(iss.issuer);
+  });
+  const seenNames = new Map<string, number>();
+  const connections = raw.connections.map((conn, i): ConnectionConfig => {
+    const earlier = seenNames.get(conn.name);
+    if (earlier !== undefined) {
+      throw fail(
+        ctx.where,
+        `connections[${i}].name`,
+        `duplicate connection name "${conn.name}" (also connections[${earlier}])`,
+      );
+    }
+    seenNames.set(conn.name, i);
+    return {
+      name: conn.name,
+      type: conn.type,
+      target: resolveTarget(conn.target, `connections[${i}].target`, ctx),
+      allowGroups: conn.allow_groups,
+      labels: conn.labels,
+      tableLabels: conn.table_labels,
+      idleTimeoutMs: conn.idle_timeout,
+      maxSessionMs: conn.max_session,
+    };
+  });
+  return {
+    source: ctx.source,
+    configHash: ctx.configHash,
+    listen: raw.listen,
+    dataDir,
+    identity: {
+      issuers: raw.identity.issuers.map((iss) => ({
+        issuer: iss.issuer,
+        audience: iss.audience,
+        groupsClaim: iss.groups_claim,
+      })),
+      agentGroups: raw.identity.agent_groups,
+      gatewayTokens: { maxTtlMs: raw.identity.gateway_tokens.max_ttl },
+    },
+    connections,
+    audit: { store: resolveStore(raw.audit, dataDir, ctx), sync: raw.audit.sync },
+    tls: raw.tls
+      ? { certFile: resolve(ctx.baseDir, raw.tls.cert_file), keyFile: resolve(ctx.baseDir, raw.tls.key_file) }
+      : null,
+    log: raw.log,
+  };
+}
+
+function resolveTarget(t: RawConfig["connections"][number]["target"], at: string, ctx: Ctx): PostgresTarget {
+  if (t.password_env !== undefined && t.password_file !== undefined) {
+    throw fail(ctx.where, `${at}.password_file`, "use either password_env or password_file, not both");
+  }
+  let password: Secret | null = null;
+  if (t.password_env !== undefined) password = secretFromEnv(t.password_env, `${at}.password_env`, ctx);
+  if (t.password_file !== undefined) password = secretFromFile(t.password_file, `${at}.password_file`, ctx);
+  let caFile: string | null = null;
+  let ca: string | null = null;
+  if (t.ca_file !== undefined) {
+    if (t.tls === "disable")
+      throw fail(ctx.where, `${at}.ca_file`, "ca_file needs tls prefer, require or verify-full");
+    caFile = resolve(ctx.baseDir, t.ca_file);
+    ca = readText(caFile, `${at}.ca_file`, ctx);
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+      throw fail(ctx.where, `${at}.ca_file`, `${caFile} holds no PEM certificate`);
+    }
+  }
+  return { host: t.host, port: t.port, database: t.database, user: t.user, password, tls: t.tls, caFile, ca };
+}
+
+function resolveStore(a: RawConfig["audit"], dataDir: string, ctx: Ctx): AuditStoreConfig {
+  const given = (["store", "store_env", "store_file"] as const).filter((k) => a[k] !== undefined);
+  if (given.length > 1) throw fail(ctx.where, `audit.${given[1]}`, `use only one of ${given.join(", ")}`);
+  const key = given[0];
+  if (key === undefined) return { kind: "embedded", path: resolve(dataDir, "audit.db") };
+  const at = `audit.${key}`;
+  const value =
+    key === "store"
+      ? a.store!
+      : key === "store_env"
+        ? secretFromEnv(a.store_env!, at, ctx).reveal()
+        : secretFromFile(a.store_file!, at, ctx).reveal();
+  if (value.startsWith("sqlite:")) {
+    const path = value.slice("sqlite:".length);
+    if (!path) throw fail(ctx.where, at, "sqlite: needs a path, e.g. sqlite:./data/audit.db");
+    return { kind: "embedded", path: resolve(ctx.baseDir, path) };
+  }
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      // The URL may hold a password: say what is wrong without echoing it.
+      throw fail(ctx.where, at, "the postgres:// URL does not parse");
+    }
+    return { kind: "postgres", url: new Secret(value) };
+  }
+  throw fail(ctx.where, at, "expected sqlite:<path> or postgres://user:pass@host:port/db");
+}
+
+function secretFromEnv(name: string, at: string, ctx: Ctx): Secret {
+  const value = ctx.env[name];
+  if (value === undefined) throw fail(ctx.where, at, `environment variable ${name} is not set`);
+  if (value === "") throw fail(ctx.where, at, `environment variable ${name} is empty`);
+  return new Secret(value);
+}
+
+function secretFromFile(path: string, at: string, ctx: Ctx): Secret {
+  const file = resolve(ctx.baseDir, path);
+  // One trailing newline is an editor artefact, not part of the secret.
+  const value = readText(file, at, ctx).replace(/\r?\n$/, "");
+  if (value === "") throw fail(ctx.where, at, `${file} is empty`);
+  return new Secret(value);
+}
+
+function readText(file: string, at: string, ctx: Ctx): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw fail(ctx.where, at, `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): { path: string; problem: string } {
+  const path = formatPath(issue.path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const key = issue.keys[0]!;
+      const at = formatPath([...issue.path, key]);
+      const hint = key === "password" ? `; secrets come from ${key}_env or ${key}_file` : "";
+      return { path: at, problem: `unknown key${hint}` };
+    }
+    case "invalid_type":
+      if (/received undefined$/.test(issue.message)) return { path, problem: "is required" };
+      return { path, problem: `expected ${issue.expected}, got ${describeReceived(issue.message)}` };
+    case "invalid_key":
+      return { path, problem: issue.issues[0]?.message ?? issue.message };
+    case "invalid_value":
+      return { path, problem: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` };
+    default:
+      return { path, problem: issue.message };
+  }
+}
+
+function describeReceived(message: string): string {
+  return /received (\w+)$/.exec(message)?.[1] ?? "something else";
+}
+
+function formatPath(path: PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || "(top level)";
+}
+
+function fail(where: string, path: string | null, problem: string): CustosError {
+  const message = path ? `${where}: ${path}: ${problem}` : `${where}: ${problem}`;
+  return new CustosError("config.invalid", message, { source: where, path, problem });
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,103 @@
+// The configuration file's shape (the public contract of key names), validated with zod. Pure: no env,
+// no files. Durations and listen addresses are converted here; secrets and paths are resolved in load.ts.
+import { z } from "zod";
+import { parseDuration } from "./duration.ts";
+import { parseListenAddress } from "./listen-address.ts";
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0) {
+    ctx.addIssue({ code: "custom", message: `expected a duration like 500ms, 30s, 15m, 8h, got "${text}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const listenAddress = z.string().transform((text, ctx) => {
+  const parsed = parseListenAddress(text);
+  if (typeof parsed === "string") {
+    ctx.addIssue({ code: "custom", message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const nonEmpty = z.string().min(1, "must not be empty");
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name");
+
+// OIDC issuers must be HTTPS; plain HTTP only on loopback (tests, the demo's local IdP).
+const issuerUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    if (url.search || url.hash) return false;
+    if (url.protocol === "https:") return true;
+    return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}, "expected an https:// URL without query (http:// only on loopback)");
+
+const issuer = z.strictObject({
+  issuer: issuerUrl,
+  audience: nonEmpty,
+  groups_claim: nonEmpty.default("groups"),
+});
+
+const identity = z.strictObject({
+  issuers: z.array(issuer).default([]),
+  agent_groups: z.array(nonEmpty).default([]),
+  gateway_tokens: z
+    .strictObject({ max_ttl: duration.default(24 * 3_600_000) })
+    .default({ max_ttl: 24 * 3_600_000 }),
+});
+
+const postgresTarget = z.strictObject({
+  host: nonEmpty,
+  port: z.number().int().min(1).max(65535).default(5432),
+  database: nonEmpty,
+  user: nonEmpty,
+  password_env: envName.optional(),
+  password_file: nonEmpty.optional(),
+  tls: z.enum(["disable", "prefer", "require", "verify-full"]).default("prefer"),
+  ca_file: nonEmpty.optional(),
+});
+
+const connection = z.strictObject({
+  // Clients pick the connection as the PostgreSQL database name, so it must be a plain identifier.
+  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, "expected 1-63 of A-Z a-z 0-9 _ . -"),
+  type: z.literal("postgres"),
+  target: postgresTarget,
+  allow_groups: z.array(nonEmpty).min(1, "name at least one group"),
+  labels: z.array(nonEmpty).default([]),
+  table_labels: z
+    .record(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "expected schema.table"), z.array(nonEmpty))
+    .default({}),
+  idle_timeout: duration.default(15 * 60_000),
+  max_session: duration.default(8 * 3_600_000),
+});
+
+const audit = z.strictObject({
+  store: nonEmpty.optional(),
+  store_env: envName.optional(),
+  store_file: nonEmpty.optional(),
+  sync: z.enum(["writes", "all", "none"]).default("writes"),
+});
+
+export const rawConfigSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      postgres: listenAddress.default({ host: "127.0.0.1", port: 15432 }),
+      http: listenAddress.default({ host: "127.0.0.1", port: 8080 }),
+    })
+    .default({ postgres: { host: "127.0.0.1", port: 15432 }, http: { host: "127.0.0.1", port: 8080 } }),
+  data_dir: nonEmpty.default("./data"),
+  identity: identity.default({ issuers: [], agent_groups: [], gateway_tokens: { max_ttl: 24 * 3_600_000 } }),
+  connections: z.array(connection).default([]),
+  audit: audit.default({ sync: "writes" }),
+  tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
+  log: z
+    .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
+    .default({ level: "info" }),
+});
+
+export type RawConfig = z.output<typeof rawConfigSchema>;
