@@ -1,0 +1,166 @@
+// PostgreSQL adapter (postgres.js + drizzle-orm/postgres-js): one store shared by several gateways, each
+// writing its own log_id. Migrations run under an advisory lock so gateways starting together do not race.
+import { and, asc, count, desc, eq, gte, lt, max, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import { decodeEvent, decodeFrames } from "./codec.ts";
+import * as t from "./schema-pg.ts";
+import { type AuditStore, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
+
+const MIGRATIONS = new URL("./migrations/pg", import.meta.url).pathname;
+/** Arbitrary constant naming the audit schema migration lock (pg_advisory_lock key). */
+const MIGRATION_LOCK = 0x637573746f73; // "custos"
+
+export async function openPostgresStore(url: string): Promise<AuditStore> {
+  const client = postgres(url, {
+    max: 4,
+    connect_timeout: 5,
+    idle_timeout: 30,
+    onnotice: () => {},
+    connection: { application_name: "custos-audit" },
+  });
+  try {
+    const db = drizzle({ client, schema: t });
+    const lock = await client.reserve();
+    try {
+      await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
+      await migrate(db, { migrationsFolder: MIGRATIONS });
+    } finally {
+      await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
+      lock.release();
+    }
+    return postgresStore(client, db);
+  } catch (err) {
+    await client.end({ timeout: 1 });
+    throw err;
+  }
+}
+
+function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeof t>>): AuditStore {
+  return {
+    dialect: "postgres",
+
+    async ensureLog(logId, publicKey, createdAt) {
+      await db.insert(t.auditLogs).values({ logId, publicKey, createdAt }).onConflictDoNothing();
+      const [row] = await db.select().from(t.auditLogs).where(eq(t.auditLogs.logId, logId));
+      return row!;
+    },
+
+    async commit(batch: CommitBatch) {
+      await db.transaction(async (tx) => {
+        for (const rows of chunks(batch.events, 500)) await tx.insert(t.auditEvents).values(rows);
+        for (const rows of chunks(batch.recordings, 200)) await tx.insert(t.recordings).values(rows);
+        for (const s of batch.sessions) {
+          if (s.start) {
+            await tx
+              .insert(t.sessions)
+              .values({ id: s.id, logId: s.logId, ...s.start })
+              .onConflictDoNothing();
+          }
+          if (s.statements > 0) {
+            await tx
+              .update(t.sessions)
+              .set({ statements: sql`${t.sessions.statements} + ${s.statements}` })
+              .where(eq(t.sessions.id, s.id));
+          }
+          if (s.end) await tx.update(t.sessions).set(s.end).where(eq(t.sessions.id, s.id));
+        }
+        if (batch.checkpoint) await tx.insert(t.checkpoints).values(batch.checkpoint);
+      });
+    },
+
+    async logs() {
+      return db.select().from(t.auditLogs).orderBy(asc(t.auditLogs.logId));
+    },
+
+    async logSize(logId) {
+      const [row] = await db
+        .select({ top: max(t.auditEvents.seq) })
+        .from(t.auditEvents)
+        .where(eq(t.auditEvents.logId, logId));
+      // max() of a bigint comes back as a string from postgres.js.
+      return row?.top == null ? 0 : Number(row.top) + 1;
+    },
+
+    async readEvents(logId, fromSeq, limit) {
+      return db
+        .select()
+        .from(t.auditEvents)
+        .where(and(eq(t.auditEvents.logId, logId), gte(t.auditEvents.seq, fromSeq)))
+        .orderBy(asc(t.auditEvents.seq))
+        .limit(limit);
+    },
+
+    async checkpoints(logId) {
+      return db.select().from(t.checkpoints).where(eq(t.checkpoints.logId, logId)).orderBy(asc(t.checkpoints.size));
+    },
+
+    async recordingsByEventSeq(logId, fromSeq, toSeq) {
+      return db
+        .select()
+        .from(t.recordings)
+        .where(
+          and(eq(t.recordings.logId, logId), gte(t.recordings.eventSeq, fromSeq), lt(t.recordings.eventSeq, toSeq)),
+        )
+        .orderBy(asc(t.recordings.eventSeq));
+    },
+
+    async countRecordings(logId) {
+      const [row] = await db.select({ n: count() }).from(t.recordings).where(eq(t.recordings.logId, logId));
+      return row?.n ?? 0;
+    },
+
+    async listSessions({ limit, before }) {
+      return db
+        .select()
+        .from(t.sessions)
+        .where(before === undefined ? undefined : lt(t.sessions.startedAt, before))
+        .orderBy(desc(t.sessions.startedAt), desc(t.sessions.id))
+        .limit(limit);
+    },
+
+    async getSession(id) {
+      const [row] = await db.select().from(t.sessions).where(eq(t.sessions.id, id));
+      return row;
+    },
+
+    async sessionEvents(id) {
+      const rows = await db
+        .select({ logId: t.auditEvents.logId, seq: t.auditEvents.seq, body: t.auditEvents.body })
+        .from(t.auditEvents)
+        .where(eq(t.auditEvents.sessionId, id))
+        .orderBy(asc(t.auditEvents.seq));
+      return rows.map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));
+    },
+
+    async sessionFrames(id) {
+      const rows = await db
+        .select({ data: t.recordings.data })
+        .from(t.recordings)
+        .where(eq(t.recordings.sessionId, id))
+        .orderBy(asc(t.recordings.batch));
+      return rows.flatMap((r) => decodeFrames(r.data));
+    },
+
+    async counts() {
+      const [row] = await client<{ [k: string]: number }[]>`
+        select (select count(*)::int from audit_logs) as logs,
+               (select count(*)::int from audit_events) as events,
+               (select count(*)::int from checkpoints) as checkpoints,
+               (select count(*)::int from recordings) as recordings,
+               (select count(*)::int from sessions) as sessions`;
+      return {
+        logs: row?.logs ?? 0,
+        events: row?.events ?? 0,
+        checkpoints: row?.checkpoints ?? 0,
+        recordings: row?.recordings ?? 0,
+        sessions: row?.sessions ?? 0,
+      };
+    },
+
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}

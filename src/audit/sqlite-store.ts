@@ -1,0 +1,168 @@
+// SQLite adapter (bun:sqlite + drizzle-orm/bun-sqlite): the embedded default. WAL with synchronous=FULL, so
+// a commit that returned survives power loss; one writer (the recorder worker) per file.
+import { Database } from "bun:sqlite";
+import { and, asc, count, desc, eq, gte, lt, max, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/bun-sqlite";
+import { migrate } from "drizzle-orm/bun-sqlite/migrator";
+import { decodeEvent, decodeFrames } from "./codec.ts";
+import * as t from "./schema-sqlite.ts";
+import { type AuditStore, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
+
+const MIGRATIONS = new URL("./migrations/sqlite", import.meta.url).pathname;
+
+export function openSqliteStore(path: string): AuditStore {
+  const client = new Database(path, { create: true, strict: true });
+  try {
+    // synchronous=FULL: the WAL is fsynced at every commit ("durable before forwarded" needs exactly that).
+    client.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    const db = drizzle({ client, schema: t });
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    return sqliteStore(client, db);
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>): AuditStore {
+  return {
+    dialect: "sqlite",
+
+    async ensureLog(logId, publicKey, createdAt) {
+      db.insert(t.auditLogs)
+        .values({ logId, publicKey: Buffer.from(publicKey), createdAt })
+        .onConflictDoNothing()
+        .run();
+      return db.select().from(t.auditLogs).where(eq(t.auditLogs.logId, logId)).get()!;
+    },
+
+    async commit(batch: CommitBatch) {
+      db.transaction((tx) => {
+        for (const rows of chunks(batch.events, 500)) tx.insert(t.auditEvents).values(rows.map(bufs)).run();
+        for (const rows of chunks(batch.recordings, 200)) tx.insert(t.recordings).values(rows.map(bufs)).run();
+        for (const s of batch.sessions) {
+          if (s.start) {
+            tx.insert(t.sessions)
+              .values({ id: s.id, logId: s.logId, ...s.start })
+              .onConflictDoNothing()
+              .run();
+          }
+          if (s.statements > 0) {
+            tx.update(t.sessions)
+              .set({ statements: sql`${t.sessions.statements} + ${s.statements}` })
+              .where(eq(t.sessions.id, s.id))
+              .run();
+          }
+          if (s.end) tx.update(t.sessions).set(s.end).where(eq(t.sessions.id, s.id)).run();
+        }
+        if (batch.checkpoint) tx.insert(t.checkpoints).values(bufs(batch.checkpoint)).run();
+      });
+    },
+
+    async logs() {
+      return db.select().from(t.auditLogs).orderBy(asc(t.auditLogs.logId)).all();
+    },
+
+    async logSize(logId) {
+      const row = db
+        .select({ top: max(t.auditEvents.seq) })
+        .from(t.auditEvents)
+        .where(eq(t.auditEvents.logId, logId))
+        .get();
+      return row?.top == null ? 0 : row.top + 1;
+    },
+
+    async readEvents(logId, fromSeq, limit) {
+      return db
+        .select()
+        .from(t.auditEvents)
+        .where(and(eq(t.auditEvents.logId, logId), gte(t.auditEvents.seq, fromSeq)))
+        .orderBy(asc(t.auditEvents.seq))
+        .limit(limit)
+        .all();
+    },
+
+    async checkpoints(logId) {
+      return db
+        .select()
+        .from(t.checkpoints)
+        .where(eq(t.checkpoints.logId, logId))
+        .orderBy(asc(t.checkpoints.size))
+        .all();
+    },
+
+    async recordingsByEventSeq(logId, fromSeq, toSeq) {
+      return db
+        .select()
+        .from(t.recordings)
+        .where(
+          and(eq(t.recordings.logId, logId), gte(t.recordings.eventSeq, fromSeq), lt(t.recordings.eventSeq, toSeq)),
+        )
+        .orderBy(asc(t.recordings.eventSeq))
+        .all();
+    },
+
+    async countRecordings(logId) {
+      return db.select({ n: count() }).from(t.recordings).where(eq(t.recordings.logId, logId)).get()?.n ?? 0;
+    },
+
+    async listSessions({ limit, before }) {
+      return db
+        .select()
+        .from(t.sessions)
+        .where(before === undefined ? undefined : lt(t.sessions.startedAt, before))
+        .orderBy(desc(t.sessions.startedAt), desc(t.sessions.id))
+        .limit(limit)
+        .all();
+    },
+
+    async getSession(id) {
+      return db.select().from(t.sessions).where(eq(t.sessions.id, id)).get();
+    },
+
+    async sessionEvents(id) {
+      const rows = db
+        .select({ logId: t.auditEvents.logId, seq: t.auditEvents.seq, body: t.auditEvents.body })
+        .from(t.auditEvents)
+        .where(eq(t.auditEvents.sessionId, id))
+        .orderBy(asc(t.auditEvents.seq))
+        .all();
+      return rows.map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));
+    },
+
+    async sessionFrames(id) {
+      const rows = db
+        .select({ data: t.recordings.data })
+        .from(t.recordings)
+        .where(eq(t.recordings.sessionId, id))
+        .orderBy(asc(t.recordings.batch))
+        .all();
+      return rows.flatMap((r) => decodeFrames(r.data));
+    },
+
+    async counts() {
+      const n = (table: typeof t.auditLogs | typeof t.auditEvents | typeof t.checkpoints | typeof t.recordings | typeof t.sessions) =>
+        db.select({ n: count() }).from(table).get()?.n ?? 0;
+      return {
+        logs: n(t.auditLogs),
+        events: n(t.auditEvents),
+        checkpoints: n(t.checkpoints),
+        recordings: n(t.recordings),
+        sessions: n(t.sessions),
+      };
+    },
+
+    async close() {
+      client.close();
+    },
+  };
+}
+
+/** bun:sqlite stores Buffers as blobs; plain Uint8Array views are converted without copying. */
+function bufs<T extends object>(row: T): { [K in keyof T]: T[K] extends Uint8Array ? Buffer : T[K] } {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    out[k] = v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+  }
+  return out as { [K in keyof T]: T[K] extends Uint8Array ? Buffer : T[K] };
+}

@@ -1,0 +1,107 @@
+// The audit store: one interface, two thin adapters (sqlite-store.ts, postgres-store.ts) over the same
+// lockstep schema. Every write is one transactional commit(batch): one batch, one transaction, one fsync.
+import type { AuditEvent } from "../core/audit-event.ts";
+import { CustosError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import type * as schema from "./schema-pg.ts";
+
+export type LogRow = typeof schema.auditLogs.$inferSelect;
+export type EventRow = typeof schema.auditEvents.$inferSelect;
+export type CheckpointRow = typeof schema.checkpoints.$inferSelect;
+export type RecordingRow = typeof schema.recordings.$inferSelect;
+export type SessionRow = typeof schema.sessions.$inferSelect;
+
+/** Changes to one row of the sessions projection, folded from the batch's session events. */
+export interface SessionDelta {
+  id: string;
+  logId: string;
+  start?: Omit<SessionRow, "id" | "logId" | "endedAt" | "endReason" | "statements" | "bytesIn" | "bytesOut">;
+  /** Statements to add to the running count. */
+  statements: number;
+  end?: { endedAt: number; endReason: string | null; bytesIn: number; bytesOut: number };
+}
+
+export interface CommitBatch {
+  logId: string;
+  events: EventRow[];
+  recordings: RecordingRow[];
+  sessions: SessionDelta[];
+  checkpoint?: CheckpointRow;
+}
+
+export interface StoreCounts {
+  logs: number;
+  events: number;
+  checkpoints: number;
+  recordings: number;
+  sessions: number;
+}
+
+export interface StoredEvent extends AuditEvent {
+  logId: string;
+  seq: number;
+}
+
+export interface AuditStore {
+  readonly dialect: "sqlite" | "postgres";
+  /** Registers a log with its signing key, or returns the row already stored for that id. */
+  ensureLog(logId: string, publicKey: Uint8Array, createdAt: number): Promise<LogRow>;
+  /** Writes the whole batch in one transaction, or nothing. */
+  commit(batch: CommitBatch): Promise<void>;
+  logs(): Promise<LogRow[]>;
+  /** Highest seq + 1 (0 for an empty log). */
+  logSize(logId: string): Promise<number>;
+  readEvents(logId: string, fromSeq: number, limit: number): Promise<EventRow[]>;
+  checkpoints(logId: string): Promise<CheckpointRow[]>;
+  /** Recordings whose recording.batch event has fromSeq <= event_seq < toSeq. */
+  recordingsByEventSeq(logId: string, fromSeq: number, toSeq: number): Promise<RecordingRow[]>;
+  countRecordings(logId: string): Promise<number>;
+  /** Newest first; `before` is an exclusive started_at bound in epoch ms, for paging. */
+  listSessions(opts: { limit: number; before?: number }): Promise<SessionRow[]>;
+  getSession(id: string): Promise<SessionRow | undefined>;
+  /** Every event of the session in log order, decoded (statements make the transcript). */
+  sessionEvents(id: string): Promise<StoredEvent[]>;
+  /** The session's recording, decoded, in batch order. */
+  sessionFrames(id: string): Promise<Frame[]>;
+  counts(): Promise<StoreCounts>;
+  close(): Promise<void>;
+}
+
+/** `sqlite:<path>` (or a bare path ending in .db/.sqlite) or `postgres://…` / `postgresql://…`. */
+export async function openStore(url: string): Promise<AuditStore> {
+  try {
+    if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+      const { openPostgresStore } = await import("./postgres-store.ts");
+      return await openPostgresStore(url);
+    }
+    if (url.startsWith("sqlite:") || /\.(db|sqlite3?)$/.test(url)) {
+      const { openSqliteStore } = await import("./sqlite-store.ts");
+      return openSqliteStore(url.replace(/^sqlite:(\/\/)?/, ""));
+    }
+  } catch (err) {
+    throw new CustosError("audit.unavailable", `audit store cannot be opened: ${describe(err)}`, {
+      store: redactUrl(url),
+    });
+  }
+  throw new CustosError("config.invalid", "audit store url must start with sqlite: or postgres://", {
+    store: redactUrl(url),
+  });
+}
+
+/** Store urls may carry a password: only the redacted form is ever logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+export function describe(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  return `${msg}${cause}`;
+}
+
+/** Inserts in chunks so a big batch stays under the drivers' parameter limits. */
+export function chunks<T>(rows: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
