@@ -1,0 +1,53 @@
+// The detector contract: a pure scan over UTF-8 bytes that reports spans [start, end) of sensitive text.
+// Detectors work on byte ranges in place (a DataRow value is a view into the message), never on strings.
+
+export type MaskMethod = "redact" | "partial" | "hash" | "null";
+
+/** Bit flags describing the column a value came from; detectors may relax their rules with them. */
+export const COLUMN_SSN_LIKE = 1;
+
+/** What the cheap prefilter found in a value; detectors declare what they need. */
+export const HAS_DIGIT = 1;
+export const HAS_AT = 2;
+export const ALWAYS = 0;
+
+export interface Detector {
+  readonly name: string;
+  /** Prefilter bits that must all be present in the value for `find` to run. */
+  readonly needs: number;
+  /** Hash spans on their alphanumerics only, so `4111-1111…` and `4111 1111…` hash alike. */
+  readonly canonical: boolean;
+  /** Appends [start, end) pairs of hits within buf[start, end) to `out`. */
+  find(buf: Uint8Array, start: number, end: number, columnFlags: number, out: number[]): void;
+}
+
+export function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= 48 && b <= 57;
+}
+
+export function isAlpha(b: number | undefined): boolean {
+  return b !== undefined && ((b >= 65 && b <= 90) || (b >= 97 && b <= 122));
+}
+
+export function isAlnum(b: number | undefined): boolean {
+  return isDigit(b) || isAlpha(b);
+}
+
+/** A token boundary: start or end of the value, or a byte that cannot continue a word or number. */
+export function boundaryBefore(buf: Uint8Array, pos: number, start: number): boolean {
+  if (pos <= start) return true;
+  const b = buf[pos - 1];
+  if (isAlnum(b) || b === 95 /* _ */) return false;
+  // "12.4111…" or "1-4111…": the candidate continues a longer number.
+  if ((b === 46 || b === 45) && pos - 2 >= start && isDigit(buf[pos - 2])) return false;
+  return true;
+}
+
+export function boundaryAfter(buf: Uint8Array, pos: number, end: number): boolean {
+  if (pos >= end) return true;
+  const b = buf[pos];
+  if (isAlnum(b) || b === 95) return false;
+  // "…1111.00" or "…1111-2": a decimal or a longer dashed number.
+  if ((b === 46 || b === 45) && pos + 1 < end && isDigit(buf[pos + 1])) return false;
+  return true;
+}

@@ -1,0 +1,116 @@
+// Masking methods over byte ranges. `redact` writes the fixed placeholder `[REDACTED]` (unmistakable to a
+// reader, never a valid card, SSN or email, and free of tab, comma, quote and backslash so it needs no
+// escaping in COPY output). `partial` keeps the last four letters or digits (at most half of them, so a
+// short value is never left whole) and the punctuation, replacing the rest with `*`. `hash` writes
+// `hmac:` and 16 hex digits of HMAC-SHA-256 under the deployment's key: stable, so joins and GROUP BY on
+// masked values still work, and keyed, so a 9-digit SSN space cannot be brute-forced offline.
+// `null` replaces the whole value with SQL NULL.
+import { createHmac } from "node:crypto";
+import type { MaskMethod } from "./detector.ts";
+
+export const REDACTED = new TextEncoder().encode("[REDACTED]");
+const STAR = 42;
+const HASH_PREFIX = "hmac:";
+const HASH_HEX = 16;
+
+/** Strength order: when rules or detectors overlap, the stronger method wins. */
+export const METHOD_RANK: Record<MaskMethod, number> = { partial: 0, hash: 1, redact: 2, null: 3 };
+
+export function stronger(a: MaskMethod, b: MaskMethod): MaskMethod {
+  return METHOD_RANK[a] >= METHOD_RANK[b] ? a : b;
+}
+
+function isAlnumAscii(b: number): boolean {
+  return (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122);
+}
+
+/** Letters and digits to keep at the end; a UTF-8 sequence counts as one character and is masked as one `*`. */
+function keepCount(buf: Uint8Array, s: number, e: number): number {
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const b = buf[i]!;
+    if (isAlnumAscii(b) || b >= 0xc0) n++;
+  }
+  return Math.min(4, n >> 1);
+}
+
+/** Output length of `partial` over buf[s, e). */
+export function partialLength(buf: Uint8Array, s: number, e: number): number {
+  let len = 0;
+  let keep = keepCount(buf, s, e);
+  for (let i = e - 1; i >= s; i--) {
+    const b = buf[i]!;
+    if (b >= 0x80 && b < 0xc0) {
+      if (keep > 0) len++;
+      continue;
+    }
+    const word = isAlnumAscii(b) || b >= 0xc0;
+    if (word && keep > 0) {
+      keep--;
+      len++;
+    } else len++;
+  }
+  return len;
+}
+
+/** Writes `partial` of buf[s, e) into dst at off; returns the new offset. */
+export function partialWrite(buf: Uint8Array, s: number, e: number, dst: Uint8Array, off: number): number {
+  const len = partialLength(buf, s, e);
+  let w = off + len;
+  let keep = keepCount(buf, s, e);
+  // Right to left, so "the last four" is decided without a second pass.
+  for (let i = e - 1; i >= s; i--) {
+    const b = buf[i]!;
+    if (b >= 0x80 && b < 0xc0) {
+      if (keep > 0) dst[--w] = b;
+      continue;
+    }
+    const word = isAlnumAscii(b) || b >= 0xc0;
+    if (word) {
+      if (keep > 0) {
+        keep--;
+        dst[--w] = b;
+      } else dst[--w] = STAR;
+    } else dst[--w] = b;
+  }
+  return off + len;
+}
+
+/** Keyed, stable pseudonyms with a small cache for the short values that repeat (ids, SSNs, emails). */
+export class Hasher {
+  private readonly cache = new Map<string, Uint8Array>();
+  private readonly scratch = new Uint8Array(64);
+
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly maxCache = 8192,
+  ) {}
+
+  /** `canonical`: hash only the letters and digits, upper-cased, so separators do not change the result. */
+  hash(buf: Uint8Array, s: number, e: number, canonical = false): Uint8Array {
+    let src = buf;
+    if (canonical && e - s <= this.scratch.length) {
+      let n = 0;
+      for (let i = s; i < e; i++) {
+        const b = buf[i]!;
+        if (isAlnumAscii(b)) this.scratch[n++] = b >= 97 ? b - 32 : b;
+      }
+      src = this.scratch;
+      s = 0;
+      e = n;
+    }
+    const short = e - s <= 64;
+    const cacheKey = short ? Buffer.from(src.buffer, src.byteOffset + s, e - s).toString("latin1") : "";
+    if (short) {
+      const hit = this.cache.get(cacheKey);
+      if (hit) return hit;
+    }
+    const digest = createHmac("sha256", this.key).update(src.subarray(s, e)).digest("hex");
+    const out = new TextEncoder().encode(HASH_PREFIX + digest.slice(0, HASH_HEX));
+    if (short) {
+      if (this.cache.size >= this.maxCache) this.cache.clear();
+      this.cache.set(cacheKey, out);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,79 @@
+// Runs a column's detectors over one value: a cheap prefilter (any digit? any '@'?) decides which
+// detectors run at all, then hits are merged into non-overlapping spans, each with the strongest method
+// among the detectors that found it.
+import { type Detector, HAS_AT, HAS_DIGIT, type MaskMethod } from "./detector.ts";
+import { METHOD_RANK } from "./methods.ts";
+
+export interface ActiveDetector {
+  detector: Detector;
+  method: MaskMethod;
+  /** Index into the plan's detector list, for evidence counts. */
+  index: number;
+}
+
+export function prefilter(buf: Uint8Array, start: number, end: number): number {
+  let flags = 0;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 48 && b <= 57) {
+      flags = HAS_DIGIT;
+      break;
+    }
+  }
+  const at = buf.indexOf(64, start);
+  if (at !== -1 && at < end) flags |= HAS_AT;
+  return flags;
+}
+
+const raw: number[] = [];
+
+/**
+ * Finds spans in buf[start, end). Fills `out` with triples (start, end, active index of the strongest
+ * detector) sorted and non-overlapping, and counts every raw hit per detector into `hits`; returns the
+ * number of triples.
+ */
+export function scanValue(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  detectors: readonly ActiveDetector[],
+  columnFlags: number,
+  out: number[],
+  hits?: Uint32Array,
+): number {
+  out.length = 0;
+  if (start === end || detectors.length === 0) return 0;
+  const have = prefilter(buf, start, end);
+  raw.length = 0;
+  for (let d = 0; d < detectors.length; d++) {
+    const a = detectors[d]!;
+    if ((a.detector.needs & have) !== a.detector.needs) continue;
+    const before = raw.length;
+    a.detector.find(buf, start, end, columnFlags, raw);
+    for (let k = raw.length; k > before; k -= 2) raw.splice(k, 0, d);
+    if (hits && raw.length > before) hits[a.index]! += (raw.length - before) / 3;
+  }
+  if (raw.length === 0) return 0;
+  if (raw.length > 3) {
+    const order: number[] = [];
+    for (let k = 0; k < raw.length; k += 3) order.push(k);
+    order.sort((x, y) => raw[x]! - raw[y]!);
+    let n = 0;
+    for (const k of order) {
+      const s = raw[k]!;
+      const e = raw[k + 1]!;
+      const d = raw[k + 2]!;
+      if (n > 0 && s < out[n - 2]!) {
+        if (e > out[n - 2]!) out[n - 2] = e;
+        const cur = out[n - 1]!;
+        if (METHOD_RANK[detectors[d]!.method] > METHOD_RANK[detectors[cur]!.method]) out[n - 1] = d;
+      } else {
+        out.push(s, e, d);
+        n += 3;
+      }
+    }
+    return n / 3;
+  }
+  out.push(raw[0]!, raw[1]!, raw[2]!);
+  return 1;
+}
