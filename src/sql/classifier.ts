@@ -1,0 +1,93 @@
+// SQL classification with the real PostgreSQL parser (libpg-query, WASM), cached per statement shape.
+// Two levels: the exact text (a repeated string costs one lookup), then the literal-free normalized text
+// (the same statement with other literals skips the parse and the tree walk). Parse errors are not cached
+// by shape: a literal can make a statement unparseable.
+
+import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
+import { Lru } from "./lru.ts";
+import type { SqlClassification, SqlStatement } from "./types.ts";
+import { describeStatement } from "./walk.ts";
+
+export interface SqlClassifier {
+  /** Synchronous once created; never throws (a parse failure is returned as `error`). */
+  classify(text: string): SqlClassification;
+}
+
+export interface ClassifierOptions {
+  /** Distinct texts and distinct shapes remembered (each). Default 4096. */
+  maxEntries?: number;
+  /** Texts longer than this are classified every time rather than cached. Default 64 KiB. */
+  maxCachedLength?: number;
+  /** Turn off the shape level (tests compare cached and uncached classifications). */
+  shapeCache?: boolean;
+}
+
+let loading: Promise<void> | undefined;
+
+/** Loads the parser's WASM module once per process (50–110 ms). */
+export function loadSqlParser(): Promise<void> {
+  loading ??= loadModule();
+  return loading;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseStatements(text: string): SqlStatement[] {
+  const tree = parseSync(text);
+  const out: SqlStatement[] = [];
+  for (const raw of tree.stmts ?? []) {
+    const start = raw.stmt_location ?? 0;
+    const piece = raw.stmt_len ? text.slice(start, start + raw.stmt_len) : text.slice(start);
+    out.push({ ...describeStatement(raw.stmt), fingerprint: fingerprintSync(piece) });
+  }
+  return out;
+}
+
+export async function createSqlClassifier(options: ClassifierOptions = {}): Promise<SqlClassifier> {
+  await loadSqlParser();
+  const max = options.maxEntries ?? 4096;
+  const maxLength = options.maxCachedLength ?? 64 * 1024;
+  const useShapes = options.shapeCache ?? true;
+  const byText = new Lru<string, SqlClassification>(max);
+  const byShape = new Lru<string, SqlClassification>(max);
+
+  const uncached = (text: string): SqlClassification => {
+    let shape: string;
+    try {
+      shape = normalizeSync(text);
+    } catch (err) {
+      return { statements: [], error: message(err), shape: text };
+    }
+    if (useShapes) {
+      const known = byShape.get(shape);
+      if (known) return known;
+    }
+    try {
+      const result: SqlClassification = { statements: parseStatements(text), shape };
+      deepFreeze(result);
+      if (useShapes) byShape.set(shape, result);
+      return result;
+    } catch (err) {
+      return { statements: [], error: message(err), shape };
+    }
+  };
+
+  return {
+    classify(text) {
+      if (text.length > maxLength) return uncached(text);
+      const hit = byText.get(text);
+      if (hit) return hit;
+      const result = uncached(text);
+      byText.set(text, result);
+      return result;
+    },
+  };
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
