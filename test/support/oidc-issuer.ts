@@ -1,0 +1,152 @@
+// A real OIDC issuer on a loopback port for tests: discovery document, JWKS, and token minting with the
+// published keys (RS256, ES256), a key published only after rotateKey(), and a foreign key never published.
+import { createHmac } from "node:crypto";
+import {
+  type CryptoKey,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  type JWK,
+  type JWTPayload,
+  SignJWT,
+} from "jose";
+import { freePort } from "./free-port.ts";
+
+export type MintKey = "default" | "rotated" | "foreign";
+
+export interface MintOptions {
+  /** RS256 (default), PS256, ES256; the key type follows the algorithm. */
+  alg?: "RS256" | "PS256" | "RS384" | "ES256";
+  /** Overrides the key's kid in the header; pass null to omit it. */
+  kid?: string | null;
+  /** jose time span ("5m", "-1m") or epoch seconds; default 5 minutes. */
+  expiresIn?: string | number;
+  key?: MintKey;
+  header?: Record<string, unknown>;
+}
+
+export interface OidcIssuer {
+  issuer: string;
+  port: number;
+  mint(claims: JWTPayload, opts?: MintOptions): Promise<string>;
+  /** alg "none", no signature. */
+  mintUnsigned(claims: JWTPayload): string;
+  /** HS256 keyed with the RSA public key PEM (the classic key-confusion attack) unless a secret is given. */
+  mintHmac(claims: JWTPayload, secret?: string): string;
+  /** Publishes the rotated key (kid "rs-2") next to the current ones; returns its kid. */
+  rotateKey(): string;
+  /** JWKS fetches served so far. */
+  readonly requests: number;
+  /** Discovery fetches served so far. */
+  readonly discoveries: number;
+  /** Refuses connections until up(). */
+  down(): Promise<void>;
+  up(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface KeyEntry {
+  kid: string;
+  alg: "RS256" | "ES256";
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  jwk: JWK;
+}
+
+async function makeKey(kid: string, alg: "RS256" | "ES256"): Promise<KeyEntry> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
+  const jwk = { ...(await exportJWK(publicKey)), kid, use: "sig" };
+  return { kid, alg, privateKey, publicKey, jwk };
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+export async function startOidcIssuer(): Promise<OidcIssuer> {
+  // The RSA key signs RS256 and PS256, so its published JWK pins no alg.
+  const [rs, es, rotated, foreign] = await Promise.all([
+    makeKey("rs-1", "RS256"),
+    makeKey("es-1", "ES256"),
+    makeKey("rs-2", "RS256"),
+    makeKey("rs-1", "RS256"),
+  ]);
+  const rsPublicPem = await exportSPKI(rs.publicKey);
+  const published: KeyEntry[] = [rs, es];
+  let jwksFetches = 0;
+  let discoveryFetches = 0;
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const serve = () =>
+    Bun.serve({
+      hostname: "127.0.0.1",
+      port,
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path === "/.well-known/openid-configuration") {
+          discoveryFetches++;
+          return Response.json({
+            issuer,
+            jwks_uri: `${issuer}/jwks`,
+            id_token_signing_alg_values_supported: ["RS256", "ES256", "PS256"],
+          });
+        }
+        if (path === "/jwks") {
+          jwksFetches++;
+          return Response.json({ keys: published.map((k) => k.jwk) });
+        }
+        return new Response("not found", { status: 404 });
+      },
+    });
+  let server: ReturnType<typeof Bun.serve> | null = serve();
+
+  const pick = (key: MintKey, alg: string): KeyEntry => {
+    if (key === "rotated") return rotated;
+    if (key === "foreign") return foreign;
+    return alg.startsWith("ES") ? es : rs;
+  };
+
+  return {
+    issuer,
+    port,
+    async mint(claims, opts = {}) {
+      const alg = opts.alg ?? "RS256";
+      const entry = pick(opts.key ?? "default", alg);
+      const header: Record<string, unknown> = { alg, typ: "JWT", ...opts.header };
+      if (opts.kid !== null) header.kid = opts.kid ?? entry.kid;
+      const jwt = new SignJWT(claims).setProtectedHeader(header as { alg: string });
+      if (claims.iat === undefined) jwt.setIssuedAt();
+      if (claims.exp === undefined) jwt.setExpirationTime(opts.expiresIn ?? "5m");
+      return jwt.sign(entry.privateKey);
+    },
+    mintUnsigned(claims) {
+      const now = Math.floor(Date.now() / 1000);
+      return `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iat: now, exp: now + 300, ...claims })}.`;
+    },
+    mintHmac(claims, secret = rsPublicPem) {
+      const now = Math.floor(Date.now() / 1000);
+      const input = `${b64url({ alg: "HS256", typ: "JWT", kid: rs.kid })}.${b64url({ iat: now, exp: now + 300, ...claims })}`;
+      return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+    },
+    rotateKey() {
+      if (!published.includes(rotated)) published.push(rotated);
+      return rotated.kid;
+    },
+    get requests() {
+      return jwksFetches;
+    },
+    get discoveries() {
+      return discoveryFetches;
+    },
+    async down() {
+      await server?.stop(true);
+      server = null;
+    },
+    async up() {
+      server ??= serve();
+    },
+    async stop() {
+      await server?.stop(true);
+      server = null;
+    },
+  };
+}
