@@ -31,9 +31,9 @@ describe("checkpoint", () => {
   });
 
   test("accepts a private JWK and derives the public key from x", async () => {
-    const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
     const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-    const signer = await importSigner({ privateJwk: jwk });
+    const signer = await importSigner({ privateJwk: jwk as { kty: string; crv: string } });
     const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
     expect(Buffer.from(signer.publicKey).equals(Buffer.from(raw))).toBe(true);
   });

@@ -1,11 +1,21 @@
 // Signed checkpoints in the C2SP tlog-checkpoint shape: `<origin>\n<size>\n<base64 root>\n` plus a `time`
 // extension line, signed with the gateway's Ed25519 key (the signer is injected; identity/ owns the key).
+import type { webcrypto } from "node:crypto";
 import { CustosError } from "../core/errors.ts";
 import { sha256 } from "./codec.ts";
 import type { CheckpointRow } from "./store.ts";
 
 /** The gateway key as identity/ hands it over: PKCS#8 private key plus raw public key, or a private JWK. */
-export type SignerKeys = { privateKeyPkcs8: Uint8Array; publicKeyRaw: Uint8Array } | { privateJwk: JsonWebKey };
+export type SignerKeys = { privateKeyPkcs8: Uint8Array; publicKeyRaw: Uint8Array } | { privateJwk: Ed25519Jwk };
+
+/** An OKP/Ed25519 private JWK (RFC 8037): `x` is the public key, `d` the private one. */
+export interface Ed25519Jwk {
+  kty: string;
+  crv: string;
+  x?: string;
+  d?: string;
+  [k: string]: unknown;
+}
 
 export interface CheckpointSigner {
   /** Raw 32-byte Ed25519 public key, stored in audit_logs. */
@@ -14,6 +24,9 @@ export interface CheckpointSigner {
 }
 
 const ED25519 = { name: "Ed25519" } as const;
+
+/** WebCrypto wants ArrayBuffer-backed views; copies are 32-64 bytes. */
+const owned = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
 
 export function checkpointOrigin(logId: string): string {
   return `custos/audit/${logId}`;
@@ -30,10 +43,10 @@ export async function importSigner(keys: SignerKeys): Promise<CheckpointSigner> 
     if ("privateJwk" in keys) {
       const { d, x } = keys.privateJwk;
       if (!d || !x) throw new Error("JWK lacks d or x");
-      privateKey = await crypto.subtle.importKey("jwk", keys.privateJwk, ED25519, false, ["sign"]);
+      privateKey = await crypto.subtle.importKey("jwk", keys.privateJwk as webcrypto.JsonWebKey, ED25519, false, ["sign"]);
       publicKey = new Uint8Array(Buffer.from(x, "base64url"));
     } else {
-      privateKey = await crypto.subtle.importKey("pkcs8", keys.privateKeyPkcs8, ED25519, false, ["sign"]);
+      privateKey = await crypto.subtle.importKey("pkcs8", owned(keys.privateKeyPkcs8), ED25519, false, ["sign"]);
       publicKey = new Uint8Array(keys.publicKeyRaw);
     }
   } catch (err) {
@@ -43,7 +56,7 @@ export async function importSigner(keys: SignerKeys): Promise<CheckpointSigner> 
   }
   const signer: CheckpointSigner = {
     publicKey,
-    sign: async (message) => new Uint8Array(await crypto.subtle.sign(ED25519, privateKey, message)),
+    sign: async (message) => new Uint8Array(await crypto.subtle.sign(ED25519, privateKey, owned(message))),
   };
   // A public key that does not match the private one would make every checkpoint unverifiable: refuse now.
   const probe = new TextEncoder().encode("custos audit key check");
@@ -75,8 +88,8 @@ export async function signCheckpoint(
 
 export async function verifySignature(publicKey: Uint8Array, message: Uint8Array, sig: Uint8Array): Promise<boolean> {
   try {
-    const key = await crypto.subtle.importKey("raw", publicKey, ED25519, false, ["verify"]);
-    return await crypto.subtle.verify(ED25519, key, sig, message);
+    const key = await crypto.subtle.importKey("raw", owned(publicKey), ED25519, false, ["verify"]);
+    return await crypto.subtle.verify(ED25519, key, owned(sig), owned(message));
   } catch {
     return false;
   }

@@ -10,11 +10,13 @@ import { type AuditStore, type CommitBatch, chunks, type StoredEvent } from "./s
 
 const MIGRATIONS = new URL("./migrations/sqlite", import.meta.url).pathname;
 
-export function openSqliteStore(path: string): AuditStore {
+export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } = {}): AuditStore {
+  const busy = Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000)) || 0;
   const client = new Database(path, { create: true, strict: true });
   try {
     // synchronous=FULL: the WAL is fsynced at every commit ("durable before forwarded" needs exactly that).
-    client.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    // busy_timeout: another process holding the write lock delays a commit this long before it fails.
+    client.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${busy};`);
     const db = drizzle({ client, schema: t });
     migrate(db, { migrationsFolder: MIGRATIONS });
     return sqliteStore(client, db);

@@ -76,7 +76,9 @@ export async function openStore(url: string): Promise<AuditStore> {
     }
     if (url.startsWith("sqlite:") || /\.(db|sqlite3?)$/.test(url)) {
       const { openSqliteStore } = await import("./sqlite-store.ts");
-      return openSqliteStore(url.replace(/^sqlite:(\/\/)?/, ""));
+      const [path = "", query = ""] = url.replace(/^sqlite:(\/\/)?/, "").split("?");
+      const busy = new URLSearchParams(query).get("busy_timeout");
+      return openSqliteStore(path, busy ? { busyTimeoutMs: Number(busy) } : {});
     }
   } catch (err) {
     throw new CustosError("audit.unavailable", `audit store cannot be opened: ${describe(err)}`, {

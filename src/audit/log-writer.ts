@@ -1,0 +1,171 @@
+// Turns accepted events and frames into one CommitBatch: assigns seqs, hashes leaves, groups frames into
+// recordings with their recording.batch events, folds the sessions projection, signs checkpoints. Nothing
+// here changes state until the store confirms the commit (accept), so a failed batch is retried unchanged.
+import type { AuditEvent } from "../core/audit-event.ts";
+import { CustosError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import { type CheckpointSigner, signCheckpoint } from "./checkpoint.ts";
+import { encodeEvent, encodeFrames, hex, scrubEvent, scrubFrame, sha256 } from "./codec.ts";
+import { bytesEqual, leafHash, MerkleFrontier } from "./merkle.ts";
+import type { AuditStore, CheckpointRow, CommitBatch, EventRow, RecordingRow, SessionDelta } from "./store.ts";
+
+/** Ended sessions keep their batch counter this long, so a late frame cannot reuse a batch number. */
+const ENDED_TTL_MS = 60_000;
+
+export interface Prepared {
+  batch: CommitBatch;
+  frontier: MerkleFrontier;
+  nextBatch: Map<string, number>;
+  ended: string[];
+  frames: number;
+}
+
+export class LogWriter {
+  private nextBatch = new Map<string, number>();
+  private endedAt = new Map<string, number>();
+
+  private constructor(
+    readonly logId: string,
+    private signer: CheckpointSigner,
+    private frontier: MerkleFrontier,
+    private checkpointed: number,
+  ) {}
+
+  /** Opens (or resumes) this gateway's log: registers the key, rebuilds the frontier from stored leaves. */
+  static async open(store: AuditStore, logId: string, signer: CheckpointSigner): Promise<LogWriter> {
+    const log = await store.ensureLog(logId, signer.publicKey, Date.now());
+    if (!bytesEqual(log.publicKey, signer.publicKey)) {
+      throw new CustosError("audit.unavailable", `audit log ${logId} was created with a different key`, { logId });
+    }
+    const frontier = new MerkleFrontier();
+    for (let page = await store.readEvents(logId, 0, 10_000); page.length; ) {
+      for (const e of page) {
+        if (e.seq !== frontier.size) {
+          throw new CustosError("audit.unavailable", `audit log ${logId} has a gap at seq ${frontier.size}`, { logId });
+        }
+        frontier.append(e.leafHash);
+      }
+      page = await store.readEvents(logId, frontier.size, 10_000);
+    }
+    const cps = await store.checkpoints(logId);
+    return new LogWriter(logId, signer, frontier, cps.at(-1)?.size ?? 0);
+  }
+
+  get size(): number {
+    return this.frontier.size;
+  }
+
+  /** True when committed events are not yet covered by a checkpoint. */
+  get checkpointDue(): boolean {
+    return this.frontier.size > this.checkpointed;
+  }
+
+  async prepare(
+    events: AuditEvent[],
+    frames: Map<string, Frame[]>,
+    checkpoint: boolean,
+    now = Date.now(),
+  ): Promise<Prepared> {
+    const frontier = this.frontier.clone();
+    const nextBatch = new Map<string, number>();
+    const rows: EventRow[] = [];
+    const recordings: RecordingRow[] = [];
+    const sessions = new Map<string, SessionDelta>();
+    const ended: string[] = [];
+    const push = (e: AuditEvent) => {
+      const body = encodeEvent(scrubEvent(e));
+      const leaf = leafHash(body);
+      rows.push({
+        logId: this.logId,
+        seq: frontier.size,
+        time: e.time,
+        type: e.type,
+        sessionId: e.sessionId ?? null,
+        body,
+        leafHash: leaf,
+      });
+      frontier.append(leaf);
+      if (e.sessionId) project(sessions, this.logId, e, ended);
+    };
+    for (const e of events) push(e);
+    let frameCount = 0;
+    for (const [sessionId, list] of frames) {
+      if (list.length === 0) continue;
+      const batch = nextBatch.get(sessionId) ?? this.nextBatch.get(sessionId) ?? 0;
+      nextBatch.set(sessionId, batch + 1);
+      const data = encodeFrames(list.map(scrubFrame));
+      const digest = sha256(data);
+      recordings.push({
+        sessionId,
+        batch,
+        logId: this.logId,
+        eventSeq: frontier.size,
+        firstTime: list[0]!.t,
+        frameCount: list.length,
+        data,
+        sha256: digest,
+      });
+      frameCount += list.length;
+      push({ type: "recording.batch", time: now, sessionId, data: { batch, frames: list.length, sha256: hex(digest) } });
+    }
+    let cp: CheckpointRow | undefined;
+    if (checkpoint && frontier.size > this.checkpointed) {
+      cp = await signCheckpoint(this.signer, this.logId, frontier.size, frontier.root(), now);
+    }
+    const batch: CommitBatch = { logId: this.logId, events: rows, recordings, sessions: [...sessions.values()] };
+    if (cp) batch.checkpoint = cp;
+    return { batch, frontier, nextBatch, ended, frames: frameCount };
+  }
+
+  /** The store committed `p`: make it the new state. */
+  accept(p: Prepared, now = Date.now()): void {
+    this.frontier = p.frontier;
+    for (const [s, n] of p.nextBatch) this.nextBatch.set(s, n);
+    if (p.batch.checkpoint) this.checkpointed = p.batch.checkpoint.size;
+    for (const s of p.ended) this.endedAt.set(s, now);
+    for (const [s, at] of this.endedAt) {
+      if (now - at < ENDED_TTL_MS) break; // insertion order is end order
+      this.endedAt.delete(s);
+      this.nextBatch.delete(s);
+    }
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : v == null ? null : String(v));
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+function project(sessions: Map<string, SessionDelta>, logId: string, e: AuditEvent, ended: string[]): void {
+  const id = e.sessionId!;
+  const delta = sessions.get(id) ?? { id, logId, statements: 0 };
+  const d = e.data;
+  switch (e.type) {
+    case "session.start":
+      delta.start = {
+        subject: str(d.subject),
+        issuer: str(d.issuer),
+        kind: str(d.kind),
+        connection: str(d.connection),
+        protocol: str(d.protocol),
+        targetUser: str(d.target_user),
+        clientAddr: str(d.client_addr),
+        application: str(d.application),
+        startedAt: e.time,
+      };
+      break;
+    case "statement":
+      delta.statements++;
+      break;
+    case "session.end":
+      delta.end = {
+        endedAt: e.time,
+        endReason: str(d.reason),
+        bytesIn: num(d.bytes_from_client),
+        bytesOut: num(d.bytes_to_client),
+      };
+      ended.push(id);
+      break;
+    default:
+      return;
+  }
+  sessions.set(id, delta);
+}

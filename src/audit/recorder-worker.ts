@@ -1,0 +1,178 @@
+// The recorder's worker: owns the store, the Merkle frontier and the checkpoint timer, so commits, hashing,
+// signing and msgpack encoding stay off the gateway's hot path. Appends are committed in order; a failed
+// batch is retried unchanged with backoff, so nothing accepted is lost or reordered.
+/// <reference lib="webworker" />
+import type { AuditEvent } from "../core/audit-event.ts";
+import { asCustosError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import { importSigner } from "./checkpoint.ts";
+import { LogWriter, type Prepared } from "./log-writer.ts";
+import type { AppendMessage, FromWorker, InitMessage, ToWorker } from "./recorder-protocol.ts";
+import { type AuditStore, describe, openStore } from "./store.ts";
+
+declare const self: Worker;
+const post = (m: FromWorker) => self.postMessage(m);
+
+const BACKOFF_MIN_MS = 25;
+const BACKOFF_MAX_MS = 2_000;
+/** On close, keep retrying a failing store this long before giving up and reporting the loss. */
+const CLOSE_DEADLINE_MS = 10_000;
+
+let store: AuditStore;
+let writer: LogWriter;
+let config: InitMessage;
+const queue: AppendMessage[] = [];
+let inflight: { prepared: Prepared; upTo: number; events: number } | null = null;
+let urgent = false;
+let flushDue = false;
+let checkpointWanted = false;
+let closing = false;
+let running = false;
+let flushTimer: Timer | null = null;
+let retryTimer: Timer | null = null;
+let checkpointTimer: Timer | null = null;
+let backoff = BACKOFF_MIN_MS;
+let failingSince = 0;
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  if (m.op === "init") void init(m);
+  else if (m.op === "append") append(m);
+  else if (m.op === "close") void close();
+};
+
+async function init(m: InitMessage): Promise<void> {
+  config = m;
+  try {
+    const signer = await importSigner(m.keys);
+    store = await openStore(m.storeUrl);
+    writer = await LogWriter.open(store, m.logId, signer);
+  } catch (err) {
+    const e = asCustosError(err, "audit.unavailable");
+    post({ op: "init-failed", code: e.code, message: e.message });
+    return;
+  }
+  checkpointTimer = setInterval(() => {
+    if (writer.checkpointDue || queue.length > 0) {
+      checkpointWanted = true;
+      void pump();
+    }
+  }, m.checkpointIntervalMs);
+  post({ op: "ready", logSize: writer.size });
+}
+
+function append(m: AppendMessage): void {
+  queue.push(m);
+  if (m.urgent) {
+    urgent = true;
+    void pump();
+  } else if (!flushTimer) {
+    flushTimer = setTimeout(() => {
+      flushTimer = null;
+      flushDue = true;
+      void pump();
+    }, config.flushIntervalMs);
+  }
+}
+
+/** Takes every queued append into one prepared batch: events in arrival order, frames grouped per session. */
+async function take(): Promise<NonNullable<typeof inflight>> {
+  const events: AuditEvent[] = [];
+  const frames = new Map<string, Frame[]>();
+  let upTo = 0;
+  for (const m of queue) {
+    for (const e of m.events) events.push(e);
+    for (const [s, list] of m.frames) {
+      const have = frames.get(s);
+      if (have) for (const f of list) have.push(f);
+      else frames.set(s, list);
+    }
+    upTo = m.id;
+  }
+  queue.length = 0;
+  urgent = false;
+  flushDue = false;
+  const wantCheckpoint = checkpointWanted || closing;
+  const prepared = await writer.prepare(events, frames, wantCheckpoint);
+  if (wantCheckpoint) checkpointWanted = false;
+  return { prepared, upTo, events: events.length };
+}
+
+async function pump(fromRetry = false): Promise<void> {
+  if (running || (retryTimer && !fromRetry)) return;
+  running = true;
+  try {
+    for (;;) {
+      if (!inflight) {
+        const work = queue.length > 0 && (urgent || flushDue || closing || checkpointWanted);
+        const checkpointOnly = queue.length === 0 && (checkpointWanted || closing) && writer.checkpointDue;
+        if (!work && !checkpointOnly) {
+          checkpointWanted = false;
+          if (closing) finish(true);
+          break;
+        }
+        inflight = await take();
+      }
+      const { batch } = inflight.prepared;
+      const empty = batch.events.length === 0 && !batch.checkpoint;
+      const started = performance.now();
+      try {
+        // An empty urgent append (a durable() over appends already queued) needs no transaction of its own.
+        if (!empty) await store.commit(batch);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      const latencyMs = empty ? -1 : performance.now() - started;
+      writer.accept(inflight.prepared);
+      const { prepared, upTo, events } = inflight;
+      inflight = null;
+      backoff = BACKOFF_MIN_MS;
+      failingSince = 0;
+      post({
+        op: "committed",
+        upTo,
+        events,
+        frames: prepared.frames,
+        latencyMs,
+        logSize: writer.size,
+        checkpointSize: prepared.batch.checkpoint?.size ?? null,
+      });
+    }
+  } finally {
+    running = false;
+  }
+}
+
+function failed(err: unknown): void {
+  failingSince ||= Date.now();
+  post({ op: "unwritable", message: `audit store write failed: ${describe(err)}`, retryInMs: backoff });
+  if (closing && Date.now() - failingSince > CLOSE_DEADLINE_MS) {
+    finish(false, `audit store unwritable at shutdown: ${describe(err)}`);
+    return;
+  }
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    void pump(true);
+  }, backoff);
+  backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+}
+
+async function close(): Promise<void> {
+  closing = true;
+  if (flushTimer) clearTimeout(flushTimer);
+  if (checkpointTimer) clearInterval(checkpointTimer);
+  if (!store) return finish(true);
+  // pump() finishes once everything is committed; a failing store keeps retrying until the deadline.
+  if (!retryTimer) await pump();
+}
+
+let finished = false;
+function finish(ok: boolean, message?: string): void {
+  if (finished) return;
+  finished = true;
+  if (retryTimer) clearTimeout(retryTimer);
+  const done = () => post(message === undefined ? { op: "closed", ok } : { op: "closed", ok, message });
+  if (store) store.close().then(done, done);
+  else done();
+}

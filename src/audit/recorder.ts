@@ -1,0 +1,292 @@
+// The session recorder as the gateway sees it: cheap buffered appends on the hot path, durable() for
+// "durable before forwarded", and fail-closed state. The store, hashing and signing live in recorder-worker.ts.
+import type { AuditEvent } from "../core/audit-event.ts";
+import { CustosError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import type { SignerKeys } from "./checkpoint.ts";
+import type { AppendMessage, FromWorker, ToWorker } from "./recorder-protocol.ts";
+import { LatencyHistogram, type RecorderStats } from "./recorder-stats.ts";
+import { redactUrl } from "./store.ts";
+
+export interface RecorderOptions {
+  /** `sqlite:<path>` or `postgres://…` */
+  storeUrl: string;
+  /** This gateway instance's log; several gateways may share one PostgreSQL store with distinct ids. */
+  logId: string;
+  /** The gateway's Ed25519 key; copied into the worker, never logged. */
+  signer: SignerKeys;
+  /** Bound on the delay before a buffered append is committed. */
+  flushIntervalMs?: number;
+  checkpointIntervalMs?: number;
+  /** Events + frames accepted but not committed; past this, appends are refused. */
+  maxQueue?: number;
+  /** Give up opening the store after this long. */
+  startTimeoutMs?: number;
+}
+
+export interface RecorderState {
+  writable: boolean;
+  /** Why not, when not; never holds secrets. */
+  reason?: string;
+}
+
+interface Waiter {
+  upTo: number;
+  resolve: () => void;
+  reject: (e: CustosError) => void;
+}
+
+const unavailable = (why: string) => new CustosError("audit.unavailable", `audit store unavailable: ${why}`);
+
+export class Recorder {
+  private events: AuditEvent[] = [];
+  private frames = new Map<string, Frame[]>();
+  private buffered = 0;
+  private scheduled = false;
+  private urgent = false;
+  private nextId = 1;
+  private committedUpTo = 0;
+  private waiters: Waiter[] = [];
+  private listeners = new Set<(s: RecorderState) => void>();
+  private storeOk = true;
+  private reason: string | undefined;
+  private closed = false;
+  private lastUrgentId = 0;
+  private lastNotified = true;
+  private inFlight = 0;
+  private perMessage = new Map<number, number>();
+  private counters = {
+    committedEvents: 0,
+    committedFrames: 0,
+    commits: 0,
+    failures: 0,
+    logSize: 0,
+    lastCheckpointSize: null as number | null,
+    lastCommitMs: null as number | null,
+  };
+  private latency = new LatencyHistogram();
+  private closing: ((ok: boolean, message?: string) => void) | null = null;
+
+  private constructor(
+    private worker: Worker,
+    readonly logId: string,
+    private maxQueue: number,
+  ) {}
+
+  /** Opens the store and the log in a worker; rejects with audit.unavailable if it cannot (fail closed). */
+  static async start(opts: RecorderOptions): Promise<Recorder> {
+    const worker = new Worker(new URL("./recorder-worker.ts", import.meta.url).href);
+    const rec = new Recorder(worker, opts.logId, opts.maxQueue ?? 100_000);
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(unavailable(`store did not open within ${opts.startTimeoutMs ?? 30_000} ms`)),
+        opts.startTimeoutMs ?? 30_000,
+      );
+      worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+        const m = ev.data;
+        if (m.op === "ready") {
+          clearTimeout(timer);
+          rec.counters.logSize = m.logSize;
+          worker.onmessage = (e: MessageEvent<FromWorker>) => rec.onWorker(e.data);
+          resolve();
+        } else if (m.op === "init-failed") {
+          clearTimeout(timer);
+          reject(new CustosError("audit.unavailable", m.message, { store: redactUrl(opts.storeUrl) }));
+        }
+      };
+      worker.onerror = (ev) => {
+        clearTimeout(timer);
+        reject(unavailable(`recorder worker failed: ${ev.message}`));
+      };
+    });
+    const init: ToWorker = {
+      op: "init",
+      storeUrl: opts.storeUrl,
+      logId: opts.logId,
+      keys: opts.signer,
+      flushIntervalMs: opts.flushIntervalMs ?? 20,
+      checkpointIntervalMs: opts.checkpointIntervalMs ?? 1000,
+    };
+    worker.postMessage(init);
+    try {
+      await ready;
+    } catch (err) {
+      worker.terminate();
+      throw err;
+    }
+    worker.onerror = (ev) => rec.crashed(ev.message);
+    return rec;
+  }
+
+  /** Buffers an audit event. Throws audit.unavailable when the queue is full or the recorder closed. */
+  event(e: AuditEvent): void {
+    this.admit();
+    this.events.push(e);
+    this.buffered++;
+    this.schedule();
+  }
+
+  /** Buffers one frame of a session's recording. Throws like event(). */
+  frame(sessionId: string, f: Frame): void {
+    this.admit();
+    const list = this.frames.get(sessionId);
+    if (list) list.push(f);
+    else this.frames.set(sessionId, [f]);
+    this.buffered++;
+    this.schedule();
+  }
+
+  /**
+   * Resolves once everything appended before the call is committed. Callers waiting at the same moment
+   * share one commit. Rejects with audit.unavailable while the store cannot be written.
+   */
+  durable(): Promise<void> {
+    if (this.closed) return Promise.reject(unavailable("recorder closed"));
+    if (!this.storeOk) return Promise.reject(unavailable(this.reason ?? "store not writable"));
+    const upTo = this.buffered > 0 ? this.nextId : this.nextId - 1;
+    if (upTo <= this.committedUpTo) return Promise.resolve();
+    // Already posted as a buffered append: an empty urgent one makes the worker commit it now.
+    if (this.buffered > 0 || this.lastUrgentId < upTo) {
+      this.urgent = true;
+      this.schedule();
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ upTo, resolve, reject }));
+  }
+
+  /** False while the store cannot be written or the queue is full: refuse new sessions and statements. */
+  writable(): boolean {
+    return this.storeOk && !this.closed && this.queueDepth() < this.maxQueue;
+  }
+
+  onStateChange(cb: (s: RecorderState) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  stats(): RecorderStats {
+    return {
+      queueDepth: this.queueDepth(),
+      ...this.counters,
+      writable: this.writable(),
+      commitLatencyMs: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99) },
+      commitLatencyHistogram: this.latency.snapshot(),
+    };
+  }
+
+  /** Flushes everything, writes the final checkpoint and stops the worker. Rejects if anything was lost. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.buffered > 0) this.post(false);
+    this.closed = true;
+    const result = await new Promise<{ ok: boolean; message?: string }>((resolve) => {
+      this.closing = (ok, message) => resolve(message === undefined ? { ok } : { ok, message });
+      this.worker.postMessage({ op: "close" } satisfies ToWorker);
+    });
+    this.worker.terminate();
+    this.failWaiters(unavailable("recorder closed"));
+    if (!result.ok) throw unavailable(result.message ?? "close failed");
+  }
+
+  private queueDepth(): number {
+    return this.buffered + this.inFlight;
+  }
+
+  private admit(): void {
+    if (this.closed) throw unavailable("recorder closed");
+    if (this.queueDepth() >= this.maxQueue) {
+      this.notify();
+      throw unavailable(`queue full (${this.maxQueue} entries not yet committed)`);
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // One message per tick: every append made while this turn of the event loop runs goes together.
+    setImmediate(() => {
+      this.scheduled = false;
+      if ((this.buffered > 0 || this.urgent) && !this.closed) this.post(this.urgent);
+    });
+  }
+
+  private post(urgent: boolean): void {
+    const id = this.nextId++;
+    const msg: AppendMessage = { op: "append", id, events: this.events, frames: [...this.frames], urgent };
+    if (urgent) this.lastUrgentId = id;
+    this.perMessage.set(id, this.buffered);
+    this.inFlight += this.buffered;
+    this.events = [];
+    this.frames = new Map();
+    this.buffered = 0;
+    this.urgent = false;
+    this.worker.postMessage(msg);
+  }
+
+  private onWorker(m: FromWorker): void {
+    switch (m.op) {
+      case "committed": {
+        for (let id = this.committedUpTo + 1; id <= m.upTo; id++) {
+          this.inFlight -= this.perMessage.get(id) ?? 0;
+          this.perMessage.delete(id);
+        }
+        this.committedUpTo = m.upTo;
+        const c = this.counters;
+        if (m.latencyMs >= 0) {
+          c.commits++;
+          c.lastCommitMs = m.latencyMs;
+          this.latency.add(m.latencyMs);
+        }
+        c.committedEvents += m.events;
+        c.committedFrames += m.frames;
+        c.logSize = m.logSize;
+        if (m.checkpointSize !== null) c.lastCheckpointSize = m.checkpointSize;
+        const still: Waiter[] = [];
+        for (const w of this.waiters) (w.upTo <= m.upTo ? w.resolve() : still.push(w));
+        this.waiters = still;
+        this.storeOk = true;
+        this.reason = undefined;
+        this.notify();
+        break;
+      }
+      case "unwritable":
+        this.counters.failures++;
+        this.storeOk = false;
+        this.reason = m.message;
+        this.notify();
+        this.failWaiters(unavailable(m.message));
+        break;
+      case "closed":
+        this.closing?.(m.ok, m.message);
+        break;
+    }
+  }
+
+  private crashed(message: string): void {
+    this.storeOk = false;
+    this.reason = `recorder worker failed: ${message}`;
+    this.notify();
+    this.failWaiters(unavailable(`recorder worker failed: ${message}`));
+    this.closing?.(false, message);
+  }
+
+  private failWaiters(err: CustosError): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  private notify(): void {
+    const writable = this.writable();
+    if (writable === this.lastNotified) return;
+    this.lastNotified = writable;
+    const state: RecorderState = { writable };
+    if (!writable) {
+      state.reason = this.closed
+        ? "recorder closed"
+        : !this.storeOk
+          ? (this.reason ?? "store not writable")
+          : `audit queue full (${this.maxQueue} entries not yet committed)`;
+    }
+    for (const cb of this.listeners) cb(state);
+  }
+}
