@@ -17,9 +17,9 @@ export interface GatewayKey {
   publicJwk: JWK;
   /** RFC 7638 thumbprint of the public key. */
   kid: string;
-  pkcs8: Uint8Array;
+  pkcs8: Uint8Array<ArrayBuffer>;
   /** The 32-byte Ed25519 public key. */
-  publicRaw: Uint8Array;
+  publicRaw: Uint8Array<ArrayBuffer>;
   path: string;
 }
 

@@ -80,7 +80,7 @@ describe("gateway tokens", () => {
 
   test("a tampered token is refused", async () => {
     const token = await issueGatewayToken(key, { subject: "svc", groups: ["etl"], ttlMs: 60_000 });
-    const [h, p, s] = token.split(".");
+    const [h, , s] = token.split(".");
     const claims = decodeJwt(token);
     const forged = Buffer.from(JSON.stringify({ ...claims, groups: ["admins"] })).toString("base64url");
     const err = await verifyGatewayToken(key, `${h}.${forged}.${s}`).catch((e) => e);

@@ -15,12 +15,12 @@ import { freePort } from "./free-port.ts";
 export type MintKey = "default" | "rotated" | "foreign";
 
 export interface MintOptions {
-  /** RS256 (default), PS256, ES256; the key type follows the algorithm. */
-  alg?: "RS256" | "PS256" | "RS384" | "ES256";
+  /** RS256 (default), PS256, ES256; each has its own published key (WebCrypto keys are bound to one algorithm). */
+  alg?: "RS256" | "PS256" | "ES256";
   /** Overrides the key's kid in the header; pass null to omit it. */
   kid?: string | null;
-  /** jose time span ("5m", "-1m") or epoch seconds; default 5 minutes. */
-  expiresIn?: string | number;
+  /** jose time span ("5m", "-1m") or epoch seconds; default 5 minutes; null for no exp claim. */
+  expiresIn?: string | number | null;
   key?: MintKey;
   header?: Record<string, unknown>;
 }
@@ -47,30 +47,30 @@ export interface OidcIssuer {
 
 interface KeyEntry {
   kid: string;
-  alg: "RS256" | "ES256";
+  alg: "RS256" | "PS256" | "ES256";
   privateKey: CryptoKey;
   publicKey: CryptoKey;
   jwk: JWK;
 }
 
-async function makeKey(kid: string, alg: "RS256" | "ES256"): Promise<KeyEntry> {
+async function makeKey(kid: string, alg: KeyEntry["alg"]): Promise<KeyEntry> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { modulusLength: 2048 });
-  const jwk = { ...(await exportJWK(publicKey)), kid, use: "sig" };
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: "sig" };
   return { kid, alg, privateKey, publicKey, jwk };
 }
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 export async function startOidcIssuer(): Promise<OidcIssuer> {
-  // The RSA key signs RS256 and PS256, so its published JWK pins no alg.
-  const [rs, es, rotated, foreign] = await Promise.all([
+  const [rs, ps, es, rotated, foreign] = await Promise.all([
     makeKey("rs-1", "RS256"),
+    makeKey("ps-1", "PS256"),
     makeKey("es-1", "ES256"),
     makeKey("rs-2", "RS256"),
     makeKey("rs-1", "RS256"),
   ]);
   const rsPublicPem = await exportSPKI(rs.publicKey);
-  const published: KeyEntry[] = [rs, es];
+  const published: KeyEntry[] = [rs, ps, es];
   let jwksFetches = 0;
   let discoveryFetches = 0;
   const port = await freePort();
@@ -87,7 +87,7 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
           return Response.json({
             issuer,
             jwks_uri: `${issuer}/jwks`,
-            id_token_signing_alg_values_supported: ["RS256", "ES256", "PS256"],
+            id_token_signing_alg_values_supported: ["RS256", "PS256", "ES256"],
           });
         }
         if (path === "/jwks") {
@@ -102,7 +102,7 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
   const pick = (key: MintKey, alg: string): KeyEntry => {
     if (key === "rotated") return rotated;
     if (key === "foreign") return foreign;
-    return alg.startsWith("ES") ? es : rs;
+    return alg === "ES256" ? es : alg === "PS256" ? ps : rs;
   };
 
   return {
@@ -115,7 +115,7 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
       if (opts.kid !== null) header.kid = opts.kid ?? entry.kid;
       const jwt = new SignJWT(claims).setProtectedHeader(header as { alg: string });
       if (claims.iat === undefined) jwt.setIssuedAt();
-      if (claims.exp === undefined) jwt.setExpirationTime(opts.expiresIn ?? "5m");
+      if (claims.exp === undefined && opts.expiresIn !== null) jwt.setExpirationTime(opts.expiresIn ?? "5m");
       return jwt.sign(entry.privateKey);
     },
     mintUnsigned(claims) {
