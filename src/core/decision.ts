@@ -18,6 +18,10 @@ export interface Decision {
   /** sync: hold the command until its audit record is committed (durable before forwarded). */
   record: RecordMode;
   mask: MaskRule[];
+  /** Set by the policy decider: each statement's kind and normalized fingerprint, for the audit event. */
+  statements?: { kind: string; fingerprint: string }[];
+  /** SHA-256 of the policy bundle that decided, for the audit event. */
+  bundle?: string;
 }
 
 export function deny(reason: string, rule: string): Decision {

@@ -1,0 +1,106 @@
+# Identities of kind agent may read; anything else they send is refused with the most precise reason.
+package custos
+
+agent if input.identity.kind == "agent"
+
+agent_denials contains {"rule": "custos.agent_unclassified", "reason": "agents may only send classified SQL"} if {
+	agent
+	not classified
+}
+
+agent_denials contains {"rule": "custos.agent_ddl", "reason": sprintf("agents may not run DDL (%s)", [s.kind])} if {
+	agent
+	some s in statements
+	s.kind in data.custos.lists.agent.ddl_kinds
+}
+
+agent_denials contains {"rule": "custos.agent_privilege", "reason": sprintf("agents may not %s privileges", [s.kind])} if {
+	agent
+	some s in statements
+	s.kind in data.custos.lists.agent.privilege_kinds
+}
+
+agent_denials contains {"rule": "custos.agent_role_change", "reason": "agents may not change role or session authorization"} if {
+	agent
+	some s in statements
+	s.setting in data.custos.lists.agent.role_settings
+}
+
+agent_denials contains {"rule": "custos.agent_role_change", "reason": sprintf("agents may not call %s (it can change the role or search_path)", [f])} if {
+	agent
+	some s in statements
+	some f in s.functions
+	base_name(f) in data.custos.lists.agent.role_functions
+}
+
+agent_denials contains {"rule": "custos.agent_copy_program", "reason": "agents may not run COPY ... PROGRAM"} if {
+	agent
+	some s in statements
+	s.copy_program
+}
+
+agent_denials contains {"rule": "custos.agent_server_file", "reason": "agents may not COPY to or from server files"} if {
+	agent
+	some s in statements
+	s.copy_file
+}
+
+agent_denials contains {"rule": "custos.agent_dynamic_sql", "reason": sprintf("agents may not run dynamic SQL (%s)", [s.node])} if {
+	agent
+	some s in statements
+	s.is_dynamic
+}
+
+agent_denials contains {"rule": "custos.agent_server_function", "reason": sprintf("agents may not call %s (server file system, network or administration)", [f])} if {
+	agent
+	some s in statements
+	some f in s.functions
+	server_function(base_name(f))
+}
+
+agent_denials contains {"rule": "custos.agent_write", "reason": "agents may only read"} if {
+	agent
+	some s in statements
+	mutating(s)
+	not s.kind in data.custos.lists.agent.ddl_kinds
+	not s.kind in data.custos.lists.agent.privilege_kinds
+	not s.is_dynamic
+}
+
+agent_denials contains {"rule": "custos.agent_setting", "reason": sprintf("agents may not change the setting %s", [s.setting])} if {
+	agent
+	some s in statements
+	s.kind == "set"
+	not s.setting in data.custos.lists.agent.role_settings
+	not s.setting in data.custos.lists.agent.settings
+}
+
+catch_all_denials contains {"rule": "custos.agent_read_only", "reason": sprintf("agents may only read (%s)", [s.node])} if {
+	agent
+	some s in statements
+	not agent_readable(s)
+}
+
+server_function(name) if name in data.custos.lists.agent.server_functions
+
+server_function(name) if {
+	some prefix in data.custos.lists.agent.server_function_prefixes
+	startswith(name, prefix)
+}
+
+agent_readable(s) if {
+	s.kind in data.custos.lists.agent.readable_kinds
+	not mutating(s)
+	not s.copy_program
+	not s.copy_file
+}
+
+agent_readable(s) if {
+	s.kind == "other"
+	s.node in data.custos.lists.agent.readable_nodes
+}
+
+agent_readable(s) if {
+	s.kind == "set"
+	s.setting in data.custos.lists.agent.settings
+}

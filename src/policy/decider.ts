@@ -1,0 +1,119 @@
+// Turns a command into a Decision: classify (SQL), build the policy input, evaluate, cache. A repeated
+// statement shape from the same identity on the same connection under the same bundle is one map lookup
+// and returns synchronously. Every failure on the way is a deny (fail closed).
+
+import type { Command } from "../core/command.ts";
+import { type Decision, deny } from "../core/decision.ts";
+import type { Logger } from "../core/log.ts";
+import { Lru } from "../sql/lru.ts";
+import type { SqlClassification } from "../sql/types.ts";
+import type { PolicyEngine } from "./engine.ts";
+import { buildPolicyInput, type DecisionContext, type TableLabels } from "./input.ts";
+
+export const UNPARSEABLE = "custos.unparseable";
+export const DECIDER_ERROR = "custos.decider_error";
+
+export interface DeciderOptions {
+  engine: PolicyEngine;
+  /** The SQL classifier (src/sql/classifier.ts); synchronous. */
+  classify: (text: string) => SqlClassification;
+  /** Table labels for a connection name (`connections[].table_labels`). */
+  tableLabels?: (connection: string) => TableLabels | undefined;
+  logger: Logger;
+  /** Protocols whose command text is SQL. Default: postgres, postgresql. */
+  sqlProtocols?: readonly string[];
+  /** Cached decisions kept. Default 16384. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export interface Decider {
+  decide(ctx: DecisionContext, command: Command): Decision | Promise<Decision>;
+  /** Drops cached decisions (config labels changed); bundle swaps do this on their own. */
+  invalidate(): void;
+}
+
+/**
+ * Everything besides the statement shape that the cache key covers. Time, session and literal values are
+ * not in it: a policy whose answer depends on them must return `cache: false`.
+ */
+function contextKey(ctx: DecisionContext): string {
+  const { identity, connection } = ctx;
+  return JSON.stringify([
+    identity.issuer,
+    identity.subject,
+    identity.kind,
+    [...identity.groups].sort(),
+    connection.name,
+    connection.type,
+    [...connection.labels].sort(),
+  ]);
+}
+
+export function createDecider(options: DeciderOptions): Decider {
+  const { engine, classify, logger } = options;
+  const sql = new Set(options.sqlProtocols ?? ["postgres", "postgresql"]);
+  const now = options.now ?? Date.now;
+  const cache = new Lru<string, Decision>(options.maxEntries ?? 16384);
+  const keys = new WeakMap<DecisionContext, string>();
+  engine.onSwap(() => cache.clear());
+
+  const keyOf = (ctx: DecisionContext): string => {
+    let key = keys.get(ctx);
+    if (key === undefined) {
+      key = contextKey(ctx);
+      keys.set(ctx, key);
+    }
+    return key;
+  };
+
+  const decideNow = (ctx: DecisionContext, command: Command): Decision => {
+    const bundle = engine.hash ?? undefined;
+    const isSql = sql.has(command.protocol);
+    const classification = isSql ? classify(command.text) : undefined;
+    const shape = classification ? classification.shape : command.text;
+    const cacheKey = `${bundle}\u0000${keyOf(ctx)}\u0000${command.protocol}\u0000${shape}`;
+    const hit = cache.get(cacheKey);
+    if (hit) return hit;
+
+    const statements = classification?.statements.map((s) => ({ kind: s.kind, fingerprint: s.fingerprint }));
+    if (classification?.error !== undefined) {
+      // The database would reject it anyway; nothing unparsed is forwarded.
+      return { ...deny("unparseable", UNPARSEABLE), statements: [], ...(bundle ? { bundle } : {}) };
+    }
+    const input = buildPolicyInput(
+      ctx,
+      command,
+      classification?.statements,
+      options.tableLabels?.(ctx.connection.name),
+      now(),
+    );
+    const { cache: cacheable, ...decided } = engine.evaluate(input);
+    const decision: Decision = Object.freeze({
+      ...decided,
+      mask: Object.freeze(decided.mask) as Decision["mask"],
+      ...(statements ? { statements } : {}),
+      ...(bundle ? { bundle } : {}),
+    });
+    // A decision made under a bundle that was swapped meanwhile is not cached under the old key.
+    if (cacheable && engine.hash === (bundle ?? null)) cache.set(cacheKey, decision);
+    return decision;
+  };
+
+  return {
+    decide(ctx, command) {
+      try {
+        return decideNow(ctx, command);
+      } catch (err) {
+        logger.error("policy decision failed", {
+          error: err instanceof Error ? err.message : String(err),
+          session: ctx.session.id,
+        });
+        return deny("policy decision failed", DECIDER_ERROR);
+      }
+    },
+    invalidate() {
+      cache.clear();
+    },
+  };
+}

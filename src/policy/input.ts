@@ -1,0 +1,85 @@
+// The single definition of the policy input (documented in policy/README.md). Every protocol's commands
+// reach Rego in this shape; SQL protocols add the classifier's statements.
+
+import type { Command } from "../core/command.ts";
+import type { Identity, IdentityKind } from "../core/identity.ts";
+import type { ConnectionInfo } from "../core/session.ts";
+import type { SqlStatement } from "../sql/types.ts";
+
+export interface PolicyStatement extends SqlStatement {
+  /** Labels of the tables this statement touches (from `connections[].table_labels`); absent tables have none. */
+  table_labels: Record<string, string[]>;
+}
+
+export interface PolicyInput {
+  identity: { subject: string; issuer: string; groups: string[]; kind: IdentityKind };
+  connection: { name: string; type: string; labels: string[] };
+  session: { id: string; client_addr: string; started_at: string; application_name: string };
+  command: { protocol: string; text: string; statements?: PolicyStatement[] };
+  /** Evaluation time (OPA's time builtins are not compiled to WASM, so the time comes in the input). */
+  time: { rfc3339: string; unix_ms: number; weekday: number; hour: number };
+}
+
+export interface SessionInfo {
+  id: string;
+  clientAddr: string;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  applicationName?: string;
+}
+
+export interface DecisionContext {
+  identity: Identity;
+  connection: ConnectionInfo;
+  session: SessionInfo;
+}
+
+/** Table name → labels, as configured for one connection. */
+export type TableLabels = Readonly<Record<string, readonly string[]>>;
+
+export function statementLabels(statement: SqlStatement, tableLabels: TableLabels | undefined): PolicyStatement {
+  const labels: Record<string, string[]> = {};
+  if (tableLabels) {
+    for (const table of [...statement.tables_read, ...statement.tables_written]) {
+      const found = tableLabels[table];
+      if (found) labels[table] = [...found];
+    }
+  }
+  return { ...statement, table_labels: labels };
+}
+
+export function timeInput(now: number): PolicyInput["time"] {
+  const d = new Date(now);
+  return { rfc3339: d.toISOString(), unix_ms: now, weekday: d.getUTCDay(), hour: d.getUTCHours() };
+}
+
+export function buildPolicyInput(
+  ctx: DecisionContext,
+  command: Command,
+  statements: readonly SqlStatement[] | undefined,
+  tableLabels: TableLabels | undefined,
+  now: number = Date.now(),
+): PolicyInput {
+  const { identity, connection, session } = ctx;
+  return {
+    identity: {
+      subject: identity.subject,
+      issuer: identity.issuer,
+      groups: [...identity.groups],
+      kind: identity.kind,
+    },
+    connection: { name: connection.name, type: connection.type, labels: [...connection.labels] },
+    session: {
+      id: session.id,
+      client_addr: session.clientAddr,
+      started_at: new Date(session.startedAt).toISOString(),
+      application_name: session.applicationName ?? "",
+    },
+    command: {
+      protocol: command.protocol,
+      text: command.text,
+      ...(statements ? { statements: statements.map((s) => statementLabels(s, tableLabels)) } : {}),
+    },
+    time: timeInput(now),
+  };
+}
