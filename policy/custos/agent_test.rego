@@ -101,5 +101,6 @@ test_human_may_run_ddl if {
 }
 
 test_no_identity_denied if {
-	decide({}).rule == "custos.default_deny"
+	d := decide({})
+	d.rule == "custos.default_deny"
 }

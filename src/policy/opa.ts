@@ -1,0 +1,62 @@
+// Drives the `opa` binary for authors and tests: compile a policy directory to a WASM bundle, run the
+// Rego unit tests. The gateway itself never runs opa; it only loads the bundle.
+
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { CustosError } from "../core/errors.ts";
+import { ENTRYPOINT } from "./engine.ts";
+
+export const PROJECT_ROOT = resolve(import.meta.dir, "../..");
+export const DEFAULT_POLICY_DIR = join(PROJECT_ROOT, "policy");
+export const DEFAULT_BUNDLE = join(PROJECT_ROOT, "policy/build/bundle.tar.gz");
+
+let opaPath: string | undefined;
+
+/** Path of the pinned opa, installing it (scripts/ensure-opa) on first use. */
+export function ensureOpa(): string {
+  if (opaPath) return opaPath;
+  const proc = Bun.spawnSync(["sh", join(PROJECT_ROOT, "scripts/ensure-opa")], { stdout: "pipe", stderr: "inherit" });
+  const path = proc.stdout.toString().trim();
+  if (proc.exitCode !== 0 || !path) throw new CustosError("policy.unavailable", "cannot install opa (scripts/ensure-opa failed)");
+  opaPath = path;
+  return path;
+}
+
+export interface OpaRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+function opa(args: string[]): OpaRun {
+  const proc = Bun.spawnSync([ensureOpa(), ...args], { stdout: "pipe", stderr: "pipe" });
+  return { exitCode: proc.exitCode ?? 1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
+}
+
+/** Compiles DIR's Rego and data files into a WASM bundle at `output`; throws with opa's message on failure. */
+export function buildBundle(dir: string = DEFAULT_POLICY_DIR, output: string = DEFAULT_BUNDLE): string {
+  mkdirSync(dirname(output), { recursive: true });
+  // The build output lives under policy/ by default: keep earlier bundles out of the next one.
+  const run = opa(["build", "-t", "wasm", "-e", ENTRYPOINT, "--ignore", "build", "--ignore", "*_test.rego", "-o", output, dir]);
+  if (run.exitCode !== 0) {
+    throw new CustosError("policy.unavailable", `opa build failed: ${(run.stderr || run.stdout).trim()}`);
+  }
+  return output;
+}
+
+/** Runs `opa test` on DIR (Rego unit tests beside the policies). */
+export function testPolicies(dir: string = DEFAULT_POLICY_DIR, verbose = false): OpaRun {
+  return opa(["test", ...(verbose ? ["-v"] : []), "--ignore", "build", dir]);
+}
+
+/** Newest modification time of the policy sources under DIR (the build directory excluded). */
+export function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "build") continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(rego|json|ya?ml)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
