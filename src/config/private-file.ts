@@ -7,6 +7,7 @@ import {
   linkSync,
   openSync,
   readFileSync,
+  renameSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -38,14 +39,7 @@ export function readPrivateFile(path: string): string | null {
  * two gateways starting at once never overwrite each other's key. Returns false if the file already existed.
  */
 export function writePrivateFileOnce(path: string, text: string): boolean {
-  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx", 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const tmp = writeTemp(path, text);
   try {
     linkSync(tmp, path);
     return true;
@@ -55,4 +49,21 @@ export function writePrivateFileOnce(path: string, text: string): boolean {
   } finally {
     unlinkSync(tmp);
   }
+}
+
+/** Replaces a private file atomically (temp file, fsync, rename): readers see the old or the new text. */
+export function replacePrivateFile(path: string, text: string): void {
+  renameSync(writeTemp(path, text), path);
+}
+
+function writeTemp(path: string, text: string): string {
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return tmp;
 }
