@@ -31,7 +31,10 @@ describe("checkpoint", () => {
   });
 
   test("accepts a private JWK and derives the public key from x", async () => {
-    const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+      "sign",
+      "verify",
+    ])) as unknown as CryptoKeyPair;
     const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
     const signer = await importSigner({ privateJwk: jwk as { kty: string; crv: string } });
     const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
@@ -41,18 +44,20 @@ describe("checkpoint", () => {
   test("refuses a public key that does not belong to the private key", async () => {
     const a = await generateSignerKeys();
     const b = await generateSignerKeys();
-    const err = await importSigner({ privateKeyPkcs8: a.privateKeyPkcs8, publicKeyRaw: b.publicKeyRaw }).catch(
-      (e) => e,
-    );
+    const err = await importSigner({
+      privateKeyPkcs8: a.privateKeyPkcs8,
+      publicKeyRaw: b.publicKeyRaw,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(CustosError);
     expect(err.code).toBe("audit.unavailable");
     expect(err.message).toContain("does not match");
   });
 
   test("refuses garbage key bytes with a clear error", async () => {
-    const err = await importSigner({ privateKeyPkcs8: new Uint8Array(10), publicKeyRaw: new Uint8Array(32) }).catch(
-      (e) => e,
-    );
+    const err = await importSigner({
+      privateKeyPkcs8: new Uint8Array(10),
+      publicKeyRaw: new Uint8Array(32),
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(CustosError);
     expect(err.message).toBe("audit signing key cannot be imported");
   });

@@ -6,7 +6,9 @@ import { sha256 } from "./codec.ts";
 import type { CheckpointRow } from "./store.ts";
 
 /** The gateway key as identity/ hands it over: PKCS#8 private key plus raw public key, or a private JWK. */
-export type SignerKeys = { privateKeyPkcs8: Uint8Array; publicKeyRaw: Uint8Array } | { privateJwk: Ed25519Jwk };
+export type SignerKeys =
+  | { privateKeyPkcs8: Uint8Array; publicKeyRaw: Uint8Array }
+  | { privateJwk: Ed25519Jwk };
 
 /** An OKP/Ed25519 private JWK (RFC 8037): `x` is the public key, `d` the private one. */
 export interface Ed25519Jwk {
@@ -43,10 +45,18 @@ export async function importSigner(keys: SignerKeys): Promise<CheckpointSigner> 
     if ("privateJwk" in keys) {
       const { d, x } = keys.privateJwk;
       if (!d || !x) throw new Error("JWK lacks d or x");
-      privateKey = await crypto.subtle.importKey("jwk", keys.privateJwk as webcrypto.JsonWebKey, ED25519, false, ["sign"]);
+      privateKey = await crypto.subtle.importKey(
+        "jwk",
+        keys.privateJwk as webcrypto.JsonWebKey,
+        ED25519,
+        false,
+        ["sign"],
+      );
       publicKey = new Uint8Array(Buffer.from(x, "base64url"));
     } else {
-      privateKey = await crypto.subtle.importKey("pkcs8", owned(keys.privateKeyPkcs8), ED25519, false, ["sign"]);
+      privateKey = await crypto.subtle.importKey("pkcs8", owned(keys.privateKeyPkcs8), ED25519, false, [
+        "sign",
+      ]);
       publicKey = new Uint8Array(keys.publicKeyRaw);
     }
   } catch (err) {
@@ -67,7 +77,10 @@ export async function importSigner(keys: SignerKeys): Promise<CheckpointSigner> 
 }
 
 /** A fresh key pair, for tests and first runs before identity/ provides the gateway key. */
-export async function generateSignerKeys(): Promise<{ privateKeyPkcs8: Uint8Array; publicKeyRaw: Uint8Array }> {
+export async function generateSignerKeys(): Promise<{
+  privateKeyPkcs8: Uint8Array;
+  publicKeyRaw: Uint8Array;
+}> {
   const pair = (await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"])) as CryptoKeyPair;
   return {
     privateKeyPkcs8: new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey)),
@@ -86,7 +99,11 @@ export async function signCheckpoint(
   return { logId, size, rootHash: root, time, signature: await signer.sign(body) };
 }
 
-export async function verifySignature(publicKey: Uint8Array, message: Uint8Array, sig: Uint8Array): Promise<boolean> {
+export async function verifySignature(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  sig: Uint8Array,
+): Promise<boolean> {
   try {
     const key = await crypto.subtle.importKey("raw", owned(publicKey), ED25519, false, ["verify"]);
     return await crypto.subtle.verify(ED25519, key, owned(sig), owned(message));
@@ -104,8 +121,14 @@ export function verifyCheckpoint(publicKey: Uint8Array, cp: CheckpointRow): Prom
  * The checkpoint as a C2SP signed note, for export to witnesses and auditors:
  * body, blank line, `— <name> base64(keyhash[0:4] || signature)` with keyhash = SHA-256(name\n 0x01 key).
  */
-export function signedNote(cp: CheckpointRow, publicKey: Uint8Array, keyName = checkpointOrigin(cp.logId)): string {
-  const keyHash = sha256(Buffer.concat([Buffer.from(`${keyName}\n`), Buffer.from([0x01]), publicKey])).subarray(0, 4);
+export function signedNote(
+  cp: CheckpointRow,
+  publicKey: Uint8Array,
+  keyName = checkpointOrigin(cp.logId),
+): string {
+  const keyHash = sha256(
+    Buffer.concat([Buffer.from(`${keyName}\n`), Buffer.from([0x01]), publicKey]),
+  ).subarray(0, 4);
   const sig = Buffer.concat([keyHash, cp.signature]).toString("base64");
   return `${checkpointBody(cp.logId, cp.size, cp.rootHash, cp.time)}\n\u2014 ${keyName} ${sig}\n`;
 }

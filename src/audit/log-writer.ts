@@ -7,7 +7,14 @@ import type { Frame } from "../core/frame.ts";
 import { type CheckpointSigner, signCheckpoint } from "./checkpoint.ts";
 import { encodeEvent, encodeFrames, hex, scrubEvent, scrubFrame, sha256 } from "./codec.ts";
 import { bytesEqual, leafHash, MerkleFrontier } from "./merkle.ts";
-import type { AuditStore, CheckpointRow, CommitBatch, EventRow, RecordingRow, SessionDelta } from "./store.ts";
+import type {
+  AuditStore,
+  CheckpointRow,
+  CommitBatch,
+  EventRow,
+  RecordingRow,
+  SessionDelta,
+} from "./store.ts";
 
 /** Ended sessions keep their batch counter this long, so a late frame cannot reuse a batch number. */
 const ENDED_TTL_MS = 60_000;
@@ -35,13 +42,17 @@ export class LogWriter {
   static async open(store: AuditStore, logId: string, signer: CheckpointSigner): Promise<LogWriter> {
     const log = await store.ensureLog(logId, signer.publicKey, Date.now());
     if (!bytesEqual(log.publicKey, signer.publicKey)) {
-      throw new CustosError("audit.unavailable", `audit log ${logId} was created with a different key`, { logId });
+      throw new CustosError("audit.unavailable", `audit log ${logId} was created with a different key`, {
+        logId,
+      });
     }
     const frontier = new MerkleFrontier();
     for (let page = await store.readEvents(logId, 0, 10_000); page.length; ) {
       for (const e of page) {
         if (e.seq !== frontier.size) {
-          throw new CustosError("audit.unavailable", `audit log ${logId} has a gap at seq ${frontier.size}`, { logId });
+          throw new CustosError("audit.unavailable", `audit log ${logId} has a gap at seq ${frontier.size}`, {
+            logId,
+          });
         }
         frontier.append(e.leafHash);
       }
@@ -106,13 +117,23 @@ export class LogWriter {
         sha256: digest,
       });
       frameCount += list.length;
-      push({ type: "recording.batch", time: now, sessionId, data: { batch, frames: list.length, sha256: hex(digest) } });
+      push({
+        type: "recording.batch",
+        time: now,
+        sessionId,
+        data: { batch, frames: list.length, sha256: hex(digest) },
+      });
     }
     let cp: CheckpointRow | undefined;
     if (checkpoint && frontier.size > this.checkpointed) {
       cp = await signCheckpoint(this.signer, this.logId, frontier.size, frontier.root(), now);
     }
-    const batch: CommitBatch = { logId: this.logId, events: rows, recordings, sessions: [...sessions.values()] };
+    const batch: CommitBatch = {
+      logId: this.logId,
+      events: rows,
+      recordings,
+      sessions: [...sessions.values()],
+    };
     if (cp) batch.checkpoint = cp;
     return { batch, frontier, nextBatch, ended, frames: frameCount };
   }

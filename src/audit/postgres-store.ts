@@ -18,7 +18,8 @@ export async function openPostgresStore(url: string): Promise<AuditStore> {
     connect_timeout: 5,
     idle_timeout: 30,
     onnotice: () => {},
-    connection: { application_name: "custos-audit" },
+    // Durable before forwarded: a commit must be flushed to WAL before it returns, whatever the server default.
+    connection: { application_name: "custos-audit", synchronous_commit: "on" },
   });
   try {
     const db = drizzle({ client, schema: t });
@@ -93,7 +94,11 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
     },
 
     async checkpoints(logId) {
-      return db.select().from(t.checkpoints).where(eq(t.checkpoints.logId, logId)).orderBy(asc(t.checkpoints.size));
+      return db
+        .select()
+        .from(t.checkpoints)
+        .where(eq(t.checkpoints.logId, logId))
+        .orderBy(asc(t.checkpoints.size));
     },
 
     async recordingsByEventSeq(logId, fromSeq, toSeq) {
@@ -101,7 +106,11 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
         .select()
         .from(t.recordings)
         .where(
-          and(eq(t.recordings.logId, logId), gte(t.recordings.eventSeq, fromSeq), lt(t.recordings.eventSeq, toSeq)),
+          and(
+            eq(t.recordings.logId, logId),
+            gte(t.recordings.eventSeq, fromSeq),
+            lt(t.recordings.eventSeq, toSeq),
+          ),
         )
         .orderBy(asc(t.recordings.eventSeq));
     },

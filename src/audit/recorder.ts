@@ -241,7 +241,7 @@ export class Recorder {
         c.logSize = m.logSize;
         if (m.checkpointSize !== null) c.lastCheckpointSize = m.checkpointSize;
         const still: Waiter[] = [];
-        for (const w of this.waiters) (w.upTo <= m.upTo ? w.resolve() : still.push(w));
+        for (const w of this.waiters) w.upTo <= m.upTo ? w.resolve() : still.push(w);
         this.waiters = still;
         this.storeOk = true;
         this.reason = undefined;

@@ -41,7 +41,8 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
     async commit(batch: CommitBatch) {
       db.transaction((tx) => {
         for (const rows of chunks(batch.events, 500)) tx.insert(t.auditEvents).values(rows.map(bufs)).run();
-        for (const rows of chunks(batch.recordings, 200)) tx.insert(t.recordings).values(rows.map(bufs)).run();
+        for (const rows of chunks(batch.recordings, 200))
+          tx.insert(t.recordings).values(rows.map(bufs)).run();
         for (const s of batch.sessions) {
           if (s.start) {
             tx.insert(t.sessions)
@@ -98,7 +99,11 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
         .select()
         .from(t.recordings)
         .where(
-          and(eq(t.recordings.logId, logId), gte(t.recordings.eventSeq, fromSeq), lt(t.recordings.eventSeq, toSeq)),
+          and(
+            eq(t.recordings.logId, logId),
+            gte(t.recordings.eventSeq, fromSeq),
+            lt(t.recordings.eventSeq, toSeq),
+          ),
         )
         .orderBy(asc(t.recordings.eventSeq))
         .all();
@@ -143,8 +148,14 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
     },
 
     async counts() {
-      const n = (table: typeof t.auditLogs | typeof t.auditEvents | typeof t.checkpoints | typeof t.recordings | typeof t.sessions) =>
-        db.select({ n: count() }).from(table).get()?.n ?? 0;
+      const n = (
+        table:
+          | typeof t.auditLogs
+          | typeof t.auditEvents
+          | typeof t.checkpoints
+          | typeof t.recordings
+          | typeof t.sessions,
+      ) => db.select({ n: count() }).from(table).get()?.n ?? 0;
       return {
         logs: n(t.auditLogs),
         events: n(t.auditEvents),
@@ -164,7 +175,8 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
 function bufs<T extends object>(row: T): { [K in keyof T]: T[K] extends Uint8Array ? Buffer : T[K] } {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) {
-    out[k] = v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+    out[k] =
+      v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
   }
   return out as { [K in keyof T]: T[K] extends Uint8Array ? Buffer : T[K] };
 }

@@ -88,7 +88,10 @@ async function verifyOne(
     report.checkpoints = cps.length;
     const signed = async (cp: CheckpointRow) => {
       if (!(await verifyCheckpoint(publicKey, cp))) {
-        throw new Failed({ size: cp.size, reason: `checkpoint at size ${cp.size}: signature does not verify` });
+        throw new Failed({
+          size: cp.size,
+          reason: `checkpoint at size ${cp.size}: signature does not verify`,
+        });
       }
     };
     const frontier = new MerkleFrontier();
@@ -154,7 +157,10 @@ function checkEvent(e: EventRow, expected: number): void {
   }
   const leaf = leafHash(e.body);
   if (!bytesEqual(leaf, e.leafHash)) {
-    throw new Failed({ seq: e.seq, reason: `seq ${e.seq} (${e.type}): body does not hash to the stored leaf hash` });
+    throw new Failed({
+      seq: e.seq,
+      reason: `seq ${e.seq} (${e.type}): body does not hash to the stored leaf hash`,
+    });
   }
   let decoded: ReturnType<typeof decodeEvent>;
   try {
@@ -163,7 +169,10 @@ function checkEvent(e: EventRow, expected: number): void {
     throw new Failed({ seq: e.seq, reason: `seq ${e.seq}: body is not a valid event` });
   }
   if (decoded.type !== e.type || (decoded.sessionId ?? null) !== e.sessionId || decoded.time !== e.time) {
-    throw new Failed({ seq: e.seq, reason: `seq ${e.seq}: type, session or time columns differ from the body` });
+    throw new Failed({
+      seq: e.seq,
+      reason: `seq ${e.seq}: type, session or time columns differ from the body`,
+    });
   }
 }
 
@@ -180,7 +189,10 @@ function checkRoot(
     });
   }
   if (prev && cp.time < prev.cp.time) {
-    throw new Failed({ size: cp.size, reason: `checkpoint at size ${cp.size} is older than the one before it` });
+    throw new Failed({
+      size: cp.size,
+      reason: `checkpoint at size ${cp.size} is older than the one before it`,
+    });
   }
 }
 
@@ -201,7 +213,10 @@ function checkConsistency(
   };
   const proof = consistencyProof(prev.size, cp.size, mth);
   if (!verifyConsistency(prev.size, cp.size, prev.rootHash, cp.rootHash, proof)) {
-    throw new Failed({ size: cp.size, reason: `checkpoint at size ${cp.size} does not extend the one at ${prev.size}` });
+    throw new Failed({
+      size: cp.size,
+      reason: `checkpoint at size ${cp.size} does not extend the one at ${prev.size}`,
+    });
   }
 }
 
@@ -211,17 +226,29 @@ function checkRecordings(rows: RecordingRow[], events: Map<number, EventRow>): n
   for (const r of rows) {
     const e = events.get(r.eventSeq);
     if (!e) {
-      throw new Failed({ seq: r.eventSeq, reason: `recording ${r.sessionId}#${r.batch} points at seq ${r.eventSeq}, which is not a recording.batch event` });
+      throw new Failed({
+        seq: r.eventSeq,
+        reason: `recording ${r.sessionId}#${r.batch} points at seq ${r.eventSeq}, which is not a recording.batch event`,
+      });
     }
     const data = decodeEvent(e.body).data;
     const digest = hex(sha256(r.data));
-    if (data.sha256 !== digest || hex(r.sha256) !== digest || data.batch !== r.batch || e.sessionId !== r.sessionId) {
-      throw new Failed({ seq: r.eventSeq, reason: `recording ${r.sessionId}#${r.batch} does not match the SHA-256 in seq ${r.eventSeq}` });
+    if (
+      data.sha256 !== digest ||
+      hex(r.sha256) !== digest ||
+      data.batch !== r.batch ||
+      e.sessionId !== r.sessionId
+    ) {
+      throw new Failed({
+        seq: r.eventSeq,
+        reason: `recording ${r.sessionId}#${r.batch} does not match the SHA-256 in seq ${r.eventSeq}`,
+      });
     }
     seen.add(r.eventSeq);
   }
   for (const seq of events.keys()) {
-    if (!seen.has(seq)) throw new Failed({ seq, reason: `seq ${seq} records a batch whose recording is missing` });
+    if (!seen.has(seq))
+      throw new Failed({ seq, reason: `seq ${seq} records a batch whose recording is missing` });
   }
   return rows.length;
 }
