@@ -126,7 +126,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       }
       const pending = inFlight.get(hash);
       if (pending) return pending;
-      const run = verify(token, hash).finally(() => inFlight.delete(hash));
+      // verify() maps every expected failure itself; the catch keeps the never-throws promise for the rest.
+      const run = verify(token, hash)
+        .catch((err): AuthResult => fail("identity.invalid", "invalid token", { reason: String(err) }))
+        .finally(() => inFlight.delete(hash));
       inFlight.set(hash, run);
       return run;
     },

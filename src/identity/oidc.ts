@@ -27,7 +27,7 @@ export const OIDC_ALGORITHMS = [
   "ES512",
   "EdDSA",
 ] as const;
-export const CLOCK_TOLERANCE_S = 30;
+const CLOCK_TOLERANCE_S = 30;
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -170,7 +170,7 @@ function toIdentity(payload: JWTPayload, opts: OidcVerifierOptions): Identity {
 }
 
 /** The claim may be a list of strings or one space/comma separated string; a dotted name walks objects. */
-export function readGroups(payload: JWTPayload, claim: string): string[] {
+function readGroups(payload: JWTPayload, claim: string): string[] {
   let value: unknown = payload[claim];
   if (value === undefined && claim.includes(".")) {
     value = claim

@@ -250,16 +250,17 @@ describe("JWKS caching, rotation and outages", () => {
       expect(err.detail?.joseCode).toBe("ERR_JWKS_NO_MATCHING_KEY");
       expect(issuer.requests).toBe(1);
 
-      await Bun.sleep(350);
-      accepted(await a.authenticate(rotated));
-      expect(issuer.requests).toBe(2);
-
-      // A flood of unknown kids right after a fetch does not reach the issuer.
+      // Minted ahead so the flood below lands well inside the cooldown even on a busy machine.
       const flood = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           issuer.mint({ ...c, jti: `f${i}` }, { key: "foreign", kid: `k${i}` }),
         ),
       );
+      await Bun.sleep(350);
+      accepted(await a.authenticate(rotated));
+      expect(issuer.requests).toBe(2);
+
+      // A flood of unknown kids right after a fetch does not reach the issuer.
       const results = await Promise.all(flood.map((t) => a.authenticate(t)));
       for (const r of results) refused(r, "identity.invalid");
       expect(issuer.requests).toBe(2);
@@ -282,7 +283,7 @@ describe("JWKS caching, rotation and outages", () => {
         issuers: [{ issuer: issuer.issuer, audience: "custos", groupsClaim: "groups" }],
         agentGroups: [],
         gatewayKey: null,
-        oidc: { retryMs: 300, timeoutMs: 1_000 },
+        oidc: { retryMs: 800, timeoutMs: 1_000 },
         fetch: (url, init) => {
           fetches++;
           return fetch(url, init);
@@ -304,7 +305,8 @@ describe("JWKS caching, rotation and outages", () => {
 
       await issuer.up();
       refused(await a.authenticate(token), "identity.jwks_unavailable"); // still inside the retry window
-      await Bun.sleep(350);
+      expect(fetches).toBe(1);
+      await Bun.sleep(850);
       accepted(await a.authenticate(token));
       expect(fetches).toBe(3); // discovery + JWKS
     } finally {
@@ -319,13 +321,13 @@ describe("JWKS caching, rotation and outages", () => {
         issuers: [{ issuer: issuer.issuer, audience: "custos", groupsClaim: "groups" }],
         agentGroups: [],
         gatewayKey: null,
-        oidc: { jwksMaxAgeMs: 300, retryMs: 200, timeoutMs: 1_000 },
+        oidc: { jwksMaxAgeMs: 600, retryMs: 200, timeoutMs: 1_000 },
       });
       const c = { ...claims(), iss: issuer.issuer };
       accepted(await a.authenticate(await issuer.mint(c)));
       await issuer.down();
       accepted(await a.authenticate(await issuer.mint({ ...c, jti: "2" })));
-      await Bun.sleep(350);
+      await Bun.sleep(650);
       const err = refused(
         await a.authenticate(await issuer.mint({ ...c, jti: "3" })),
         "identity.jwks_unavailable",
