@@ -5,7 +5,13 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { createLogger } from "../core/log.ts";
 import { PolicyEngine } from "../policy/engine.ts";
-import { buildBundle, DEFAULT_BUNDLE, DEFAULT_POLICY_DIR, newestSource, testPolicies } from "../policy/opa.ts";
+import {
+  buildBundle,
+  DEFAULT_BUNDLE,
+  DEFAULT_POLICY_DIR,
+  newestSource,
+  testPolicies,
+} from "../policy/opa.ts";
 import { createSqlClassifier } from "../sql/classifier.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
@@ -64,7 +70,9 @@ When command.text is given without command.statements, the SQL is classified fir
     try {
       input = JSON.parse(await Bun.file(resolve(flags.input)).text());
     } catch (err) {
-      failure(new Error(`cannot read input ${flags.input}: ${err instanceof Error ? err.message : String(err)}`));
+      failure(
+        new Error(`cannot read input ${flags.input}: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       throw new CliError("the input must be a JSON object");
@@ -84,7 +92,9 @@ When command.text is given without command.statements, the SQL is classified fir
     if (command && typeof command.text === "string" && command.statements === undefined) {
       const classification = (await createSqlClassifier()).classify(command.text);
       if (classification.error !== undefined) {
-        process.stdout.write(`${JSON.stringify({ action: "deny", reason: "unparseable", rule: "custos.unparseable", error: classification.error }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ action: "deny", reason: "unparseable", rule: "custos.unparseable", error: classification.error }, null, 2)}\n`,
+        );
         return 0;
       }
       command.statements = classification.statements.map((s) => ({ ...s, table_labels: {} }));

@@ -39,12 +39,15 @@ function maskRule(v: unknown): MaskRule | string {
 /** Validates `data.custos.decision`; returns the decision or the reason it was rejected. */
 export function parseDecision(value: unknown): PolicyDecision | { invalid: string } {
   if (!isPlainObject(value)) return { invalid: "decision is not an object" };
-  for (const key of Object.keys(value)) if (!DECISION_KEYS.has(key)) return { invalid: `unknown field ${key}` };
+  for (const key of Object.keys(value))
+    if (!DECISION_KEYS.has(key)) return { invalid: `unknown field ${key}` };
   const { action, reason, rule, mask, record, cache } = value;
-  if (typeof action !== "string" || !ACTIONS.has(action)) return { invalid: "action must be allow, deny or review" };
+  if (typeof action !== "string" || !ACTIONS.has(action))
+    return { invalid: "action must be allow, deny or review" };
   if (typeof reason !== "string") return { invalid: "reason must be a string" };
   if (typeof rule !== "string" || rule.length === 0) return { invalid: "rule must be a non-empty string" };
-  if (typeof record !== "string" || !RECORDS.has(record)) return { invalid: "record must be sync or buffered" };
+  if (typeof record !== "string" || !RECORDS.has(record))
+    return { invalid: "record must be sync or buffered" };
   if (!Array.isArray(mask)) return { invalid: "mask must be an array" };
   if (cache !== undefined && typeof cache !== "boolean") return { invalid: "cache must be a boolean" };
   const rules: MaskRule[] = [];
@@ -68,6 +71,7 @@ export function decisionFromResultSet(resultSet: unknown): PolicyDecision {
   const first = Array.isArray(resultSet) && resultSet.length === 1 ? resultSet[0] : undefined;
   const value = isPlainObject(first) ? first.result : undefined;
   const parsed = parseDecision(value);
-  if ("invalid" in parsed) return { ...deny(`invalid policy decision: ${parsed.invalid}`, INVALID_DECISION), cache: true };
+  if ("invalid" in parsed)
+    return { ...deny(`invalid policy decision: ${parsed.invalid}`, INVALID_DECISION), cache: true };
   return parsed;
 }

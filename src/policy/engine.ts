@@ -70,7 +70,10 @@ export class PolicyEngine {
   /** Reloads the last bundle path given to `load`. */
   reload(): Promise<ReloadResult> {
     if (!this.path) {
-      return Promise.resolve({ ok: false, error: asCustosError(new Error("no bundle path to reload"), "policy.unavailable") });
+      return Promise.resolve({
+        ok: false,
+        error: asCustosError(new Error("no bundle path to reload"), "policy.unavailable"),
+      });
     }
     return this.load(this.path);
   }
@@ -83,7 +86,10 @@ export class PolicyEngine {
       const policy = await loadPolicy(bundle.wasm, { initial: 5, maximum: this.maxPages });
       const entrypoint = (policy.entrypoints as Record<string, number>)[this.entrypoint];
       if (entrypoint === undefined) {
-        throw asCustosError(new Error(`bundle has no entrypoint ${this.entrypoint} (build with -e ${this.entrypoint})`), "policy.unavailable");
+        throw asCustosError(
+          new Error(`bundle has no entrypoint ${this.entrypoint} (build with -e ${this.entrypoint})`),
+          "policy.unavailable",
+        );
       }
       policy.setData(bundle.data as object);
       policy.evaluate({}, entrypoint); // a module that traps on a trivial input is refused, not swapped in

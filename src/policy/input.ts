@@ -37,7 +37,10 @@ export interface DecisionContext {
 /** Table name → labels, as configured for one connection. */
 export type TableLabels = Readonly<Record<string, readonly string[]>>;
 
-export function statementLabels(statement: SqlStatement, tableLabels: TableLabels | undefined): PolicyStatement {
+export function statementLabels(
+  statement: SqlStatement,
+  tableLabels: TableLabels | undefined,
+): PolicyStatement {
   const labels: Record<string, string[]> = {};
   if (tableLabels) {
     for (const table of [...statement.tables_read, ...statement.tables_written]) {

@@ -15,9 +15,13 @@ let opaPath: string | undefined;
 /** Path of the pinned opa, installing it (scripts/ensure-opa) on first use. */
 export function ensureOpa(): string {
   if (opaPath) return opaPath;
-  const proc = Bun.spawnSync(["sh", join(PROJECT_ROOT, "scripts/ensure-opa")], { stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawnSync(["sh", join(PROJECT_ROOT, "scripts/ensure-opa")], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const path = proc.stdout.toString().trim();
-  if (proc.exitCode !== 0 || !path) throw new CustosError("policy.unavailable", "cannot install opa (scripts/ensure-opa failed)");
+  if (proc.exitCode !== 0 || !path)
+    throw new CustosError("policy.unavailable", "cannot install opa (scripts/ensure-opa failed)");
   opaPath = path;
   return path;
 }
@@ -37,7 +41,20 @@ function opa(args: string[]): OpaRun {
 export function buildBundle(dir: string = DEFAULT_POLICY_DIR, output: string = DEFAULT_BUNDLE): string {
   mkdirSync(dirname(output), { recursive: true });
   // The build output lives under policy/ by default: keep earlier bundles out of the next one.
-  const run = opa(["build", "-t", "wasm", "-e", ENTRYPOINT, "--ignore", "build", "--ignore", "*_test.rego", "-o", output, dir]);
+  const run = opa([
+    "build",
+    "-t",
+    "wasm",
+    "-e",
+    ENTRYPOINT,
+    "--ignore",
+    "build",
+    "--ignore",
+    "*_test.rego",
+    "-o",
+    output,
+    dir,
+  ]);
   if (run.exitCode !== 0) {
     throw new CustosError("policy.unavailable", `opa build failed: ${(run.stderr || run.stdout).trim()}`);
   }

@@ -18,7 +18,10 @@ const one = (text: string): SqlStatement => {
 
 describe("classifySql", () => {
   const table: [string, Partial<SqlStatement>][] = [
-    ["SELECT id FROM accounts WHERE id = 1", { kind: "select", tables_read: ["public.accounts"], has_where: true }],
+    [
+      "SELECT id FROM accounts WHERE id = 1",
+      { kind: "select", tables_read: ["public.accounts"], has_where: true },
+    ],
     ['select * from "public"."Accounts"', { tables_read: ["public.Accounts"] }],
     ["select * from pg_class", { tables_read: ["pg_catalog.pg_class"] }],
     [
@@ -30,12 +33,21 @@ describe("classifySql", () => {
       "select * from accounts, (with accounts as (select 1) select * from accounts) s",
       { tables_read: ["public.accounts"] },
     ],
-    ["select (select max(x) from s.t2) from t1 where y in (select y from t3)", { tables_read: ["s.t2", "public.t1", "public.t3"] }],
-    ["update t set a = lower(b) where id = 1 returning pg_read_file('x')", { kind: "update", functions: ["lower", "pg_read_file"], has_where: true, columns: ["a", "b", "id"] }],
+    [
+      "select (select max(x) from s.t2) from t1 where y in (select y from t3)",
+      { tables_read: ["s.t2", "public.t1", "public.t3"] },
+    ],
+    [
+      "update t set a = lower(b) where id = 1 returning pg_read_file('x')",
+      { kind: "update", functions: ["lower", "pg_read_file"], has_where: true, columns: ["a", "b", "id"] },
+    ],
     ["SELECT pg_read_file('/etc/passwd')", { functions: ["pg_read_file"] }],
     ["select * from pg_catalog.pg_ls_dir('.')", { functions: ["pg_catalog.pg_ls_dir"] }],
     ["DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$", { kind: "do", is_dynamic: true }],
-    ["create function f() returns int language plpgsql as $$begin execute 'x'; return 1; end$$", { kind: "create", is_dynamic: true }],
+    [
+      "create function f() returns int language plpgsql as $$begin execute 'x'; return 1; end$$",
+      { kind: "create", is_dynamic: true },
+    ],
     ["EXECUTE p(1)", { kind: "other", node: "ExecuteStmt", is_dynamic: true }],
     ["select query_to_xml('select * from secret', true, false, '')", { is_dynamic: true }],
     ["COPY t TO PROGRAM 'curl x'", { kind: "copy", copy_program: true, tables_read: ["public.t"] }],
@@ -52,12 +64,21 @@ describe("classifySql", () => {
     ["GRANT SELECT ON t TO u", { kind: "grant" }],
     ["REVOKE pg_execute_server_program FROM u", { kind: "revoke" }],
     ["select * into n from o", { kind: "create", tables_written: ["public.n"], tables_read: ["public.o"] }],
-    ["explain analyze delete from t", { kind: "delete", node: "ExplainStmt", dml: ["delete"], has_where: false }],
+    [
+      "explain analyze delete from t",
+      { kind: "delete", node: "ExplainStmt", dml: ["delete"], has_where: false },
+    ],
     ["prepare p as delete from t where id = $1", { kind: "delete", node: "PrepareStmt", has_where: true }],
     ["delete from t where true", { has_where: false }],
     ["delete from t where id = $1", { has_where: true }],
-    ["merge into t using s on t.id = s.id when matched then delete", { kind: "merge", tables_written: ["public.t"], tables_read: ["public.s"] }],
-    ["insert into t (a) select b from s on conflict do nothing", { kind: "insert", tables_written: ["public.t"], tables_read: ["public.s"], columns: ["a", "b"] }],
+    [
+      "merge into t using s on t.id = s.id when matched then delete",
+      { kind: "merge", tables_written: ["public.t"], tables_read: ["public.s"] },
+    ],
+    [
+      "insert into t (a) select b from s on conflict do nothing",
+      { kind: "insert", tables_written: ["public.t"], tables_read: ["public.s"], columns: ["a", "b"] },
+    ],
     ["select 1 union select x from u", { tables_read: ["public.u"] }],
     ["call proc(pg_ls_dir('.'))", { kind: "call", functions: ["proc", "pg_ls_dir"] }],
     ["SHOW search_path", { kind: "other", node: "VariableShowStmt", setting: "search_path" }],

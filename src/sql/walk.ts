@@ -78,7 +78,7 @@ class Walker {
   };
 
   /** Generic descent: dispatches wrapped nodes (`{SelectStmt: {...}}`) and recognizes bare ones. */
-  visit(v: unknown, scope: Scope): void {
+  visit(v: unknown, scope: Scope): undefined {
     if (Array.isArray(v)) {
       for (const item of v) this.visit(item, scope);
       return;
@@ -102,11 +102,11 @@ class Walker {
     for (const key of keys) this.visit(v[key], scope);
   }
 
-  private fields(body: Json, scope: Scope, skip: ReadonlySet<string>): void {
+  private fields(body: Json, scope: Scope, skip: ReadonlySet<string>): undefined {
     for (const key of Object.keys(body)) if (!skip.has(key)) this.visit(body[key], scope);
   }
 
-  private rangeVar(rv: Json, scope: Scope, write: boolean): void {
+  private rangeVar(rv: Json, scope: Scope, write: boolean): undefined {
     const name = str(rv.relname);
     if (!name) return;
     const schema = str(rv.schemaname);
@@ -115,14 +115,15 @@ class Walker {
   }
 
   /** A field naming relations the statement writes: a RangeVar, bare or wrapped, or a list of them. */
-  private target(v: unknown, scope: Scope): void {
+  private target(v: unknown, scope: Scope): undefined {
     if (Array.isArray(v)) {
       for (const item of v) this.target(item, scope);
       return;
     }
     const rv = unwrap(v, "RangeVar");
     if (rv && "relname" in rv) this.rangeVar(rv, scope, true);
-    else if (isObject(v) && isObject(v.rel)) this.rangeVar(v.rel, scope, true); // IntoClause
+    else if (isObject(v) && isObject(v.rel))
+      this.rangeVar(v.rel, scope, true); // IntoClause
     else this.visit(v, scope);
   }
 
@@ -144,7 +145,10 @@ class Walker {
     let found = false;
     const look = (v: unknown): void => {
       if (found) return;
-      if (Array.isArray(v)) return v.forEach(look);
+      if (Array.isArray(v)) {
+        for (const item of v) look(item);
+        return;
+      }
       if (!isObject(v)) return;
       if ("ColumnRef" in v || "CurrentOfExpr" in v || ("fields" in v && "location" in v)) {
         found = true;
@@ -165,7 +169,7 @@ class Walker {
     }
   }
 
-  node(name: string, body: Json, scope: Scope): void {
+  node(name: string, body: Json, scope: Scope): undefined {
     const f = this.facts;
     switch (name) {
       case "RangeVar":
@@ -195,7 +199,9 @@ class Walker {
         if (dml === "update" || dml === "delete") {
           if (!this.restricting(body.whereClause)) f.unbounded = true;
         }
-        this.assigned(name === "InsertStmt" ? body.cols : name === "UpdateStmt" ? body.targetList : undefined);
+        this.assigned(
+          name === "InsertStmt" ? body.cols : name === "UpdateStmt" ? body.targetList : undefined,
+        );
         return this.fields(body, inner, SKIP_WITH_RELATION);
       }
       case "CopyStmt":
@@ -220,7 +226,7 @@ class Walker {
   }
 
   /** Top-level utility statements: their relation-naming fields are writes. */
-  utility(name: string, body: Json, scope: Scope): void {
+  utility(name: string, body: Json, scope: Scope): undefined {
     if (DYNAMIC_NODES.has(name)) this.facts.dynamic = true;
     if (name === "GrantStmt" && body.objtype !== "OBJECT_TABLE") return this.node(name, body, scope);
     for (const key of Object.keys(body)) {
