@@ -1,0 +1,22 @@
+// The gateway's HTTP listener: health, Prometheus metrics, and (later) the admin API and console.
+import { Hono } from "hono";
+
+export interface HealthSource {
+  /** Names of the conditions that keep the gateway from being ready; empty when ready. */
+  notReady(): string[];
+  metrics(): string;
+}
+
+export function createHttpApp(source: HealthSource): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) => {
+    const problems = source.notReady();
+    return problems.length
+      ? c.json({ status: "unavailable", problems }, 503)
+      : c.json({ status: "ok" }, 200);
+  });
+  app.get("/metrics", (c) =>
+    c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
+  return app;
+}

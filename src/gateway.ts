@@ -1,0 +1,193 @@
+// Composition root: the one module that knows every other. Builds the gateway from a resolved config —
+// key, TLS, audit recorder, identity, policy, pipeline, listeners — and tears it down in reverse.
+import { createHttpApp } from "./api/http.ts";
+import { Recorder } from "./audit/recorder.ts";
+import type { Config } from "./config/types.ts";
+import { CustosError } from "./core/errors.ts";
+import { createLogger, type Logger } from "./core/log.ts";
+import { createAuthenticator } from "./identity/authenticator.ts";
+import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
+import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
+import { createPipeline, type ConnectionEntry } from "./pipeline/gateway.ts";
+import { Metrics } from "./pipeline/metrics.ts";
+import { createDecider } from "./policy/decider.ts";
+import { PolicyEngine } from "./policy/engine.ts";
+import { watchBundle } from "./policy/watch.ts";
+import { startPostgresServer } from "./protocols/postgres/server.ts";
+import { createSqlClassifier } from "./sql/classifier.ts";
+import { instanceId } from "./instance-id.ts";
+
+export const VERSION = "0.1.0";
+
+export interface RunningGateway {
+  readonly postgresPort: number;
+  readonly httpPort: number;
+  readonly logId: string;
+  readonly recorder: Recorder;
+  readonly policy: PolicyEngine;
+  /** Reloads the policy bundle (SIGHUP). */
+  reloadPolicy(): Promise<boolean>;
+  /** Drains: stop accepting, end sessions after graceMs, flush the recorder, final checkpoint. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Policy bundle to load; null runs with none loaded, which refuses every statement (fail closed). */
+  policyBundle: string | null;
+  watchPolicy?: boolean;
+}
+
+export function storeUrl(config: Config): string {
+  const s = config.audit.store;
+  return s.kind === "embedded" ? `sqlite:${s.path}` : s.url.reveal();
+}
+
+export async function startGateway(config: Config, opts: StartOptions): Promise<RunningGateway> {
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const key = await loadOrCreateGatewayKey(config.dataDir);
+  const logId = instanceId(config.dataDir);
+  const tls = await loadOrCreateTlsMaterial({
+    certFile: config.tls?.certFile,
+    keyFile: config.tls?.keyFile,
+    dataDir: config.dataDir,
+  });
+
+  // Fail closed: without a writable audit store the gateway does not start.
+  const recorder = await Recorder.start({
+    storeUrl: storeUrl(config),
+    logId,
+    signer: { privateKeyPkcs8: key.pkcs8, publicKeyRaw: key.publicRaw },
+  });
+  recorder.onStateChange((s) =>
+    s.writable ? logger.info("audit store writable again") : logger.error("audit store unavailable", { reason: s.reason }),
+  );
+
+  const policy = new PolicyEngine({ logger });
+  if (opts.policyBundle) {
+    const loaded = await policy.load(opts.policyBundle);
+    if (!loaded.ok) logger.error("policy bundle refused; every statement will be denied", { error: loaded.error.message });
+  } else {
+    logger.warn("no policy bundle configured; every statement will be denied");
+  }
+  const classifier = await createSqlClassifier();
+  const decider = createDecider({
+    engine: policy,
+    classify: (text) => classifier.classify(text),
+    tableLabels: (name) => config.connections.find((c) => c.name === name)?.tableLabels,
+    logger,
+  });
+
+  const authenticator = createAuthenticator({
+    issuers: config.identity.issuers,
+    agentGroups: config.identity.agentGroups,
+    gatewayKey: key,
+    gatewayMaxTtlMs: config.identity.gatewayTokens.maxTtlMs,
+  });
+
+  const connections: ConnectionEntry[] = config.connections.map((c) => ({
+    info: {
+      name: c.name,
+      type: c.type,
+      labels: c.labels,
+      target: {
+        host: c.target.host,
+        port: c.target.port,
+        database: c.target.database,
+        user: c.target.user,
+        password: c.target.password ?? undefined,
+        tls: c.target.tls,
+        ca: c.target.ca ?? undefined,
+      },
+    },
+    allowGroups: c.allowGroups,
+    idleTimeoutMs: c.idleTimeoutMs,
+    maxSessionMs: c.maxSessionMs,
+    targetAccount: { user: c.target.user, database: c.target.database },
+  }));
+
+  const metrics = new Metrics();
+  const pipeline = createPipeline({
+    authenticator,
+    recorder,
+    decider,
+    connections,
+    auditSync: config.audit.sync,
+    metrics,
+    logger,
+  });
+
+  const pg = startPostgresServer({
+    listen: config.listen.postgres,
+    gateway: pipeline,
+    tls: { cert: tls.cert, key: tls.key },
+    logger,
+  });
+
+  const app = createHttpApp({
+    notReady() {
+      const problems: string[] = [];
+      if (!recorder.writable()) problems.push("audit store not writable");
+      if (!policy.hash) problems.push("no policy bundle loaded");
+      return problems;
+    },
+    metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
+  });
+  const http = Bun.serve({ hostname: config.listen.http.host, port: config.listen.http.port, fetch: app.fetch });
+
+  const reloadPolicy = async () => {
+    const r = await policy.reload();
+    if (r.ok) logger.info("policy bundle loaded", { hash: r.hash });
+    else logger.error("policy bundle refused; keeping the previous one", { error: r.error.message });
+    recorder.event({
+      type: "policy.reload",
+      time: Date.now(),
+      data: r.ok ? { ok: true, bundle: r.hash } : { ok: false, error: r.error.message, bundle: policy.hash },
+    });
+    return r.ok;
+  };
+  const watcher = opts.policyBundle && opts.watchPolicy ? watchBundle(opts.policyBundle, () => void reloadPolicy()) : null;
+
+  recorder.event({
+    type: "gateway.start",
+    time: Date.now(),
+    data: {
+      version: VERSION,
+      log_id: logId,
+      config_hash: config.configHash,
+      config_file: config.source,
+      policy_bundle: policy.hash,
+      tls_self_signed: tls.selfSigned,
+      tls_fingerprint: tls.fingerprint256,
+      connections: config.connections.map((c) => c.name),
+    },
+  });
+  logger.info("gateway started", {
+    postgres: `${config.listen.postgres.host}:${pg.port}`,
+    http: `${config.listen.http.host}:${http.port}`,
+    log_id: logId,
+    policy: policy.hash,
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    postgresPort: pg.port,
+    httpPort: http.port ?? 0,
+    logId,
+    recorder,
+    policy,
+    reloadPolicy,
+    stop(graceMs = 0) {
+      stopping ??= (async () => {
+        watcher?.close();
+        await pg.stop(graceMs);
+        pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
+        http.stop(true);
+        recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
+        await recorder.close();
+        logger.info("gateway stopped");
+      })();
+      return stopping;
+    },
+  };
+}

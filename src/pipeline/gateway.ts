@@ -1,0 +1,283 @@
+// The pipeline: joins identity, policy and audit behind core's Gateway contract, which is all a protocol
+// sees. Opening a session reads as the steps an examiner would check: authenticate, find the connection,
+// check the identity may use it, record the binding of identity to target account, hand out the session.
+import type { Recorder } from "../audit/recorder.ts";
+import type { Command, CommandOutcome } from "../core/command.ts";
+import { type Decision, deny } from "../core/decision.ts";
+import { CustosError } from "../core/errors.ts";
+import type { Frame } from "../core/frame.ts";
+import type { Identity } from "../core/identity.ts";
+import type { Logger } from "../core/log.ts";
+import type { ConnectRequest, ConnectionInfo, Gateway, GatewaySession, OpenResult, SessionStats } from "../core/session.ts";
+import type { Authenticator } from "../identity/authenticator.ts";
+import type { DecisionContext } from "../policy/input.ts";
+import type { Metrics } from "./metrics.ts";
+import { firstKeyword, recordMode } from "./record-mode.ts";
+
+export interface ConnectionEntry {
+  info: ConnectionInfo;
+  allowGroups: string[];
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+  /** Target account as recorded in session.start (F1): who Custos logs in as upstream. */
+  targetAccount: { user: string; database: string };
+}
+
+export interface CommandDecider {
+  decide(ctx: DecisionContext, command: Command): Decision | Promise<Decision>;
+}
+
+export interface PipelineOptions {
+  authenticator: Authenticator;
+  recorder: Recorder;
+  decider: CommandDecider;
+  connections: ConnectionEntry[];
+  auditSync: "writes" | "all" | "none";
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface Pipeline extends Gateway {
+  /** Ends every live session (shutdown). */
+  terminateAll(reason: CustosError): void;
+  readonly liveSessions: number;
+}
+
+export function createPipeline(opts: PipelineOptions): Pipeline {
+  const { recorder, metrics, logger } = opts;
+  const byName = new Map(opts.connections.map((c) => [c.info.name, c]));
+  const live = new Set<LiveSession>();
+
+  const refuse = (req: ConnectRequest, error: CustosError, identity?: Identity): OpenResult<never> => {
+    metrics.countAuthFailure(error.code);
+    recorder.event({
+      type: identity ? "access.denied" : "auth.failure",
+      time: Date.now(),
+      data: {
+        code: error.code,
+        message: error.message,
+        ...error.detail,
+        subject: identity?.subject,
+        issuer: identity?.issuer,
+        protocol: req.protocol,
+        client_addr: req.clientAddr,
+        connection: req.connection,
+        user: req.user,
+        application: req.applicationName,
+      },
+    });
+    logger.info("connection refused", { code: error.code, client_addr: req.clientAddr, connection: req.connection });
+    return { ok: false, error };
+  };
+
+  return {
+    get liveSessions() {
+      return live.size;
+    },
+
+    async open<Target>(req: ConnectRequest): Promise<OpenResult<Target>> {
+      // Fail closed: a session that could not be recorded is not opened.
+      if (!recorder.writable()) {
+        metrics.countAuthFailure("audit.unavailable");
+        return { ok: false, error: new CustosError("audit.unavailable", "audit store unavailable: connections are refused") };
+      }
+      const auth = await opts.authenticator.authenticate(req.credential);
+      if (!auth.ok) return refuse(req, auth.error);
+      const identity = auth.identity;
+      const entry = byName.get(req.connection);
+      if (!entry) {
+        return refuse(req, new CustosError("access.unknown_connection", `connection "${req.connection}" does not exist`), identity);
+      }
+      if (!identity.groups.some((g) => entry.allowGroups.includes(g))) {
+        return refuse(
+          req,
+          new CustosError("access.forbidden", `permission denied for connection "${entry.info.name}"`, {
+            allow_groups: entry.allowGroups,
+            groups: identity.groups,
+          }),
+          identity,
+        );
+      }
+      const session = new LiveSession(req, identity, entry, opts, () => live.delete(session));
+      live.add(session);
+      metrics.sessionsActive++;
+      metrics.sessionsTotal++;
+      const now = Date.now();
+      recorder.event({
+        type: "auth.success",
+        time: now,
+        sessionId: session.id,
+        data: {
+          subject: identity.subject,
+          issuer: identity.issuer,
+          groups: identity.groups,
+          kind: identity.kind,
+          method: identity.method,
+          amr: identity.context.amr,
+          acr: identity.context.acr,
+          client_id: identity.context.clientId,
+          actor: identity.context.actor,
+          token_id: identity.context.tokenId,
+          expires_at: identity.expiresAt,
+          protocol: req.protocol,
+          client_addr: req.clientAddr,
+        },
+      });
+      recorder.event({
+        type: "session.start",
+        time: now,
+        sessionId: session.id,
+        data: {
+          subject: identity.subject,
+          issuer: identity.issuer,
+          groups: identity.groups,
+          kind: identity.kind,
+          method: identity.method,
+          actor: identity.context.actor,
+          connection: entry.info.name,
+          target_user: entry.targetAccount.user,
+          target_database: entry.targetAccount.database,
+          client_addr: req.clientAddr,
+          client_user: req.user,
+          application: req.applicationName,
+          tls: req.tls,
+          protocol: req.protocol,
+        },
+      });
+      return { ok: true, session: session as unknown as GatewaySession<Target> };
+    },
+
+    reject(protocol, clientAddr, error) {
+      metrics.countAuthFailure(error.code);
+      recorder.event({
+        type: "auth.failure",
+        time: Date.now(),
+        data: { code: error.code, message: error.message, ...error.detail, protocol, client_addr: clientAddr },
+      });
+    },
+
+    terminateAll(reason) {
+      for (const s of live) s.terminate(reason);
+    },
+  };
+}
+
+class LiveSession implements GatewaySession {
+  readonly id = Bun.randomUUIDv7();
+  readonly connection: ConnectionInfo;
+  readonly limits: { idleTimeoutMs: number; maxSessionMs: number };
+  private readonly ctx: DecisionContext;
+  private readonly terminateListeners: ((reason: CustosError) => void)[] = [];
+  private seq = 0;
+  private closed = false;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    req: ConnectRequest,
+    readonly identity: Identity,
+    entry: ConnectionEntry,
+    private readonly opts: PipelineOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.connection = entry.info;
+    this.limits = { idleTimeoutMs: entry.idleTimeoutMs, maxSessionMs: entry.maxSessionMs };
+    // One context object per session: the decider keys its cache on it.
+    this.ctx = {
+      identity,
+      connection: entry.info,
+      session: { id: this.id, clientAddr: req.clientAddr, startedAt: this.startedAt, applicationName: req.applicationName },
+    };
+  }
+
+  decide(command: Command): Decision | Promise<Decision> {
+    command.keyword ??= firstKeyword(command.text);
+    let decided: Decision | Promise<Decision>;
+    try {
+      decided = this.opts.decider.decide(this.ctx, command);
+    } catch (err) {
+      this.opts.logger.error("decider threw", { session: this.id, error: String(err) });
+      return deny("policy evaluation failed", "custos.policy_error");
+    }
+    if (decided instanceof Promise) {
+      return decided.then(
+        (d) => this.withRecordMode(d, command),
+        () => deny("policy evaluation failed", "custos.policy_error"),
+      );
+    }
+    return this.withRecordMode(decided, command);
+  }
+
+  private withRecordMode(d: Decision, command: Command): Decision {
+    const record = recordMode(this.opts.auditSync, d.record, command);
+    return record === d.record ? d : { ...d, record };
+  }
+
+  record(frame: Frame): void {
+    this.opts.recorder.frame(this.id, frame);
+  }
+
+  durable(): Promise<void> {
+    return this.opts.recorder.durable();
+  }
+
+  recordable(): boolean {
+    return this.opts.recorder.writable();
+  }
+
+  completed(command: Command, decision: Decision, outcome: CommandOutcome): void {
+    this.opts.metrics.countStatement(decision.action);
+    this.opts.recorder.event({
+      type: "statement",
+      time: Date.now(),
+      sessionId: this.id,
+      data: {
+        seq: this.seq++,
+        text: command.text,
+        statement_name: command.statementName,
+        keyword: command.keyword,
+        action: decision.action,
+        rule: decision.rule,
+        reason: decision.reason,
+        record: decision.record,
+        tag: outcome.tag,
+        rows: outcome.rows,
+        error: outcome.error,
+        duration_us: outcome.durationUs,
+      },
+    });
+  }
+
+  event(type: string, data: Record<string, unknown>): void {
+    this.opts.recorder.event({ type, time: Date.now(), sessionId: this.id, data });
+  }
+
+  onTerminate(listener: (reason: CustosError) => void): void {
+    this.terminateListeners.push(listener);
+  }
+
+  terminate(reason: CustosError): void {
+    for (const l of this.terminateListeners) l(reason);
+  }
+
+  async close(reason: string, stats: SessionStats): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed();
+    const m = this.opts.metrics;
+    m.sessionsActive--;
+    m.bytesFromClients += stats.bytesFromClient;
+    m.bytesToClients += stats.bytesToClient;
+    this.opts.recorder.event({
+      type: "session.end",
+      time: Date.now(),
+      sessionId: this.id,
+      data: {
+        reason,
+        bytes_from_client: stats.bytesFromClient,
+        bytes_to_client: stats.bytesToClient,
+        commands: stats.commands,
+        duration_ms: Date.now() - this.startedAt,
+      },
+    });
+  }
+}

@@ -1,0 +1,52 @@
+// Which commands are held until their record is durable. The policy's `record` decides; the `audit.sync`
+// setting can only add to it: `all` holds everything, `writes` holds every statement that is not known
+// to be read-only. Read-only is judged by the statement's first keyword, so anything unfamiliar counts
+// as a write (the safe side).
+import type { Command } from "../core/command.ts";
+import type { RecordMode } from "../core/decision.ts";
+
+const READ_ONLY = new Set([
+  "select", "show", "values", "table", "fetch", "move", "begin", "start", "commit", "end", "rollback",
+  "abort", "savepoint", "release", "set", "reset", "discard", "deallocate", "listen", "unlisten", "close",
+  "declare",
+]);
+
+/** First keyword of a statement, lower-cased, skipping white space, comments and opening parentheses. */
+export function firstKeyword(text: string): string {
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 40 /* ( */) i++;
+    else if (c === 45 && text.charCodeAt(i + 1) === 45) {
+      const nl = text.indexOf("\n", i);
+      i = nl === -1 ? n : nl + 1;
+    } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
+      // Block comments nest in PostgreSQL.
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) (depth++, (i += 2));
+        else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) (depth--, (i += 2));
+        else i++;
+      }
+    } else break;
+  }
+  let j = i;
+  while (j < n) {
+    const c = text.charCodeAt(j) | 32;
+    if (c < 97 || c > 122) break;
+    j++;
+  }
+  return text.slice(i, j).toLowerCase();
+}
+
+export function recordMode(setting: "writes" | "all" | "none", policy: RecordMode, command: Command): RecordMode {
+  if (policy === "sync" || setting === "all") return "sync";
+  if (setting === "none") return "buffered";
+  // EXPLAIN is not on the list (EXPLAIN ANALYZE runs its statement); a statement list may hide a write
+  // after a SELECT, so any semicolon counts too.
+  const kw = command.keyword ?? firstKeyword(command.text);
+  if (kw === "" && command.text.trim() === "") return "buffered";
+  return READ_ONLY.has(kw) && !command.text.includes(";") ? "buffered" : "sync";
+}

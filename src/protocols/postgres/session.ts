@@ -1,0 +1,271 @@
+// One client connection, from the first byte to the last: startup (SSL, cancel, protocol negotiation),
+// identity (the token arrives as the password), the upstream connection the gateway authenticates itself,
+// then the relay, which lives in relay.ts.
+import type { Command } from "../../core/command.ts";
+import { CustosError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import type { Gateway, GatewaySession } from "../../core/session.ts";
+import { type Conn, upgradeToTls } from "../../net/conn.ts";
+import type { CancelRegistry } from "./cancel-registry.ts";
+import * as codec from "./codec.ts";
+import { Relay } from "./relay.ts";
+import type { PostgresTarget } from "./target.ts";
+import { connectUpstream } from "./upstream.ts";
+import { wireError } from "./wire-error.ts";
+
+export interface SessionOptions {
+  gateway: Gateway;
+  cancels: CancelRegistry;
+  tls: { cert: string; key: string } | null;
+  maxClientMessage: number;
+  maxServerMessage: number;
+  logger: Logger;
+}
+
+type State = "startup" | "password" | "opening" | "ready" | "closed";
+
+const isLoopback = (addr: string) => addr === "::1" || addr.startsWith("127.") || addr.startsWith("::ffff:127.");
+
+export class ClientSession {
+  private state: State = "startup";
+  private startupBuf: Uint8Array = new Uint8Array(0);
+  private framer: codec.MessageFramer;
+  private params: Record<string, string> = {};
+  private relay: Relay | null = null;
+  private gw: GatewaySession<PostgresTarget> | null = null;
+  private early: Uint8Array[] = [];
+  readonly startedAt = Date.now();
+  lastActivity = Date.now();
+
+  constructor(
+    readonly client: Conn,
+    private readonly opts: SessionOptions,
+    private readonly onClosed: (s: ClientSession) => void,
+  ) {
+    this.framer = new codec.MessageFramer(opts.maxClientMessage);
+    client.events = {
+      data: (chunk) => this.onClientData(chunk),
+      close: () => this.shutdown("client"),
+    };
+  }
+
+  get sessionId(): string | null {
+    return this.gw?.id ?? null;
+  }
+
+  get limits() {
+    return this.gw?.limits ?? null;
+  }
+
+  private onClientData(chunk: Uint8Array): void {
+    this.lastActivity = Date.now();
+    try {
+      switch (this.state) {
+        case "startup":
+          return this.onStartupBytes(chunk);
+        case "password":
+          return this.framer.push(chunk, (type, m) => this.onPasswordMessage(type, m));
+        case "opening":
+          // A client should wait for AuthenticationOk; keep whatever it pipelined, in order (reads are
+          // paused meanwhile, so this stays small).
+          return this.framer.push(chunk, (_t, m) => this.early.push(m));
+        case "ready":
+          return this.relay!.onClientData(chunk);
+        case "closed":
+          return;
+      }
+    } catch (err) {
+      this.fail(protocolError(err));
+    }
+  }
+
+  // --- startup -------------------------------------------------------------------------------------------
+
+  private onStartupBytes(chunk: Uint8Array): void {
+    this.startupBuf = this.startupBuf.length ? codec.concat(this.startupBuf, chunk) : chunk;
+    const read = codec.readStartupPacket(this.startupBuf);
+    if (!read) return;
+    this.startupBuf = new Uint8Array(0);
+    const packet = codec.decodeStartupPacket(read.packet);
+    switch (packet.kind) {
+      case "ssl": {
+        // Bytes after SSLRequest but before the handshake would be injected plaintext (CVE-2021-23222).
+        if (read.rest.length) throw new CustosError("protocol.malformed", "unexpected data after SSLRequest");
+        if (!this.opts.tls || this.client.tls) {
+          this.client.write(Uint8Array.of(0x4e)); // 'N': no TLS here
+          return;
+        }
+        this.client.write(Uint8Array.of(0x53)); // 'S', then the handshake, synchronously
+        upgradeToTls(this.client, this.opts.tls, true).catch(() => this.shutdown("tls_failed"));
+        return;
+      }
+      case "gssenc":
+        if (read.rest.length) throw new CustosError("protocol.malformed", "unexpected data after GSSENCRequest");
+        this.client.write(Uint8Array.of(0x4e)); // GSSAPI encryption is not offered
+        return;
+      case "cancel":
+        this.opts.cancels.cancel(packet.pid, packet.secret);
+        this.state = "closed";
+        this.client.end();
+        return;
+      case "startup":
+        return this.onStartup(packet.params, read.rest);
+    }
+  }
+
+  private onStartup(params: Record<string, string>, rest: Uint8Array): void {
+    this.params = params;
+    const unsupported = Object.keys(params).filter((k) => k.startsWith("_pq_."));
+    if (unsupported.length) {
+      // NegotiateProtocolVersion: we speak 3.0 and none of the requested protocol options.
+      const w = new codec.Writer().int32(0).int32(unsupported.length);
+      for (const name of unsupported) w.cstring(name);
+      this.client.write(w.finish("v"));
+    }
+    if (!params.user) {
+      return this.fail(new CustosError("protocol.malformed", "no PostgreSQL user name specified in startup packet"));
+    }
+    // The token travels as a cleartext password: only over TLS or from this host.
+    if (!this.client.tls && !isLoopback(this.client.remoteAddress)) {
+      const err = new CustosError("access.insecure_transport", "the identity token may only be sent over TLS");
+      this.opts.gateway.reject("postgres", this.client.remoteAddress, err);
+      return this.fail(err);
+    }
+    this.state = "password";
+    this.client.write(codec.authenticationCleartextPassword);
+    if (rest.length) this.framer.push(rest, (type, m) => this.onPasswordMessage(type, m));
+  }
+
+  private onPasswordMessage(type: number, message: Uint8Array): void {
+    if (this.state !== "password") {
+      this.early.push(message);
+      return;
+    }
+    if (type !== 0x70 /* p */) {
+      throw new CustosError("protocol.malformed", "expected a password message");
+    }
+    this.state = "opening";
+    this.client.pause();
+    void this.open(codec.decodePassword(message)).catch((err) => this.fail(protocolError(err)));
+  }
+
+  // --- identity and upstream ---------------------------------------------------------------------------
+
+  private async open(token: string): Promise<void> {
+    const { gateway } = this.opts;
+    const opened = await gateway.open<PostgresTarget>({
+      protocol: "postgres",
+      clientAddr: this.client.remoteAddress,
+      credential: token,
+      user: this.params.user ?? "",
+      connection: this.params.database || this.params.user || "",
+      applicationName: this.params.application_name,
+      tls: this.client.tls ? { protocol: this.tlsVersion(), cipher: this.tlsCipher() } : null,
+    });
+    if (this.state === "closed") {
+      if (opened.ok) await opened.session.close("client", { bytesFromClient: 0, bytesToClient: 0, commands: 0 });
+      return;
+    }
+    if (!opened.ok) return this.fail(opened.error);
+    const gw = opened.session;
+    this.gw = gw;
+
+    let link: Awaited<ReturnType<typeof connectUpstream>>;
+    try {
+      link = await connectUpstream(gw.connection.target, this.params);
+    } catch (err) {
+      const e = err instanceof CustosError ? err : new CustosError("upstream.unreachable", String(err));
+      gw.event("upstream.error", { code: e.code, message: e.message, ...e.detail });
+      return this.fail(e, "upstream_error");
+    }
+    if ((this.state as State) === "closed") {
+      link.conn.destroy();
+      return;
+    }
+
+    const minted = this.opts.cancels.mint({
+      cancel: () => {
+        gw.event("cancel", { upstream_pid: link.pid });
+        const t = gw.connection.target;
+        // A cancel is sent on a fresh connection, as libpq does; failures are only logged.
+        import("../../net/listen.ts")
+          .then(({ dial }) => dial({ host: t.host, port: t.port }, 5000))
+          .then((c) => c.end(codec.cancelRequest(link.pid, link.secret)))
+          .catch((err) => this.opts.logger.warn("cancel failed", { session: gw.id, error: String(err) }));
+      },
+    });
+    this.relay = new Relay({
+      client: this.client,
+      upstream: link.conn,
+      session: gw,
+      maxServerMessage: this.opts.maxServerMessage,
+      clientFramer: this.framer,
+      onUpstreamClosed: () => this.shutdown("upstream_closed"),
+      onFatal: (err) => this.fail(err, "protocol_error"),
+      release: () => this.opts.cancels.release(minted.pid),
+    });
+    gw.onTerminate((reason) => this.fail(reason, reason.code));
+
+    // The client sees the upstream's session parameters but the gateway's own cancel key.
+    const hello = [codec.authenticationOk, ...link.parameters, ...link.notices];
+    hello.push(codec.backendKeyData(minted.pid, minted.secret), codec.readyForQuery("I"));
+    for (const m of hello) this.client.write(m);
+    this.state = "ready";
+    for (const m of link.leftover) this.relay.onServerData(m);
+    const early = this.early;
+    this.early = [];
+    this.relay.onClientMessages(early);
+    this.client.resume();
+  }
+
+  private tlsVersion(): string | null {
+    try {
+      return this.client.socket.getTLSVersion() || null;
+    } catch {
+      return null;
+    }
+  }
+
+  private tlsCipher(): string | null {
+    try {
+      return this.client.socket.getCipher()?.name ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  // --- ending ---------------------------------------------------------------------------------------------
+
+  /** Sends a FATAL error in the client's terms and ends the session. */
+  fail(err: CustosError, reason: string = err.code): void {
+    if (this.state === "closed") return;
+    if (!this.gw && this.state !== "opening") this.opts.gateway.reject("postgres", this.client.remoteAddress, err);
+    this.client.end(wireError(err, "FATAL"));
+    this.shutdown(reason);
+  }
+
+  /** Idempotent: closes both sides and writes session.end. */
+  shutdown(reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.client.end();
+    const stats = this.relay?.stop() ?? { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
+    this.onClosed(this);
+    if (this.gw) {
+      this.gw.close(reason, stats).catch((err) => {
+        this.opts.logger.error("session close failed", { session: this.gw?.id, error: String(err) });
+      });
+    }
+  }
+}
+
+function protocolError(err: unknown): CustosError {
+  if (err instanceof CustosError) return err;
+  if (err instanceof codec.CodecError) {
+    const code = err.kind === "too_large" ? "protocol.too_large" : err.kind === "unsupported" ? "protocol.unsupported" : "protocol.malformed";
+    return new CustosError(code, err.message);
+  }
+  return new CustosError("internal", String(err));
+}
+
+export type { Command };

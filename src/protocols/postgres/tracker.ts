@@ -1,0 +1,140 @@
+// Pairs the server's responses with the client requests that caused them (the way pgdog's state queue
+// does): each forwarded request that expects an answer is queued, and server messages complete the head.
+// In the extended protocol an ErrorResponse makes the server skip everything up to the next Sync, so the
+// tracker skips the same entries. Pure bookkeeping: no I/O.
+import * as codec from "./codec.ts";
+
+export type RequestKind = "query" | "parse" | "bind" | "describe" | "execute" | "close" | "sync" | "function";
+
+export interface CommandResult {
+  tags: string[];
+  rows: number;
+  error: { code: string; message: string } | null;
+  /** True when the server skipped the request after an earlier error in the same pipeline. */
+  skipped: boolean;
+}
+
+export interface Pending<C> {
+  kind: RequestKind;
+  /** Query and Execute carry the command being run; its result is reported on completion. */
+  command: C | null;
+  /** Set when the request was a gateway substitution for a refused command: the server's error is replaced. */
+  refusal: Uint8Array | null;
+  result: CommandResult;
+}
+
+export interface TrackerEvents<C> {
+  completed(pending: Pending<C>): void;
+}
+
+/** Rows affected, from a CommandComplete tag: "SELECT 3", "INSERT 0 2", "UPDATE 1", "COPY 10"… */
+export function rowsFromTag(tag: string): number | null {
+  const last = tag.lastIndexOf(" ");
+  if (last === -1) return null;
+  const n = Number(tag.slice(last + 1));
+  return Number.isFinite(n) ? n : null;
+}
+
+// SQLSTATE of the syntax error that a refusal substitution provokes on the server (42601 syntax_error).
+const SUBSTITUTION_ERROR = "42601";
+
+export class ResponseTracker<C> {
+  private queue: Pending<C>[] = [];
+  private head = 0;
+  transactionStatus: "I" | "T" | "E" = "I";
+
+  constructor(private readonly events: TrackerEvents<C>) {}
+
+  get outstanding(): number {
+    return this.queue.length - this.head;
+  }
+
+  expect(kind: RequestKind, command: C | null = null, refusal: Uint8Array | null = null): void {
+    this.queue.push({ kind, command, refusal, result: { tags: [], rows: 0, error: null, skipped: false } });
+  }
+
+  private current(): Pending<C> | undefined {
+    return this.queue[this.head];
+  }
+
+  private complete(): void {
+    const p = this.queue[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (p) this.events.completed(p);
+  }
+
+  /**
+   * Accounts for one server message. Returns a replacement for the message when the gateway must rewrite it
+   * (the error a refusal provoked), or null to forward it unchanged.
+   */
+  onServerMessage(type: number, message: Uint8Array): Uint8Array | null {
+    const p = this.current();
+    switch (type) {
+      case 0x44 /* D DataRow */:
+        if (p) p.result.rows++;
+        return null;
+      case 0x43 /* C CommandComplete */: {
+        if (!p) return null;
+        const tag = codec.decodeCommandComplete(message);
+        p.result.tags.push(tag);
+        if (p.kind === "execute") this.complete();
+        return null;
+      }
+      case 0x5a /* Z ReadyForQuery */:
+        this.transactionStatus = codec.decodeReadyForQuery(message);
+        // Everything up to and including the Sync (or simple Query) that this answers is done.
+        while (this.current()) {
+          const kind = this.current()!.kind;
+          if (kind === "sync" || kind === "query" || kind === "function") {
+            this.complete();
+            break;
+          }
+          this.current()!.result.skipped = true;
+          this.complete();
+        }
+        return null;
+      case 0x45 /* E ErrorResponse */: {
+        if (!p) return null;
+        const fields = codec.decodeFields(message);
+        p.result.error = { code: fields.C ?? "", message: fields.M ?? "" };
+        const replacement = p.refusal && fields.C === SUBSTITUTION_ERROR ? p.refusal : null;
+        if (p.kind !== "query" && p.kind !== "function" && p.kind !== "sync") {
+          // Extended protocol: the server now discards messages until Sync.
+          this.complete();
+          while (this.current() && this.current()!.kind !== "sync") {
+            this.current()!.result.skipped = true;
+            this.complete();
+          }
+        }
+        return replacement;
+      }
+      case 0x31 /* 1 ParseComplete */:
+      case 0x32 /* 2 BindComplete */:
+      case 0x33 /* 3 CloseComplete */:
+      case 0x6e /* n NoData */:
+        if (p) this.complete();
+        return null;
+      case 0x54 /* T RowDescription */:
+        if (p?.kind === "describe") this.complete();
+        return null;
+      case 0x73 /* s PortalSuspended */:
+        if (p?.kind === "execute") {
+          p.result.tags.push("SUSPENDED");
+          this.complete();
+        }
+        return null;
+      case 0x49 /* I EmptyQueryResponse */:
+        if (p?.kind === "execute") this.complete();
+        return null;
+      case 0x56 /* V FunctionCallResponse */:
+        return null;
+      default:
+        // t ParameterDescription, G/H/W copy responses, d/c copy data, N, A, S: part of the current
+        // request or asynchronous; nothing to pair.
+        return null;
+    }
+  }
+}
