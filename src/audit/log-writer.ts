@@ -84,7 +84,7 @@ export class LogWriter {
     const sessions = new Map<string, SessionDelta>();
     const ended: string[] = [];
     const push = (e: AuditEvent) => {
-      const body = encodeEvent(scrubEvent(e));
+      const body = encodeOrExplain(e);
       const leaf = leafHash(body);
       rows.push({
         logId: this.logId,
@@ -104,7 +104,7 @@ export class LogWriter {
       if (list.length === 0) continue;
       const batch = nextBatch.get(sessionId) ?? this.nextBatch.get(sessionId) ?? 0;
       nextBatch.set(sessionId, batch + 1);
-      const data = encodeFrames(list.map(scrubFrame));
+      const data = encodeFramesOrExplain(list);
       const digest = sha256(data);
       recordings.push({
         sessionId,
@@ -151,6 +151,37 @@ export class LogWriter {
     }
   }
 }
+
+/**
+ * A value msgpack cannot encode (a BigInt, a cycle) must not wedge the log: the event is kept with its
+ * envelope and the reason, so the gap is visible and nothing is silently dropped.
+ */
+function encodeOrExplain(e: AuditEvent): Uint8Array {
+  try {
+    return encodeEvent(scrubEvent(e));
+  } catch (err) {
+    return encodeEvent({ ...e, data: { unencodable: describeError(err) } });
+  }
+}
+
+function encodeFramesOrExplain(list: Frame[]): Uint8Array {
+  try {
+    return encodeFrames(list.map(scrubFrame));
+  } catch {
+    return encodeFrames(
+      list.map((f) => {
+        try {
+          encodeFrames([scrubFrame(f)]);
+          return scrubFrame(f);
+        } catch (err) {
+          return { t: f.t, dir: f.dir, kind: f.kind, data: { unencodable: describeError(err) } };
+        }
+      }),
+    );
+  }
+}
+
+const describeError = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 200);
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : v == null ? null : String(v));
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);

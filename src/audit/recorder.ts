@@ -36,6 +36,17 @@ interface Waiter {
   reject: (e: CustosError) => void;
 }
 
+function cloneable(v: unknown): boolean {
+  try {
+    structuredClone(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sessionOf = (e: AuditEvent) => (e.sessionId === undefined ? {} : { sessionId: e.sessionId });
+
 const unavailable = (why: string) => new CustosError("audit.unavailable", `audit store unavailable: ${why}`);
 
 export class Recorder {
@@ -219,7 +230,24 @@ export class Recorder {
     this.frames = new Map();
     this.buffered = 0;
     this.urgent = false;
-    this.worker.postMessage(msg);
+    try {
+      this.worker.postMessage(msg);
+    } catch {
+      // DataCloneError: some value (a function, a symbol) cannot cross to the worker. Keep every entry,
+      // replacing only the offending ones with a note, rather than throwing out of a timer callback.
+      msg.events = msg.events.map((e) =>
+        cloneable(e)
+          ? e
+          : { type: e.type, time: e.time, ...sessionOf(e), data: { unencodable: "not cloneable" } },
+      );
+      msg.frames = msg.frames.map(([s, list]) => [
+        s,
+        list.map((f) =>
+          cloneable(f) ? f : { t: f.t, dir: f.dir, kind: f.kind, data: { unencodable: "not cloneable" } },
+        ),
+      ]);
+      this.worker.postMessage(msg);
+    }
   }
 
   private onWorker(m: FromWorker): void {
