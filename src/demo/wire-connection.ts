@@ -19,10 +19,9 @@ import {
   MSG_PARSE,
   MSG_PASSWORD,
   MSG_TERMINATE,
-  PROTOCOL_MAJOR_3,
-  parseStartupParams,
   SSL_REQUEST_CODE,
   SYNC,
+  startupRefusal,
 } from "./wire-messages.ts";
 
 export interface ConnectionContext {
@@ -266,27 +265,6 @@ export function serveConnection(socket: Socket, id: number, ctx: ConnectionConte
   }
 
   return done;
-}
-
-/** Why a StartupMessage is refused, in PostgreSQL's own words, or undefined to go on. */
-export function startupRefusal(
-  frame: Uint8Array,
-  code: number,
-  expected: { user: string; database: string },
-): { sqlstate: string; message: string } | undefined {
-  if (code >>> 16 !== PROTOCOL_MAJOR_3) {
-    return { sqlstate: "0A000", message: `unsupported frontend protocol ${code >>> 16}` };
-  }
-  const params = parseStartupParams(frame.subarray(8));
-  if (!params) return { sqlstate: "08P01", message: "invalid startup packet layout" };
-  const user = params.get("user");
-  if (!user) return { sqlstate: "28000", message: "no PostgreSQL user name specified in startup packet" };
-  // Checked before the password: the only role is the well-known postgres, so there is nothing to hide.
-  if (user !== expected.user) return { sqlstate: "28000", message: `role "${user}" does not exist` };
-  const database = params.get("database") || user;
-  if (database !== expected.database)
-    return { sqlstate: "3D000", message: `database "${database}" does not exist` };
-  return undefined;
 }
 
 function samePassword(given: string, expected: string): boolean {

@@ -66,3 +66,24 @@ export function cString(bytes: Uint8Array, offset: number): string | undefined {
   if (end < 0) return undefined;
   return new TextDecoder().decode(bytes.subarray(offset, end));
 }
+
+/** Why a StartupMessage is refused, in PostgreSQL's own words, or undefined to go on. */
+export function startupRefusal(
+  frame: Uint8Array,
+  code: number,
+  expected: { user: string; database: string },
+): { sqlstate: string; message: string } | undefined {
+  if (code >>> 16 !== PROTOCOL_MAJOR_3) {
+    return { sqlstate: "0A000", message: `unsupported frontend protocol ${code >>> 16}` };
+  }
+  const params = parseStartupParams(frame.subarray(8));
+  if (!params) return { sqlstate: "08P01", message: "invalid startup packet layout" };
+  const user = params.get("user");
+  if (!user) return { sqlstate: "28000", message: "no PostgreSQL user name specified in startup packet" };
+  // Checked before the password: the only role is the well-known postgres, so there is nothing to hide.
+  if (user !== expected.user) return { sqlstate: "28000", message: `role "${user}" does not exist` };
+  const database = params.get("database") || user;
+  if (database !== expected.database)
+    return { sqlstate: "3D000", message: `database "${database}" does not exist` };
+  return undefined;
+}
