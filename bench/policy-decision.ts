@@ -2,8 +2,8 @@
 // shape: normalize + parse + walk + WASM evaluation), the WASM evaluation alone, and the parser alone.
 // Run: bun bench/policy-decision.ts (builds the default pack with the real opa first).
 
-import { bench, do_not_optimize, run } from "mitata";
 import { parseSync } from "libpg-query";
+import { bench, do_not_optimize, run } from "mitata";
 import { createLogger } from "../src/core/log.ts";
 import { createDecider } from "../src/policy/decider.ts";
 import { PolicyEngine } from "../src/policy/engine.ts";
@@ -29,15 +29,30 @@ bench("decision, cached (repeated statement)", () => {
   do_not_optimize(decider.decide(agent, { protocol: "postgres", text: simple }));
 });
 bench("decision, same shape, new literal", () => {
-  do_not_optimize(decider.decide(agent, { protocol: "postgres", text: `SELECT id, name, email FROM accounts WHERE id = ${n++}` }));
+  do_not_optimize(
+    decider.decide(agent, {
+      protocol: "postgres",
+      text: `SELECT id, name, email FROM accounts WHERE id = ${n++}`,
+    }),
+  );
 });
 bench("decision, uncached simple SELECT (new shape)", () => {
-  do_not_optimize(decider.decide(agent, { protocol: "postgres", text: `SELECT id, name, email FROM accounts a${n++} WHERE id = 42` }));
+  do_not_optimize(
+    decider.decide(agent, {
+      protocol: "postgres",
+      text: `SELECT id, name, email FROM accounts a${n++} WHERE id = 42`,
+    }),
+  );
 });
 bench("decision, uncached 3-way join (new shape)", () => {
   do_not_optimize(decider.decide(agent, { protocol: "postgres", text: `${join3} AND i.n${n++} = 1` }));
 });
-const input = buildPolicyInput(agent, { protocol: "postgres", text: simple }, classifier.classify(simple).statements, undefined);
+const input = buildPolicyInput(
+  agent,
+  { protocol: "postgres", text: simple },
+  classifier.classify(simple).statements,
+  undefined,
+);
 bench("WASM evaluation alone", () => {
   do_not_optimize(engine.evaluate(input));
 });
