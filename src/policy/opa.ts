@@ -40,7 +40,7 @@ function opa(args: string[]): OpaRun {
 /** Compiles DIR's Rego and data files into a WASM bundle at `output`; throws with opa's message on failure. */
 export function buildBundle(dir: string = DEFAULT_POLICY_DIR, output: string = DEFAULT_BUNDLE): string {
   mkdirSync(dirname(output), { recursive: true });
-  // The build output lives under policy/ by default: keep earlier bundles out of the next one.
+  // Bundles live under policy/ (build/, dist/): keep them, and the Rego tests, out of the next one.
   const run = opa([
     "build",
     "-t",
@@ -63,14 +63,14 @@ export function buildBundle(dir: string = DEFAULT_POLICY_DIR, output: string = D
 
 /** Runs `opa test` on DIR (Rego unit tests beside the policies). */
 export function testPolicies(dir: string = DEFAULT_POLICY_DIR, verbose = false): OpaRun {
-  return opa(["test", ...(verbose ? ["-v"] : []), "--ignore", "build", dir]);
+  return opa(["test", ...(verbose ? ["-v"] : []), "--ignore", "build", "--ignore", "dist", dir]);
 }
 
 /** Newest modification time of the policy sources under DIR (the build directory excluded). */
 export function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === "build") continue;
+    if (entry.name === "build" || entry.name === "dist") continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
     else if (/\.(rego|json|ya?ml)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
