@@ -104,6 +104,10 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     },
     connections,
     audit: { store: resolveStore(raw.audit, dataDir, ctx), sync: raw.audit.sync },
+    policy: {
+      bundle: raw.policy.bundle === undefined ? null : resolve(ctx.baseDir, raw.policy.bundle),
+      watch: raw.policy.watch,
+    },
     tls: raw.tls
       ? { certFile: resolve(ctx.baseDir, raw.tls.cert_file), keyFile: resolve(ctx.baseDir, raw.tls.key_file) }
       : null,

@@ -83,6 +83,13 @@ const audit = z.strictObject({
   sync: z.enum(["writes", "all", "none"]).default("writes"),
 });
 
+const policy = z.strictObject({
+  // A bundle built by `custos policy build`; relative to the config file. Absent: the shipped default pack.
+  bundle: nonEmpty.optional(),
+  // Reload when the bundle file changes (SIGHUP always reloads).
+  watch: z.boolean().default(true),
+});
+
 export const rawConfigSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -94,6 +101,7 @@ export const rawConfigSchema = z.strictObject({
   identity: identity.default({ issuers: [], agent_groups: [], gateway_tokens: { max_ttl: 24 * 3_600_000 } }),
   connections: z.array(connection).default([]),
   audit: audit.default({ sync: "writes" }),
+  policy: policy.default({ watch: true }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })

@@ -56,6 +56,8 @@ export interface Config {
   };
   connections: ConnectionConfig[];
   audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
+  /** bundle: absolute path, or null for the shipped default pack. */
+  policy: { bundle: string | null; watch: boolean };
   tls: { certFile: string; keyFile: string } | null;
   log: { level: LogLevel };
 }

@@ -239,6 +239,8 @@ class LiveSession implements GatewaySession {
         rule: decision.rule,
         reason: decision.reason,
         record: decision.record,
+        bundle: decision.bundle,
+        statements: decision.statements,
         tag: outcome.tag,
         rows: outcome.rows,
         error: outcome.error,

@@ -1,0 +1,63 @@
+// The `custos` command line: dispatches on the first words to one file per command.
+import { CustosError } from "../core/errors.ts";
+import { auditVerifyCommand } from "./audit-verify.ts";
+import { type CliCommand, CliError } from "./command.ts";
+import { demoCommand } from "./demo.ts";
+import { policyCommands } from "./policy.ts";
+import { serveCommand } from "./serve.ts";
+import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
+import { tokenIssueCommand } from "./token-issue.ts";
+
+const commands: CliCommand[] = [
+  serveCommand,
+  demoCommand,
+  tokenIssueCommand,
+  sessionsListCommand,
+  sessionsShowCommand,
+  auditVerifyCommand,
+  ...policyCommands,
+];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "usage: custos <command> [options]    (custos <command> --help for details)",
+    "",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    process.stdout.write(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  // Longest match first: "token issue" before a hypothetical "token".
+  const match = [...commands]
+    .sort((a, b) => b.name.length - a.name.length)
+    .find((c) => {
+      const words = c.name.split(" ");
+      return words.every((w, i) => argv[i] === w);
+    });
+  if (!match) {
+    process.stderr.write(`custos: unknown command "${argv.slice(0, 2).join(" ")}"\n${overview()}`);
+    return 2;
+  }
+  const rest = argv.slice(match.name.split(" ").length);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${match.usage.trimEnd()}\n`);
+    return 0;
+  }
+  return match.run(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // One clear line, never a stack trace, for every failure a user can cause.
+  const message =
+    err instanceof CliError || err instanceof CustosError ? err.message : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`custos: ${message}\n`);
+  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+}

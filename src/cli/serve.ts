@@ -1,0 +1,46 @@
+// `custos serve --config FILE`: runs the gateway until SIGTERM/SIGINT; SIGHUP reloads the policy bundle.
+import { loadConfig } from "../config/load.ts";
+import { createLogger } from "../core/log.ts";
+import { startGateway } from "../gateway.ts";
+import { shippedBundle } from "../policy/shipped.ts";
+import { type CliCommand, CliError, parseFlags } from "./command.ts";
+
+export const serveCommand: CliCommand = {
+  name: "serve",
+  summary: "run the gateway",
+  usage: `usage: custos serve --config FILE
+
+Runs the gateway with the configuration in FILE (YAML; see README "Configuration").
+Signals: SIGTERM/SIGINT drain (stop accepting, end sessions, final audit checkpoint, exit);
+SIGHUP reloads the policy bundle (a bundle that fails to load is refused and the old one stays).`,
+  async run(argv) {
+    const { flags } = parseFlags(argv, { config: "string" });
+    if (typeof flags.config !== "string") throw new CliError("serve needs --config FILE", 2);
+    const config = loadConfig(flags.config);
+    const logger = createLogger(config.log.level);
+    const gw = await startGateway(config, {
+      logger,
+      policyBundle: config.policy.bundle ?? (await shippedBundle()),
+      watchPolicy: config.policy.watch,
+    });
+    await runUntilSignalled(gw, logger);
+    return 0;
+  },
+};
+
+/** Blocks until SIGTERM or SIGINT, then drains; SIGHUP reloads policy meanwhile. */
+export async function runUntilSignalled(
+  gw: { stop(graceMs?: number): Promise<void>; reloadPolicy(): Promise<boolean> },
+  logger: { info(msg: string, fields?: Record<string, unknown>): void },
+  graceMs = 5_000,
+): Promise<void> {
+  const onHup = () => void gw.reloadPolicy();
+  process.on("SIGHUP", onHup);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  process.off("SIGHUP", onHup);
+  logger.info("draining", { signal, grace_ms: graceMs });
+  await gw.stop(graceMs);
+}

@@ -1,0 +1,95 @@
+// `custos sessions list` and `custos sessions show ID`: what examiners ask first — who did what, where, when.
+import type { StoredEvent } from "../audit/store.ts";
+import { type CliCommand, CliError, parseFlags } from "./command.ts";
+import { withStore } from "./store-access.ts";
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : "-");
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+export const sessionsListCommand: CliCommand = {
+  name: "sessions list",
+  summary: "list recorded sessions, newest first",
+  usage: `usage: custos sessions list --config FILE [--limit N] [--json]
+
+Columns: id, subject, connection, start, end (or "open"), statements, end reason.`,
+  async run(argv) {
+    const { flags } = parseFlags(argv, { config: "string", limit: "string", json: "boolean" });
+    const limit = Number(flags.limit ?? 50);
+    if (!Number.isInteger(limit) || limit < 1) throw new CliError("--limit must be a positive integer", 2);
+    return withStore(flags.config, async (store) => {
+      const sessions = await store.listSessions({ limit });
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
+        return 0;
+      }
+      const rows = [["ID", "SUBJECT", "CONNECTION", "START", "END", "STATEMENTS", "REASON"]];
+      for (const s of sessions) {
+        rows.push([
+          s.id,
+          s.subject ?? "-",
+          s.connection ?? "-",
+          iso(s.startedAt),
+          s.endedAt ? iso(s.endedAt) : "open",
+          String(s.statements),
+          s.endReason ?? "",
+        ]);
+      }
+      process.stdout.write(`${table(rows)}\n`);
+      return 0;
+    });
+  },
+};
+
+function describeStatement(e: StoredEvent): string {
+  const d = e.data as Record<string, unknown>;
+  const err = d.error as { code?: string; message?: string } | undefined;
+  const outcome = err ? `ERROR ${err.code ?? ""} ${err.message ?? ""}`.trim() : String(d.tag ?? "");
+  const decision = d.action === "allow" ? "" : `  [${d.action}: ${d.rule}]`;
+  const ms = typeof d.duration_us === "number" ? (d.duration_us / 1000).toFixed(2) : "-";
+  const text = String(d.text ?? "").replace(/\s+/g, " ").trim();
+  return `${iso(e.time)}  ${ms.padStart(8)} ms  ${String(d.rows ?? 0).padStart(6)} rows  ${outcome}${decision}\n    ${text}`;
+}
+
+export const sessionsShowCommand: CliCommand = {
+  name: "sessions show",
+  summary: "print a session's transcript",
+  usage: `usage: custos sessions show ID --config FILE [--json]
+
+Prints who opened the session and from where, then each statement with its time, duration, row count,
+command tag or error, and the policy decision when it was not an allow.`,
+  async run(argv) {
+    const { flags, positionals } = parseFlags(argv, { config: "string", json: "boolean" });
+    const id = positionals[0];
+    if (!id) throw new CliError("sessions show needs a session ID", 2);
+    return withStore(flags.config, async (store) => {
+      const session = await store.getSession(id);
+      if (!session) throw new CliError(`no session ${id}`);
+      const events = await store.sessionEvents(id);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ session, events }, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v), 2)}\n`);
+        return 0;
+      }
+      const lines = [
+        `session     ${session.id}`,
+        `subject     ${session.subject} (${session.kind}) via ${session.issuer}`,
+        `connection  ${session.connection} as ${session.targetUser ?? "-"}, protocol ${session.protocol ?? "-"}`,
+        `client      ${session.clientAddr ?? "-"}${session.application ? `, application ${session.application}` : ""}`,
+        `time        ${iso(session.startedAt)} → ${session.endedAt ? iso(session.endedAt) : "open"}${session.endReason ? ` (${session.endReason})` : ""}`,
+        `traffic     ${session.bytesIn} bytes in, ${session.bytesOut} bytes out, ${session.statements} statements`,
+        "",
+      ];
+      for (const e of events) {
+        if (e.type === "statement") lines.push(describeStatement(e));
+        else if (e.type !== "session.start" && e.type !== "session.end" && e.type !== "recording.batch" && e.type !== "auth.success") {
+          lines.push(`${iso(e.time)}  ${e.type}  ${JSON.stringify(e.data)}`);
+        }
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+      return 0;
+    });
+  },
+};
