@@ -9,12 +9,21 @@ export const COLUMN_SSN_LIKE = 1;
 /** What the cheap prefilter found in a value; detectors declare what they need. */
 export const HAS_DIGIT = 1;
 export const HAS_AT = 2;
+export const HAS_UPPER = 4;
 export const ALWAYS = 0;
+
+/** Byte classes for the prefilter: one table lookup per byte. */
+export const BYTE_CLASS = new Uint8Array(256);
+for (let b = 48; b <= 57; b++) BYTE_CLASS[b] = HAS_DIGIT;
+for (let b = 65; b <= 90; b++) BYTE_CLASS[b] = HAS_UPPER;
+BYTE_CLASS[64] = HAS_AT;
 
 export interface Detector {
   readonly name: string;
   /** Prefilter bits that must all be present in the value for `find` to run. */
   readonly needs: number;
+  /** Fewest digits a hit can contain: values with fewer skip the detector. */
+  readonly minDigits: number;
   /** Hash spans on their alphanumerics only, so `4111-1111…` and `4111 1111…` hash alike. */
   readonly canonical: boolean;
   /** Appends [start, end) pairs of hits within buf[start, end) to `out`. */

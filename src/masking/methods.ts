@@ -78,7 +78,8 @@ export function partialWrite(buf: Uint8Array, s: number, e: number, dst: Uint8Ar
 
 /** Keyed, stable pseudonyms with a small cache for the short values that repeat (ids, SSNs, emails). */
 export class Hasher {
-  private readonly cache = new Map<string, Uint8Array>();
+  // Keyed by an FNV-1a of the bytes and confirmed byte for byte: no string is built per lookup.
+  private readonly cache = new Map<number, { value: Uint8Array; out: Uint8Array }>();
   private readonly scratch = new Uint8Array(64);
 
   constructor(
@@ -100,17 +101,24 @@ export class Hasher {
       e = n;
     }
     const short = e - s <= 64;
-    const cacheKey = short ? Buffer.from(src.buffer, src.byteOffset + s, e - s).toString("latin1") : "";
+    let h = 0x811c9dc5;
     if (short) {
-      const hit = this.cache.get(cacheKey);
-      if (hit) return hit;
+      for (let i = s; i < e; i++) h = Math.imul(h ^ src[i]!, 0x01000193);
+      const hit = this.cache.get(h);
+      if (hit && sameBytes(hit.value, src, s, e)) return hit.out;
     }
     const digest = createHmac("sha256", this.key).update(src.subarray(s, e)).digest("hex");
     const out = new TextEncoder().encode(HASH_PREFIX + digest.slice(0, HASH_HEX));
     if (short) {
       if (this.cache.size >= this.maxCache) this.cache.clear();
-      this.cache.set(cacheKey, out);
+      this.cache.set(h, { value: src.slice(s, e), out });
     }
     return out;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  if (a.length !== e - s) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[s + i]) return false;
+  return true;
 }

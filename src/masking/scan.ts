@@ -1,7 +1,7 @@
 // Runs a column's detectors over one value: a cheap prefilter (any digit? any '@'?) decides which
 // detectors run at all, then hits are merged into non-overlapping spans, each with the strongest method
 // among the detectors that found it.
-import { type Detector, HAS_AT, HAS_DIGIT, type MaskMethod } from "./detector.ts";
+import { BYTE_CLASS, type Detector, HAS_DIGIT, type MaskMethod } from "./detector.ts";
 import { METHOD_RANK } from "./methods.ts";
 
 export interface ActiveDetector {
@@ -11,17 +11,19 @@ export interface ActiveDetector {
   index: number;
 }
 
+/** Digits counted by the last prefilter call. */
+export let prefilterDigits = 0;
+
+/** One pass over the value: which byte classes occur, and how many digits (kept in prefilterDigits). */
 export function prefilter(buf: Uint8Array, start: number, end: number): number {
   let flags = 0;
+  let digits = 0;
   for (let i = start; i < end; i++) {
-    const b = buf[i]!;
-    if (b >= 48 && b <= 57) {
-      flags = HAS_DIGIT;
-      break;
-    }
+    const c = BYTE_CLASS[buf[i]!]!;
+    flags |= c;
+    digits += c & HAS_DIGIT;
   }
-  const at = buf.indexOf(64, start);
-  if (at !== -1 && at < end) flags |= HAS_AT;
+  prefilterDigits = digits;
   return flags;
 }
 
@@ -47,7 +49,7 @@ export function scanValue(
   raw.length = 0;
   for (let d = 0; d < detectors.length; d++) {
     const a = detectors[d]!;
-    if ((a.detector.needs & have) !== a.detector.needs) continue;
+    if ((a.detector.needs & have) !== a.detector.needs || prefilterDigits < a.detector.minDigits) continue;
     const before = raw.length;
     a.detector.find(buf, start, end, columnFlags, raw);
     for (let k = raw.length; k > before; k -= 2) raw.splice(k, 0, d);

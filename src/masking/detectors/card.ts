@@ -45,11 +45,13 @@ export function plausibleIssuer(d: Uint8Array, n: number): boolean {
 export const cardDetector: Detector = {
   name: "card",
   needs: HAS_DIGIT,
+  minDigits: 13,
   canonical: true,
   find(buf, start, end, _flags, out) {
     let i = start;
     while (i < end) {
-      if (!isDigit(buf[i])) {
+      const c = buf[i]!;
+      if (c < 48 || c > 57) {
         i++;
         continue;
       }

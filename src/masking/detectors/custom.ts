@@ -37,6 +37,7 @@ export function customDetector(name: string, pattern: string): Detector {
     name,
     // No prefilter: what a pattern requires cannot be read off it safely.
     needs: ALWAYS,
+    minDigits: 0,
     canonical: false,
     find(buf, start, end, _flags, out) {
       const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");

@@ -15,6 +15,7 @@ function isDomain(b: number | undefined): boolean {
 export const emailDetector: Detector = {
   name: "email",
   needs: HAS_AT,
+  minDigits: 0,
   canonical: false,
   find(buf, start, end, _flags, out) {
     let at = buf.indexOf(64, start);

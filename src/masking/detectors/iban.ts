@@ -1,7 +1,7 @@
 // International Bank Account Numbers (ISO 13616): country code, two check digits, a BBAN whose length is
 // fixed per country, optionally printed in groups of four separated by single spaces; valid only when
 // the number, rearranged and read as base 36, is 1 modulo 97.
-import { boundaryBefore, type Detector, HAS_DIGIT, isAlnum, isDigit } from "../detector.ts";
+import { boundaryBefore, type Detector, HAS_DIGIT, HAS_UPPER, isAlnum, isDigit } from "../detector.ts";
 
 /** Total IBAN length per country, from the SWIFT IBAN registry. */
 const LENGTHS: Record<string, number> = {
@@ -107,11 +107,14 @@ export function ibanMod97(c: Uint8Array, n: number): number {
 
 export const ibanDetector: Detector = {
   name: "iban",
-  needs: HAS_DIGIT,
+  needs: HAS_DIGIT | HAS_UPPER,
+  minDigits: 10,
   canonical: true,
   find(buf, start, end, _flags, out) {
     for (let i = start; i + 15 <= end; i++) {
-      if (!isUpper(buf[i]) || !isUpper(buf[i + 1]) || !isDigit(buf[i + 2]) || !isDigit(buf[i + 3])) continue;
+      const c = buf[i]!;
+      if (c < 65 || c > 90) continue;
+      if (!isUpper(buf[i + 1]) || !isDigit(buf[i + 2]) || !isDigit(buf[i + 3])) continue;
       if (!boundaryBefore(buf, i, start)) continue;
       const want = LENGTHS[String.fromCharCode(buf[i]!, buf[i + 1]!)];
       if (want === undefined) continue;

@@ -64,11 +64,17 @@ function e164(buf: Uint8Array, i: number, end: number): number {
 export const phoneDetector: Detector = {
   name: "phone",
   needs: HAS_DIGIT,
+  minDigits: 8,
   canonical: true,
   find(buf, start, end, _flags, out) {
     let i = start;
     while (i < end) {
       const b = buf[i]!;
+      // Fast skip: only '+', '(' and digits can start a phone number.
+      if ((b < 48 || b > 57) && b !== 43 && b !== 40) {
+        i++;
+        continue;
+      }
       let e = -1;
       if (b === 43 /* + */ && (i === start || !isAlnum(buf[i - 1]))) e = e164(buf, i, end);
       else if (

@@ -30,12 +30,14 @@ export function validSsnParts(area: number, group: number, serial: number): bool
 export const ssnDetector: Detector = {
   name: "ssn",
   needs: HAS_DIGIT,
+  minDigits: 9,
   canonical: true,
   find(buf, start, end, flags, out) {
     const bare = (flags & COLUMN_SSN_LIKE) !== 0;
     let i = start;
     while (i < end) {
-      if (!isDigit(buf[i])) {
+      const c = buf[i]!;
+      if (c < 48 || c > 57) {
         i++;
         continue;
       }

@@ -261,24 +261,37 @@ function numericText(dv: DataView, dst: Uint8Array): number {
   return n;
 }
 
+// Big-endian integers read and written by hand: a DataView per message costs more than the scan.
+function int32(b: Uint8Array, p: number): number {
+  return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+}
+
+function setInt32(b: Uint8Array, p: number, v: number): void {
+  b[p] = v >>> 24;
+  b[p + 1] = v >>> 16;
+  b[p + 2] = v >>> 8;
+  b[p + 3] = v;
+}
+
 // 'D' DataRow, protocol-message-formats: Int32 length (self-inclusive), Int16 column count, then per
 // column Int32 value length (-1 = NULL) and the value bytes.
 export function maskDataRow(msg: Uint8Array, m: PgRowMasker, stats?: MaskStats): Uint8Array {
   if (stats) stats.rows++;
   if (!m.plan.active) return msg;
-  if (msg[0] !== 0x44 || msg.length < 7) throw malformed("not a DataRow");
-  const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  const n = dv.getInt16(5);
-  if (n !== m.plan.columns.length) throw malformed("DataRow column count differs from its RowDescription");
+  const total = msg.length;
+  if (msg[0] !== 0x44 || total < 7) throw malformed("not a DataRow");
+  const n = (msg[5]! << 8) | msg[6]!;
+  const columns = m.plan.columns;
+  if (n !== columns.length) throw malformed("DataRow column count differs from its RowDescription");
   let edits: Edit[] | null = null;
   let pos = 7;
   for (let i = 0; i < n; i++) {
-    if (pos + 4 > msg.length) throw malformed("truncated DataRow");
-    const len = dv.getInt32(pos);
+    if (pos + 4 > total) throw malformed("truncated DataRow");
+    const len = int32(msg, pos);
     pos += 4;
     if (len === -1) continue; // NULL stays NULL
-    if (len < 0 || pos + len > msg.length) throw malformed("truncated DataRow");
-    const col = m.plan.columns[i]!;
+    if (len < 0 || pos + len > total) throw malformed("truncated DataRow");
+    const col = columns[i]!;
     if (col.method !== null || col.detectors.length > 0) {
       const pieces = maskValue(m, i, msg, pos, pos + len, stats);
       if (pieces !== undefined) {
@@ -290,27 +303,26 @@ export function maskDataRow(msg: Uint8Array, m: PgRowMasker, stats?: MaskStats):
   }
   if (edits === null) return msg;
   if (stats) stats.rowsMasked++;
-  let size = msg.length;
+  let size = total;
   for (const ed of edits) size += (ed.pieces ? piecesLength(msg, ed.pieces) : 0) - (ed.end - ed.start);
   const out = new Uint8Array(size);
-  const odv = new DataView(out.buffer);
   let r = 0;
   let w = 0;
   for (const ed of edits) {
     out.set(msg.subarray(r, ed.lenAt), w);
     w += ed.lenAt - r;
     if (ed.pieces === null) {
-      odv.setInt32(w, -1);
+      setInt32(out, w, -1);
       w += 4;
     } else {
       const start = w + 4;
       w = writePieces(msg, ed.pieces, out, start);
-      odv.setInt32(start - 4, w - start);
+      setInt32(out, start - 4, w - start);
     }
     r = ed.end;
   }
   out.set(msg.subarray(r), w);
-  odv.setInt32(1, size - 1);
+  setInt32(out, 1, size - 1);
   return out;
 }
 
