@@ -52,19 +52,22 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       await db.transaction(async (tx) => {
         for (const rows of chunks(batch.events, 500)) await tx.insert(t.auditEvents).values(rows);
         for (const rows of chunks(batch.recordings, 200)) await tx.insert(t.recordings).values(rows);
+        const starts = batch.sessions.flatMap((s) =>
+          s.start ? [{ id: s.id, logId: s.logId, ...s.start }] : [],
+        );
+        if (starts.length) await tx.insert(t.sessions).values(starts).onConflictDoNothing();
+        // One statement for every session's count, not a round trip per session.
+        const counted = batch.sessions.filter((s) => s.statements > 0);
+        if (counted.length) {
+          const rows = sql.join(
+            counted.map((s) => sql`(${s.id}, ${s.statements}::int)`),
+            sql`, `,
+          );
+          await tx.execute(
+            sql`update sessions set statements = sessions.statements + v.n from (values ${rows}) as v(id, n) where sessions.id = v.id`,
+          );
+        }
         for (const s of batch.sessions) {
-          if (s.start) {
-            await tx
-              .insert(t.sessions)
-              .values({ id: s.id, logId: s.logId, ...s.start })
-              .onConflictDoNothing();
-          }
-          if (s.statements > 0) {
-            await tx
-              .update(t.sessions)
-              .set({ statements: sql`${t.sessions.statements} + ${s.statements}` })
-              .where(eq(t.sessions.id, s.id));
-          }
           if (s.end) await tx.update(t.sessions).set(s.end).where(eq(t.sessions.id, s.id));
         }
         if (batch.checkpoint) await tx.insert(t.checkpoints).values(batch.checkpoint);

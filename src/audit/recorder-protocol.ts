@@ -11,6 +11,8 @@ export interface InitMessage {
   keys: SignerKeys;
   flushIntervalMs: number;
   checkpointIntervalMs: number;
+  /** A commit still running after this long makes the recorder unwritable until it finishes. */
+  commitStallMs: number;
 }
 
 /** One tick's worth of appends, in order. `id` increases by one per message. */

@@ -13,6 +13,8 @@ import { type AuditStore, describe, openStore } from "./store.ts";
 declare const self: Worker;
 const post = (m: FromWorker) => self.postMessage(m);
 
+/** Events + frames per transaction, at most (a single larger append is still taken whole). */
+const MAX_BATCH_ENTRIES = 5_000;
 const BACKOFF_MIN_MS = 25;
 const BACKOFF_MAX_MS = 2_000;
 /** On close, keep retrying a failing store this long before giving up and reporting the loss. */
@@ -80,18 +82,26 @@ async function take(): Promise<NonNullable<typeof inflight>> {
   const events: AuditEvent[] = [];
   const frames = new Map<string, Frame[]>();
   let upTo = 0;
+  let taken = 0;
+  let entries = 0;
+  // Whole messages only (upTo counts messages); a bounded batch keeps commit latency bounded under load.
   for (const m of queue) {
+    if (taken > 0 && entries >= MAX_BATCH_ENTRIES) break;
     for (const e of m.events) events.push(e);
     for (const [s, list] of m.frames) {
       const have = frames.get(s);
       if (have) for (const f of list) have.push(f);
       else frames.set(s, list);
+      entries += list.length;
     }
+    entries += m.events.length;
     upTo = m.id;
+    taken++;
   }
-  queue.length = 0;
-  urgent = false;
-  flushDue = false;
+  queue.splice(0, taken);
+  // Work left behind is committed right after this batch, without waiting for another flush.
+  urgent = queue.length > 0 && queue.some((m) => m.urgent);
+  flushDue = queue.length > 0;
   const wantCheckpoint = checkpointWanted || closing;
   const prepared = await writer.prepare(events, frames, wantCheckpoint);
   if (wantCheckpoint) checkpointWanted = false;
@@ -116,12 +126,27 @@ async function pump(fromRetry = false): Promise<void> {
       const { batch } = inflight.prepared;
       const empty = batch.events.length === 0 && !batch.checkpoint;
       const started = performance.now();
+      // A store that hangs (locked table, half-open connection) must not hold statements forever: past the
+      // stall bound the recorder turns unwritable, and writable again when this commit completes.
+      const stall = empty
+        ? null
+        : setTimeout(
+            () =>
+              post({
+                op: "unwritable",
+                message: `audit store commit stalled for ${config.commitStallMs} ms`,
+                retryInMs: 0,
+              }),
+            config.commitStallMs,
+          );
       try {
         // An empty urgent append (a durable() over appends already queued) needs no transaction of its own.
         if (!empty) await store.commit(batch);
       } catch (err) {
         failed(err);
         return;
+      } finally {
+        if (stall) clearTimeout(stall);
       }
       const latencyMs = empty ? -1 : performance.now() - started;
       writer.accept(inflight.prepared);

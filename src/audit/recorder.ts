@@ -18,6 +18,8 @@ export interface RecorderOptions {
   /** Bound on the delay before a buffered append is committed. */
   flushIntervalMs?: number;
   checkpointIntervalMs?: number;
+  /** A commit running longer than this (a hung store) refuses durable() until it completes. Default 2000. */
+  commitStallMs?: number;
   /** Events + frames accepted but not committed; past this, appends are refused. */
   maxQueue?: number;
   /** Give up opening the store after this long. */
@@ -117,6 +119,7 @@ export class Recorder {
       keys: opts.signer,
       flushIntervalMs: opts.flushIntervalMs ?? 20,
       checkpointIntervalMs: opts.checkpointIntervalMs ?? 1000,
+      commitStallMs: opts.commitStallMs ?? 2000,
     };
     worker.postMessage(init);
     try {

@@ -102,6 +102,35 @@ describe("postgres store specifics", () => {
     });
   }, 60_000);
 
+  test("a hung commit (table locked by another session) turns the recorder unwritable until it completes", async () => {
+    const url = shared.url(shared.roles.scram);
+    const logId = newLogId("stall");
+    const rec = await Recorder.start({ storeUrl: url, logId, signer: await testKeys, commitStallMs: 200 });
+    rec.event(ev("statement", undefined, { n: 0 }));
+    await rec.durable();
+    const locker = postgres(url, { max: 1, onnotice: () => {} });
+    const reserved = await locker.reserve();
+    try {
+      await reserved`begin`;
+      await reserved`lock table audit_events in access exclusive mode`;
+      rec.event(ev("statement", undefined, { n: 1 }));
+      const err = await rec.durable().catch((e) => e);
+      expect(err).toBeInstanceOf(CustosError);
+      expect(err.message).toBe("audit store unavailable: audit store commit stalled for 200 ms");
+      expect(rec.writable()).toBe(false);
+    } finally {
+      await reserved`rollback`;
+      reserved.release();
+      await locker.end({ timeout: 1 });
+    }
+    const deadline = Date.now() + 10_000;
+    while (!rec.writable() && Date.now() < deadline) await Bun.sleep(10);
+    expect(rec.writable()).toBe(true);
+    await rec.close();
+    store ??= await openStore(url);
+    expect(await store.logSize(logId)).toBe(2);
+  }, 30_000);
+
   test("an unreachable server fails start with audit.unavailable, and the password is not in the error", async () => {
     const port = await freePort();
     const err = await Recorder.start({
