@@ -7,15 +7,15 @@ import { CustosError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import { createAuthenticator } from "./identity/authenticator.ts";
 import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
+import { instanceId } from "./instance-id.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
-import { createPipeline, type ConnectionEntry } from "./pipeline/gateway.ts";
+import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
-import { instanceId } from "./instance-id.ts";
 
 export const VERSION = "0.1.0";
 
@@ -60,13 +60,16 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     signer: { privateKeyPkcs8: key.pkcs8, publicKeyRaw: key.publicRaw },
   });
   recorder.onStateChange((s) =>
-    s.writable ? logger.info("audit store writable again") : logger.error("audit store unavailable", { reason: s.reason }),
+    s.writable
+      ? logger.info("audit store writable again")
+      : logger.error("audit store unavailable", { reason: s.reason }),
   );
 
   const policy = new PolicyEngine({ logger });
   if (opts.policyBundle) {
     const loaded = await policy.load(opts.policyBundle);
-    if (!loaded.ok) logger.error("policy bundle refused; every statement will be denied", { error: loaded.error.message });
+    if (!loaded.ok)
+      logger.error("policy bundle refused; every statement will be denied", { error: loaded.error.message });
   } else {
     logger.warn("no policy bundle configured; every statement will be denied");
   }
@@ -133,7 +136,11 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     },
     metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
   });
-  const http = Bun.serve({ hostname: config.listen.http.host, port: config.listen.http.port, fetch: app.fetch });
+  const http = Bun.serve({
+    hostname: config.listen.http.host,
+    port: config.listen.http.port,
+    fetch: app.fetch,
+  });
 
   const reloadPolicy = async () => {
     const r = await policy.reload();
@@ -146,7 +153,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     });
     return r.ok;
   };
-  const watcher = opts.policyBundle && opts.watchPolicy ? watchBundle(opts.policyBundle, () => void reloadPolicy()) : null;
+  const watcher =
+    opts.policyBundle && opts.watchPolicy ? watchBundle(opts.policyBundle, () => void reloadPolicy()) : null;
 
   recorder.event({
     type: "gateway.start",

@@ -11,9 +11,7 @@ export function createHttpApp(source: HealthSource): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => {
     const problems = source.notReady();
-    return problems.length
-      ? c.json({ status: "unavailable", problems }, 503)
-      : c.json({ status: "ok" }, 200);
+    return problems.length ? c.json({ status: "unavailable", problems }, 503) : c.json({ status: "ok" }, 200);
   });
   app.get("/metrics", (c) =>
     c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),

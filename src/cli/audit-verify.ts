@@ -27,8 +27,17 @@ Exits 0 with counts when everything verifies; otherwise exits 1 naming the first
         if (log.ok) process.stdout.write(`ok    ${log.logId}: ${counts}\n`);
         else {
           const f = log.firstFailure;
-          const where = f ? [f.seq !== undefined ? `event ${f.seq}` : "", f.size !== undefined ? `checkpoint at size ${f.size}` : ""].filter(Boolean).join(", ") : "";
-          process.stdout.write(`FAIL  ${log.logId}: ${where ? `${where}: ` : ""}${f?.reason ?? "unknown"} (${counts})\n`);
+          const where = f
+            ? [
+                f.seq !== undefined ? `event ${f.seq}` : "",
+                f.size !== undefined ? `checkpoint at size ${f.size}` : "",
+              ]
+                .filter(Boolean)
+                .join(", ")
+            : "";
+          process.stdout.write(
+            `FAIL  ${log.logId}: ${where ? `${where}: ` : ""}${f?.reason ?? "unknown"} (${counts})\n`,
+          );
         }
       }
       if (report.logs.length === 0) process.stdout.write("no audit logs in the store\n");

@@ -29,7 +29,8 @@ Sessions and the audit log stay in the data directory: try
     const { flags } = parseFlags(argv, { port: "string", "http-port": "string", "data-dir": "string" });
     const port = Number(flags.port ?? 15432);
     const httpPort = Number(flags["http-port"] ?? 8080);
-    if (!Number.isInteger(port) || !Number.isInteger(httpPort)) throw new CliError("ports must be integers", 2);
+    if (!Number.isInteger(port) || !Number.isInteger(httpPort))
+      throw new CliError("ports must be integers", 2);
     const dataDir = resolve((flags["data-dir"] as string | undefined) ?? join(PROJECT_ROOT, "data", "demo"));
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 

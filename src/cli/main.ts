@@ -57,7 +57,11 @@ try {
 } catch (err) {
   // One clear line, never a stack trace, for every failure a user can cause.
   const message =
-    err instanceof CliError || err instanceof CustosError ? err.message : err instanceof Error ? err.message : String(err);
+    err instanceof CliError || err instanceof CustosError
+      ? err.message
+      : err instanceof Error
+        ? err.message
+        : String(err);
   process.stderr.write(`custos: ${message}\n`);
   process.exitCode = err instanceof CliError ? err.exitCode : 1;
 }

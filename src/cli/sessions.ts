@@ -7,7 +7,14 @@ const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() 
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export const sessionsListCommand: CliCommand = {
@@ -50,7 +57,9 @@ function describeStatement(e: StoredEvent): string {
   const outcome = err ? `ERROR ${err.code ?? ""} ${err.message ?? ""}`.trim() : String(d.tag ?? "");
   const decision = d.action === "allow" ? "" : `  [${d.action}: ${d.rule}]`;
   const ms = typeof d.duration_us === "number" ? (d.duration_us / 1000).toFixed(2) : "-";
-  const text = String(d.text ?? "").replace(/\s+/g, " ").trim();
+  const text = String(d.text ?? "")
+    .replace(/\s+/g, " ")
+    .trim();
   return `${iso(e.time)}  ${ms.padStart(8)} ms  ${String(d.rows ?? 0).padStart(6)} rows  ${outcome}${decision}\n    ${text}`;
 }
 
@@ -70,7 +79,9 @@ command tag or error, and the policy decision when it was not an allow.`,
       if (!session) throw new CliError(`no session ${id}`);
       const events = await store.sessionEvents(id);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ session, events }, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v), 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ session, events }, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v), 2)}\n`,
+        );
         return 0;
       }
       const lines = [
@@ -84,7 +95,12 @@ command tag or error, and the policy decision when it was not an allow.`,
       ];
       for (const e of events) {
         if (e.type === "statement") lines.push(describeStatement(e));
-        else if (e.type !== "session.start" && e.type !== "session.end" && e.type !== "recording.batch" && e.type !== "auth.success") {
+        else if (
+          e.type !== "session.start" &&
+          e.type !== "session.end" &&
+          e.type !== "recording.batch" &&
+          e.type !== "auth.success"
+        ) {
           lines.push(`${iso(e.time)}  ${e.type}  ${JSON.stringify(e.data)}`);
         }
       }

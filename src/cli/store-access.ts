@@ -5,7 +5,10 @@ import type { Config } from "../config/types.ts";
 import { storeUrl } from "../gateway.ts";
 import { CliError } from "./command.ts";
 
-export async function withStore<T>(configPath: unknown, fn: (store: AuditStore, config: Config) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  configPath: unknown,
+  fn: (store: AuditStore, config: Config) => Promise<T>,
+): Promise<T> {
   if (typeof configPath !== "string") throw new CliError("needs --config FILE", 2);
   const config = loadConfig(configPath);
   const store = await openStore(storeUrl(config));

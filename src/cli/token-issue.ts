@@ -1,6 +1,7 @@
 // `custos token issue`: prints a short-lived gateway token, for service identities without an IdP.
-import { loadConfig } from "../config/load.ts";
+
 import { parseDuration } from "../config/duration.ts";
+import { loadConfig } from "../config/load.ts";
 import type { IdentityKind } from "../core/identity.ts";
 import { loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
 import { issueGatewayToken } from "../identity/gateway-tokens.ts";
@@ -25,18 +26,33 @@ may not exceed identity.gateway_tokens.max_ttl.`,
       ttl: "string",
     });
     if (typeof flags.config !== "string") throw new CliError("token issue needs --config FILE", 2);
-    if (typeof flags.subject !== "string" || !flags.subject) throw new CliError("token issue needs --subject S", 2);
+    if (typeof flags.subject !== "string" || !flags.subject)
+      throw new CliError("token issue needs --subject S", 2);
     const kind = (flags.kind ?? "service") as string;
     if (!KINDS.has(kind)) throw new CliError(`--kind must be human, agent or service, not "${kind}"`, 2);
     const ttlMs = parseDuration((flags.ttl as string | undefined) ?? "10m");
-    if (ttlMs === null || ttlMs <= 0) throw new CliError(`--ttl: expected a duration like 10m, got "${flags.ttl}"`, 2);
+    if (ttlMs === null || ttlMs <= 0)
+      throw new CliError(`--ttl: expected a duration like 10m, got "${flags.ttl}"`, 2);
     const config = loadConfig(flags.config);
     if (ttlMs > config.identity.gatewayTokens.maxTtlMs) {
-      throw new CliError(`--ttl exceeds identity.gateway_tokens.max_ttl (${config.identity.gatewayTokens.maxTtlMs / 1000}s)`);
+      throw new CliError(
+        `--ttl exceeds identity.gateway_tokens.max_ttl (${config.identity.gatewayTokens.maxTtlMs / 1000}s)`,
+      );
     }
-    const groups = typeof flags.groups === "string" ? flags.groups.split(",").map((g) => g.trim()).filter(Boolean) : [];
+    const groups =
+      typeof flags.groups === "string"
+        ? flags.groups
+            .split(",")
+            .map((g) => g.trim())
+            .filter(Boolean)
+        : [];
     const key = await loadOrCreateGatewayKey(config.dataDir);
-    const token = await issueGatewayToken(key, { subject: flags.subject, groups, kind: kind as IdentityKind, ttlMs });
+    const token = await issueGatewayToken(key, {
+      subject: flags.subject,
+      groups,
+      kind: kind as IdentityKind,
+      ttlMs,
+    });
     process.stdout.write(`${token}\n`);
     return 0;
   },

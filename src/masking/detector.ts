@@ -10,6 +10,8 @@ export const COLUMN_SSN_LIKE = 1;
 export const HAS_DIGIT = 1;
 export const HAS_AT = 2;
 export const HAS_UPPER = 4;
+/** Not a prefilter result: marks bytes that may sit inside a grouped number (space - . ( )). */
+export const NUMBER_SEP = 8;
 export const ALWAYS = 0;
 
 /** Byte classes for the prefilter: one table lookup per byte. */
@@ -17,6 +19,7 @@ export const BYTE_CLASS = new Uint8Array(256);
 for (let b = 48; b <= 57; b++) BYTE_CLASS[b] = HAS_DIGIT;
 for (let b = 65; b <= 90; b++) BYTE_CLASS[b] = HAS_UPPER;
 BYTE_CLASS[64] = HAS_AT;
+for (const b of [32, 45, 46, 40, 41]) BYTE_CLASS[b] = NUMBER_SEP;
 
 export interface Detector {
   readonly name: string;
@@ -24,6 +27,8 @@ export interface Detector {
   readonly needs: number;
   /** Fewest digits a hit can contain: values with fewer skip the detector. */
   readonly minDigits: number;
+  /** Fewest digits in one run (digits joined by at most two separator bytes) a hit can contain. */
+  readonly minRun: number;
   /** Hash spans on their alphanumerics only, so `4111-1111…` and `4111 1111…` hash alike. */
   readonly canonical: boolean;
   /** Appends [start, end) pairs of hits within buf[start, end) to `out`. */

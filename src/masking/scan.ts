@@ -1,7 +1,7 @@
 // Runs a column's detectors over one value: a cheap prefilter (any digit? any '@'?) decides which
 // detectors run at all, then hits are merged into non-overlapping spans, each with the strongest method
 // among the detectors that found it.
-import { BYTE_CLASS, type Detector, HAS_DIGIT, type MaskMethod } from "./detector.ts";
+import { BYTE_CLASS, type Detector, HAS_DIGIT, type MaskMethod, NUMBER_SEP } from "./detector.ts";
 import { METHOD_RANK } from "./methods.ts";
 
 export interface ActiveDetector {
@@ -11,19 +11,37 @@ export interface ActiveDetector {
   index: number;
 }
 
-/** Digits counted by the last prefilter call. */
+/** Digits, and the longest digit run, seen by the last prefilter call. */
 export let prefilterDigits = 0;
+export let prefilterRun = 0;
 
-/** One pass over the value: which byte classes occur, and how many digits (kept in prefilterDigits). */
+/**
+ * One pass over the value: which byte classes occur, how many digits, and the longest run of digits
+ * joined by at most two separator bytes (`(212) 555-0123` is one run of 10), so detectors that need a
+ * long grouped number skip values that only hold short ones (amounts, house numbers, dates).
+ */
 export function prefilter(buf: Uint8Array, start: number, end: number): number {
   let flags = 0;
   let digits = 0;
+  let run = 0;
+  let best = 0;
+  let gap = 0;
   for (let i = start; i < end; i++) {
     const c = BYTE_CLASS[buf[i]!]!;
     flags |= c;
-    digits += c & HAS_DIGIT;
+    if (c === HAS_DIGIT) {
+      digits++;
+      run++;
+      gap = 0;
+      if (run > best) best = run;
+    } else if (c === NUMBER_SEP && run > 0 && gap < 2) gap++;
+    else {
+      run = 0;
+      gap = 0;
+    }
   }
   prefilterDigits = digits;
+  prefilterRun = best;
   return flags;
 }
 
@@ -49,7 +67,9 @@ export function scanValue(
   raw.length = 0;
   for (let d = 0; d < detectors.length; d++) {
     const a = detectors[d]!;
-    if ((a.detector.needs & have) !== a.detector.needs || prefilterDigits < a.detector.minDigits) continue;
+    const det = a.detector;
+    if ((det.needs & have) !== det.needs || prefilterDigits < det.minDigits || prefilterRun < det.minRun)
+      continue;
     const before = raw.length;
     a.detector.find(buf, start, end, columnFlags, raw);
     for (let k = raw.length; k > before; k -= 2) raw.splice(k, 0, d);

@@ -8,7 +8,14 @@ import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Identity } from "../core/identity.ts";
 import type { Logger } from "../core/log.ts";
-import type { ConnectRequest, ConnectionInfo, Gateway, GatewaySession, OpenResult, SessionStats } from "../core/session.ts";
+import type {
+  ConnectionInfo,
+  ConnectRequest,
+  Gateway,
+  GatewaySession,
+  OpenResult,
+  SessionStats,
+} from "../core/session.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
 import type { DecisionContext } from "../policy/input.ts";
 import type { Metrics } from "./metrics.ts";
@@ -66,7 +73,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         application: req.applicationName,
       },
     });
-    logger.info("connection refused", { code: error.code, client_addr: req.clientAddr, connection: req.connection });
+    logger.info("connection refused", {
+      code: error.code,
+      client_addr: req.clientAddr,
+      connection: req.connection,
+    });
     return { ok: false, error };
   };
 
@@ -79,14 +90,21 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       // Fail closed: a session that could not be recorded is not opened.
       if (!recorder.writable()) {
         metrics.countAuthFailure("audit.unavailable");
-        return { ok: false, error: new CustosError("audit.unavailable", "audit store unavailable: connections are refused") };
+        return {
+          ok: false,
+          error: new CustosError("audit.unavailable", "audit store unavailable: connections are refused"),
+        };
       }
       const auth = await opts.authenticator.authenticate(req.credential);
       if (!auth.ok) return refuse(req, auth.error);
       const identity = auth.identity;
       const entry = byName.get(req.connection);
       if (!entry) {
-        return refuse(req, new CustosError("access.unknown_connection", `connection "${req.connection}" does not exist`), identity);
+        return refuse(
+          req,
+          new CustosError("access.unknown_connection", `connection "${req.connection}" does not exist`),
+          identity,
+        );
       }
       if (!identity.groups.some((g) => entry.allowGroups.includes(g))) {
         return refuse(
@@ -152,7 +170,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       recorder.event({
         type: "auth.failure",
         time: Date.now(),
-        data: { code: error.code, message: error.message, ...error.detail, protocol, client_addr: clientAddr },
+        data: {
+          code: error.code,
+          message: error.message,
+          ...error.detail,
+          protocol,
+          client_addr: clientAddr,
+        },
       });
     },
 
@@ -185,7 +209,12 @@ class LiveSession implements GatewaySession {
     this.ctx = {
       identity,
       connection: entry.info,
-      session: { id: this.id, clientAddr: req.clientAddr, startedAt: this.startedAt, applicationName: req.applicationName },
+      session: {
+        id: this.id,
+        clientAddr: req.clientAddr,
+        startedAt: this.startedAt,
+        applicationName: req.applicationName,
+      },
     };
   }
 

@@ -28,8 +28,18 @@ export class Metrics {
       [...m].map(([k, v]) => [`{${label}="${k}"}`, v]);
     metric("custos_sessions_active", "gauge", "Sessions open now.", [["", this.sessionsActive]]);
     metric("custos_sessions_total", "counter", "Sessions opened.", [["", this.sessionsTotal]]);
-    metric("custos_statements_total", "counter", "Commands decided, by action.", by("action", this.statements));
-    metric("custos_auth_failures_total", "counter", "Refused connections, by reason.", by("code", this.authFailures));
+    metric(
+      "custos_statements_total",
+      "counter",
+      "Commands decided, by action.",
+      by("action", this.statements),
+    );
+    metric(
+      "custos_auth_failures_total",
+      "counter",
+      "Refused connections, by reason.",
+      by("code", this.authFailures),
+    );
     metric("custos_bytes_total", "counter", "Bytes relayed, by direction.", [
       ['{direction="from_client"}', this.bytesFromClients],
       ['{direction="to_client"}', this.bytesToClients],
@@ -37,19 +47,30 @@ export class Metrics {
     metric("custos_audit_queue_depth", "gauge", "Audit events and frames accepted but not committed.", [
       ["", audit.queueDepth],
     ]);
-    metric("custos_audit_writable", "gauge", "1 when the audit store accepts writes.", [["", audit.writable ? 1 : 0]]);
+    metric("custos_audit_writable", "gauge", "1 when the audit store accepts writes.", [
+      ["", audit.writable ? 1 : 0],
+    ]);
     metric("custos_audit_events_total", "counter", "Audit events committed.", [["", audit.committedEvents]]);
-    metric("custos_audit_frames_total", "counter", "Recording frames committed.", [["", audit.committedFrames]]);
+    metric("custos_audit_frames_total", "counter", "Recording frames committed.", [
+      ["", audit.committedFrames],
+    ]);
     metric("custos_audit_commit_failures_total", "counter", "Failed audit commits.", [["", audit.failures]]);
-    metric("custos_policy_loaded", "gauge", "1 when a policy bundle is loaded.", [["", extra.policyLoaded ? 1 : 0]]);
+    metric("custos_policy_loaded", "gauge", "1 when a policy bundle is loaded.", [
+      ["", extra.policyLoaded ? 1 : 0],
+    ]);
     const h = audit.commitLatencyHistogram;
     lines.push(
       "# HELP custos_audit_commit_seconds Audit store commit latency.",
       "# TYPE custos_audit_commit_seconds histogram",
     );
-    h.le.forEach((le, i) => lines.push(`custos_audit_commit_seconds_bucket{le="${le / 1000}"} ${h.counts[i] ?? 0}`));
+    h.le.forEach((le, i) =>
+      lines.push(`custos_audit_commit_seconds_bucket{le="${le / 1000}"} ${h.counts[i] ?? 0}`),
+    );
     lines.push(`custos_audit_commit_seconds_bucket{le="+Inf"} ${h.counts[h.le.length] ?? h.count}`);
-    lines.push(`custos_audit_commit_seconds_sum ${h.sum / 1000}`, `custos_audit_commit_seconds_count ${h.count}`);
+    lines.push(
+      `custos_audit_commit_seconds_sum ${h.sum / 1000}`,
+      `custos_audit_commit_seconds_count ${h.count}`,
+    );
     return `${lines.join("\n")}\n`;
   }
 }

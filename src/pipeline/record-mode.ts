@@ -6,8 +6,27 @@ import type { Command } from "../core/command.ts";
 import type { RecordMode } from "../core/decision.ts";
 
 const READ_ONLY = new Set([
-  "select", "show", "values", "table", "fetch", "move", "begin", "start", "commit", "end", "rollback",
-  "abort", "savepoint", "release", "set", "reset", "discard", "deallocate", "listen", "unlisten", "close",
+  "select",
+  "show",
+  "values",
+  "table",
+  "fetch",
+  "move",
+  "begin",
+  "start",
+  "commit",
+  "end",
+  "rollback",
+  "abort",
+  "savepoint",
+  "release",
+  "set",
+  "reset",
+  "discard",
+  "deallocate",
+  "listen",
+  "unlisten",
+  "close",
   "declare",
 ]);
 
@@ -26,9 +45,13 @@ export function firstKeyword(text: string): string {
       let depth = 1;
       i += 2;
       while (i < n && depth > 0) {
-        if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) (depth++, (i += 2));
-        else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) (depth--, (i += 2));
-        else i++;
+        if (text.charCodeAt(i) === 47 && text.charCodeAt(i + 1) === 42) {
+          depth++;
+          i += 2;
+        } else if (text.charCodeAt(i) === 42 && text.charCodeAt(i + 1) === 47) {
+          depth--;
+          i += 2;
+        } else i++;
       }
     } else break;
   }
@@ -41,7 +64,11 @@ export function firstKeyword(text: string): string {
   return text.slice(i, j).toLowerCase();
 }
 
-export function recordMode(setting: "writes" | "all" | "none", policy: RecordMode, command: Command): RecordMode {
+export function recordMode(
+  setting: "writes" | "all" | "none",
+  policy: RecordMode,
+  command: Command,
+): RecordMode {
   if (policy === "sync" || setting === "all") return "sync";
   if (setting === "none") return "buffered";
   // EXPLAIN is not on the list (EXPLAIN ANALYZE runs its statement); a statement list may hide a write

@@ -9,7 +9,10 @@ export const SHIPPED_BUNDLE = join(PROJECT_ROOT, "policy", "dist", "default-bund
 
 export async function shippedBundle(): Promise<string> {
   if (!existsSync(SHIPPED_BUNDLE)) {
-    throw new CustosError("policy.unavailable", `the shipped policy bundle ${SHIPPED_BUNDLE} is missing: run ./custos policy build`);
+    throw new CustosError(
+      "policy.unavailable",
+      `the shipped policy bundle ${SHIPPED_BUNDLE} is missing: run ./custos policy build`,
+    );
   }
   return SHIPPED_BUNDLE;
 }

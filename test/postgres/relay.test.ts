@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pg from "pg";
 import postgres from "postgres";
-import { startOidcIssuer, type OidcIssuer } from "../support/oidc-issuer.ts";
-import { type PgServer, startPostgres } from "../support/postgres.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
+import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
+import { type PgServer, startPostgres } from "../support/postgres.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -35,7 +35,7 @@ describe("relay", () => {
     const sql = postgres(gw.url(token), { max: 2 });
     try {
       const rows = await sql`select id, owner from accounts where id = ${7}`;
-      expect(rows).toEqual([{ id: 7, owner: "owner 7" }]);
+      expect([...rows]).toEqual([{ id: 7, owner: "owner 7" }]);
       await sql.begin(async (tx) => {
         await tx`update accounts set balance = balance + 1 where id = ${1}`;
       });
@@ -52,9 +52,17 @@ describe("relay", () => {
     try {
       const r = await client.query("select $1::int + 1 as n", [41]);
       expect(r.rows[0].n).toBe(42);
-      const named = await client.query({ name: "by-id", text: "select owner from accounts where id = $1", values: [3] });
+      const named = await client.query({
+        name: "by-id",
+        text: "select owner from accounts where id = $1",
+        values: [3],
+      });
       expect(named.rows[0].owner).toBe("owner 3");
-      const again = await client.query({ name: "by-id", text: "select owner from accounts where id = $1", values: [4] });
+      const again = await client.query({
+        name: "by-id",
+        text: "select owner from accounts where id = $1",
+        values: [4],
+      });
       expect(again.rows[0].owner).toBe("owner 4");
     } finally {
       await client.end();

@@ -1,8 +1,8 @@
 // The gateway's own upstream client against a real PostgreSQL: every auth method, with and without TLS.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CustosError } from "../../src/core/errors.ts";
-import { connectUpstream } from "../../src/protocols/postgres/upstream.ts";
 import type { PostgresTarget } from "../../src/protocols/postgres/target.ts";
+import { connectUpstream } from "../../src/protocols/postgres/upstream.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
 
 let pg: PgServer;

@@ -9,8 +9,8 @@ import { createLogger, type Logger } from "../../src/core/log.ts";
 import { type RunningGateway, startGateway } from "../../src/gateway.ts";
 import { freePort } from "./free-port.ts";
 import type { OidcIssuer } from "./oidc-issuer.ts";
-import type { PgServer } from "./postgres.ts";
 import { defaultBundle } from "./policy-bundle.ts";
+import type { PgServer } from "./postgres.ts";
 
 export interface TestGateway {
   gw: RunningGateway;

@@ -1,6 +1,7 @@
-import { test, expect } from "bun:test";
+import { expect, test } from "bun:test";
 import postgres from "postgres";
 import { startPostgres } from "./postgres.ts";
+
 test("pg harness", async () => {
   const pg = await startPostgres({ ssl: true });
   try {
@@ -11,5 +12,7 @@ test("pg harness", async () => {
       await sql.end();
     }
     expect(pg.sql("select 42").trim()).toBe("42");
-  } finally { await pg.stop(); }
+  } finally {
+    await pg.stop();
+  }
 });

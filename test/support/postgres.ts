@@ -44,7 +44,9 @@ function run(cmd: string[], env?: Record<string, string>): string {
   return proc.stdout.toString();
 }
 
-export async function startPostgres(opts: { ssl?: boolean; settings?: Record<string, string> } = {}): Promise<PgServer> {
+export async function startPostgres(
+  opts: { ssl?: boolean; settings?: Record<string, string> } = {},
+): Promise<PgServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "custos-pg-"));
   const socketDir = join(dataDir, "sock");
   mkdirSync(socketDir);
@@ -53,7 +55,19 @@ export async function startPostgres(opts: { ssl?: boolean; settings?: Record<str
   // initdb and postgres refuse to run as root; the tests run as root in CI, so drop to nobody-like user.
   const asUser = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
   if (asUser.length) run(["chown", "-R", "postgres", dataDir]);
-  run([...asUser, pgBin("initdb"), "-D", join(dataDir, "db"), "-U", superuser, "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  run([
+    ...asUser,
+    pgBin("initdb"),
+    "-D",
+    join(dataDir, "db"),
+    "-U",
+    superuser,
+    "-A",
+    "trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
+  ]);
   const conf = join(dataDir, "db", "postgresql.conf");
   const lines = [
     `port = ${port}`,
@@ -67,8 +81,21 @@ export async function startPostgres(opts: { ssl?: boolean; settings?: Record<str
   ];
   if (opts.ssl) {
     const dir = join(dataDir, "db");
-    run(["openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1",
-      "-keyout", join(dir, "server.key"), "-out", join(dir, "server.crt")]);
+    run([
+      "openssl",
+      "req",
+      "-new",
+      "-x509",
+      "-days",
+      "2",
+      "-nodes",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      join(dir, "server.key"),
+      "-out",
+      join(dir, "server.crt"),
+    ]);
     run(["chmod", "600", join(dir, "server.key")]);
     if (asUser.length) run(["chown", "postgres", join(dir, "server.key"), join(dir, "server.crt")]);
     lines.push("ssl = on");
@@ -94,15 +121,45 @@ export async function startPostgres(opts: { ssl?: boolean; settings?: Record<str
     ].join("\n"),
   );
   if (asUser.length) run(["chown", "-R", "postgres", dataDir]);
-  run([...asUser, pgBin("pg_ctl"), "-D", join(dataDir, "db"), "-l", join(dataDir, "log"), "-w", "-t", "30", "start"]);
+  run([
+    ...asUser,
+    pgBin("pg_ctl"),
+    "-D",
+    join(dataDir, "db"),
+    "-l",
+    join(dataDir, "log"),
+    "-w",
+    "-t",
+    "30",
+    "start",
+  ]);
 
   const sql = (statement: string, database = "postgres") =>
-    run([pgBin("psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String(port),
-      "-U", superuser, "-d", database, "-c", statement]);
+    run([
+      pgBin("psql"),
+      "-X",
+      "-q",
+      "-t",
+      "-A",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-h",
+      socketDir,
+      "-p",
+      String(port),
+      "-U",
+      superuser,
+      "-d",
+      database,
+      "-c",
+      statement,
+    ]);
 
   // md5 roles need an md5 hash stored, so switch the encryption for that one role's password.
   sql(`CREATE ROLE ${roles.scram.user} LOGIN SUPERUSER PASSWORD '${roles.scram.password}'`);
-  sql(`SET password_encryption = 'md5'; CREATE ROLE ${roles.md5.user} LOGIN SUPERUSER PASSWORD '${roles.md5.password}'`);
+  sql(
+    `SET password_encryption = 'md5'; CREATE ROLE ${roles.md5.user} LOGIN SUPERUSER PASSWORD '${roles.md5.password}'`,
+  );
   sql(`CREATE ROLE ${roles.password.user} LOGIN SUPERUSER PASSWORD '${roles.password.password}'`);
   sql(`CREATE ROLE ${roles.trust.user} LOGIN SUPERUSER`);
   sql("CREATE DATABASE ledger");

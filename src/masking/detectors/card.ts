@@ -46,6 +46,7 @@ export const cardDetector: Detector = {
   name: "card",
   needs: HAS_DIGIT,
   minDigits: 13,
+  minRun: 13,
   canonical: true,
   find(buf, start, end, _flags, out) {
     let i = start;

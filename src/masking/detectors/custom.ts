@@ -38,6 +38,7 @@ export function customDetector(name: string, pattern: string): Detector {
     // No prefilter: what a pattern requires cannot be read off it safely.
     needs: ALWAYS,
     minDigits: 0,
+    minRun: 0,
     canonical: false,
     find(buf, start, end, _flags, out) {
       const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1");

@@ -16,6 +16,7 @@ export const emailDetector: Detector = {
   name: "email",
   needs: HAS_AT,
   minDigits: 0,
+  minRun: 0,
   canonical: false,
   find(buf, start, end, _flags, out) {
     let at = buf.indexOf(64, start);

@@ -109,6 +109,7 @@ export const ibanDetector: Detector = {
   name: "iban",
   needs: HAS_DIGIT | HAS_UPPER,
   minDigits: 10,
+  minRun: 0,
   canonical: true,
   find(buf, start, end, _flags, out) {
     for (let i = start; i + 15 <= end; i++) {

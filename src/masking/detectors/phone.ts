@@ -65,6 +65,7 @@ export const phoneDetector: Detector = {
   name: "phone",
   needs: HAS_DIGIT,
   minDigits: 8,
+  minRun: 8,
   canonical: true,
   find(buf, start, end, _flags, out) {
     let i = start;

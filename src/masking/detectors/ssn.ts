@@ -31,6 +31,7 @@ export const ssnDetector: Detector = {
   name: "ssn",
   needs: HAS_DIGIT,
   minDigits: 9,
+  minRun: 9,
   canonical: true,
   find(buf, start, end, flags, out) {
     const bare = (flags & COLUMN_SSN_LIKE) !== 0;

@@ -106,11 +106,11 @@ export function decodeStartupPacket(packet: Uint8Array): StartupPacket {
 // Reading
 
 export function readInt32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) | 0;
+  return (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]! | 0;
 }
 
 export function readInt16(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 8) | buf[off + 1]!) << 16 >> 16;
+  return (((buf[off]! << 8) | buf[off + 1]!) << 16) >> 16;
 }
 
 /** Sequential reader over one message body. Throws CodecError on reads past the end. */
@@ -212,7 +212,8 @@ export function decodeExecute(m: Uint8Array): { portal: string; maxRows: number 
 export function decodeTarget(m: Uint8Array): { which: "S" | "P"; name: string } {
   const r = body(m);
   const which = String.fromCharCode(r.byte());
-  if (which !== "S" && which !== "P") throw new CodecError("malformed", `invalid Describe/Close target ${which}`);
+  if (which !== "S" && which !== "P")
+    throw new CodecError("malformed", `invalid Describe/Close target ${which}`);
   return { which, name: r.cstring() };
 }
 
@@ -397,7 +398,15 @@ export interface ErrorFields {
 
 function fields(type: "E" | "N", f: ErrorFields): Uint8Array {
   const sev = f.severity ?? (type === "E" ? "ERROR" : "NOTICE");
-  const out = w().byte(83).cstring(sev).byte(86).cstring(sev).byte(67).cstring(f.code).byte(77).cstring(f.message);
+  const out = w()
+    .byte(83)
+    .cstring(sev)
+    .byte(86)
+    .cstring(sev)
+    .byte(67)
+    .cstring(f.code)
+    .byte(77)
+    .cstring(f.message);
   if (f.detail) out.byte(68).cstring(f.detail);
   if (f.hint) out.byte(72).cstring(f.hint);
   return out.byte(0).finish(type);

@@ -10,7 +10,12 @@ export function frameClient(type: number, m: Uint8Array, t: number): Frame | nul
       return { t, dir: "client", kind: "Query", data: { text: codec.decodeQuery(m) } };
     case 0x50: {
       const p = codec.decodeParse(m);
-      return { t, dir: "client", kind: "Parse", data: { name: p.name, text: p.query, param_types: p.paramTypes } };
+      return {
+        t,
+        dir: "client",
+        kind: "Parse",
+        data: { name: p.name, text: p.query, param_types: p.paramTypes },
+      };
     }
     case 0x42: {
       const b = codec.decodeBind(m);
@@ -77,7 +82,12 @@ export function frameServer(type: number, m: Uint8Array, t: number): Frame | nul
       return { t, dir: "server", kind: "ParameterStatus", data: codec.decodeParameterStatus(m) };
     case 0x41: {
       const r = codec.body(m);
-      return { t, dir: "server", kind: "Notification", data: { pid: r.int32(), channel: r.cstring(), payload: r.cstring() } };
+      return {
+        t,
+        dir: "server",
+        kind: "Notification",
+        data: { pid: r.int32(), channel: r.cstring(), payload: r.cstring() },
+      };
     }
     case 0x64:
       return { t, dir: "server", kind: "CopyData", data: { bytes: m.subarray(5) } };

@@ -46,7 +46,8 @@ interface Prepared {
 /** Replaces a refused statement; the server answers it with SQLSTATE 42601, which the tracker rewrites. */
 const REFUSAL_SQL = "custos_refused_statement";
 const refusedQuery = codec.query(REFUSAL_SQL);
-const refusedParse = (name: string) => new codec.Writer().cstring(name).cstring(REFUSAL_SQL).int16(0).finish("P");
+const refusedParse = (name: string) =>
+  new codec.Writer().cstring(name).cstring(REFUSAL_SQL).int16(0).finish("P");
 
 /** Client messages queued beyond this pause the client's socket until the queue drains. */
 const INBOX_PAUSE = 512;
@@ -162,19 +163,21 @@ export class Relay {
         return this.decideThen({ protocol: "postgres", text: codec.decodeQuery(m) }, (cmd, d) =>
           this.forwardQuery(m, cmd, d, t),
         );
-      case 0x50 /* P Parse */: {
-        const { name, query } = codec.decodeParse(m);
-        return this.decideThen({ protocol: "postgres", text: query, statementName: name }, (cmd, d) =>
-          this.forwardParse(m, name, cmd, d),
-        );
-      }
-      case 0x42 /* B Bind */: {
-        const { portal, statement } = codec.decodeBind(m);
-        this.portals.set(portal, statement);
-        this.send(m);
-        this.tracker.expect("bind");
-        return;
-      }
+      case 0x50 /* P Parse */:
+        {
+          const { name, query } = codec.decodeParse(m);
+          return this.decideThen({ protocol: "postgres", text: query, statementName: name }, (cmd, d) =>
+            this.forwardParse(m, name, cmd, d),
+          );
+        }
+      case 0x42 /* B Bind */:
+        {
+          const { portal, statement } = codec.decodeBind(m);
+          this.portals.set(portal, statement);
+          this.send(m);
+          this.tracker.expect("bind");
+          return;
+        }
       case 0x45 /* E Execute */:
         return this.forwardExecute(m, codec.decodeExecute(m).portal, t);
       case 0x44 /* D Describe */:
@@ -182,14 +185,15 @@ export class Relay {
         this.send(m);
         this.tracker.expect("describe");
         return;
-      case 0x43 /* C Close */: {
-        const target = codec.decodeTarget(m);
-        if (target.which === "S") this.statements.delete(target.name);
-        else this.portals.delete(target.name);
-        this.send(m);
-        this.tracker.expect("close");
-        return;
-      }
+      case 0x43 /* C Close */:
+        {
+          const target = codec.decodeTarget(m);
+          if (target.which === "S") this.statements.delete(target.name);
+          else this.portals.delete(target.name);
+          this.send(m);
+          this.tracker.expect("close");
+          return;
+        }
       case 0x53 /* S Sync */:
         this.send(m);
         this.tracker.expect("sync");
@@ -203,14 +207,18 @@ export class Relay {
       case 0x58 /* X Terminate */:
         this.send(m);
         return;
-      case 0x46 /* F FunctionCall */: {
-        // The fast-path interface calls a function by OID, out of the policy's sight: refused.
-        const err = new CustosError("protocol.unsupported", "fast-path function calls are not supported by Custos");
-        this.send(refusedQuery);
-        this.refusalsPending++;
-        this.tracker.expect("function", null, wireError(err, "ERROR"));
-        return;
-      }
+      case 0x46 /* F FunctionCall */:
+        {
+          // The fast-path interface calls a function by OID, out of the policy's sight: refused.
+          const err = new CustosError(
+            "protocol.unsupported",
+            "fast-path function calls are not supported by Custos",
+          );
+          this.send(refusedQuery);
+          this.refusalsPending++;
+          this.tracker.expect("function", null, wireError(err, "ERROR"));
+          return;
+        }
       default:
         throw new CustosError(
           "protocol.malformed",
@@ -312,7 +320,12 @@ export class Relay {
     });
   }
 
-  private refuse(tracked: Tracked, kind: "query" | "parse", substitute: Uint8Array, report = true): undefined {
+  private refuse(
+    tracked: Tracked,
+    kind: "query" | "parse",
+    substitute: Uint8Array,
+    report = true,
+  ): undefined {
     this.send(substitute);
     this.refusalsPending++;
     this.tracker.expect(kind, report ? tracked : null, refusalMessage(tracked.decision));
@@ -382,7 +395,7 @@ export class Relay {
     if (paused) this.pauses.add(reason);
     else this.pauses.delete(reason);
     const has = this.pauses.size > 0;
-    if (had !== has) (has ? this.client.pause() : this.client.resume());
+    if (had !== has) has ? this.client.pause() : this.client.resume();
   }
 
   /** Ends the upstream connection; returns the session's byte and command counts. */
@@ -406,11 +419,23 @@ const ALLOW_PREPARED: Decision = {
 };
 
 function auditRefusal(): Decision {
-  return { action: "deny", reason: "audit store unavailable", rule: "custos.audit_unavailable", record: "sync", mask: [] };
+  return {
+    action: "deny",
+    reason: "audit store unavailable",
+    rule: "custos.audit_unavailable",
+    record: "sync",
+    mask: [],
+  };
 }
 
 function policyFailure(): Decision {
-  return { action: "deny", reason: "policy evaluation failed", rule: "custos.policy_error", record: "sync", mask: [] };
+  return {
+    action: "deny",
+    reason: "policy evaluation failed",
+    rule: "custos.policy_error",
+    record: "sync",
+    mask: [],
+  };
 }
 
 function refusalCode(d: Decision): CustosError {
@@ -435,7 +460,10 @@ function refusalError(d: Decision): { code: string; message: string } {
 function asProtocolError(err: unknown): CustosError {
   if (err instanceof CustosError) return err;
   if (err instanceof codec.CodecError) {
-    return new CustosError(err.kind === "too_large" ? "protocol.too_large" : "protocol.malformed", err.message);
+    return new CustosError(
+      err.kind === "too_large" ? "protocol.too_large" : "protocol.malformed",
+      err.message,
+    );
   }
   return new CustosError("internal", String(err));
 }

@@ -61,6 +61,8 @@ export function verifyServerFinal(state: ScramState, serverFinal: Uint8Array): b
 
 /** md5 password hash as PostgreSQL expects: "md5" + md5(md5(password + user) + salt). */
 export function md5Password(user: string, password: string, salt: Uint8Array): string {
-  const inner = createHash("md5").update(password + user).digest("hex");
+  const inner = createHash("md5")
+    .update(password + user)
+    .digest("hex");
   return `md5${createHash("md5").update(inner).update(salt).digest("hex")}`;
 }

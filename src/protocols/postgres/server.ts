@@ -45,9 +45,15 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
       const limits = s.limits;
       if (!limits) continue;
       if (now - s.startedAt >= limits.maxSessionMs) {
-        s.fail(new CustosError("session.max_duration", "terminating connection: maximum session duration reached"), "max_duration");
+        s.fail(
+          new CustosError("session.max_duration", "terminating connection: maximum session duration reached"),
+          "max_duration",
+        );
       } else if (now - s.lastActivity >= limits.idleTimeoutMs) {
-        s.fail(new CustosError("session.idle_timeout", "terminating connection due to idle-session timeout"), "idle_timeout");
+        s.fail(
+          new CustosError("session.idle_timeout", "terminating connection due to idle-session timeout"),
+          "idle_timeout",
+        );
       }
     }
   }, 1000);
@@ -63,7 +69,11 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
       clearInterval(sweep);
       const deadline = Date.now() + graceMs;
       while (live.size && Date.now() < deadline) await Bun.sleep(50);
-      for (const s of live) s.fail(new CustosError("gateway.shutting_down", "terminating connection: the gateway is shutting down"), "shutdown");
+      for (const s of live)
+        s.fail(
+          new CustosError("gateway.shutting_down", "terminating connection: the gateway is shutting down"),
+          "shutdown",
+        );
     },
   };
 }

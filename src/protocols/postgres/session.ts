@@ -24,7 +24,8 @@ export interface SessionOptions {
 
 type State = "startup" | "password" | "opening" | "ready" | "closed";
 
-const isLoopback = (addr: string) => addr === "::1" || addr.startsWith("127.") || addr.startsWith("::ffff:127.");
+const isLoopback = (addr: string) =>
+  addr === "::1" || addr.startsWith("127.") || addr.startsWith("::ffff:127.");
 
 export class ClientSession {
   private state: State = "startup";
@@ -100,7 +101,8 @@ export class ClientSession {
         return;
       }
       case "gssenc":
-        if (read.rest.length) throw new CustosError("protocol.malformed", "unexpected data after GSSENCRequest");
+        if (read.rest.length)
+          throw new CustosError("protocol.malformed", "unexpected data after GSSENCRequest");
         this.client.write(Uint8Array.of(0x4e)); // GSSAPI encryption is not offered
         return;
       case "cancel":
@@ -123,11 +125,16 @@ export class ClientSession {
       this.client.write(w.finish("v"));
     }
     if (!params.user) {
-      return this.fail(new CustosError("protocol.malformed", "no PostgreSQL user name specified in startup packet"));
+      return this.fail(
+        new CustosError("protocol.malformed", "no PostgreSQL user name specified in startup packet"),
+      );
     }
     // The token travels as a cleartext password: only over TLS or from this host.
     if (!this.client.tls && !isLoopback(this.client.remoteAddress)) {
-      const err = new CustosError("access.insecure_transport", "the identity token may only be sent over TLS");
+      const err = new CustosError(
+        "access.insecure_transport",
+        "the identity token may only be sent over TLS",
+      );
       this.opts.gateway.reject("postgres", this.client.remoteAddress, err);
       return this.fail(err);
     }
@@ -163,7 +170,8 @@ export class ClientSession {
       tls: this.client.tls ? { protocol: this.tlsVersion(), cipher: this.tlsCipher() } : null,
     });
     if (this.state === "closed") {
-      if (opened.ok) await opened.session.close("client", { bytesFromClient: 0, bytesToClient: 0, commands: 0 });
+      if (opened.ok)
+        await opened.session.close("client", { bytesFromClient: 0, bytesToClient: 0, commands: 0 });
       return;
     }
     if (!opened.ok) return this.fail(opened.error);
@@ -239,7 +247,8 @@ export class ClientSession {
   /** Sends a FATAL error in the client's terms and ends the session. */
   fail(err: CustosError, reason: string = err.code): void {
     if (this.state === "closed") return;
-    if (!this.gw && this.state !== "opening") this.opts.gateway.reject("postgres", this.client.remoteAddress, err);
+    if (!this.gw && this.state !== "opening")
+      this.opts.gateway.reject("postgres", this.client.remoteAddress, err);
     this.client.end(wireError(err, "FATAL"));
     this.shutdown(reason);
   }
@@ -262,7 +271,12 @@ export class ClientSession {
 function protocolError(err: unknown): CustosError {
   if (err instanceof CustosError) return err;
   if (err instanceof codec.CodecError) {
-    const code = err.kind === "too_large" ? "protocol.too_large" : err.kind === "unsupported" ? "protocol.unsupported" : "protocol.malformed";
+    const code =
+      err.kind === "too_large"
+        ? "protocol.too_large"
+        : err.kind === "unsupported"
+          ? "protocol.unsupported"
+          : "protocol.malformed";
     return new CustosError(code, err.message);
   }
   return new CustosError("internal", String(err));

@@ -76,13 +76,14 @@ export class ResponseTracker<C> {
       case 0x44 /* D DataRow */:
         if (p) p.result.rows++;
         return null;
-      case 0x43 /* C CommandComplete */: {
-        if (!p) return null;
-        const tag = codec.decodeCommandComplete(message);
-        p.result.tags.push(tag);
-        if (p.kind === "execute") this.complete();
-        return null;
-      }
+      case 0x43 /* C CommandComplete */:
+        {
+          if (!p) return null;
+          const tag = codec.decodeCommandComplete(message);
+          p.result.tags.push(tag);
+          if (p.kind === "execute") this.complete();
+          return null;
+        }
       case 0x5a /* Z ReadyForQuery */:
         this.transactionStatus = codec.decodeReadyForQuery(message);
         // Everything up to and including the Sync (or simple Query) that this answers is done.
@@ -96,21 +97,22 @@ export class ResponseTracker<C> {
           this.complete();
         }
         return null;
-      case 0x45 /* E ErrorResponse */: {
-        if (!p) return null;
-        const fields = codec.decodeFields(message);
-        p.result.error = { code: fields.C ?? "", message: fields.M ?? "" };
-        const replacement = p.refusal && fields.C === SUBSTITUTION_ERROR ? p.refusal : null;
-        if (p.kind !== "query" && p.kind !== "function" && p.kind !== "sync") {
-          // Extended protocol: the server now discards messages until Sync.
-          this.complete();
-          while (this.current() && this.current()!.kind !== "sync") {
-            this.current()!.result.skipped = true;
+      case 0x45 /* E ErrorResponse */:
+        {
+          if (!p) return null;
+          const fields = codec.decodeFields(message);
+          p.result.error = { code: fields.C ?? "", message: fields.M ?? "" };
+          const replacement = p.refusal && fields.C === SUBSTITUTION_ERROR ? p.refusal : null;
+          if (p.kind !== "query" && p.kind !== "function" && p.kind !== "sync") {
+            // Extended protocol: the server now discards messages until Sync.
             this.complete();
+            while (this.current() && this.current()!.kind !== "sync") {
+              this.current()!.result.skipped = true;
+              this.complete();
+            }
           }
+          return replacement;
         }
-        return replacement;
-      }
       case 0x31 /* 1 ParseComplete */:
       case 0x32 /* 2 BindComplete */:
       case 0x33 /* 3 CloseComplete */:

@@ -54,7 +54,9 @@ export async function connectUpstream(
     conn.destroy();
     throw err instanceof CustosError
       ? err
-      : new CustosError("upstream.unreachable", "upstream server is unreachable", { error: (err as Error).message });
+      : new CustosError("upstream.unreachable", "upstream server is unreachable", {
+          error: (err as Error).message,
+        });
   }
 }
 
@@ -169,42 +171,58 @@ async function handshake(conn: Conn, target: PostgresTarget, clientParams: Recor
   for (;;) {
     const m = await reader.message();
     switch (m[0]) {
-      case 0x52 /* R */: {
-        const auth = codec.decodeAuthentication(m);
-        if (auth.kind === "ok") break;
-        if (auth.kind === "cleartext") conn.write(codec.passwordMessage(password()));
-        else if (auth.kind === "md5") conn.write(codec.passwordMessage(md5Password(target.user, password(), auth.salt)));
-        else if (auth.kind === "sasl") {
-          if (!auth.mechanisms.includes("SCRAM-SHA-256")) {
-            throw new CustosError("upstream.auth_failed", "upstream offers no supported SASL mechanism", {
-              mechanisms: auth.mechanisms,
-            });
+      case 0x52 /* R */:
+        {
+          const auth = codec.decodeAuthentication(m);
+          if (auth.kind === "ok") break;
+          if (auth.kind === "cleartext") conn.write(codec.passwordMessage(password()));
+          else if (auth.kind === "md5")
+            conn.write(codec.passwordMessage(md5Password(target.user, password(), auth.salt)));
+          else if (auth.kind === "sasl") {
+            if (!auth.mechanisms.includes("SCRAM-SHA-256")) {
+              throw new CustosError("upstream.auth_failed", "upstream offers no supported SASL mechanism", {
+                mechanisms: auth.mechanisms,
+              });
+            }
+            const first = clientFirst(password());
+            scram = first.state;
+            conn.write(codec.saslInitialResponse("SCRAM-SHA-256", first.message));
+          } else if (auth.kind === "sasl-continue" && scram) {
+            conn.write(codec.saslResponse(clientFinal(scram, auth.data)));
+          } else if (auth.kind === "sasl-final" && scram) {
+            if (!verifyServerFinal(scram, auth.data)) {
+              throw new CustosError(
+                "upstream.auth_failed",
+                "upstream server failed to prove the SCRAM exchange",
+              );
+            }
+          } else {
+            throw new CustosError(
+              "upstream.auth_failed",
+              "upstream requires an unsupported authentication method",
+              {
+                method: auth.kind === "other" ? auth.code : auth.kind,
+              },
+            );
           }
-          const first = clientFirst(password());
-          scram = first.state;
-          conn.write(codec.saslInitialResponse("SCRAM-SHA-256", first.message));
-        } else if (auth.kind === "sasl-continue" && scram) {
-          conn.write(codec.saslResponse(clientFinal(scram, auth.data)));
-        } else if (auth.kind === "sasl-final" && scram) {
-          if (!verifyServerFinal(scram, auth.data)) {
-            throw new CustosError("upstream.auth_failed", "upstream server failed to prove the SCRAM exchange");
-          }
-        } else {
-          throw new CustosError("upstream.auth_failed", "upstream requires an unsupported authentication method", {
-            method: auth.kind === "other" ? auth.code : auth.kind,
-          });
+          break;
         }
-        break;
-      }
-      case 0x45 /* E */: {
-        const f = codec.decodeFields(m);
-        const code = f.C ?? "";
-        const kind = code.startsWith("28") ? "upstream.auth_failed" : "upstream.unreachable";
-        throw new CustosError(kind, kind === "upstream.auth_failed" ? "upstream rejected the gateway's credentials" : "upstream refused the connection", {
-          sqlstate: code,
-          message: f.M,
-        });
-      }
+      case 0x45 /* E */:
+        {
+          const f = codec.decodeFields(m);
+          const code = f.C ?? "";
+          const kind = code.startsWith("28") ? "upstream.auth_failed" : "upstream.unreachable";
+          throw new CustosError(
+            kind,
+            kind === "upstream.auth_failed"
+              ? "upstream rejected the gateway's credentials"
+              : "upstream refused the connection",
+            {
+              sqlstate: code,
+              message: f.M,
+            },
+          );
+        }
       case 0x53 /* S */:
         parameters.push(m);
         break;
@@ -220,7 +238,10 @@ async function handshake(conn: Conn, target: PostgresTarget, clientParams: Recor
         conn.events = null;
         return { conn, pid, secret, parameters, notices, tls: conn.tls, leftover: reader.drainRest() };
       default:
-        throw new CustosError("upstream.protocol", `unexpected message '${String.fromCharCode(m[0]!)}' during startup`);
+        throw new CustosError(
+          "upstream.protocol",
+          `unexpected message '${String.fromCharCode(m[0]!)}' during startup`,
+        );
     }
   }
 }
