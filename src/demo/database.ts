@@ -85,7 +85,10 @@ export async function startDemoDatabase(opts: DemoDatabaseOptions = {}): Promise
     database: DATABASE,
     startup: { ms, source },
     stop: () => {
-      stopped ??= server.stop().then(() => db.close());
+      stopped ??= server.stop().then(async () => {
+        await db.close();
+        log.debug("demo database closed");
+      });
       return stopped;
     },
   };

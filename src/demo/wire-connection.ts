@@ -57,13 +57,14 @@ export function serveConnection(socket: Socket, id: number, ctx: ConnectionConte
   const fail = (sqlstate: string, message: string) => {
     if (phase === "closed") return;
     ctx.log.info("demo connection refused", { conn: id, sqlstate, reason: message });
-    socket.end(fatalError(sqlstate, message));
+    endWith(socket, fatalError(sqlstate, message));
     closed();
   };
 
   const closed = () => {
     if (phase === "closed") return;
     phase = "closed";
+    ctx.log.debug("demo connection closed", { conn: id, holder: ctx.gate.holder, waiting: ctx.gate.waiting });
     clearTimeout(idleTimer);
     pending.length = 0;
     void pump();
@@ -221,8 +222,10 @@ export function serveConnection(socket: Socket, id: number, ctx: ConnectionConte
       // A live connection keeps the backend across pump runs while its transaction is open.
       if (phase === "closed" || ctx.stopping()) ctx.gate.release(id);
       pumping = false;
-      if (phase === "closed") finish();
-      else if (pending.length > 0) void pump();
+      if (phase === "closed") {
+        ctx.log.debug("demo connection finished", { conn: id });
+        finish();
+      } else if (pending.length > 0) void pump();
     }
   }
 
@@ -265,6 +268,12 @@ export function serveConnection(socket: Socket, id: number, ctx: ConnectionConte
   }
 
   return done;
+}
+
+/** Sends a last message and closes; destroys the socket if the peer never finishes the close. */
+export function endWith(socket: Socket, bytes: Uint8Array): void {
+  socket.end(bytes);
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 function samePassword(given: string, expected: string): boolean {

@@ -5,7 +5,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import { CustosError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { BackendGate } from "./backend-gate.ts";
-import { serveConnection } from "./wire-connection.ts";
+import { endWith, serveConnection } from "./wire-connection.ts";
 import { fatalError } from "./wire-messages.ts";
 
 export interface WireServerOptions {
@@ -33,6 +33,8 @@ export interface WireServer {
 export async function startWireServer(opts: WireServerOptions): Promise<WireServer> {
   const gate = new BackendGate();
   const open = new Map<Socket, Promise<void>>();
+  // Every accepted socket, refused ones too: a socket we ended may linger half-closed and hold server.close().
+  const accepted = new Set<Socket>();
   let stopping = false;
   let nextId = 1;
   const ctx = {
@@ -48,8 +50,10 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
 
   const server = createServer((socket) => {
     if (stopping) return socket.destroy();
+    accepted.add(socket);
+    socket.once("close", () => accepted.delete(socket));
     if (open.size >= opts.maxConnections) {
-      socket.end(fatalError("53300", "sorry, too many clients already"));
+      endWith(socket, fatalError("53300", "sorry, too many clients already"));
       return;
     }
     const id = nextId++;
@@ -80,8 +84,12 @@ export async function startWireServer(opts: WireServerOptions): Promise<WireServ
       if (stopping) return;
       stopping = true;
       const closedListener = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of open.keys()) socket.destroy();
-      await Promise.all([closedListener, ...open.values()]);
+      for (const socket of accepted) socket.destroy();
+      await Promise.all([
+        closedListener.then(() => opts.log.debug("demo listener closed")),
+        ...open.values(),
+      ]);
+      opts.log.debug("demo connections drained");
     },
   };
 }
