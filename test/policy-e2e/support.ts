@@ -56,8 +56,8 @@ export async function auditReader(gw: TestGateway): Promise<AuditReader> {
     async gatewayEvents(type) {
       const [log] = await store.logs();
       if (!log) return [];
-      const size = await store.logSize(log.id);
-      const rows = await store.readEvents(log.id, 0, size);
+      const size = await store.logSize(log.logId);
+      const rows = await store.readEvents(log.logId, 0, size);
       return rows
         .filter((r) => r.type === type)
         .map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));

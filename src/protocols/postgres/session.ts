@@ -249,7 +249,9 @@ export class ClientSession {
     if (this.state === "closed") return;
     if (!this.gw && this.state !== "opening")
       this.opts.gateway.reject("postgres", this.client.remoteAddress, err);
-    this.client.end(wireError(err, "FATAL"));
+    // Write, then shut down: ending the socket here can close it synchronously, which would record
+    // session.end with reason "client" before this reason.
+    this.client.write(wireError(err, "FATAL"));
     this.shutdown(reason);
   }
 
