@@ -36,6 +36,9 @@ function keepCount(buf: Uint8Array, s: number, e: number): number {
 
 /** Output length of `partial` over buf[s, e). */
 export function partialLength(buf: Uint8Array, s: number, e: number): number {
+  let ascii = true;
+  for (let i = s; i < e; i++) if (buf[i]! >= 0x80) ascii = false;
+  if (ascii) return e - s; // one byte out per byte in
   let len = 0;
   let keep = keepCount(buf, s, e);
   for (let i = e - 1; i >= s; i--) {

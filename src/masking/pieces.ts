@@ -88,15 +88,24 @@ export function piecesLength(src: Uint8Array, pieces: readonly Piece[]): number 
   return n;
 }
 
+/**
+ * Copies src[s, e) into dst at off. Short ranges are copied by hand: a subarray view costs an allocation
+ * that outweighs copying a few dozen bytes; long ranges go through the native set.
+ */
+export function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, off: number): number {
+  if (e - s < 96) {
+    for (let i = s; i < e; i++) dst[off++] = src[i]!;
+    return off;
+  }
+  dst.set(src.subarray(s, e), off);
+  return off + (e - s);
+}
+
 export function writePieces(src: Uint8Array, pieces: readonly Piece[], dst: Uint8Array, off: number): number {
   for (const p of pieces) {
-    if (p.kind === LIT) {
-      dst.set(p.lit!, off);
-      off += p.lit!.length;
-    } else if (p.kind === COPY) {
-      dst.set(src.subarray(p.s, p.e), off);
-      off += p.e - p.s;
-    } else off = partialWrite(src, p.s, p.e, dst, off);
+    if (p.kind === LIT) off = copyBytes(p.lit!, 0, p.lit!.length, dst, off);
+    else if (p.kind === COPY) off = copyBytes(src, p.s, p.e, dst, off);
+    else off = partialWrite(src, p.s, p.e, dst, off);
   }
   return off;
 }

@@ -61,10 +61,11 @@ export function scanValue(
   out: number[],
   hits?: Uint32Array,
 ): number {
-  out.length = 0;
+  // Truncating an empty array is not free in JavaScriptCore; only truncate what holds something.
+  if (out.length !== 0) out.length = 0;
   if (start === end || detectors.length === 0) return 0;
   const have = prefilter(buf, start, end);
-  raw.length = 0;
+  if (raw.length !== 0) raw.length = 0;
   for (let d = 0; d < detectors.length; d++) {
     const a = detectors[d]!;
     const det = a.detector;

@@ -22,6 +22,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { MaskStats } from "../../masking/evidence.ts";
 import {
   COPY,
+  copyBytes,
   jsonOutsideString,
   LIT,
   materialize,
@@ -309,8 +310,7 @@ export function maskDataRow(msg: Uint8Array, m: PgRowMasker, stats?: MaskStats):
   let r = 0;
   let w = 0;
   for (const ed of edits) {
-    out.set(msg.subarray(r, ed.lenAt), w);
-    w += ed.lenAt - r;
+    w = copyBytes(msg, r, ed.lenAt, out, w);
     if (ed.pieces === null) {
       setInt32(out, w, -1);
       w += 4;
@@ -321,7 +321,7 @@ export function maskDataRow(msg: Uint8Array, m: PgRowMasker, stats?: MaskStats):
     }
     r = ed.end;
   }
-  out.set(msg.subarray(r), w);
+  copyBytes(msg, r, total, out, w);
   setInt32(out, 1, size - 1);
   return out;
 }
@@ -415,11 +415,10 @@ export function maskCopyRow(
   let r = 0;
   let w = 0;
   for (const ed of edits) {
-    out.set(line.subarray(r, ed.start), w);
-    w = writePieces(ed.src, ed.pieces, out, w + ed.start - r);
+    w = writePieces(ed.src, ed.pieces, out, copyBytes(line, r, ed.start, out, w));
     r = ed.end;
   }
-  out.set(line.subarray(r), w);
+  copyBytes(line, r, line.length, out, w);
   return out;
 }
 
