@@ -79,7 +79,7 @@ export type StartupPacket =
   | { kind: "ssl" }
   | { kind: "gssenc" }
   | { kind: "cancel"; pid: number; secret: number }
-  | { kind: "startup"; params: Record<string, string> };
+  | { kind: "startup"; minor: number; params: Record<string, string> };
 
 export function decodeStartupPacket(packet: Uint8Array): StartupPacket {
   const code = readInt32(packet, 4);
@@ -99,7 +99,7 @@ export function decodeStartupPacket(packet: Uint8Array): StartupPacket {
     if (key === "") break;
     params[key] = r.cstring();
   }
-  return { kind: "startup", params };
+  return { kind: "startup", minor: code & 0xffff, params };
 }
 
 // ---------------------------------------------------------------------------------------------------------

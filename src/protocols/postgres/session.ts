@@ -111,14 +111,15 @@ export class ClientSession {
         this.client.end();
         return;
       case "startup":
-        return this.onStartup(packet.params, read.rest);
+        return this.onStartup(packet.params, read.rest, packet.minor);
     }
   }
 
-  private onStartup(params: Record<string, string>, rest: Uint8Array): void {
+  private onStartup(params: Record<string, string>, rest: Uint8Array, minor = 0): void {
     this.params = params;
     const unsupported = Object.keys(params).filter((k) => k.startsWith("_pq_."));
-    if (unsupported.length) {
+    // Also for a newer minor version without options (protocol-flow, "NegotiateProtocolVersion").
+    if (unsupported.length || minor > 0) {
       // NegotiateProtocolVersion: we speak 3.0 and none of the requested protocol options.
       const w = new codec.Writer().int32(0).int32(unsupported.length);
       for (const name of unsupported) w.cstring(name);
