@@ -126,7 +126,14 @@ export class Conn {
  */
 export const connHandlers = {
   data(socket: Socket<Conn>, chunk: Uint8Array) {
-    if (socket.data.socket === socket) socket.data.events?.data(chunk);
+    if (socket.data.socket !== socket) return;
+    try {
+      socket.data.events?.data(chunk);
+    } catch (err) {
+      // A bug in one connection's handling ends that connection, never the gateway.
+      socket.data.closedBy(err instanceof Error ? err : new Error(String(err)));
+      socket.terminate();
+    }
   },
   drain(socket: Socket<Conn>) {
     if (socket.data.socket === socket) socket.data.drain();

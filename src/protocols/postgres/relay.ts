@@ -73,6 +73,7 @@ export class Relay {
   private held = 0;
   private refusalsPending = 0;
   private stopped = false;
+  lastServerActivity = Date.now();
   readonly stats: SessionStats = { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
 
   constructor(private readonly opts: RelayOptions) {
@@ -82,7 +83,13 @@ export class Relay {
     this.serverFramer = new codec.MessageFramer(opts.maxServerMessage);
     this.tracker = new ResponseTracker<Tracked>({ completed: (p) => this.onCompleted(p) });
     this.upstream.events = {
-      data: (chunk) => this.onServerData(chunk),
+      data: (chunk) => {
+        try {
+          this.onServerData(chunk);
+        } catch (err) {
+          opts.onFatal(asProtocolError(err));
+        }
+      },
       close: () => opts.onUpstreamClosed(),
     };
     // Backpressure both ways: a slow reader on one side stops reads on the other.
@@ -334,8 +341,14 @@ export class Relay {
 
   // --- server → client --------------------------------------------------------------------------------------
 
+  /** True while a request is in flight: a long-running statement is not an idle session. */
+  get busy(): boolean {
+    return this.tracker.outstanding > 0 || this.waiting;
+  }
+
   onServerData(chunk: Uint8Array): void {
     this.stats.bytesToClient += chunk.length;
+    this.lastServerActivity = Date.now();
     const t = nowMicros();
     if (this.refusalsPending === 0 && this.held === 0) {
       // Fast path: nothing to rewrite, so the chunk goes out as it came; a copy of the messages is tracked.

@@ -15,6 +15,8 @@ export interface PostgresServerOptions {
   /** Largest client message accepted (a query text, a COPY chunk); PostgreSQL's own limit is 1 GB. */
   maxClientMessage?: number;
   maxServerMessage?: number;
+  /** A client must complete startup and authentication within this (default 30 s). */
+  authTimeoutMs?: number;
 }
 
 export interface PostgresServer {
@@ -26,6 +28,7 @@ export interface PostgresServer {
 
 export function startPostgresServer(opts: PostgresServerOptions): PostgresServer {
   const live = new Set<ClientSession>();
+  const authTimeoutMs = opts.authTimeoutMs ?? 30_000;
   const cancels = new CancelRegistry();
   const sessionOptions = {
     gateway: opts.gateway,
@@ -43,13 +46,19 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
     const now = Date.now();
     for (const s of live) {
       const limits = s.limits;
-      if (!limits) continue;
+      if (!limits) {
+        // Like PostgreSQL's authentication_timeout: a client that never finishes logging in is dropped.
+        if (now - s.startedAt >= authTimeoutMs) {
+          s.fail(new CustosError("protocol.malformed", "authentication timeout"), "auth_timeout");
+        }
+        continue;
+      }
       if (now - s.startedAt >= limits.maxSessionMs) {
         s.fail(
           new CustosError("session.max_duration", "terminating connection: maximum session duration reached"),
           "max_duration",
         );
-      } else if (now - s.lastActivity >= limits.idleTimeoutMs) {
+      } else if (s.idleFor(now) >= limits.idleTimeoutMs) {
         s.fail(
           new CustosError("session.idle_timeout", "terminating connection due to idle-session timeout"),
           "idle_timeout",

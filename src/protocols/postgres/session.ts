@@ -58,6 +58,13 @@ export class ClientSession {
     return this.gw?.limits ?? null;
   }
 
+  /** Milliseconds without traffic either way and with nothing in flight; 0 while a statement runs. */
+  idleFor(now: number): number {
+    if (!this.relay) return now - this.lastActivity;
+    if (this.relay.busy) return 0;
+    return now - Math.max(this.lastActivity, this.relay.lastServerActivity);
+  }
+
   private onClientData(chunk: Uint8Array): void {
     this.lastActivity = Date.now();
     try {
