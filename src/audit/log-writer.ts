@@ -47,7 +47,7 @@ export class LogWriter {
       });
     }
     const frontier = new MerkleFrontier();
-    for (let page = await store.readEvents(logId, 0, 10_000); page.length; ) {
+    for (let page = await store.readLeaves(logId, 0, 20_000); page.length; ) {
       for (const e of page) {
         if (e.seq !== frontier.size) {
           throw new CustosError("audit.unavailable", `audit log ${logId} has a gap at seq ${frontier.size}`, {
@@ -56,7 +56,7 @@ export class LogWriter {
         }
         frontier.append(e.leafHash);
       }
-      page = await store.readEvents(logId, frontier.size, 10_000);
+      page = await store.readLeaves(logId, frontier.size, 20_000);
     }
     const cps = await store.checkpoints(logId);
     return new LogWriter(logId, signer, frontier, cps.at(-1)?.size ?? 0);

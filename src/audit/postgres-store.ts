@@ -96,6 +96,15 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
         .limit(limit);
     },
 
+    async readLeaves(logId, fromSeq, limit) {
+      return db
+        .select({ seq: t.auditEvents.seq, leafHash: t.auditEvents.leafHash })
+        .from(t.auditEvents)
+        .where(and(eq(t.auditEvents.logId, logId), gte(t.auditEvents.seq, fromSeq)))
+        .orderBy(asc(t.auditEvents.seq))
+        .limit(limit);
+    },
+
     async checkpoints(logId) {
       return db
         .select()

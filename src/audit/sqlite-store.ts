@@ -85,6 +85,16 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
         .all();
     },
 
+    async readLeaves(logId, fromSeq, limit) {
+      return db
+        .select({ seq: t.auditEvents.seq, leafHash: t.auditEvents.leafHash })
+        .from(t.auditEvents)
+        .where(and(eq(t.auditEvents.logId, logId), gte(t.auditEvents.seq, fromSeq)))
+        .orderBy(asc(t.auditEvents.seq))
+        .limit(limit)
+        .all();
+    },
+
     async checkpoints(logId) {
       return db
         .select()

@@ -52,6 +52,8 @@ export interface AuditStore {
   /** Highest seq + 1 (0 for an empty log). */
   logSize(logId: string): Promise<number>;
   readEvents(logId: string, fromSeq: number, limit: number): Promise<EventRow[]>;
+  /** Seqs and leaf hashes only: what resuming a log needs, without reading bodies. */
+  readLeaves(logId: string, fromSeq: number, limit: number): Promise<Pick<EventRow, "seq" | "leafHash">[]>;
   checkpoints(logId: string): Promise<CheckpointRow[]>;
   /** Recordings whose recording.batch event has fromSeq <= event_seq < toSeq. */
   recordingsByEventSeq(logId: string, fromSeq: number, toSeq: number): Promise<RecordingRow[]>;

@@ -53,11 +53,11 @@ describe("postgres store specifics", () => {
   let store: AuditStore;
   beforeAll(async () => {
     shared = await startPostgres();
-  });
+  }, 60_000);
   afterAll(async () => {
     await store?.close();
     await shared?.stop();
-  });
+  }, 30_000);
 
   test("gateways opening one store at once migrate it once, then write their own logs side by side", async () => {
     const url = shared.url(shared.roles.scram);

@@ -14,14 +14,15 @@ export function storeConformance(name: string, setup: () => Promise<StoreHarness
   describe(`audit store conformance: ${name}`, () => {
     let h: StoreHarness;
     let store: AuditStore;
+    // Generous: starting a real PostgreSQL on a loaded 2-core machine can take a while.
     beforeAll(async () => {
       h = await setup();
       store = await openStore(h.url);
-    });
+    }, 60_000);
     afterAll(async () => {
       await store?.close();
       await h?.close();
-    });
+    }, 30_000);
 
     const verifyOne = async (logId: string) => (await verifyLog(store, { logIds: [logId] })).logs[0]!;
 
@@ -110,6 +111,10 @@ export function storeConformance(name: string, setup: () => Promise<StoreHarness
         expect(rows[3]!.sessionId).toBeNull();
         expect(Buffer.from(rows[1]!.leafHash).equals(Buffer.from(leafHash(rows[1]!.body)))).toBe(true);
         expect((await store.readEvents(logId, 5, 1)).map((r) => r.seq)).toEqual([5]);
+        const leaves = await store.readLeaves(logId, 2, 3);
+        expect(leaves.map((l) => [l.seq, Buffer.from(l.leafHash).toString("hex")])).toEqual(
+          rows.slice(2, 5).map((r) => [r.seq, Buffer.from(r.leafHash).toString("hex")]),
+        );
 
         const cps = await store.checkpoints(logId);
         expect(cps.map((c) => c.size)).toEqual([5]);
