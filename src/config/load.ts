@@ -7,9 +7,16 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { CustosError } from "../core/errors.ts";
+import { type HttpLoadContext, resolveHttpConnection } from "./http-load.ts";
 import { type RawConfig, rawConfigSchema } from "./schema.ts";
 import { Secret } from "./secret.ts";
-import type { AuditStoreConfig, Config, ConnectionConfig, PostgresTarget } from "./types.ts";
+import type {
+  AuditStoreConfig,
+  Config,
+  ConnectionConfig,
+  HttpConnectionConfig,
+  PostgresTarget,
+} from "./types.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -67,7 +74,9 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     seenIssuers.add(iss.issuer);
   });
   const seenNames = new Map<string, number>();
-  const connections = raw.connections.map((conn, i): ConnectionConfig => {
+  const connections: ConnectionConfig[] = [];
+  const httpConnections: HttpConnectionConfig[] = [];
+  raw.connections.forEach((conn, i) => {
     const earlier = seenNames.get(conn.name);
     if (earlier !== undefined) {
       throw fail(
@@ -77,7 +86,11 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       );
     }
     seenNames.set(conn.name, i);
-    return {
+    if (conn.type === "http") {
+      httpConnections.push(resolveHttpConnection(conn, `connections[${i}]`, httpContext(ctx)));
+      return;
+    }
+    connections.push({
       name: conn.name,
       type: conn.type,
       target: resolveTarget(conn.target, `connections[${i}].target`, ctx),
@@ -86,7 +99,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       tableLabels: conn.table_labels,
       idleTimeoutMs: conn.idle_timeout,
       maxSessionMs: conn.max_session,
-    };
+    });
   });
   return {
     source: ctx.source,
@@ -103,6 +116,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       gatewayTokens: { maxTtlMs: raw.identity.gateway_tokens.max_ttl },
     },
     connections,
+    httpConnections,
     audit: { store: resolveStore(raw.audit, dataDir, ctx), sync: raw.audit.sync },
     policy: {
       bundle: raw.policy.bundle === undefined ? null : resolve(ctx.baseDir, raw.policy.bundle),
@@ -115,7 +129,22 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
   };
 }
 
-function resolveTarget(t: RawConfig["connections"][number]["target"], at: string, ctx: Ctx): PostgresTarget {
+/** What http-load.ts needs from this module: secret and file readers that fail naming the key path. */
+function httpContext(ctx: Ctx): HttpLoadContext {
+  return {
+    baseDir: ctx.baseDir,
+    fromEnv: (name, at) => secretFromEnv(name, at, ctx),
+    fromFile: (path, at) => secretFromFile(path, at, ctx),
+    readText: (file, at) => readText(file, at, ctx),
+    fail: (path, problem) => fail(ctx.where, path, problem),
+  };
+}
+
+function resolveTarget(
+  t: Extract<RawConfig["connections"][number], { type: "postgres" }>["target"],
+  at: string,
+  ctx: Ctx,
+): PostgresTarget {
   if (t.password_env !== undefined && t.password_file !== undefined) {
     throw fail(ctx.where, `${at}.password_file`, "use either password_env or password_file, not both");
   }

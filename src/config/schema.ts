@@ -2,6 +2,7 @@
 // no files. Durations and listen addresses are converted here; secrets and paths are resolved in load.ts.
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
 
 const duration = z.string().transform((text, ctx) => {
@@ -62,9 +63,14 @@ const postgresTarget = z.strictObject({
   ca_file: nonEmpty.optional(),
 });
 
-const connection = z.strictObject({
-  // Clients pick the connection as the PostgreSQL database name, so it must be a plain identifier.
-  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, "expected 1-63 of A-Z a-z 0-9 _ . -"),
+// Clients pick the connection as the PostgreSQL database name (or the /c/<name>/ path segment), so it
+// must be a plain identifier.
+const connectionName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, "expected 1-63 of A-Z a-z 0-9 _ . -");
+
+const postgresConnection = z.strictObject({
+  name: connectionName,
   type: z.literal("postgres"),
   target: postgresTarget,
   allow_groups: z.array(nonEmpty).min(1, "name at least one group"),
@@ -75,6 +81,8 @@ const connection = z.strictObject({
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
 });
+
+const connection = z.discriminatedUnion("type", [postgresConnection, httpConnection]);
 
 const audit = z.strictObject({
   store: nonEmpty.optional(),

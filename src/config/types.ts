@@ -39,6 +39,30 @@ export interface ConnectionConfig {
   maxSessionMs: number;
 }
 
+/** What Custos adds to every request to an HTTP upstream; the client never sees it. */
+export type HttpInject =
+  | { kind: "header"; name: string; value: Secret }
+  | { kind: "query"; name: string; value: Secret }
+  | { kind: "bearer"; token: Secret }
+  | { kind: "basic"; user: string; password: Secret };
+
+export interface HttpConnectionConfig {
+  name: string;
+  type: "http";
+  /** Upstream base URL (http or https, maybe with a path prefix), without trailing slash. */
+  target: string;
+  inject: HttpInject | null;
+  /** PEM text read at load time; null uses the system roots / no client certificate. */
+  tls: { ca: string | null; cert: string | null; key: Secret | null };
+  /** Until the upstream's response headers arrive. */
+  timeoutMs: number;
+  limits: { policyBody: number; maskBody: number; recordBody: number };
+  allowGroups: string[];
+  labels: string[];
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+}
+
 /** `sqlite:<path>` in the file is the embedded store kept at that path. */
 export type AuditStoreConfig = { kind: "embedded"; path: string } | { kind: "postgres"; url: Secret };
 
@@ -54,7 +78,10 @@ export interface Config {
     agentGroups: string[];
     gatewayTokens: { maxTtlMs: number };
   };
+  /** PostgreSQL connections (`type: postgres`). */
   connections: ConnectionConfig[];
+  /** HTTP connections (`type: http`); names are unique across both lists. */
+  httpConnections: HttpConnectionConfig[];
   audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };
