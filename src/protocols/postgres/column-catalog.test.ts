@@ -124,6 +124,23 @@ describe("ColumnCatalog", () => {
     }
   });
 
+  test("string-like types: enums and domains over text, not arrays or numbers", async () => {
+    pg.sql(
+      "create type mood as enum ('ok', 'sad'); create domain email_addr as text; create table typed (m mood, e email_addr, a text[], n int8, t text)",
+      pg.database,
+    );
+    const catalog = new ColumnCatalog(conn);
+    try {
+      const d = await client.unsafe("select * from typed").describe();
+      const types = (d.columns as unknown as { type: number }[]).map((c) => c.type);
+      const strings = await catalog.stringTypes(types);
+      expect(types.map((t) => strings.has(t))).toEqual([true, true, false, false, true]);
+      expect(await catalog.stringTypes(types)).toEqual(strings); // cached
+    } finally {
+      await catalog.close();
+    }
+  });
+
   test("fields without a table need no upstream at all", async () => {
     const catalog = new ColumnCatalog({ ...conn, port: await freePort() });
     try {

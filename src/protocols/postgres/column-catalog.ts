@@ -50,6 +50,7 @@ const key = (oid: number, attnum: number) => `${oid}:${attnum}`;
 export class ColumnCatalog {
   private readonly sql: postgres.Sql;
   private readonly cache = new Map<string, Entry>();
+  private readonly types = new Map<number, { textual: boolean; at: number }>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly maxViewDepth: number;
@@ -86,6 +87,40 @@ export class ColumnCatalog {
       if (f.tableOid === 0 || f.column <= 0) return undefined;
       return got.get(key(f.tableOid, f.column)) ?? undefined;
     });
+  }
+
+  /**
+   * Which of these type OIDs carry plain text in both wire formats (string and enum categories: citext,
+   * domains over text, enums), for pgRowMasker's `stringTypeOids`. Cached like columns.
+   */
+  async stringTypes(typeOids: readonly number[]): Promise<Set<number>> {
+    const got = new Set<number>();
+    const unknown: number[] = [];
+    const now = this.now();
+    for (const oid of new Set(typeOids)) {
+      const hit = this.types.get(oid);
+      if (hit && now - hit.at <= this.ttlMs) {
+        if (hit.textual) got.add(oid);
+      } else if (oid !== 0) unknown.push(oid);
+    }
+    if (unknown.length === 0) return got;
+    let rows: { oid: string; textual: boolean }[];
+    try {
+      rows = await this.sql<{ oid: string; textual: boolean }[]>`
+        select t.oid::int8::text as oid, t.typcategory in ('S', 'E') and t.typelem = 0 as textual
+        from pg_type t where t.oid = any(${unknown}::oid[])`;
+    } catch (err) {
+      throw new CustosError("upstream.unreachable", "column catalog lookup failed", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    // Types are few (built-ins and a schema's own); the bound only guards against a pathological upstream.
+    if (this.types.size > this.maxEntries) this.types.clear();
+    for (const r of rows) {
+      this.types.set(Number(r.oid), { textual: r.textual, at: now });
+      if (r.textual) got.add(Number(r.oid));
+    }
+    return got;
   }
 
   get size(): number {
