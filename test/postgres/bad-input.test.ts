@@ -242,7 +242,10 @@ describe("after authentication", () => {
     s.client.send(typed("y", ""));
     await fatal(s.client);
     await s.ended();
-    await waitForEvent(gw, (e) => e.type === "statement" && e.sessionId === s.sessionId && e.data.text === "select 'kept' as v");
+    await waitForEvent(
+      gw,
+      (e) => e.type === "statement" && e.sessionId === s.sessionId && e.data.text === "select 'kept' as v",
+    );
   });
 });
 

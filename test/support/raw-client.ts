@@ -166,7 +166,10 @@ export class RawClient {
         if (done()) return finish();
         if (this.closed) return finish(new Error(`raw client: connection closed while waiting for ${what}`));
       };
-      const timer = setTimeout(() => finish(new Error(`raw client: timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`raw client: timed out after ${timeoutMs} ms waiting for ${what}`)),
+        timeoutMs,
+      );
       const finish = (err?: Error) => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -188,7 +191,10 @@ export class RawClient {
   /** Waits until the gateway closes the connection. */
   waitClosed(timeoutMs = 5000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`raw client: still open after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`raw client: still open after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const check = () => {
         if (this.closed) finish();
       };
@@ -228,7 +234,11 @@ function int32(n: number): Uint8Array {
 const cstr = (s: string) => Buffer.concat([enc.encode(s), Uint8Array.of(0)]);
 
 /** A typed message: type byte, int32 length (including itself), body. `length` overrides the length field. */
-export function typed(type: string, body: Uint8Array | string = new Uint8Array(0), length?: number): Uint8Array {
+export function typed(
+  type: string,
+  body: Uint8Array | string = new Uint8Array(0),
+  length?: number,
+): Uint8Array {
   const b = typeof body === "string" ? enc.encode(body) : body;
   return Buffer.concat([Uint8Array.of(type.charCodeAt(0)), int32(length ?? b.length + 4), b]);
 }
