@@ -99,6 +99,15 @@ describe("demo database over the wire", () => {
     }
   });
 
+  test("a CancelRequest is swallowed: no reply, connection closed (one backend, nothing to cancel)", async () => {
+    const cancel = Buffer.alloc(16);
+    cancel.writeInt32BE(16, 0);
+    cancel.writeInt32BE(80877102, 4);
+    const { reply, closed } = await exchange(db.port, cancel);
+    expect(reply.length).toBe(0);
+    expect(closed).toBe(true);
+  });
+
   test("malformed startups get a FATAL ErrorResponse and a closed socket", async () => {
     const tooShort = Buffer.from([0, 0, 0, 3, 0, 0, 0, 0]);
     const tooLong = Buffer.from([0, 1, 0, 0, 0, 3, 0, 0]);
@@ -223,16 +232,17 @@ describe("demo database over the wire", () => {
       const waited = performance.now() - started;
       expect(r?.n).toBe(FIXTURE_COUNTS.transactions);
       expect(waited).toBeGreaterThan(1_000);
-      expect(waited).toBeLessThan(6_000);
+      expect(waited).toBeLessThan(10_000);
       const after = await reserved`select 1`.then(
         () => "alive",
         (e: { code?: string }) => e.code,
       );
-      expect(["25P03", "CONNECTION_CLOSED", "CONNECTION_ENDED"]).toContain(after as string);
+      // The FATAL arrives while postgres.js is idle, so it reports the closed connection on the next query.
+      expect(["25P03", "CONNECTION_CLOSED"]).toContain(after as string);
     } finally {
       await Promise.all([a.end({ timeout: 0 }), b.end()]);
     }
-  }, 15_000);
+  }, 20_000);
 
   test("past maxConnections a client gets FATAL 53300", async () => {
     const held = await Promise.all(
