@@ -72,6 +72,12 @@ export class Relay {
   /** Bytes of the server framer's partial message not yet forwarded. */
   private held = 0;
   private refusalsPending = 0;
+  /**
+   * Server bytes held back while the statement event of a completed `record: sync` command is being
+   * committed: the client learns the outcome only once its audit record is durable. Null when not holding.
+   */
+  private ackHold: Uint8Array[] | null = null;
+  private ackWaits = 0;
   private stopped = false;
   lastServerActivity = Date.now();
   readonly stats: SessionStats = { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
@@ -271,6 +277,7 @@ export class Relay {
     if (d.action !== "allow") {
       // Audited now: the statement never reaches the server, so no Execute will report it.
       this.gw.completed(command, d, { tag: null, rows: 0, error: refusalError(d), durationUs: 0 });
+      if (d.record === "sync") this.holdUntilDurable();
       this.stats.commands++;
       this.refuse({ command, decision: d, start: nowMicros() }, "parse", refusedParse(name), false);
       return;
@@ -343,7 +350,7 @@ export class Relay {
 
   /** True while a request is in flight: a long-running statement is not an idle session. */
   get busy(): boolean {
-    return this.tracker.outstanding > 0 || this.waiting;
+    return this.tracker.outstanding > 0 || this.waiting || this.ackHold !== null;
   }
 
   onServerData(chunk: Uint8Array): void {
@@ -351,10 +358,11 @@ export class Relay {
     this.lastServerActivity = Date.now();
     const t = nowMicros();
     if (this.refusalsPending === 0 && this.held === 0) {
-      // Fast path: nothing to rewrite, so the chunk goes out as it came; a copy of the messages is tracked.
-      this.client.write(chunk);
+      // Fast path: nothing to rewrite, so the chunk goes out as it came; a copy of the messages is tracked
+      // first, since completing a `record: sync` command in it holds the chunk until the record is durable.
       this.serverFramer.push(chunk, (type, m) => this.observeServer(type, m, t));
       this.forwardedPrefix = this.serverFramer.buffered;
+      this.toClient(chunk);
       return;
     }
     const out: Uint8Array[] = [];
@@ -371,7 +379,31 @@ export class Relay {
     } else {
       this.held = this.serverFramer.buffered - this.forwardedPrefix;
     }
-    if (out.length) this.client.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (out.length) this.toClient(out.length === 1 ? out[0]! : Buffer.concat(out));
+  }
+
+  private toClient(bytes: Uint8Array): void {
+    if (this.ackHold) this.ackHold.push(bytes);
+    else this.client.write(bytes);
+  }
+
+  /** Holds server bytes until everything recorded so far (the statement event included) is committed. */
+  private holdUntilDurable(): void {
+    this.ackWaits++;
+    this.ackHold ??= [];
+    this.gw.durable().then(
+      () => {
+        if (--this.ackWaits > 0 || this.stopped) return;
+        const held = this.ackHold ?? [];
+        this.ackHold = null;
+        if (held.length) this.client.write(held.length === 1 ? held[0]! : Buffer.concat(held));
+      },
+      // The command ran but its outcome cannot be recorded: the client is not told it succeeded.
+      () =>
+        this.opts.onFatal(
+          new CustosError("audit.unavailable", "audit store unavailable: the outcome could not be recorded"),
+        ),
+    );
   }
 
   /** Records and tracks one server message; returns its replacement when it must be rewritten. */
@@ -401,6 +433,7 @@ export class Relay {
       error,
       durationUs: Math.max(0, nowMicros() - tracked.start),
     });
+    if (tracked.decision.record === "sync") this.holdUntilDurable();
   }
 
   private setPaused(reason: "backpressure" | "inbox", paused: boolean): void {
