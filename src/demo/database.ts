@@ -1,5 +1,14 @@
 // The demo's embedded target database: PGlite holding the bank fixture, served over the PostgreSQL wire
 // protocol on loopback so the gateway dials it like any production upstream.
+//
+// Why not PGLiteSocketServer: it runs each frontend message separately on the one PGlite backend, so two
+// clients' Parse/Bind/Execute interleave on the shared unnamed statement and portal (measured: postgres.js,
+// 8 connections, "bind message supplies 3 parameters, but prepared statement "" requires 0"). wire-server.ts
+// instead hands the backend to one connection until it is back at ReadyForQuery 'I'.
+// On the wire: SSLRequest/GSSENCRequest get 'N'; auth is cleartext password (or trust); one role and one
+// database, both "postgres". Sessions are serialised, not concurrent: an open transaction makes the others
+// wait (and is killed with 25P03 after idleInTransactionTimeoutMs if someone is waiting). SET, temp tables
+// and SQL-level PREPARE are shared by all connections, as they share one backend.
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
