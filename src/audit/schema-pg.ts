@@ -79,3 +79,67 @@ export const sessions = pgTable(
   },
   (t) => [index("sessions_started").on(t.startedAt)],
 );
+
+// Approvals (statement reviews and just-in-time access requests) and the decisions on them. Read and written
+// by the gateways' API and sessions directly (src/approvals/), not by the recorder: every change is also an
+// audit event, so the Merkle log covers what these rows say.
+export const approvalRequests = pgTable(
+  "approval_requests",
+  {
+    id: text("id").primaryKey(),
+    /** statement | access */
+    kind: text("kind").notNull(),
+    /** pending | approved | denied | expired | abandoned | revoked */
+    status: text("status").notNull(),
+    connection: text("connection").notNull(),
+    requesterSubject: text("requester_subject").notNull(),
+    requesterIssuer: text("requester_issuer").notNull(),
+    /** JSON arrays of group names. */
+    requesterGroups: text("requester_groups").notNull(),
+    requesterKind: text("requester_kind").notNull(),
+    approverGroups: text("approver_groups").notNull(),
+    minApprovals: integer("min_approvals").notNull(),
+    /** Gateway instance (log id) holding a statement; a restarted instance abandons its own. */
+    logId: text("log_id"),
+    sessionId: text("session_id"),
+    statementText: text("statement_text"),
+    /** SHA-256 over the statement text and its bind parameters: what the approval binds to. */
+    statementHash: text("statement_hash"),
+    /** JSON array of bind parameters (text, or {base64} for binary values); null for a simple query. */
+    params: text("params"),
+    rule: text("rule"),
+    reason: text("reason").notNull(),
+    /** Access requests: the grant's length once approved. */
+    durationMs: bigint("duration_ms", { mode: "number" }),
+    createdAt: millis("created_at").notNull(),
+    /** Decisions after this are refused; the request expires. */
+    deadline: millis("deadline").notNull(),
+    decidedAt: millis("decided_at"),
+    grantExpiresAt: millis("grant_expires_at"),
+    /** Statements: when the approved statement was released (once, never replayed). */
+    consumedAt: millis("consumed_at"),
+    endedReason: text("ended_reason"),
+  },
+  (t) => [
+    index("approval_requests_status").on(t.status, t.createdAt),
+    index("approval_requests_grant").on(t.connection, t.requesterSubject, t.status),
+  ],
+);
+
+export const approvalDecisions = pgTable(
+  "approval_decisions",
+  {
+    requestId: text("request_id").notNull(),
+    approverSubject: text("approver_subject").notNull(),
+    approverIssuer: text("approver_issuer").notNull(),
+    approverGroups: text("approver_groups").notNull(),
+    /** JSON array: the approver's authentication methods (amr), kept as evidence of MFA. */
+    amr: text("amr"),
+    /** approve | deny | revoke */
+    verdict: text("verdict").notNull(),
+    reason: text("reason").notNull(),
+    time: millis("time").notNull(),
+    logId: text("log_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject] })],
+);

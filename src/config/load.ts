@@ -11,6 +11,7 @@ import { type HttpLoadContext, resolveHttpConnection } from "./http-load.ts";
 import { type RawConfig, rawConfigSchema } from "./schema.ts";
 import { Secret } from "./secret.ts";
 import type {
+  AccessConfig,
   AuditStoreConfig,
   Config,
   ConnectionConfig,
@@ -99,6 +100,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       tableLabels: conn.table_labels,
       idleTimeoutMs: conn.idle_timeout,
       maxSessionMs: conn.max_session,
+      access: resolveAccess(conn, `connections[${i}]`, ctx),
     });
   });
   return {
@@ -122,6 +124,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       bundle: raw.policy.bundle === undefined ? null : resolve(ctx.baseDir, raw.policy.bundle),
       watch: raw.policy.watch,
     },
+    approvals: { webhook: resolveWebhook(raw.approvals, ctx) },
     tls: raw.tls
       ? { certFile: resolve(ctx.baseDir, raw.tls.cert_file), keyFile: resolve(ctx.baseDir, raw.tls.key_file) }
       : null,
@@ -163,6 +166,40 @@ function resolveTarget(
     }
   }
   return { host: t.host, port: t.port, database: t.database, user: t.user, password, tls: t.tls, caFile, ca };
+}
+
+function resolveAccess(
+  c: Extract<RawConfig["connections"][number], { type: "postgres" }>,
+  at: string,
+  ctx: Ctx,
+): AccessConfig {
+  // A connection nobody can approve for would refuse every session; say so at start instead.
+  if (c.access === "request" && c.approvers.length === 0) {
+    throw fail(ctx.where, `${at}.approvers`, "access: request needs at least one approver group");
+  }
+  return {
+    mode: c.access,
+    approvers: c.approvers,
+    minApprovals: c.min_approvals,
+    maxDurationMs: c.max_duration,
+    reviewTimeoutMs: c.review_timeout,
+  };
+}
+
+function resolveWebhook(a: RawConfig["approvals"], ctx: Ctx): { url: string; secret: Secret } | null {
+  const w = a.webhook;
+  if (!w) return null;
+  if (w.secret_env !== undefined && w.secret_file !== undefined) {
+    throw fail(ctx.where, "approvals.webhook.secret_file", "use either secret_env or secret_file, not both");
+  }
+  if (w.secret_env === undefined && w.secret_file === undefined) {
+    throw fail(ctx.where, "approvals.webhook", "needs secret_env or secret_file (the HMAC signing key)");
+  }
+  const secret =
+    w.secret_env !== undefined
+      ? secretFromEnv(w.secret_env, "approvals.webhook.secret_env", ctx)
+      : secretFromFile(w.secret_file!, "approvals.webhook.secret_file", ctx);
+  return { url: w.url, secret };
 }
 
 function resolveStore(a: RawConfig["audit"], dataDir: string, ctx: Ctx): AuditStoreConfig {

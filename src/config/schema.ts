@@ -69,6 +69,15 @@ const connectionName = z
   .string()
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, "expected 1-63 of A-Z a-z 0-9 _ . -");
 
+// Just-in-time access and statement review (approvals issue): who approves, how many, for how long.
+const accessKeys = {
+  access: z.enum(["standing", "request"]).default("standing"),
+  approvers: z.array(nonEmpty).default([]),
+  min_approvals: z.number().int().min(1).max(10).default(1),
+  max_duration: duration.default(4 * 3_600_000),
+  review_timeout: duration.default(5 * 60_000),
+};
+
 const postgresConnection = z.strictObject({
   name: connectionName,
   type: z.literal("postgres"),
@@ -80,6 +89,7 @@ const postgresConnection = z.strictObject({
     .default({}),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
+  ...accessKeys,
 });
 
 const connection = z.discriminatedUnion("type", [postgresConnection, httpConnection]);
@@ -98,6 +108,23 @@ const policy = z.strictObject({
   watch: z.boolean().default(true),
 });
 
+// Webhook URLs must be HTTPS; plain HTTP only on loopback (tests, a local relay).
+const webhookUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    if (url.protocol === "https:") return true;
+    return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}, "expected an https:// URL (http:// only on loopback)");
+
+const approvals = z.strictObject({
+  webhook: z
+    .strictObject({ url: webhookUrl, secret_env: envName.optional(), secret_file: nonEmpty.optional() })
+    .optional(),
+});
+
 export const rawConfigSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -110,6 +137,7 @@ export const rawConfigSchema = z.strictObject({
   connections: z.array(connection).default([]),
   audit: audit.default({ sync: "writes" }),
   policy: policy.default({ watch: true }),
+  approvals: approvals.default({}),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })

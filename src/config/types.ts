@@ -37,6 +37,20 @@ export interface ConnectionConfig {
   tableLabels: Record<string, string[]>;
   idleTimeoutMs: number;
   maxSessionMs: number;
+  access: AccessConfig;
+}
+
+/** Just-in-time access and statement review for one connection. */
+export interface AccessConfig {
+  /** standing: allow_groups admits; request: allow_groups may ask, only a live grant admits. */
+  mode: "standing" | "request";
+  /** Groups whose members may approve requests and statements on this connection. */
+  approvers: string[];
+  minApprovals: number;
+  /** Longest grant an access request may ask for. */
+  maxDurationMs: number;
+  /** How long a statement under review waits for its approvals. */
+  reviewTimeoutMs: number;
 }
 
 /** What Custos adds to every request to an HTTP upstream; the client never sees it. */
@@ -85,6 +99,7 @@ export interface Config {
   audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };
+  approvals: { webhook: { url: string; secret: Secret } | null };
   tls: { certFile: string; keyFile: string } | null;
   log: { level: LogLevel };
 }
