@@ -141,5 +141,6 @@ export const approvalDecisions = pgTable(
     time: millis("time").notNull(),
     logId: text("log_id").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject] })],
+  // One verdict of each kind per approver: min_approvals counts distinct identities.
+  (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject, t.verdict] })],
 );

@@ -8,7 +8,7 @@ CREATE TABLE "approval_decisions" (
 	"reason" text NOT NULL,
 	"time" bigint NOT NULL,
 	"log_id" text NOT NULL,
-	CONSTRAINT "approval_decisions_request_id_approver_issuer_approver_subject_pk" PRIMARY KEY("request_id","approver_issuer","approver_subject")
+	CONSTRAINT "approval_decisions_request_id_approver_issuer_approver_subject_verdict_pk" PRIMARY KEY("request_id","approver_issuer","approver_subject","verdict")
 );
 --> statement-breakpoint
 CREATE TABLE "approval_requests" (

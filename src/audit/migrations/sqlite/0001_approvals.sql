@@ -8,7 +8,7 @@ CREATE TABLE `approval_decisions` (
 	`reason` text NOT NULL,
 	`time` integer NOT NULL,
 	`log_id` text NOT NULL,
-	PRIMARY KEY(`request_id`, `approver_issuer`, `approver_subject`)
+	PRIMARY KEY(`request_id`, `approver_issuer`, `approver_subject`, `verdict`)
 );
 --> statement-breakpoint
 CREATE TABLE `approval_requests` (
