@@ -46,6 +46,7 @@ export function prefilter(buf: Uint8Array, start: number, end: number): number {
 }
 
 const raw: number[] = [];
+const pairs: number[] = [];
 
 /**
  * Finds spans in buf[start, end). Fills `out` with triples (start, end, active index of the strongest
@@ -71,10 +72,11 @@ export function scanValue(
     const det = a.detector;
     if ((det.needs & have) !== det.needs || prefilterDigits < det.minDigits || prefilterRun < det.minRun)
       continue;
-    const before = raw.length;
-    a.detector.find(buf, start, end, columnFlags, raw);
-    for (let k = raw.length; k > before; k -= 2) raw.splice(k, 0, d);
-    if (hits && raw.length > before) hits[a.index]! += (raw.length - before) / 3;
+    if (pairs.length !== 0) pairs.length = 0;
+    det.find(buf, start, end, columnFlags, pairs);
+    if (pairs.length === 0) continue;
+    for (let k = 0; k < pairs.length; k += 2) raw.push(pairs[k]!, pairs[k + 1]!, d);
+    if (hits) hits[a.index]! += pairs.length / 2;
   }
   if (raw.length === 0) return 0;
   if (raw.length > 3) {
