@@ -1,0 +1,172 @@
+// bench/run: Custos against PostgreSQL directly and against PgBouncer (session mode), in one run, targets
+// alternating so machine drift cancels out. Prints one table and rewrites its section of bench/RESULTS.md.
+// Usage: bench/run [--quick] [--seconds N] [--rounds N] [--scale N] [--sessions N] [--profile] [--no-write]
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { findTools } from "./support/deps.ts";
+import { createWideTable, initPgbench, WIDE_QUERY, writeWideScript } from "./support/fixture.ts";
+import { runHttpScenario } from "./support/http-scenario.ts";
+import { load1, machineInfo } from "./support/machine.ts";
+import { maskingActive } from "./support/masking-probe.ts";
+import { openIdleSessions, rssKb, sampleRss } from "./support/memory.ts";
+import { pgbenchCommand, runPgbench, showCommand } from "./support/pgbench.ts";
+import { checkLines, checks, type ScenarioResult, table } from "./support/report.ts";
+import { replaceSection } from "./support/results-md.ts";
+import { order, scenarios } from "./support/scenarios.ts";
+import {
+  directEndpoint,
+  type Endpoint,
+  PG_SETTINGS,
+  type Running,
+  startBenchPostgres,
+  startCustos,
+  startPgBouncer,
+} from "./support/targets.ts";
+
+const root = resolve(import.meta.dir, "..");
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    seconds: { type: "string" },
+    rounds: { type: "string" },
+    scale: { type: "string" },
+    sessions: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+const positive = (v: string | undefined, fallback: number, name: string) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+};
+const quick = opt.quick ?? false;
+const seconds = positive(opt.seconds, quick ? 4 : 10, "seconds");
+const rounds = positive(opt.rounds, quick ? 1 : 2, "rounds");
+const scale = positive(opt.scale, quick ? 2 : 10, "scale");
+const sessions = positive(opt.sessions, quick ? 200 : 1000, "sessions");
+const log = (s: string) => console.error(`bench: ${s}`);
+
+const tools = findTools(root);
+const work = mkdtempSync(join("/tmp", "custos-bench-"));
+const outDir = join(root, "bench/out");
+mkdirSync(outDir, { recursive: true });
+const started = Date.now();
+const loadBefore = load1();
+const stops: (() => Promise<void>)[] = [];
+
+try {
+  log(
+    `PostgreSQL (${Object.entries(PG_SETTINGS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")})`,
+  );
+  const pg = await startBenchPostgres();
+  stops.push(() => pg.stop());
+  const initCmd = initPgbench(tools.pgbench, pg, scale);
+  createWideTable(pg);
+  const wideScript = writeWideScript(work);
+  const bouncer: Running = await startPgBouncer(pg, tools.pgbouncer);
+  stops.push(() => bouncer.stop());
+  const profileDir = opt.profile ? mkdtempSync(join(outDir, "profile-")) : undefined;
+  const custos = await startCustos(pg, { root, profileDir });
+  stops.push(() => custos.stop());
+  const gwPid = custos.endpoint.pid!;
+  const endpoints: Endpoint[] = [directEndpoint(pg), bouncer.endpoint, custos.endpoint];
+  await Bun.sleep(1000);
+  const rssIdle = rssKb(gwPid);
+  const masked = await maskingActive(tools.psql, endpoints[0]!, custos.endpoint);
+  log(`masking through Custos for the agent: ${masked ? "active" : "not active (measuring unmasked)"}`);
+
+  log(`memory: opening ${sessions} idle sessions through Custos`);
+  const before = rssKb(gwPid);
+  const open = await openIdleSessions(custos.endpoint, sessions);
+  await Bun.sleep(2000);
+  const withSessions = rssKb(gwPid);
+  for (const s of open) s.close();
+  const perSessionKb = (withSessions - before) / sessions;
+  await Bun.sleep(1000);
+
+  const results: ScenarioResult[] = [];
+  const commands: string[] = [];
+  let peakUnderLoad = 0;
+  for (const sc of scenarios(quick, wideScript)) {
+    const result: ScenarioResult = { scenario: sc, targets: {} };
+    const spec = { ...sc.spec, seconds };
+    commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
+    for (let r = 0; r < rounds; r++) {
+      for (const ep of order(endpoints, r)) {
+        const sampler = ep.name === "custos" ? sampleRss(gwPid) : null;
+        const fig = await runPgbench(tools.pgbench, ep, spec, work);
+        if (sampler) peakUnderLoad = Math.max(peakUnderLoad, sampler.stop());
+        const t = (result.targets[ep.name] ??= { rounds: [], failed: 0, latenciesUs: [] });
+        t.rounds.push(fig.tps);
+        t.failed += fig.failed;
+        for (const v of fig.latenciesUs) t.latenciesUs.push(v);
+        log(`${sc.id} round ${r + 1}/${rounds} ${ep.name}: ${fig.tps.toFixed(0)} ${sc.unit}`);
+      }
+    }
+    results.push(result);
+  }
+
+  const http = await runHttpScenario(tools.httpBench, quick, log);
+
+  const m = machineInfo(root);
+  const loadAfter = load1();
+  const memory = [
+    `- RSS idle (after start, before any session): ${(rssIdle / 1024).toFixed(1)} MB`,
+    `- RSS with ${sessions} idle sessions open: ${(withSessions / 1024).toFixed(1)} MB (before opening them: ${(before / 1024).toFixed(1)} MB) → **${perSessionKb.toFixed(1)} KB per idle session** (each session holds its own upstream PostgreSQL connection; max_connections=${PG_SETTINGS.max_connections})`,
+    `- RSS peak under load (sampled every 200 ms during the Custos runs): ${(peakUnderLoad / 1024).toFixed(1)} MB`,
+  ].join("\n");
+  const cs = checks(results, perSessionKb);
+  const body = [
+    `## Custos vs direct vs PgBouncer (${quick ? "bench/run --quick" : "bench/run"})`,
+    "",
+    `${m.date} · commit ${m.commit}${m.dirty ? " (src/ had uncommitted changes)" : ""} · ${m.nproc} cores, ${m.memoryGb} GB, ${m.cpuModel} · Linux ${m.kernel} · Bun ${m.bun} · load average (1 min) ${loadBefore} before, ${loadAfter} after · ${((Date.now() - started) / 60000).toFixed(1)} min`,
+    "",
+    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, Custos, then reversed); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=writes: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${masked ? "active" : "**not active** — the masking integration (issue 4) is not in the gateway yet, so the wide-row query is measured unmasked"}.`,
+    "",
+    table(results),
+    "",
+    "Targets (issue 8; issue 2 for recording):",
+    "",
+    checkLines(cs),
+    "",
+    "Memory (Custos process):",
+    "",
+    memory,
+    "",
+    `HTTP gateway (k6): ${http}`,
+    "",
+    "Set-up and commands (PGSSLMODE=disable on every target; password or token in PGPASSWORD):",
+    "",
+    "```",
+    `PostgreSQL ${PG_SETTINGS.max_connections ? "" : ""}settings: ${Object.entries(PG_SETTINGS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+    `${initCmd}; 1,000-row table bench_wide; query: ${WIDE_QUERY}`,
+    "PgBouncer: pool_mode=session auth_type=scram-sha-256 default_pool_size=200 (server side SCRAM too)",
+    "Custos: custos serve --config custos.yaml (policy: shipped default pack; audit: sqlite, sync writes; upstream SCRAM, tls disable)",
+    ...commands,
+    "```",
+  ].join("\n");
+  console.log(`\n${body}\n`);
+  if (!opt["no-write"] && !quick) {
+    const path = join(root, "bench/RESULTS.md");
+    let doc = "";
+    try {
+      doc = readFileSync(path, "utf8");
+    } catch {}
+    writeFileSync(path, replaceSection(doc, "pgbench", body));
+    log("bench/RESULTS.md section rewritten");
+  } else {
+    log(quick ? "quick mode: bench/RESULTS.md left as it is" : "--no-write: bench/RESULTS.md left as it is");
+  }
+  if (profileDir) log(`CPU profile of the gateway will be in ${profileDir} (written when it exits)`);
+  process.exitCode = cs.some((c) => c.ok === false) ? 3 : 0;
+} finally {
+  for (const stop of stops.reverse()) await stop().catch((e) => log(`cleanup: ${e}`));
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,49 @@
+// What bench/run measures, full and quick. Each scenario runs against every target in alternating order.
+import type { PgbenchSpec } from "./pgbench.ts";
+
+export interface Scenario {
+  id: string;
+  label: string;
+  /** Unit of the rate column. */
+  unit: "TPS" | "conn/s";
+  spec: Omit<PgbenchSpec, "seconds">;
+}
+
+const selectOnly = (mode: "simple" | "extended" | "prepared", clients: number): Scenario => ({
+  id: `select-${mode}-${clients}`,
+  label: `select-only ${mode}, ${clients} client${clients === 1 ? "" : "s"}`,
+  unit: "TPS",
+  spec: { args: ["-S", "-M", mode], clients },
+});
+
+export function scenarios(quick: boolean, wideScript: string): Scenario[] {
+  const select = quick
+    ? [selectOnly("simple", 1), selectOnly("simple", 8), selectOnly("extended", 8), selectOnly("prepared", 8)]
+    : (["simple", "extended", "prepared"] as const).flatMap((m) => [1, 8, 64].map((c) => selectOnly(m, c)));
+  return [
+    ...select,
+    {
+      id: "tpcb-8",
+      label: "TPC-B-like (writes), 8 clients",
+      unit: "TPS",
+      spec: { args: ["-M", "simple"], clients: 8 },
+    },
+    {
+      id: "wide-8",
+      label: "1,000 wide rows (agent), 8 clients",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", wideScript], clients: 8, asAgent: true },
+    },
+    {
+      id: "connect-4",
+      label: "connect+auth+1 query+disconnect, 4 clients",
+      unit: "conn/s",
+      spec: { args: ["-S", "-M", "simple", "-C"], clients: 4 },
+    },
+  ];
+}
+
+/** Round r visits the targets forwards on even rounds and backwards on odd ones, so drift cancels out. */
+export function order<T>(targets: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...targets] : [...targets].reverse();
+}
