@@ -15,6 +15,7 @@ import type {
   AuditStoreConfig,
   Config,
   ConnectionConfig,
+  ConsoleConfig,
   HttpConnectionConfig,
   PostgresTarget,
 } from "./types.ts";
@@ -125,6 +126,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       watch: raw.policy.watch,
     },
     approvals: { webhook: resolveWebhook(raw.approvals, ctx) },
+    console: resolveConsole(raw, ctx),
     tls: raw.tls
       ? { certFile: resolve(ctx.baseDir, raw.tls.cert_file), keyFile: resolve(ctx.baseDir, raw.tls.key_file) }
       : null,
@@ -200,6 +202,38 @@ function resolveWebhook(a: RawConfig["approvals"], ctx: Ctx): { url: string; sec
       ? secretFromEnv(w.secret_env, "approvals.webhook.secret_env", ctx)
       : secretFromFile(w.secret_file!, "approvals.webhook.secret_file", ctx);
   return { url: w.url, secret };
+}
+
+function resolveConsole(raw: RawConfig, ctx: Ctx): ConsoleConfig {
+  const o = raw.console.oidc;
+  if (!o) return { roles: raw.console.roles, oidc: null };
+  // Sign-in must end in a token the gateway already trusts, so the console's issuer is one of identity.issuers.
+  if (!raw.identity.issuers.some((i) => i.issuer === o.issuer)) {
+    throw fail(ctx.where, "console.oidc.issuer", `"${o.issuer}" is not one of identity.issuers`);
+  }
+  if (o.client_secret_env !== undefined && o.client_secret_file !== undefined) {
+    throw fail(
+      ctx.where,
+      "console.oidc.client_secret_file",
+      "use either client_secret_env or client_secret_file, not both",
+    );
+  }
+  const clientSecret =
+    o.client_secret_env !== undefined
+      ? secretFromEnv(o.client_secret_env, "console.oidc.client_secret_env", ctx)
+      : o.client_secret_file !== undefined
+        ? secretFromFile(o.client_secret_file, "console.oidc.client_secret_file", ctx)
+        : null;
+  return {
+    roles: raw.console.roles,
+    oidc: {
+      issuer: o.issuer,
+      clientId: o.client_id,
+      clientSecret,
+      redirectUrl: o.redirect_url ?? null,
+      scopes: o.scopes.includes("openid") ? o.scopes : ["openid", ...o.scopes],
+    },
+  };
 }
 
 function resolveStore(a: RawConfig["audit"], dataDir: string, ctx: Ctx): AuditStoreConfig {

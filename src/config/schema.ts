@@ -125,6 +125,28 @@ const approvals = z.strictObject({
     .optional(),
 });
 
+// The admin API and web console (console issue): roles from groups, and the OIDC client the console signs
+// people in with (authorization code + PKCE against one of the trusted issuers).
+const consoleSection = z.strictObject({
+  roles: z
+    .strictObject({
+      admin: z.array(nonEmpty).default([]),
+      approver: z.array(nonEmpty).default([]),
+      auditor: z.array(nonEmpty).default([]),
+    })
+    .default({ admin: [], approver: [], auditor: [] }),
+  oidc: z
+    .strictObject({
+      issuer: issuerUrl,
+      client_id: nonEmpty,
+      client_secret_env: envName.optional(),
+      client_secret_file: nonEmpty.optional(),
+      redirect_url: z.url({ protocol: /^https?$/ }).optional(),
+      scopes: z.array(nonEmpty).default(["openid"]),
+    })
+    .optional(),
+});
+
 export const rawConfigSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -138,6 +160,7 @@ export const rawConfigSchema = z.strictObject({
   audit: audit.default({ sync: "writes" }),
   policy: policy.default({ watch: true }),
   approvals: approvals.default({}),
+  console: consoleSection.default({ roles: { admin: [], approver: [], auditor: [] } }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })

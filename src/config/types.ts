@@ -80,6 +80,21 @@ export interface HttpConnectionConfig {
 /** `sqlite:<path>` in the file is the embedded store kept at that path. */
 export type AuditStoreConfig = { kind: "embedded"; path: string } | { kind: "postgres"; url: Secret };
 
+/** Who may use the admin API and console, and how people sign in to it. */
+export interface ConsoleConfig {
+  /** Groups granting each role; an identity holds every role one of its groups grants. */
+  roles: { admin: string[]; approver: string[]; auditor: string[] };
+  /** Null: no browser sign-in (Bearer tokens and one-time links still work). */
+  oidc: {
+    issuer: string;
+    clientId: string;
+    clientSecret: Secret | null;
+    /** Absolute callback URL; null derives it from the request's own origin. */
+    redirectUrl: string | null;
+    scopes: string[];
+  } | null;
+}
+
 export interface Config {
   /** Absolute path of the file read, or null when built in code. */
   source: string | null;
@@ -100,6 +115,7 @@ export interface Config {
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };
   approvals: { webhook: { url: string; secret: Secret } | null };
+  console: ConsoleConfig;
   tls: { certFile: string; keyFile: string } | null;
   log: { level: LogLevel };
 }
