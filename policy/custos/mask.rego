@@ -1,28 +1,34 @@
 # Columns that agents see masked: the canonical names always (a `SELECT *` names no column), plus any
-# referenced column named like one (see name_candidates). The masking module applies them to result columns.
+# referenced column named like one (see mask_methods). The masking module applies them to result columns.
+# Lists: `mask` is canonical column → method, `mask_names` is every known spelling → canonical column.
 package custos
 
 mask := [m | some m in mask_rules]
 
-mask_rules contains {"column": m.column, "method": m.method} if {
+mask_rules contains {"column": column, "method": method} if {
 	agent
-	some m in data.custos.lists.mask
+	some column, method in data.custos.lists.mask
 }
 
-mask_rules contains {"column": name, "method": m.method} if {
+mask_rules contains {"column": name, "method": method} if {
 	agent
 	some s in statements
 	some c in s.columns
 	name := lower(base_name(c))
-	some candidate in name_candidates(name)
-	m := mask_by_name[candidate]
+	some method in mask_methods(name)
 }
 
 # `customer_ssn`, `ssn_last4` and `ssn` are named like `ssn` (whole `_`-separated words at either end);
-# `lesson` is not. Object lookups, not regex: regex.match recompiles its pattern on every call in WASM.
-mask_by_name[alias] := {"column": m.column, "method": m.method} if {
-	some m in data.custos.lists.mask
-	some alias in m.names
+# `lesson` is not. Object lookups in precomputed lists, no regex (regex.match recompiles its pattern on
+# every call in WASM) and no index built per evaluation. Most columns are one word: the whole name is
+# looked up first, and only names with `_` are split.
+mask_methods(name) := {m} if {
+	m := data.custos.lists.mask[data.custos.lists.mask_names[name]]
+} else := {m |
+	some candidate in name_candidates(name)
+	m := data.custos.lists.mask[data.custos.lists.mask_names[candidate]]
+} if {
+	contains(name, "_")
 }
 
 name_candidates(name) := {c |

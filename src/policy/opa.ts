@@ -32,29 +32,39 @@ export interface OpaRun {
   stderr: string;
 }
 
-function opa(args: string[]): OpaRun {
-  const proc = Bun.spawnSync([ensureOpa(), ...args], { stdout: "pipe", stderr: "pipe" });
+function opa(args: string[], cwd?: string): OpaRun {
+  const proc = Bun.spawnSync([ensureOpa(), ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    ...(cwd ? { cwd } : {}),
+  });
   return { exitCode: proc.exitCode ?? 1, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() };
 }
 
 /** Compiles DIR's Rego and data files into a WASM bundle at `output`; throws with opa's message on failure. */
 export function buildBundle(dir: string = DEFAULT_POLICY_DIR, output: string = DEFAULT_BUNDLE): string {
+  output = resolve(output);
   mkdirSync(dirname(output), { recursive: true });
   // Bundles live under policy/ (build/, dist/): keep them, and the Rego tests, out of the next one.
-  const run = opa([
-    "build",
-    "-t",
-    "wasm",
-    "-e",
-    ENTRYPOINT,
-    "--ignore",
-    "build",
-    "--ignore",
-    "*_test.rego",
-    "-o",
-    output,
-    dir,
-  ]);
+  // opa runs inside DIR so the sources are stored under relative paths: the same sources give the same
+  // bundle in any checkout (the shipped bundle's test compares them).
+  const run = opa(
+    [
+      "build",
+      "-t",
+      "wasm",
+      "-e",
+      ENTRYPOINT,
+      "--ignore",
+      "build",
+      "--ignore",
+      "*_test.rego",
+      "-o",
+      output,
+      ".",
+    ],
+    resolve(dir),
+  );
   if (run.exitCode !== 0) {
     throw new CustosError("policy.unavailable", `opa build failed: ${(run.stderr || run.stdout).trim()}`);
   }

@@ -11,7 +11,7 @@ export async function shippedBundle(): Promise<string> {
   if (!existsSync(SHIPPED_BUNDLE)) {
     throw new CustosError(
       "policy.unavailable",
-      `the shipped policy bundle ${SHIPPED_BUNDLE} is missing: run ./custos policy build`,
+      `the shipped policy bundle ${SHIPPED_BUNDLE} is missing: run ./custos policy build --dist`,
     );
   }
   return SHIPPED_BUNDLE;
