@@ -12,6 +12,7 @@ import {
   newestSource,
   testPolicies,
 } from "../policy/opa.ts";
+import { SHIPPED_BUNDLE } from "../policy/shipped.ts";
 import { createSqlClassifier } from "../sql/classifier.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
@@ -22,14 +23,20 @@ function failure(err: unknown): never {
 export const policyBuildCommand: CliCommand = {
   name: "policy build",
   summary: "compile Rego policies to the WASM bundle the gateway loads",
-  usage: `custos policy build [DIR] [--output FILE]
+  usage: `custos policy build [DIR] [--output FILE | --dist]
 
 Compiles DIR (default policy/) with opa build -t wasm -e custos/decision into FILE
-(default policy/build/bundle.tar.gz). Installs the pinned opa on first use.`,
+(default policy/build/bundle.tar.gz). Installs the pinned opa on first use.
+--dist refreshes the shipped default pack, policy/dist/default-bundle.tar.gz, from policy/
+(commit it with the Rego change; test/policy/shipped-bundle.test.ts checks they agree).`,
   async run(argv) {
-    const { flags, positionals } = parseFlags(argv, { output: "string" });
+    const { flags, positionals } = parseFlags(argv, { output: "string", dist: "boolean" });
+    if (flags.dist === true && (flags.output !== undefined || positionals.length > 0)) {
+      throw new CliError("--dist builds policy/ into policy/dist; it takes no DIR or --output", 2);
+    }
     const dir = resolve(positionals[0] ?? DEFAULT_POLICY_DIR);
-    const output = resolve((flags.output as string | undefined) ?? DEFAULT_BUNDLE);
+    const output =
+      flags.dist === true ? SHIPPED_BUNDLE : resolve((flags.output as string | undefined) ?? DEFAULT_BUNDLE);
     try {
       buildBundle(dir, output);
     } catch (err) {
