@@ -8,12 +8,15 @@ import { createLogger, type Logger } from "./core/log.ts";
 import { createAuthenticator } from "./identity/authenticator.ts";
 import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
+import { MaskingEngine } from "./masking/engine.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
+import { createHttpGateway } from "./protocols/http/server.ts";
+import type { HttpTarget } from "./protocols/http/target.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
@@ -108,6 +111,27 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     maxSessionMs: c.maxSessionMs,
     targetAccount: { user: c.target.user, database: c.target.database },
   }));
+  for (const c of config.httpConnections) {
+    connections.push({
+      info: {
+        name: c.name,
+        type: "http",
+        labels: c.labels,
+        target: {
+          url: c.target,
+          inject: c.inject,
+          tls: c.tls,
+          timeoutMs: c.timeoutMs,
+          limits: c.limits,
+        } satisfies HttpTarget,
+      },
+      allowGroups: c.allowGroups,
+      idleTimeoutMs: c.idleTimeoutMs,
+      maxSessionMs: c.maxSessionMs,
+      // The service account is the injected credential's; its value is never recorded, its kind is.
+      targetAccount: { user: c.inject?.kind ?? "none", database: c.target },
+    });
+  }
 
   const metrics = new Metrics();
   const pipeline = createPipeline({
@@ -136,10 +160,16 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     },
     metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
   });
+  // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
+  const httpGateway = createHttpGateway({ gateway: pipeline, masking: new MaskingEngine(), logger });
   const http = Bun.serve({
     hostname: config.listen.http.host,
     port: config.listen.http.port,
-    fetch: app.fetch,
+    fetch: (req, server) => httpGateway.fetch(req, server) ?? app.fetch(req),
+    websocket: httpGateway.websocket,
+    // Bodies stream through (bounded buffers only for policy and masking); Bun's 128 MB default would cut
+    // legitimate uploads.
+    maxRequestBodySize: 2 ** 34,
   });
 
   const reloadPolicy = async () => {
@@ -167,7 +197,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       policy_bundle: policy.hash,
       tls_self_signed: tls.selfSigned,
       tls_fingerprint: tls.fingerprint256,
-      connections: config.connections.map((c) => c.name),
+      connections: [...config.connections, ...config.httpConnections].map((c) => c.name),
     },
   });
   logger.info("gateway started", {
@@ -190,6 +220,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         watcher?.close();
         await pg.stop(graceMs);
         pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
+        await httpGateway.close();
         http.stop(true);
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
         await recorder.close();

@@ -8,6 +8,27 @@ export interface Command {
   statementName?: string;
   /** First keyword, lower-cased; the spine's stand-in for a parsed statement kind. */
   keyword?: string;
+  /** HTTP protocols: the request as the policy sees it (secrets removed). */
+  http?: HttpRequestInfo;
+  /**
+   * Non-SQL protocols: everything the policy input holds about the command, as one string (or its digest);
+   * the decision cache keys on it. Absent: `text` is the key.
+   */
+  shape?: string;
+}
+
+export interface HttpRequestInfo {
+  method: string;
+  /** Path below the connection's prefix, percent-decoding left to the policy. */
+  path: string;
+  /** Query parameters; a repeated name keeps every value. */
+  query: Record<string, string[]>;
+  /** Lower-cased names; secret-bearing headers removed. */
+  headers: Record<string, string>;
+  /** The parsed JSON request body when the content type is JSON and the body is within the bound. */
+  body?: unknown;
+  /** Why `body` is absent although the request has one: "too_large", "not_json", "invalid_json". */
+  body_skipped?: string;
 }
 
 export interface CommandOutcome {
@@ -17,4 +38,6 @@ export interface CommandOutcome {
   error?: { code: string; message: string };
   /** Microseconds from the command being forwarded to its completion. */
   durationUs: number;
+  /** Protocol-specific facts for the audit event (HTTP: status, bytes in and out, masking evidence). */
+  detail?: Record<string, unknown>;
 }

@@ -1,10 +1,11 @@
 // The pipeline: joins identity, policy and audit behind core's Gateway contract, which is all a protocol
 // sees. Opening a session reads as the steps an examiner would check: authenticate, find the connection,
 // check the identity may use it, record the binding of identity to target account, hand out the session.
+import type { ApprovalService, Grant, PendingReview } from "../approvals/service.ts";
 import type { Recorder } from "../audit/recorder.ts";
 import type { Command, CommandOutcome } from "../core/command.ts";
 import { type Decision, deny } from "../core/decision.ts";
-import { CustosError } from "../core/errors.ts";
+import { asCustosError, CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import type { Identity } from "../core/identity.ts";
 import type { Logger } from "../core/log.ts";
@@ -14,6 +15,8 @@ import type {
   Gateway,
   GatewaySession,
   OpenResult,
+  ReviewBinding,
+  ReviewNotice,
   SessionStats,
 } from "../core/session.ts";
 import type { Authenticator } from "../identity/authenticator.ts";
@@ -42,6 +45,8 @@ export interface PipelineOptions {
   auditSync: "writes" | "all" | "none";
   metrics: Metrics;
   logger: Logger;
+  /** Statement review and just-in-time access grants; absent, `review` is refused. */
+  approvals?: ApprovalService;
 }
 
 export interface Pipeline extends Gateway {
@@ -106,6 +111,17 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           identity,
         );
       }
+      // A connection is reached through its own protocol only (an HTTP client cannot open a postgres one).
+      if (entry.info.type !== req.protocol) {
+        return refuse(
+          req,
+          new CustosError(
+            "access.unknown_connection",
+            `connection "${req.connection}" is not a ${req.protocol} connection`,
+          ),
+          identity,
+        );
+      }
       if (!identity.groups.some((g) => entry.allowGroups.includes(g))) {
         return refuse(
           req,
@@ -116,8 +132,18 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           identity,
         );
       }
+      // access: request admits only the holder of a live grant, and the session ends with the grant.
+      let grant: Grant | null = null;
+      if (opts.approvals) {
+        try {
+          grant = await opts.approvals.admit(identity, entry.info.name);
+        } catch (err) {
+          return refuse(req, asCustosError(err), identity);
+        }
+      }
       const session = new LiveSession(req, identity, entry, opts, () => live.delete(session));
       live.add(session);
+      if (grant && opts.approvals) session.holdGrant(opts.approvals, grant);
       metrics.sessionsActive++;
       metrics.sessionsTotal++;
       const now = Date.now();
@@ -160,6 +186,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           application: req.applicationName,
           tls: req.tls,
           protocol: req.protocol,
+          grant: grant ? { request_id: grant.id, expires_at: grant.expiresAt } : undefined,
         },
       });
       return { ok: true, session: session as unknown as GatewaySession<Target> };
@@ -194,6 +221,8 @@ class LiveSession implements GatewaySession {
   private readonly terminateListeners: ((reason: CustosError) => void)[] = [];
   private seq = 0;
   private closed = false;
+  private readonly reviews = new Set<PendingReview>();
+  private releaseGrant: (() => void) | null = null;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -241,6 +270,47 @@ class LiveSession implements GatewaySession {
     return record === d.record ? d : { ...d, record };
   }
 
+  review(
+    command: Command,
+    decision: Decision,
+    binding: ReviewBinding,
+    notify: (notice: ReviewNotice) => void,
+  ): Promise<Decision> {
+    const approvals = this.opts.approvals;
+    if (!approvals || this.closed) {
+      return Promise.resolve({ ...decision, action: "deny", rule: "custos.approval_unavailable" });
+    }
+    const pending = approvals.review({
+      sessionId: this.id,
+      identity: this.identity,
+      connection: this.connection.name,
+      command,
+      decision,
+      params: binding.params ?? null,
+      paramFormats: binding.paramFormats,
+      notify,
+    });
+    this.reviews.add(pending);
+    return pending.decision.then(
+      (d) => {
+        this.reviews.delete(pending);
+        return d;
+      },
+      (err) => {
+        this.reviews.delete(pending);
+        this.opts.logger.error("review failed", { session: this.id, error: String(err) });
+        return deny("the approval could not be completed", "custos.approval_unavailable");
+      },
+    );
+  }
+
+  holdGrant(approvals: ApprovalService, grant: Grant): void {
+    this.releaseGrant = approvals.watchGrant(grant, (err) => {
+      this.event(err.code, { request_id: grant.id, message: err.message });
+      this.terminate(err);
+    });
+  }
+
   record(frame: Frame): void {
     this.opts.recorder.frame(this.id, frame);
   }
@@ -270,10 +340,12 @@ class LiveSession implements GatewaySession {
         record: decision.record,
         bundle: decision.bundle,
         statements: decision.statements,
+        approval: decision.approval,
         tag: outcome.tag,
         rows: outcome.rows,
         error: outcome.error,
         duration_us: outcome.durationUs,
+        ...outcome.detail,
       },
     });
   }
@@ -294,6 +366,10 @@ class LiveSession implements GatewaySession {
     if (this.closed) return;
     this.closed = true;
     this.onClosed();
+    // A statement still waiting for approval is abandoned with its session.
+    for (const r of this.reviews) r.cancel("session closed");
+    this.reviews.clear();
+    this.releaseGrant?.();
     const m = this.opts.metrics;
     m.sessionsActive--;
     m.bytesFromClients += stats.bytesFromClient;

@@ -30,6 +30,8 @@ const READ_ONLY = new Set([
   "declare",
 ]);
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
 /** First keyword of a statement, lower-cased, skipping white space, comments and opening parentheses. */
 export function firstKeyword(text: string): string {
   let i = 0;
@@ -71,6 +73,8 @@ export function recordMode(
 ): RecordMode {
   if (policy === "sync" || setting === "all") return "sync";
   if (setting === "none") return "buffered";
+  // HTTP: the safe methods of RFC 9110 §9.2.1 are the reads; every other method may write.
+  if (command.http) return SAFE_METHODS.has(command.http.method) ? "buffered" : "sync";
   // EXPLAIN is not on the list (EXPLAIN ANALYZE runs its statement); a statement list may hide a write
   // after a SELECT, so any semicolon counts too.
   const kw = command.keyword ?? firstKeyword(command.text);

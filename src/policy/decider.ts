@@ -71,7 +71,7 @@ export function createDecider(options: DeciderOptions): Decider {
     const bundle = engine.hash ?? undefined;
     const isSql = sql.has(command.protocol);
     const classification = isSql ? classify(command.text) : undefined;
-    const shape = classification ? classification.shape : command.text;
+    const shape = classification ? classification.shape : (command.shape ?? command.text);
     const cacheKey = `${bundle}\u0000${keyOf(ctx)}\u0000${command.protocol}\u0000${shape}`;
     const hit = cache.get(cacheKey);
     if (hit) return hit;

@@ -1,7 +1,7 @@
 // The single definition of the policy input (documented in policy/README.md). Every protocol's commands
 // reach Rego in this shape; SQL protocols add the classifier's statements.
 
-import type { Command } from "../core/command.ts";
+import type { Command, HttpRequestInfo } from "../core/command.ts";
 import type { Identity, IdentityKind } from "../core/identity.ts";
 import type { ConnectionInfo } from "../core/session.ts";
 import type { SqlStatement } from "../sql/types.ts";
@@ -15,7 +15,11 @@ export interface PolicyInput {
   identity: { subject: string; issuer: string; groups: string[]; kind: IdentityKind };
   connection: { name: string; type: string; labels: string[] };
   session: { id: string; client_addr: string; started_at: string; application_name: string };
-  command: { protocol: string; text: string; statements?: PolicyStatement[] };
+  command: {
+    protocol: string;
+    text: string;
+    statements?: PolicyStatement[];
+  } & Partial<HttpRequestInfo>;
   /** Evaluation time (OPA's time builtins are not compiled to WASM, so the time comes in the input). */
   time: { rfc3339: string; unix_ms: number; weekday: number; hour: number };
 }
@@ -82,6 +86,8 @@ export function buildPolicyInput(
       protocol: command.protocol,
       text: command.text,
       ...(statements ? { statements: statements.map((s) => statementLabels(s, tableLabels)) } : {}),
+      // HTTP: method, path, query, headers, body (when JSON and within the bound).
+      ...command.http,
     },
     time: timeInput(now),
   };

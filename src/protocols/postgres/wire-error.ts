@@ -17,11 +17,22 @@ const SQLSTATE: Record<ErrorCode, string> = {
   "access.unknown_connection": "3D000", // invalid_catalog_name
   "access.forbidden": "42501", // insufficient_privilege
   "access.insecure_transport": "28000",
+  "access.no_grant": "42501",
+  "access.grant_expired": "57P01", // admin_shutdown: the gateway ends the session
+  "access.grant_revoked": "57P01",
+  "approval.denied": "42501",
+  "approval.timeout": "42501",
+  "approval.abandoned": "57P01",
+  "approval.forbidden": "42501",
+  "approval.not_found": "42704", // undefined_object
+  "approval.conflict": "55000", // object_not_in_prerequisite_state
+  "approval.invalid": "22023", // invalid_parameter_value
   "policy.denied": "42501",
   "policy.review": "42501",
   "policy.unavailable": "42501",
   "audit.unavailable": "58000", // system_error
   "upstream.unreachable": "08001", // sqlclient_unable_to_establish_sqlconnection
+  "upstream.timeout": "08001",
   "upstream.auth_failed": "08004", // sqlserver_rejected_establishment_of_sqlconnection
   "upstream.protocol": "08P01",
   "protocol.malformed": "08P01", // protocol_violation
