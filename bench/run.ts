@@ -1,6 +1,7 @@
 // bench/run: Custos against PostgreSQL directly and against PgBouncer (session mode), in one run, targets
 // alternating so machine drift cancels out. Prints one table and rewrites its section of bench/RESULTS.md.
-// Usage: bench/run [--quick] [--seconds N] [--rounds N] [--scale N] [--sessions N] [--profile] [--no-write]
+// Usage: bench/run [--quick] [--seconds N] [--rounds N] [--scale N] [--sessions N] [--only id,id] [--profile]
+// [--no-write]. Exit status 3 when a target is missed.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,6 +35,8 @@ const { values: opt } = parseArgs({
     sessions: { type: "string" },
     profile: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
+    only: { type: "string" },
+    sync: { type: "string", default: "writes" },
   },
 });
 const positive = (v: string | undefined, fallback: number, name: string) => {
@@ -47,6 +50,9 @@ const seconds = positive(opt.seconds, quick ? 4 : 10, "seconds");
 const rounds = positive(opt.rounds, quick ? 1 : 2, "rounds");
 const scale = positive(opt.scale, quick ? 2 : 10, "scale");
 const sessions = positive(opt.sessions, quick ? 200 : 1000, "sessions");
+const sync = opt.sync ?? "writes";
+if (!["writes", "all", "none"].includes(sync))
+  throw new Error(`--sync must be writes, all or none, got "${sync}"`);
 const log = (s: string) => console.error(`bench: ${s}`);
 
 const tools = findTools(root);
@@ -71,7 +77,7 @@ try {
   const bouncer: Running = await startPgBouncer(pg, tools.pgbouncer);
   stops.push(() => bouncer.stop());
   const profileDir = opt.profile ? mkdtempSync(join(outDir, "profile-")) : undefined;
-  const custos = await startCustos(pg, { root, profileDir });
+  const custos = await startCustos(pg, { root, profileDir, sync: sync as "writes" | "all" | "none" });
   stops.push(() => custos.stop());
   const gwPid = custos.endpoint.pid!;
   const endpoints: Endpoint[] = [directEndpoint(pg), bouncer.endpoint, custos.endpoint];
@@ -92,7 +98,8 @@ try {
   const results: ScenarioResult[] = [];
   const commands: string[] = [];
   let peakUnderLoad = 0;
-  for (const sc of scenarios(quick, wideScript)) {
+  const only = opt.only?.split(",");
+  for (const sc of scenarios(quick, wideScript).filter((s) => !only || only.includes(s.id))) {
     const result: ScenarioResult = { scenario: sc, targets: {} };
     const spec = { ...sc.spec, seconds };
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
@@ -101,7 +108,8 @@ try {
         const sampler = ep.name === "custos" ? sampleRss(gwPid) : null;
         const fig = await runPgbench(tools.pgbench, ep, spec, work);
         if (sampler) peakUnderLoad = Math.max(peakUnderLoad, sampler.stop());
-        const t = (result.targets[ep.name] ??= { rounds: [], failed: 0, latenciesUs: [] });
+        const t = result.targets[ep.name] ?? { rounds: [], failed: 0, latenciesUs: [] };
+        result.targets[ep.name] = t;
         t.rounds.push(fig.tps);
         t.failed += fig.failed;
         for (const v of fig.latenciesUs) t.latenciesUs.push(v);
@@ -126,7 +134,7 @@ try {
     "",
     `${m.date} · commit ${m.commit}${m.dirty ? " (src/ had uncommitted changes)" : ""} · ${m.nproc} cores, ${m.memoryGb} GB, ${m.cpuModel} · Linux ${m.kernel} · Bun ${m.bun} · load average (1 min) ${loadBefore} before, ${loadAfter} after · ${((Date.now() - started) / 60000).toFixed(1)} min`,
     "",
-    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, Custos, then reversed); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=writes: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${masked ? "active" : "**not active** — the masking integration (issue 4) is not in the gateway yet, so the wide-row query is measured unmasked"}.`,
+    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, Custos, then reversed); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=${sync}: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${masked ? "active" : "**not active** — the masking integration (issue 4) is not in the gateway yet, so the wide-row query is measured unmasked"}.`,
     "",
     table(results),
     "",
@@ -148,7 +156,7 @@ try {
       .join(" ")}`,
     `${initCmd}; 1,000-row table bench_wide; query: ${WIDE_QUERY}`,
     "PgBouncer: pool_mode=session auth_type=scram-sha-256 default_pool_size=200 (server side SCRAM too)",
-    "Custos: custos serve --config custos.yaml (policy: shipped default pack; audit: sqlite, sync writes; upstream SCRAM, tls disable)",
+    "Custos: custos serve --config custos.yaml (policy: shipped default pack; audit: sqlite, sync ${sync}; upstream SCRAM, tls disable)",
     ...commands,
     "```",
   ].join("\n");

@@ -142,6 +142,8 @@ export interface CustosOptions {
   root: string;
   /** Write a CPU profile (Bun --cpu-prof, markdown too) into this directory when the gateway exits. */
   profileDir?: string;
+  /** audit.sync: which statements are held until their record is durable. */
+  sync?: "writes" | "all" | "none";
 }
 
 /**
@@ -170,7 +172,7 @@ export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Ru
       "    allow_groups: [bench]",
       "audit:",
       "  store: sqlite:./data/audit.db",
-      "  sync: writes",
+      `  sync: ${opts.sync ?? "writes"}`,
       "log:",
       "  level: info",
       "",
