@@ -179,7 +179,11 @@ export function requestCommand(req: Request, target: HttpTarget, rest: string, s
   const params = new URLSearchParams(search);
   if (queryName) params.delete(queryName);
   const query: Record<string, string[]> = {};
-  for (const [k, v] of params) (query[k] ??= []).push(v);
+  for (const [k, v] of params) {
+    const list = query[k];
+    if (list) list.push(v);
+    else query[k] = [v];
+  }
   const cleanSearch = params.size ? `?${params}` : "";
   const path = rest || "/";
   const http: HttpRequestInfo = {

@@ -60,7 +60,7 @@ export function selectPath(
     if ((seg.kind === "name" || seg.kind === "any") && seg.deep) {
       // `..x`: x at this level or anywhere below.
       const descend = (v: unknown): void => {
-        if (Array.isArray(v)) v.forEach((item, i) => matchHere(v, i, item));
+        if (Array.isArray(v)) for (let i = 0; i < v.length; i++) matchHere(v, i, v[i]);
         else if (v !== null && typeof v === "object")
           for (const [k, item] of Object.entries(v)) matchHere(v as Container, k, item);
       };
@@ -72,7 +72,7 @@ export function selectPath(
       return;
     }
     if (seg.kind === "any") {
-      if (Array.isArray(value)) value.forEach((item, i) => step(item, at + 1, value, i));
+      if (Array.isArray(value)) for (let i = 0; i < value.length; i++) step(value[i], at + 1, value, i);
       else if (value !== null && typeof value === "object")
         for (const [k, item] of Object.entries(value)) step(item, at + 1, value as Container, k);
       return;
