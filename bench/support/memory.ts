@@ -64,7 +64,10 @@ export function openIdleSession(ep: Endpoint, timeoutMs = 20_000): Promise<IdleS
               if (type === 0x52 /* 'R' */) {
                 const auth = decodeAuthentication(m);
                 if (auth.kind === "cleartext") s.write(passwordMessage(ep.password));
-                else if (auth.kind !== "ok") fail(`unsupported authentication ${auth.kind}`);
+                else if (auth.kind !== "ok") {
+                  fail(`unsupported authentication ${auth.kind}`);
+                  s.end();
+                }
               } else if (type === 0x45 /* 'E' ErrorResponse */) {
                 fail("server answered with an ErrorResponse");
                 s.end();
