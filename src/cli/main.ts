@@ -1,7 +1,10 @@
 // The `custos` command line: dispatches on the first words to one file per command.
 import { CustosError } from "../core/errors.ts";
+import { accessCommands } from "./access.ts";
+import { approveCommand } from "./approve.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
+import { denyCommand } from "./deny.ts";
 import { demoCommand } from "./demo.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
@@ -16,6 +19,9 @@ const commands: CliCommand[] = [
   sessionsShowCommand,
   auditVerifyCommand,
   ...policyCommands,
+  ...accessCommands,
+  approveCommand,
+  denyCommand,
 ];
 
 function overview(): string {

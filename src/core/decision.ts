@@ -22,6 +22,8 @@ export interface Decision {
   statements?: { kind: string; fingerprint: string }[];
   /** SHA-256 of the policy bundle that decided, for the audit event. */
   bundle?: string;
+  /** Set when a human decided a `review`: the approval request and how it ended. */
+  approval?: { id: string; status: string };
 }
 
 export function deny(reason: string, rule: string): Decision {

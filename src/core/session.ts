@@ -45,6 +45,20 @@ export interface SessionStats {
   commands: number;
 }
 
+/** What a statement under review is bound to besides its text: the bind parameters of that execution. */
+export interface ReviewBinding {
+  /** Extended protocol: the Bind's parameter values (null for SQL NULL); absent for a simple query. */
+  params?: (Uint8Array | null)[];
+  paramFormats?: number[];
+}
+
+/** Told to the waiting client as soon as the request exists (PostgreSQL: a NoticeResponse). */
+export interface ReviewNotice {
+  requestId: string;
+  message: string;
+  hint: string;
+}
+
 export interface GatewaySession<Target = unknown> {
   readonly id: string;
   readonly identity: Identity;
@@ -52,6 +66,17 @@ export interface GatewaySession<Target = unknown> {
   readonly limits: SessionLimits;
   /** Decide a command. Fails closed: any error becomes a deny. */
   decide(command: Command): Decision | Promise<Decision>;
+  /**
+   * Holds a command the policy answered `review` until humans decide: files the request, calls `notify`
+   * with where to approve it, and resolves with the decision to enforce (allow once approved; deny when
+   * denied, timed out, abandoned or when approvals are unavailable). Never rejects.
+   */
+  review(
+    command: Command,
+    decision: Decision,
+    binding: ReviewBinding,
+    notify: (notice: ReviewNotice) => void,
+  ): Promise<Decision>;
   /** Buffer one frame of the session recording. */
   record(frame: Frame): void;
   /** Resolves once everything recorded so far is committed to the audit store; rejects with audit.unavailable. */
