@@ -1,5 +1,6 @@
 // Composition root: the one module that knows every other. Builds the gateway from a resolved config —
 // key, TLS, audit recorder, identity, policy, pipeline, listeners — and tears it down in reverse.
+import { openAdmin } from "./api/admin/wire.ts";
 import { createHttpApp } from "./api/http.ts";
 import { Recorder } from "./audit/recorder.ts";
 import type { Config } from "./config/types.ts";
@@ -151,6 +152,17 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logger,
   });
 
+  // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.
+  const admin = await openAdmin({
+    config,
+    storeUrl: storeUrl(config),
+    authenticator,
+    audit: recorder,
+    policy,
+    logId,
+    gatewayPublicKey: key.publicRaw,
+    approvals: null,
+  });
   const app = createHttpApp({
     notReady() {
       const problems: string[] = [];
@@ -159,7 +171,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       return problems;
     },
     metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
-  });
+  }, { admin: admin.deps });
   // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
   const httpGateway = createHttpGateway({ gateway: pipeline, masking: new MaskingEngine(), logger });
   const http = Bun.serve({
@@ -222,6 +234,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
         await httpGateway.close();
         http.stop(true);
+        await admin.close();
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
         await recorder.close();
         logger.info("gateway stopped");

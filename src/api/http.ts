@@ -1,5 +1,8 @@
 // The gateway's HTTP listener: health, Prometheus metrics, and (later) the admin API and console.
 import { Hono } from "hono";
+import { createAdminApi } from "./admin/app.ts";
+import type { AdminDeps } from "./admin/deps.ts";
+import { createConsole } from "./console/app.tsx";
 
 export interface HealthSource {
   /** Names of the conditions that keep the gateway from being ready; empty when ready. */
@@ -7,8 +10,13 @@ export interface HealthSource {
   metrics(): string;
 }
 
-export function createHttpApp(source: HealthSource): Hono {
+export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps } = {}): Hono {
   const app = new Hono();
+  if (extra.admin) {
+    app.route("/api", createAdminApi(extra.admin));
+    app.route("/console", createConsole(extra.admin));
+    app.get("/", (c) => c.redirect("/console/", 302));
+  }
   app.get("/healthz", (c) => {
     const problems = source.notReady();
     return problems.length ? c.json({ status: "unavailable", problems }, 503) : c.json({ status: "ok" }, 200);

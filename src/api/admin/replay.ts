@@ -1,0 +1,154 @@
+// Builds the replay of a session: its statement events (the transcript: decision, rule, timing, outcome) each
+// joined with what the recording shows the client received (columns, masked rows, errors, notices). Pure.
+// Frames are grouped into exchanges ending at ReadyForQuery; statements claim exchanges in order by text.
+import type { StoredEvent } from "../../audit/store.ts";
+import type { Frame } from "../../core/frame.ts";
+import { cellText } from "./json-value.ts";
+
+export interface ReplayResult {
+  columns: string[];
+  rows: (string | null)[][];
+  /** Rows recorded beyond those shown. */
+  more: number;
+  tags: string[];
+  errors: { code: string; message: string }[];
+  notices: string[];
+}
+
+export interface ReplayStep {
+  index: number;
+  /** Epoch ms the statement finished (its event time) and ms since the session started. */
+  time: number;
+  offsetMs: number;
+  durationUs: number | null;
+  text: string;
+  action: string;
+  rule: string | null;
+  reason: string | null;
+  tag: string | null;
+  rowCount: number | null;
+  error: string | null;
+  result: ReplayResult | null;
+}
+
+interface Exchange {
+  text: string | null;
+  server: Frame[];
+}
+
+export function buildReplay(
+  events: StoredEvent[],
+  frames: Frame[],
+  startedAt: number,
+  maxRows = 100,
+): ReplayStep[] {
+  const exchanges = groupExchanges(frames);
+  let next = 0;
+  const steps: ReplayStep[] = [];
+  for (const e of events) {
+    if (e.type !== "statement") continue;
+    const d = e.data;
+    const text = str(d.text) ?? "";
+    let result: ReplayResult | null = null;
+    for (let i = next; i < exchanges.length; i++) {
+      if (exchanges[i]!.text === text) {
+        result = summarize(exchanges[i]!.server, maxRows);
+        next = i + 1;
+        break;
+      }
+    }
+    steps.push({
+      index: steps.length,
+      time: e.time,
+      offsetMs: e.time - startedAt,
+      durationUs: num(d.duration_us),
+      text,
+      action: str(d.action) ?? "unknown",
+      rule: str(d.rule),
+      reason: str(d.reason),
+      tag: str(d.tag),
+      rowCount: num(d.rows),
+      error: errorText(d.error),
+      result,
+    });
+  }
+  return steps;
+}
+
+function groupExchanges(frames: Frame[]): Exchange[] {
+  const out: Exchange[] = [];
+  const prepared = new Map<string, string>();
+  let current: Exchange | null = null;
+  for (const f of frames) {
+    if (f.dir === "client") {
+      const text = f.kind === "Query" || f.kind === "Parse" ? str(f.data?.text) : null;
+      if (f.kind === "Parse") prepared.set(str(f.data?.name) ?? "", text ?? "");
+      const named = f.kind === "Bind" ? (prepared.get(str(f.data?.statement) ?? "") ?? null) : null;
+      if (!current) {
+        current = { text: text ?? named, server: [] };
+        out.push(current);
+      } else if (current.text === null) current.text = text ?? named;
+      continue;
+    }
+    current?.server.push(f);
+    if (f.kind === "ReadyForQuery") current = null;
+  }
+  return out;
+}
+
+function summarize(server: Frame[], maxRows: number): ReplayResult {
+  const r: ReplayResult = { columns: [], rows: [], more: 0, tags: [], errors: [], notices: [] };
+  let binary: boolean[] = [];
+  for (const f of server) {
+    const d = f.data ?? {};
+    switch (f.kind) {
+      case "RowDescription": {
+        const fields = Array.isArray(d.fields) ? (d.fields as { name?: unknown; format?: unknown }[]) : [];
+        r.columns = fields.map((x) => String(x.name ?? ""));
+        binary = fields.map((x) => x.format === 1);
+        break;
+      }
+      case "DataRow": {
+        if (r.rows.length >= maxRows) {
+          r.more++;
+          break;
+        }
+        const values = Array.isArray(d.values) ? d.values : [];
+        r.rows.push(values.map((v, i) => cellText(v, binary[i] ?? false)));
+        break;
+      }
+      case "CommandComplete":
+        r.tags.push(str(d.tag) ?? "");
+        break;
+      case "ErrorResponse":
+        r.errors.push({ code: str(d.C) ?? "", message: str(d.M) ?? "" });
+        break;
+      case "NoticeResponse":
+        r.notices.push(str(d.M) ?? "");
+        break;
+    }
+  }
+  return r;
+}
+
+function str(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+  return null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+function errorText(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "string") return v;
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    const msg = str(o.message) ?? str(o.M);
+    const code = str(o.code) ?? str(o.C);
+    if (msg) return code ? `${code}: ${msg}` : msg;
+  }
+  return JSON.stringify(v);
+}

@@ -1,0 +1,86 @@
+// Filtered, cursor-paged session listing over the store's newest-first listSessions. The store pages by
+// started_at only, so filters apply here while scanning, within a budget of rows per request: a rare filter
+// over a long history returns a short page and a cursor to continue, never an unbounded scan.
+import type { AuditStore, SessionRow } from "../../audit/store.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { badRequest } from "./http-error.ts";
+
+export const OUTCOMES = ["open", "client", "idle_timeout", "max_duration", "error", "shutdown"] as const;
+
+export interface SessionFilter {
+  subject?: string;
+  connection?: string;
+  /** started_at >= from, < to (epoch ms). */
+  from?: number;
+  to?: number;
+  /** "open" for sessions still running, else the end reason. */
+  outcome?: string;
+}
+
+export interface SessionPage {
+  items: SessionRow[];
+  nextCursor: string | null;
+}
+
+const PAGE = 200;
+
+export function outcomeOf(s: SessionRow): string {
+  return s.endedAt === null ? "open" : (s.endReason ?? "unknown");
+}
+
+export function matches(s: SessionRow, f: SessionFilter): boolean {
+  if (f.subject !== undefined && s.subject !== f.subject) return false;
+  if (f.connection !== undefined && s.connection !== f.connection) return false;
+  if (f.from !== undefined && s.startedAt < f.from) return false;
+  if (f.to !== undefined && s.startedAt >= f.to) return false;
+  if (f.outcome !== undefined && outcomeOf(s) !== f.outcome) return false;
+  return true;
+}
+
+export async function querySessions(
+  store: AuditStore,
+  filter: SessionFilter,
+  opts: { limit: number; cursor?: string; scanBudget?: number },
+): Promise<SessionPage> {
+  if (filter.outcome !== undefined && !(OUTCOMES as readonly string[]).includes(filter.outcome)) {
+    throw badRequest(`outcome must be one of ${OUTCOMES.join(", ")}`);
+  }
+  // Position: the last row returned, as (started_at, id); the store orders by both, newest first.
+  let pos: { t: number; id: string } | null = null;
+  if (opts.cursor !== undefined) {
+    const c = decodeCursor(opts.cursor, { t: "number", id: "string" });
+    pos = { t: c.t as number, id: c.id as string };
+  }
+  const items: SessionRow[] = [];
+  let budget = opts.scanBudget ?? 5_000;
+  let last: SessionRow | null = null;
+  for (;;) {
+    // `before` is exclusive on started_at: ask from pos.t inclusive and drop what we already passed.
+    const before = pos ? pos.t + 1 : filter.to;
+    const rows = await store.listSessions({ limit: PAGE, before });
+    const fresh = pos ? rows.filter((r) => after(r, pos!)) : rows;
+    for (const r of fresh) {
+      last = r;
+      budget--;
+      if (filter.from !== undefined && r.startedAt < filter.from) return { items, nextCursor: null };
+      if (matches(r, filter)) items.push(r);
+      if (items.length === opts.limit) return { items, nextCursor: cursorAt(r) };
+      if (budget === 0) return { items, nextCursor: cursorAt(r) };
+    }
+    if (rows.length < PAGE) return { items, nextCursor: null };
+    if (fresh.length === 0 && pos) {
+      // More than a page of sessions started in one millisecond: the store cannot page inside it, so skip
+      // to the previous millisecond rather than loop. (Hundreds of sessions per ms do not happen on one log.)
+      pos = { t: pos.t - 1, id: "\uffff" };
+      continue;
+    }
+    if (!last) return { items, nextCursor: null };
+    pos = { t: last.startedAt, id: last.id };
+  }
+}
+
+function after(r: SessionRow, pos: { t: number; id: string }): boolean {
+  return r.startedAt < pos.t || (r.startedAt === pos.t && r.id < pos.id);
+}
+
+const cursorAt = (r: SessionRow) => encodeCursor({ t: r.startedAt, id: r.id });

@@ -1,0 +1,99 @@
+// /api/sessions: the filtered list, one session, its transcript, its raw frames and its replay. Every read of
+// a recording (transcript, frames, replay) is itself an audit event: auditors watch the watchers (F9).
+import { Hono } from "hono";
+import type { AdminEnv, Principal } from "./auth.ts";
+import { decodeCursor, encodeCursor, parseLimit, parseTime } from "./cursor.ts";
+import type { AdminDeps } from "./deps.ts";
+import { notFound } from "./http-error.ts";
+import { toJsonValue } from "./json-value.ts";
+import { buildReplay } from "./replay.ts";
+import { querySessions } from "./session-query.ts";
+import { sessionView } from "./views.ts";
+
+export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  const now = deps.now ?? Date.now;
+
+  const recordRead = (p: Principal, sessionId: string, what: string, extra: Record<string, unknown> = {}) =>
+    deps.audit.event({
+      type: "recording.read",
+      time: now(),
+      sessionId,
+      data: {
+        who: p.identity.subject,
+        issuer: p.identity.issuer,
+        roles: p.roles,
+        via: p.via,
+        what,
+        ...extra,
+      },
+    });
+
+  app.get("/", async (c) => {
+    const q = c.req.query();
+    const page = await querySessions(
+      deps.store,
+      {
+        subject: q.subject || undefined,
+        connection: q.connection || undefined,
+        from: parseTime("from", q.from),
+        to: parseTime("to", q.to),
+        outcome: q.outcome || undefined,
+      },
+      { limit: parseLimit(q.limit, 50, 500), cursor: q.cursor || undefined },
+    );
+    return c.json({ items: page.items.map(sessionView), next_cursor: page.nextCursor });
+  });
+
+  app.get("/:id", async (c) => {
+    const s = await deps.store.getSession(c.req.param("id"));
+    return s ? c.json(sessionView(s)) : notFound(c, "session");
+  });
+
+  app.get("/:id/transcript", async (c) => {
+    const id = c.req.param("id");
+    const s = await deps.store.getSession(id);
+    if (!s) return notFound(c, "session");
+    const events = await deps.store.sessionEvents(id);
+    recordRead(c.get("principal"), id, "transcript");
+    return c.json({
+      session: sessionView(s),
+      events: events.map((e) => ({
+        seq: e.seq,
+        log_id: e.logId,
+        type: e.type,
+        time: e.time,
+        data: toJsonValue(e.data),
+      })),
+    });
+  });
+
+  app.get("/:id/frames", async (c) => {
+    const id = c.req.param("id");
+    const s = await deps.store.getSession(id);
+    if (!s) return notFound(c, "session");
+    const limit = parseLimit(c.req.query("limit"), 500, 5_000);
+    const cursor = c.req.query("cursor");
+    const offset = cursor ? (decodeCursor(cursor, { i: "number" }).i as number) : 0;
+    const frames = await deps.store.sessionFrames(id);
+    const slice = frames.slice(offset, offset + limit);
+    recordRead(c.get("principal"), id, "frames", { offset, count: slice.length });
+    const end = offset + slice.length;
+    return c.json({
+      items: slice.map((f) => ({ t: f.t, dir: f.dir, kind: f.kind, data: toJsonValue(f.data ?? null) })),
+      total: frames.length,
+      next_cursor: end < frames.length ? encodeCursor({ i: end }) : null,
+    });
+  });
+
+  app.get("/:id/replay", async (c) => {
+    const id = c.req.param("id");
+    const s = await deps.store.getSession(id);
+    if (!s) return notFound(c, "session");
+    const [events, frames] = await Promise.all([deps.store.sessionEvents(id), deps.store.sessionFrames(id)]);
+    recordRead(c.get("principal"), id, "replay");
+    return c.json({ session: sessionView(s), steps: buildReplay(events, frames, s.startedAt) });
+  });
+
+  return app;
+}

@@ -1,0 +1,207 @@
+// The web console under /console: server-rendered pages (hono/jsx) over the same dependencies as the admin
+// API, one stylesheet and one script from memory, a strict CSP. Pages that show recordings write the same
+// recording.read audit event the API does.
+import type { Context } from "hono";
+import { Hono } from "hono";
+import type { ApprovalView } from "../admin/approvals-port.ts";
+import { verifyCacheFor } from "../admin/audit-status.ts";
+import type { Principal } from "../admin/auth.ts";
+import { resolvePrincipal } from "../admin/auth.ts";
+import { parseTime } from "../admin/cursor.ts";
+import type { AdminDeps } from "../admin/deps.ts";
+import { buildReplay } from "../admin/replay.ts";
+import { allowed, CAN } from "../admin/roles.ts";
+import { querySessions } from "../admin/session-query.ts";
+import { consoleApprovalsApi, visible } from "./approvals-api.ts";
+import { ApprovalsPage } from "./approvals-page.tsx";
+import { CSS, JS } from "./assets.ts";
+import { AuditPage } from "./audit-page.tsx";
+import { ErrorPage } from "./layout.tsx";
+import { loginRoutes } from "./login-routes.tsx";
+import { ReplayPage } from "./replay-page.tsx";
+import { SessionsPage } from "./sessions-page.tsx";
+
+type Env = { Variables: { principal: Principal } };
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+export function createConsole(deps: AdminDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const now = deps.now ?? Date.now;
+
+  app.use("*", async (c, next) => {
+    await next();
+    c.header("Content-Security-Policy", CSP);
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "no-referrer");
+    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  });
+  app.get("/static/app.css", (c) =>
+    c.body(CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "max-age=300" }),
+  );
+  app.get("/static/app.js", (c) =>
+    c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }),
+  );
+  app.route("/", loginRoutes(deps));
+  app.route("/api/approvals", consoleApprovalsApi(deps));
+
+  app.use("*", async (c, next) => {
+    let p: Principal | null = null;
+    try {
+      p = await resolvePrincipal(c, deps);
+    } catch {
+      p = null;
+    }
+    if (!p) return c.redirect("/console/login", 303);
+    if (p.roles.length === 0)
+      return c.html(<ErrorPage title="Not allowed" message="This identity has no console role." />, 403);
+    c.set("principal", p);
+    await next();
+  });
+
+  const forbid = (c: Context<Env>, needed: readonly string[]) =>
+    c.html(
+      <ErrorPage
+        principal={c.get("principal")}
+        title="Not allowed"
+        message={`This page needs one of the roles: ${needed.join(", ")}.`}
+      />,
+      403,
+    );
+
+  app.get("/", (c) =>
+    c.redirect(allowed(c.get("principal").roles, CAN.read) ? "/console/sessions" : "/console/approvals", 303),
+  );
+
+  app.get("/sessions", async (c) => {
+    const p = c.get("principal");
+    if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
+    const q = c.req.query();
+    const filter: Record<string, string> = {};
+    for (const k of ["subject", "connection", "from", "to", "outcome"]) if (q[k]) filter[k] = q[k]!;
+    let page: Awaited<ReturnType<typeof querySessions>>;
+    try {
+      page = await querySessions(
+        deps.store,
+        {
+          subject: filter.subject,
+          connection: filter.connection,
+          // datetime-local has no zone: read as UTC, like every time the console shows.
+          from: parseTime("from", localToIso(filter.from)),
+          to: parseTime("to", localToIso(filter.to)),
+          outcome: filter.outcome,
+        },
+        { limit: 50, cursor: q.cursor || undefined },
+      );
+    } catch (err) {
+      return c.html(<ErrorPage principal={p} title="Bad filter" message={(err as Error).message} />, 400);
+    }
+    return c.html(
+      <SessionsPage
+        principal={p}
+        rows={page.items}
+        filter={filter}
+        nextCursor={page.nextCursor}
+        connections={deps.connections.map((x) => x.name)}
+      />,
+    );
+  });
+
+  app.get("/sessions/:id", async (c) => {
+    const p = c.get("principal");
+    if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
+    const id = c.req.param("id");
+    const s = await deps.store.getSession(id);
+    if (!s) return c.html(<ErrorPage principal={p} title="Not found" message={`No session ${id}.`} />, 404);
+    const [events, frames] = await Promise.all([deps.store.sessionEvents(id), deps.store.sessionFrames(id)]);
+    deps.audit.event({
+      type: "recording.read",
+      time: now(),
+      sessionId: id,
+      data: {
+        who: p.identity.subject,
+        issuer: p.identity.issuer,
+        roles: p.roles,
+        via: p.via,
+        what: "console.replay",
+      },
+    });
+    return c.html(<ReplayPage principal={p} session={s} steps={buildReplay(events, frames, s.startedAt)} />);
+  });
+
+  app.get("/approvals", async (c) => {
+    const p = c.get("principal");
+    if (!allowed(p.roles, CAN.readApprovals)) return forbid(c, CAN.readApprovals);
+    let pending: ApprovalView[] = [];
+    let recent: ApprovalView[] = [];
+    let unavailable: string | null = null;
+    if (!deps.approvals) unavailable = "Approvals are not enabled on this gateway.";
+    else {
+      pending = (await deps.approvals.list({ status: "pending", limit: 200 })).filter((a) => visible(a, p));
+      recent = (await deps.approvals.list({ limit: 50 })).filter(
+        (a) => a.status !== "pending" && visible(a, p),
+      );
+    }
+    return c.html(
+      <ApprovalsPage principal={p} pending={pending} recent={recent} unavailable={unavailable} />,
+    );
+  });
+
+  app.get("/audit", async (c) => {
+    const p = c.get("principal");
+    if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
+    const [verify, logs, counts] = await Promise.all([
+      verifyCacheFor(deps).status(),
+      deps.store.logs(),
+      deps.store.counts(),
+    ]);
+    const summaries = await Promise.all(
+      logs.map(async (l) => {
+        const cps = await deps.store.checkpoints(l.logId);
+        const last = cps.reduce<(typeof cps)[number] | undefined>(
+          (a, b) => (!a || b.size > a.size ? b : a),
+          undefined,
+        );
+        return {
+          logId: l.logId,
+          ours: l.logId === deps.logId,
+          checkpoints: cps.length,
+          latest: last
+            ? { size: last.size, rootHash: Buffer.from(last.rootHash).toString("hex"), time: last.time }
+            : null,
+        };
+      }),
+    );
+    return c.html(
+      <AuditPage
+        principal={p}
+        verify={verify}
+        logs={summaries}
+        counts={{ ...counts }}
+        policy={{
+          hash: deps.policy.hash(),
+          loadedAt: deps.policy.loadedAt(),
+          source: deps.policy.source ?? "shipped default pack",
+        }}
+        connections={deps.connections}
+      />,
+    );
+  });
+
+  app.onError((err, c) =>
+    c.html(
+      <ErrorPage
+        title="Error"
+        message={err instanceof Error && "code" in err ? err.message : "internal error"}
+      />,
+      500,
+    ),
+  );
+  return app;
+}
+
+function localToIso(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(v) ? `${v}Z` : v;
+}

@@ -1,0 +1,126 @@
+// A session's replay: a timeline of its statements (position by time, colour by decision) and the statements
+// one by one with timing, decision, rule, the masked rows the client received, and errors. The client script
+// steps through them (buttons, arrow keys, clicking the timeline).
+import type { SessionRow } from "../../audit/store.ts";
+import type { Principal } from "../admin/auth.ts";
+import type { ReplayStep } from "../admin/replay.ts";
+import { outcomeOf } from "../admin/session-query.ts";
+import { fmtDuration, fmtTime, Page } from "./layout.tsx";
+
+export function ReplayPage(props: { principal: Principal; session: SessionRow; steps: ReplayStep[] }) {
+  const s = props.session;
+  const end = s.endedAt ?? Math.max(s.startedAt, ...props.steps.map((x) => x.time));
+  const span = Math.max(1, end - s.startedAt);
+  return (
+    <Page title={`Session ${s.id}`} principal={props.principal} active="sessions">
+      <h1>
+        Session <code>{s.id}</code>
+      </h1>
+      <dl class="meta">
+        <dt>Subject</dt>
+        <dd>
+          {s.subject ?? "—"} ({s.kind ?? "?"})
+        </dd>
+        <dt>Connection</dt>
+        <dd>
+          {s.connection ?? "—"} as {s.targetUser ?? "—"}
+        </dd>
+        <dt>Client</dt>
+        <dd>
+          {s.clientAddr ?? "—"} {s.application ? `· ${s.application}` : ""}
+        </dd>
+        <dt>Started</dt>
+        <dd>{fmtTime(s.startedAt)}</dd>
+        <dt>Ended</dt>
+        <dd>
+          {fmtTime(s.endedAt)} <span class={`badge outcome-${outcomeOf(s)}`}>{outcomeOf(s)}</span>
+        </dd>
+        <dt>Statements</dt>
+        <dd>{s.statements}</dd>
+      </dl>
+      <div class="timeline" id="timeline" title="Timeline: one mark per statement">
+        {props.steps.map((x) => (
+          <button
+            type="button"
+            class={`mark action-${x.action}`}
+            data-step={x.index}
+            data-pos={((x.offsetMs / span) * 100).toFixed(2)}
+            title={`#${x.index + 1} +${(x.offsetMs / 1000).toFixed(3)} s ${x.action}`}
+          ></button>
+        ))}
+      </div>
+      <div class="controls">
+        <button type="button" id="prev">
+          ← Previous
+        </button>
+        <span id="position">{props.steps.length ? `1 / ${props.steps.length}` : "no statements"}</span>
+        <button type="button" id="next">
+          Next →
+        </button>
+        <a class="raw" href={`/api/sessions/${encodeURIComponent(s.id)}/frames`}>
+          raw frames (JSON)
+        </a>
+      </div>
+      <ol class="steps" id="steps">
+        {props.steps.map((x) => (
+          <Step step={x} />
+        ))}
+      </ol>
+    </Page>
+  );
+}
+
+function Step({ step: x }: { step: ReplayStep }) {
+  const r = x.result;
+  return (
+    <li
+      class={`step action-${x.action}${x.index === 0 ? " current" : ""}`}
+      data-step={x.index}
+      id={`step-${x.index}`}
+    >
+      <div class="step-head">
+        <span class="idx">#{x.index + 1}</span>
+        <span class="at">+{(x.offsetMs / 1000).toFixed(3)} s</span>
+        <span class={`badge action-${x.action}`}>{x.action}</span>
+        {x.rule ? <span class="rule">{x.rule}</span> : null}
+        <span class="dur">{fmtDuration(x.durationUs)}</span>
+        {x.tag ? <span class="tag">{x.tag}</span> : null}
+        {x.rowCount !== null ? <span class="rows">{x.rowCount} rows</span> : null}
+      </div>
+      <pre class="sql">{x.text}</pre>
+      {x.reason ? <p class="reason">{x.reason}</p> : null}
+      {x.error ? <p class="error">{x.error}</p> : null}
+      {r?.columns.length ? (
+        <div class="result">
+          <table>
+            <thead>
+              <tr>
+                {r.columns.map((c) => (
+                  <th>{c}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {r.rows.map((row) => (
+                <tr>
+                  {row.map((v) => (
+                    <td class={v === null ? "null" : ""}>{v ?? "NULL"}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {r.more ? <p class="more">… {r.more} more rows recorded</p> : null}
+        </div>
+      ) : null}
+      {r?.errors.map((e) => (
+        <p class="error">
+          {e.code}: {e.message}
+        </p>
+      ))}
+      {r?.notices.map((n) => (
+        <p class="notice">{n}</p>
+      ))}
+    </li>
+  );
+}

@@ -1,0 +1,104 @@
+// The sessions table: newest first, filtered by subject, connection, time and outcome, paged by cursor.
+import type { SessionRow } from "../../audit/store.ts";
+import type { Principal } from "../admin/auth.ts";
+import { OUTCOMES, outcomeOf } from "../admin/session-query.ts";
+import { fmtTime, Page } from "./layout.tsx";
+
+export interface SessionsPageProps {
+  principal: Principal;
+  rows: SessionRow[];
+  filter: Record<string, string>;
+  nextCursor: string | null;
+  connections: string[];
+}
+
+export function SessionsPage(props: SessionsPageProps) {
+  const f = props.filter;
+  const next = new URLSearchParams({ ...f, cursor: props.nextCursor ?? "" });
+  return (
+    <Page title="Sessions" principal={props.principal} active="sessions">
+      <h1>Sessions</h1>
+      <form class="filters" method="get" action="/console/sessions">
+        <label>
+          Subject <input name="subject" value={f.subject ?? ""} />
+        </label>
+        <label>
+          Connection
+          <select name="connection">
+            <option value="">any</option>
+            {props.connections.map((n) => (
+              <option value={n} selected={f.connection === n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From <input name="from" type="datetime-local" value={f.from ?? ""} />
+        </label>
+        <label>
+          To <input name="to" type="datetime-local" value={f.to ?? ""} />
+        </label>
+        <label>
+          Outcome
+          <select name="outcome">
+            <option value="">any</option>
+            {OUTCOMES.map((o) => (
+              <option value={o} selected={f.outcome === o}>
+                {o}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <table class="sessions">
+        <thead>
+          <tr>
+            <th>Started</th>
+            <th>Subject</th>
+            <th>Kind</th>
+            <th>Connection</th>
+            <th>Client</th>
+            <th>Application</th>
+            <th class="num">Statements</th>
+            <th>Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.length === 0 ? (
+            <tr>
+              <td colspan={8} class="empty">
+                No sessions match.
+              </td>
+            </tr>
+          ) : (
+            props.rows.map((s) => (
+              <tr data-session={s.id}>
+                <td>
+                  <a href={`/console/sessions/${encodeURIComponent(s.id)}`}>{fmtTime(s.startedAt)}</a>
+                </td>
+                <td>{s.subject ?? "—"}</td>
+                <td>{s.kind ?? "—"}</td>
+                <td>{s.connection ?? "—"}</td>
+                <td>{s.clientAddr ?? "—"}</td>
+                <td>{s.application ?? "—"}</td>
+                <td class="num">{s.statements}</td>
+                <td>
+                  <span class={`badge outcome-${outcomeOf(s)}`}>{outcomeOf(s)}</span>
+                </td>
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+      {props.nextCursor ? (
+        <p>
+          <a class="button" href={`/console/sessions?${next}`}>
+            Older sessions →
+          </a>
+        </p>
+      ) : null}
+    </Page>
+  );
+}
