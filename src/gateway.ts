@@ -1,7 +1,12 @@
 // Composition root: the one module that knows every other. Builds the gateway from a resolved config —
 // key, TLS, audit recorder, identity, policy, pipeline, listeners — and tears it down in reverse.
+import { approvalsPort } from "./api/admin/approvals-adapter.ts";
 import { openAdmin } from "./api/admin/wire.ts";
+import { approvalsApi } from "./api/approvals.ts";
 import { createHttpApp } from "./api/http.ts";
+import { openApprovalRepository } from "./approvals/repository.ts";
+import { ApprovalService } from "./approvals/service.ts";
+import { createWebhook } from "./approvals/webhook.ts";
 import { Recorder } from "./audit/recorder.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
@@ -29,6 +34,7 @@ export interface RunningGateway {
   readonly logId: string;
   readonly recorder: Recorder;
   readonly policy: PolicyEngine;
+  readonly approvals: ApprovalService;
   /** Reloads the policy bundle (SIGHUP). */
   reloadPolicy(): Promise<boolean>;
   /** Drains: stop accepting, end sessions after graceMs, flush the recorder, final checkpoint. */
@@ -134,6 +140,20 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     });
   }
 
+  // Approvals share the audit store; a restarted instance first abandons the statements it held.
+  const approvalRepo = await openApprovalRepository(storeUrl(config));
+  const webhook = config.approvals.webhook;
+  const approvals = new ApprovalService({
+    repo: approvalRepo,
+    logId,
+    connections: config.connections.map((c) => ({ name: c.name, allowGroups: c.allowGroups, ...c.access })),
+    event: (e) => recorder.event(e),
+    webhook: webhook ? createWebhook({ url: webhook.url, secret: webhook.secret.reveal(), logger }) : null,
+    logger,
+    apiBase: `http://${config.listen.http.host}:${config.listen.http.port}`,
+  });
+  await approvals.start();
+
   const metrics = new Metrics();
   const pipeline = createPipeline({
     authenticator,
@@ -143,6 +163,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     auditSync: config.audit.sync,
     metrics,
     logger,
+    approvals,
   });
 
   const pg = startPostgresServer({
@@ -161,7 +182,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     policy,
     logId,
     gatewayPublicKey: key.publicRaw,
-    approvals: null,
+    approvals: approvalsPort(approvals),
   });
   const app = createHttpApp({
     notReady() {
@@ -171,6 +192,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       return problems;
     },
     metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
+    api: [approvalsApi({ approvals, authenticator })],
   }, { admin: admin.deps });
   // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
   const httpGateway = createHttpGateway({ gateway: pipeline, masking: new MaskingEngine(), logger });
@@ -226,6 +248,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     recorder,
     policy,
+    approvals,
     reloadPolicy,
     stop(graceMs = 0) {
       stopping ??= (async () => {
@@ -235,6 +258,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         await httpGateway.close();
         http.stop(true);
         await admin.close();
+        await approvals.stop();
+        await approvalRepo.close();
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
         await recorder.close();
         logger.info("gateway stopped");
