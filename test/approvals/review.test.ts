@@ -6,13 +6,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { openStore } from "../../src/audit/store.ts";
 import { verifySignature } from "../../src/approvals/webhook.ts";
+import { openStore } from "../../src/audit/store.ts";
 import { storeUrl } from "../../src/gateway.ts";
+import { WireClient, wire } from "../policy-e2e/support.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
-import { WireClient, wire } from "../policy-e2e/support.ts";
 import { api, cli, gatewayFlag, pendingFor, type Receiver, startReceiver } from "./support.ts";
 
 let db: PgServer;
@@ -24,7 +24,8 @@ let bob: string;
 let carol: string;
 const SECRET = "webhook-signing-Secret-5e1d";
 
-const count = (where: string) => Number(db.sql(`SELECT count(*) FROM payments WHERE ${where}`, "ledger").trim());
+const count = (where: string) =>
+  Number(db.sql(`SELECT count(*) FROM payments WHERE ${where}`, "ledger").trim());
 
 beforeAll(async () => {
   [db, issuer, hook] = await Promise.all([startPostgres(), startOidcIssuer(), startReceiver()]);
@@ -71,14 +72,28 @@ describe("simple query (psql)", () => {
     // The requester cannot approve her own statement, although she is in an approver group.
     const self = await cli(["approve", pending.id, "--reason", "mine", "--token", alice, ...gatewayFlag(gw)]);
     expect(self.code).toBe(1);
-    expect(self.stderr).toBe(
-      "custos: you cannot approve or deny your own request (approval.forbidden)\n",
-    );
+    expect(self.stderr).toBe("custos: you cannot approve or deny your own request (approval.forbidden)\n");
     // Nor can someone outside the approver groups.
-    const outsider = await cli(["approve", pending.id, "--reason", "x", "--token", carol, ...gatewayFlag(gw)]);
+    const outsider = await cli([
+      "approve",
+      pending.id,
+      "--reason",
+      "x",
+      "--token",
+      carol,
+      ...gatewayFlag(gw),
+    ]);
     expect(outsider.stderr).toContain("only members of approvers may decide this request");
 
-    const ok = await cli(["approve", pending.id, "--reason", "ticket CHG-1", "--token", bob, ...gatewayFlag(gw)]);
+    const ok = await cli([
+      "approve",
+      pending.id,
+      "--reason",
+      "ticket CHG-1",
+      "--token",
+      bob,
+      ...gatewayFlag(gw),
+    ]);
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`request     ${pending.id} (statement) approved`);
@@ -108,7 +123,15 @@ describe("simple query (psql)", () => {
       const text = "INSERT INTO payments VALUES (2, 200)";
       const held = client.unsafe(text, [], { prepare: false }).catch((e) => e);
       const pending = await pendingFor(gw, bob, text);
-      const denied = await cli(["deny", pending.id, "--reason", "not today", "--token", bob, ...gatewayFlag(gw)]);
+      const denied = await cli([
+        "deny",
+        pending.id,
+        "--reason",
+        "not today",
+        "--token",
+        bob,
+        ...gatewayFlag(gw),
+      ]);
       expect(denied.code).toBe(0);
       const err = await held;
       expect(err).toBeInstanceOf(Error);
@@ -175,9 +198,9 @@ describe("an approval binds to one statement, its parameters and its session", (
       two.send(wire.parse("", text), wire.bind("", ["10", "1000"]), wire.execute(), wire.sync());
       const third = await pendingFor(gw, bob, text);
       expect(third.session_id).not.toBe(null);
-      const firstShown = (await api(gw, bob, "GET", "/approvals?status=approved&kind=statement")).json.requests.find(
-        (r: any) => r.statement?.text === text,
-      );
+      const firstShown = (
+        await api(gw, bob, "GET", "/approvals?status=approved&kind=statement")
+      ).json.requests.find((r: any) => r.statement?.text === text);
       expect(third.session_id).not.toBe(firstShown.session_id);
       expect(third.statement.hash).toBe(firstShown.statement.hash);
       // The old approval cannot be moved onto it: deciding it again is a conflict.
@@ -206,7 +229,14 @@ describe("evidence and notification", () => {
         if (types.filter((t) => t === "approval.approved").length >= 2 || Date.now() > deadline) break;
         await Bun.sleep(50);
       }
-      for (const t of ["approval.requested", "approval.decision", "approval.approved", "approval.denied", "approval.expired", "approval.refused"]) {
+      for (const t of [
+        "approval.requested",
+        "approval.decision",
+        "approval.approved",
+        "approval.denied",
+        "approval.expired",
+        "approval.refused",
+      ]) {
         expect(types).toContain(t);
       }
       const sessions = await store.listSessions({ limit: 100 });
@@ -232,7 +262,10 @@ describe("evidence and notification", () => {
     while (hook.received.length < 3 && Date.now() < deadline) await Bun.sleep(50);
     expect(hook.received.length).toBeGreaterThanOrEqual(3);
     for (const { headers, body } of hook.received) {
-      const sig = { signature: headers.get("x-custos-signature"), timestamp: headers.get("x-custos-timestamp") };
+      const sig = {
+        signature: headers.get("x-custos-signature"),
+        timestamp: headers.get("x-custos-timestamp"),
+      };
       expect(sig.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
       expect(verifySignature(SECRET, sig, body)).toBe(true);
       // A changed body, another secret or an old timestamp do not verify.
@@ -290,7 +323,16 @@ describe("API input", () => {
     expect(noReason.stderr).toBe("custos: approve needs --reason TEXT\n");
     const noToken = await cli(["deny", "abc", "--reason", "x", ...gatewayFlag(gw)]);
     expect(noToken.stderr).toBe("custos: needs --token T (or CUSTOS_TOKEN)\n");
-    const unreachable = await cli(["approve", "abc", "--reason", "x", "--token", bob, "--gateway", "http://127.0.0.1:1"]);
+    const unreachable = await cli([
+      "approve",
+      "abc",
+      "--reason",
+      "x",
+      "--token",
+      bob,
+      "--gateway",
+      "http://127.0.0.1:1",
+    ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toStartWith("custos: cannot reach the gateway at http://127.0.0.1:1");
   });

@@ -47,12 +47,28 @@ afterAll(async () => {
 
 /** Files an access request through gateway `via` and has bob and dave approve it through `b`. */
 async function grant(via: TestGateway, duration: string): Promise<string> {
-  const filed = await cli(["access", "request", "--connection", "ledger", "--duration", duration, "--reason", "incident 7", "--token", alice, ...gatewayFlag(via)]);
+  const filed = await cli([
+    "access",
+    "request",
+    "--connection",
+    "ledger",
+    "--duration",
+    duration,
+    "--reason",
+    "incident 7",
+    "--token",
+    alice,
+    ...gatewayFlag(via),
+  ]);
   expect(filed.stderr).toBe("");
   const id = filed.stdout.trim();
   expect(id).toMatch(/^[0-9a-f]{16}$/);
-  expect((await api(b, bob, "POST", `/approvals/${id}/approve`, { reason: "on call" })).json.status).toBe("pending");
-  expect((await api(b, dave, "POST", `/approvals/${id}/approve`, { reason: "ok" })).json.status).toBe("approved");
+  expect((await api(b, bob, "POST", `/approvals/${id}/approve`, { reason: "on call" })).json.status).toBe(
+    "pending",
+  );
+  expect((await api(b, dave, "POST", `/approvals/${id}/approve`, { reason: "ok" })).json.status).toBe(
+    "approved",
+  );
   return id;
 }
 
@@ -62,12 +78,40 @@ describe("just-in-time access", () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('connection "ledger" needs an approved access request');
 
-    const tooLong = await cli(["access", "request", "--connection", "ledger", "--duration", "2h", "--reason", "x", "--token", alice, ...gatewayFlag(a)]);
-    expect(tooLong.stderr).toBe("custos: duration must be more than 0 and at most 1h (max_duration) (approval.invalid)\n");
+    const tooLong = await cli([
+      "access",
+      "request",
+      "--connection",
+      "ledger",
+      "--duration",
+      "2h",
+      "--reason",
+      "x",
+      "--token",
+      alice,
+      ...gatewayFlag(a),
+    ]);
+    expect(tooLong.stderr).toBe(
+      "custos: duration must be more than 0 and at most 1h (max_duration) (approval.invalid)\n",
+    );
 
-    const filed = await cli(["access", "request", "--connection", "ledger", "--duration", "3s", "--reason", "incident 7", "--token", alice, ...gatewayFlag(a)]);
+    const filed = await cli([
+      "access",
+      "request",
+      "--connection",
+      "ledger",
+      "--duration",
+      "3s",
+      "--reason",
+      "incident 7",
+      "--token",
+      alice,
+      ...gatewayFlag(a),
+    ]);
     const id = filed.stdout.trim();
-    expect((await api(b, bob, "POST", `/approvals/${id}/approve`, { reason: "on call" })).json.status).toBe("pending");
+    expect((await api(b, bob, "POST", `/approvals/${id}/approve`, { reason: "on call" })).json.status).toBe(
+      "pending",
+    );
     // The same approver twice does not make two approvals.
     const twice = await api(a, bob, "POST", `/approvals/${id}/approve`, { reason: "again" });
     expect(twice.status).toBe(409);
@@ -87,7 +131,16 @@ describe("just-in-time access", () => {
     const after = await psql(a.url(alice), ["-c", "SELECT 1"]);
     expect(after.stderr).toContain("needs an approved access request");
 
-    const list = await cli(["access", "list", "--kind", "access", "--token", alice, ...gatewayFlag(b), "--json"]);
+    const list = await cli([
+      "access",
+      "list",
+      "--kind",
+      "access",
+      "--token",
+      alice,
+      ...gatewayFlag(b),
+      "--json",
+    ]);
     const shown = (JSON.parse(list.stdout) as any[]).find((r) => r.id === id);
     expect(shown.status).toBe("expired");
     expect(shown.decisions.map((d: any) => d.approver)).toEqual(["bob@bank.example", "dave@bank.example"]);
@@ -95,7 +148,10 @@ describe("just-in-time access", () => {
 
   test("an open session gets FATAL 57P01 'access grant expired'", async () => {
     await grant(a, "2s");
-    const proc = Bun.spawn(["psql", "-X", a.url(alice), "-c", "SELECT pg_sleep(4)"], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["psql", "-X", a.url(alice), "-c", "SELECT pg_sleep(4)"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const stderr = await new Response(proc.stderr).text();
     await proc.exited;
     expect(stderr).toContain("FATAL:  access grant expired: the session is closed");
@@ -105,12 +161,24 @@ describe("just-in-time access", () => {
     const id = await grant(a, "10m");
     const client = postgres(a.url(alice), { max: 1, onnotice: () => {} });
     await client`SELECT 1`;
-    const revoked = await cli(["access", "revoke", id, "--reason", "done", "--token", bob, ...gatewayFlag(b)]);
+    const revoked = await cli([
+      "access",
+      "revoke",
+      id,
+      "--reason",
+      "done",
+      "--token",
+      bob,
+      ...gatewayFlag(b),
+    ]);
     expect(revoked.stdout).toContain("revoked");
     const deadline = Date.now() + 5000;
     let err: unknown;
     while (Date.now() < deadline) {
-      err = await client`SELECT 1`.then(() => undefined, (e) => e);
+      err = await client`SELECT 1`.then(
+        () => undefined,
+        (e) => e,
+      );
       if (err) break;
       await Bun.sleep(100);
     }
@@ -151,7 +219,13 @@ describe("statements held on one gateway, approved through the other", () => {
 
     // A crash leaves a pending row behind: the restarted instance abandons it on startup.
     const repo = await openApprovalRepository(storeUrl);
-    const orphan = { ...(await repo.get(pending.id))!, id: "0123456789abcdef", status: "pending", decidedAt: null, endedReason: null };
+    const orphan = {
+      ...(await repo.get(pending.id))!,
+      id: "0123456789abcdef",
+      status: "pending",
+      decidedAt: null,
+      endedReason: null,
+    };
     const { decisions: _d, ...row } = orphan;
     await repo.create(row);
     a = await start(dataDir);

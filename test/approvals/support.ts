@@ -1,8 +1,8 @@
 // Shared pieces of the approvals end-to-end tests: the CLI run as a real subprocess, the API as an
 // approver sees it, and a webhook receiver on loopback.
 import { join } from "node:path";
-import type { TestGateway } from "../support/gateway.ts";
 import { freePort } from "../support/free-port.ts";
+import type { TestGateway } from "../support/gateway.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 
@@ -38,7 +38,9 @@ export async function pendingFor(gw: TestGateway, approver: string, text: string
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { json } = await api(gw, approver, "GET", "/approvals?status=pending&kind=statement");
-    const found = (json.requests as Record<string, any>[] | undefined)?.find((r) => r.statement?.text === text);
+    const found = (json.requests as Record<string, any>[] | undefined)?.find(
+      (r) => r.statement?.text === text,
+    );
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`no pending request for ${text} within ${timeoutMs} ms`);
     await Bun.sleep(50);
