@@ -8,8 +8,6 @@ export interface HealthSource {
   /** Names of the conditions that keep the gateway from being ready; empty when ready. */
   notReady(): string[];
   metrics(): string;
-  /** Routes served under /api (approvals, later the admin API). */
-  api?: Hono<any>[];
 }
 
 export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps } = {}): Hono {
@@ -17,7 +15,7 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
   if (extra.admin) {
     app.route("/api", createAdminApi(extra.admin));
     app.route("/console", createConsole(extra.admin));
-    app.get("/", (c) => c.redirect("/console/", 302));
+    app.get("/", (c) => c.redirect("/console", 302));
   }
   app.get("/healthz", (c) => {
     const problems = source.notReady();
@@ -26,6 +24,5 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
   app.get("/metrics", (c) =>
     c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
-  for (const routes of source.api ?? []) app.route("/api", routes);
   return app;
 }

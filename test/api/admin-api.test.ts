@@ -19,7 +19,12 @@ beforeAll(async () => {
   [db, issuer] = await Promise.all([startPostgres(), startOidcIssuer()]);
   gw = await startTestGateway({ pg: db, issuer, config: { console: CONSOLE_ROLES } });
   h = await adminHarness(gw);
-  auditor = await issuer.mint({ iss: issuer.issuer, sub: "alice-auditor", aud: "custos", groups: ["auditors"] });
+  auditor = await issuer.mint({
+    iss: issuer.issuer,
+    sub: "alice-auditor",
+    aud: "custos",
+    groups: ["auditors"],
+  });
   admin = await h.gatewayToken("root-admin", ["custos-admins"]);
   // Three sessions by two subjects; one ends in an error statement.
   for (const [sub, sql] of [
@@ -30,7 +35,9 @@ beforeAll(async () => {
     const r = await psql(gw.url(await gw.token(sub, ["agents"])), ["-c", sql]);
     if (sql !== "select 1/0;") expect(r.code).toBe(0);
   }
-  await waitForEvent(gw, (e) => e.type === "session.end" && e.data.statements !== undefined, 5_000).catch(() => {});
+  await waitForEvent(gw, (e) => e.type === "session.end" && e.data.statements !== undefined, 5_000).catch(
+    () => {},
+  );
   await gw.gw.recorder.durable();
 }, 60_000);
 
@@ -43,7 +50,17 @@ afterAll(async () => {
 const body = async (r: Response) => (await r.json()) as Record<string, any>;
 
 describe("authentication and roles", () => {
-  const routes = ["/api/me", "/api/sessions", "/api/sessions/x", "/api/sessions/x/transcript", "/api/sessions/x/frames", "/api/sessions/x/replay", "/api/audit/status", "/api/policy", "/api/connections"];
+  const routes = [
+    "/api/me",
+    "/api/sessions",
+    "/api/sessions/x",
+    "/api/sessions/x/transcript",
+    "/api/sessions/x/frames",
+    "/api/sessions/x/replay",
+    "/api/audit/status",
+    "/api/policy",
+    "/api/connections",
+  ];
 
   test("every route but the OpenAPI document answers 401 without credentials", async () => {
     for (const path of routes) {
@@ -57,12 +74,22 @@ describe("authentication and roles", () => {
   });
 
   test("a malformed header, a forged token and an alg:none token are 401 with the reason", async () => {
-    const malformed = await h.app.request("http://gw.test/api/sessions", { headers: { authorization: "Basic abc" } });
+    const malformed = await h.app.request("http://gw.test/api/sessions", {
+      headers: { authorization: "Basic abc" },
+    });
     expect(malformed.status).toBe(401);
     expect((await body(malformed)).error.message).toContain("Bearer");
-    const forged = await issuer.mint({ iss: issuer.issuer, sub: "mallory", aud: "custos", groups: ["auditors"] }, { key: "foreign" });
+    const forged = await issuer.mint(
+      { iss: issuer.issuer, sub: "mallory", aud: "custos", groups: ["auditors"] },
+      { key: "foreign" },
+    );
     expect((await h.call("/api/sessions", forged)).status).toBe(401);
-    const none = issuer.mintUnsigned({ iss: issuer.issuer, sub: "mallory", aud: "custos", groups: ["custos-admins"] });
+    const none = issuer.mintUnsigned({
+      iss: issuer.issuer,
+      sub: "mallory",
+      aud: "custos",
+      groups: ["custos-admins"],
+    });
     const r = await h.call("/api/sessions", none);
     expect(r.status).toBe(401);
     expect((await body(r)).error.code).toBe("identity.algorithm");
@@ -155,7 +182,9 @@ describe("sessions", () => {
     const frames = await body(await h.call(`/api/sessions/${id}/frames?limit=2`, admin));
     expect(frames.items.length).toBe(2);
     expect(frames.total).toBeGreaterThan(2);
-    const rest = await body(await h.call(`/api/sessions/${id}/frames?limit=5000&cursor=${frames.next_cursor}`, admin));
+    const rest = await body(
+      await h.call(`/api/sessions/${id}/frames?limit=5000&cursor=${frames.next_cursor}`, admin),
+    );
     expect(rest.items.length).toBe(frames.total - 2);
     const row = rest.items.find((f: any) => f.kind === "DataRow");
     expect(row.data.values).toEqual(["1", "row 1"]);
@@ -164,10 +193,17 @@ describe("sessions", () => {
     expect(replay.steps.length).toBe(1);
     expect(replay.steps[0]).toMatchObject({ action: "allow", rowCount: 3, tag: "SELECT 3" });
     expect(replay.steps[0].result.columns).toEqual(["n", "label"]);
-    expect(replay.steps[0].result.rows).toEqual([["1", "row 1"], ["2", "row 2"], ["3", "row 3"]]);
+    expect(replay.steps[0].result.rows).toEqual([
+      ["1", "row 1"],
+      ["2", "row 2"],
+      ["3", "row 3"],
+    ]);
 
     for (const what of ["transcript", "frames", "replay"]) {
-      const e = await waitForEvent(gw, (x) => x.type === "recording.read" && x.sessionId === id && x.data.what === what);
+      const e = await waitForEvent(
+        gw,
+        (x) => x.type === "recording.read" && x.sessionId === id && x.data.what === what,
+      );
       expect(e.data.who).toBe(what === "frames" ? "root-admin" : "alice-auditor");
     }
   });

@@ -1,9 +1,10 @@
 // Builds the gateway's HTTP app (admin API and console) around a running test gateway, for app.request():
 // the same store, recorder, policy and config, a fresh authenticator that trusts the test issuer and the
 // gateway key, and helpers for tokens of each console role.
+
+import type { ApprovalsPort } from "../../src/api/admin/approvals-port.ts";
 import { openAdmin } from "../../src/api/admin/wire.ts";
 import { createHttpApp } from "../../src/api/http.ts";
-import type { ApprovalsPort } from "../../src/api/admin/approvals-port.ts";
 import { storeUrl } from "../../src/gateway.ts";
 import { createAuthenticator } from "../../src/identity/authenticator.ts";
 import { type GatewayKey, loadOrCreateGatewayKey } from "../../src/identity/gateway-key.ts";
@@ -25,7 +26,10 @@ export interface AdminHarness {
   close(): Promise<void>;
 }
 
-export async function adminHarness(t: TestGateway, approvals: ApprovalsPort | null = null): Promise<AdminHarness> {
+export async function adminHarness(
+  t: TestGateway,
+  approvals: ApprovalsPort | null = null,
+): Promise<AdminHarness> {
   const key = await loadOrCreateGatewayKey(t.dataDir);
   const authenticator = createAuthenticator({
     issuers: t.config.identity.issuers,

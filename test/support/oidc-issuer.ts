@@ -1,6 +1,8 @@
 // A real OIDC issuer on a loopback port for tests: discovery document, JWKS, and token minting with the
 // published keys (RS256, ES256), a key published only after rotateKey(), and a foreign key never published.
-import { createHmac } from "node:crypto";
+// Also the authorization code flow with PKCE (/authorize signs in the user set by signInAs, /token checks
+// the code, redirect_uri, client_id and S256 verifier) for the console's sign-in.
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import {
   type CryptoKey,
   exportJWK,
@@ -39,6 +41,11 @@ export interface OidcIssuer {
   readonly requests: number;
   /** Discovery fetches served so far. */
   readonly discoveries: number;
+  /** The user /authorize signs in (no login form); null makes /authorize answer 401 access_denied. */
+  signInAs(user: { sub: string; groups: string[]; aud?: string } | null): void;
+  /** Token endpoint calls served so far, and the last error it answered (invalid_grant…). */
+  readonly tokenCalls: number;
+  readonly lastTokenError: string | null;
   /** Refuses connections until up(). */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -73,6 +80,22 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
   const published: KeyEntry[] = [rs, ps, es];
   let jwksFetches = 0;
   let discoveryFetches = 0;
+  type SignInUser = { sub: string; groups: string[]; aud?: string };
+  let user: SignInUser | null = null;
+  let tokenCalls = 0;
+  let lastTokenError: string | null = null;
+  // Codes issued by /authorize: single use, one minute.
+  const codes = new Map<
+    string,
+    {
+      clientId: string;
+      redirectUri: string;
+      challenge: string;
+      nonce: string | null;
+      user: SignInUser;
+      exp: number;
+    }
+  >();
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
 
@@ -87,9 +110,15 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
           return Response.json({
             issuer,
             jwks_uri: `${issuer}/jwks`,
+            authorization_endpoint: `${issuer}/authorize`,
+            token_endpoint: `${issuer}/token`,
+            response_types_supported: ["code"],
+            code_challenge_methods_supported: ["S256"],
             id_token_signing_alg_values_supported: ["RS256", "PS256", "ES256"],
           });
         }
+        if (path === "/authorize") return authorize(new URL(req.url));
+        if (path === "/token" && req.method === "POST") return token(req);
         if (path === "/jwks") {
           jwksFetches++;
           return Response.json({ keys: published.map((k) => k.jwk) });
@@ -97,6 +126,78 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
         return new Response("not found", { status: 404 });
       },
     });
+  const authorize = (url: URL): Response => {
+    const q = url.searchParams;
+    const redirectUri = q.get("redirect_uri");
+    if (!redirectUri) return new Response("missing redirect_uri", { status: 400 });
+    const back = new URL(redirectUri);
+    if (q.get("state")) back.searchParams.set("state", q.get("state")!);
+    const fail = (error: string) => {
+      back.searchParams.set("error", error);
+      return Response.redirect(back.toString(), 302);
+    };
+    if (q.get("response_type") !== "code" || !q.get("client_id")) return fail("invalid_request");
+    if (q.get("code_challenge_method") !== "S256" || !q.get("code_challenge")) return fail("invalid_request");
+    if (!user) return fail("access_denied");
+    const code = randomBytes(16).toString("base64url");
+    codes.set(code, {
+      clientId: q.get("client_id")!,
+      redirectUri,
+      challenge: q.get("code_challenge")!,
+      nonce: q.get("nonce"),
+      user,
+      exp: Date.now() + 60_000,
+    });
+    back.searchParams.set("code", code);
+    return Response.redirect(back.toString(), 302);
+  };
+
+  const token = async (req: Request): Promise<Response> => {
+    tokenCalls++;
+    const form = new URLSearchParams(await req.text());
+    const refuse = (error: string) => {
+      lastTokenError = error;
+      return Response.json({ error }, { status: 400 });
+    };
+    const code = form.get("code") ?? "";
+    const entry = codes.get(code);
+    codes.delete(code);
+    if (form.get("grant_type") !== "authorization_code" || !entry || entry.exp < Date.now())
+      return refuse("invalid_grant");
+    if (form.get("redirect_uri") !== entry.redirectUri || form.get("client_id") !== entry.clientId)
+      return refuse("invalid_grant");
+    const verifier = form.get("code_verifier") ?? "";
+    if (createHash("sha256").update(verifier).digest("base64url") !== entry.challenge)
+      return refuse("invalid_grant");
+    const sign = (claims: JWTPayload) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "RS256", kid: rs.kid, typ: "JWT" })
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(rs.privateKey);
+    const u = entry.user;
+    const accessToken = await sign({
+      iss: issuer,
+      sub: u.sub,
+      aud: u.aud ?? "custos",
+      groups: u.groups,
+      amr: ["pwd", "mfa"],
+    });
+    const idToken = await sign({
+      iss: issuer,
+      sub: u.sub,
+      aud: entry.clientId,
+      ...(entry.nonce ? { nonce: entry.nonce } : {}),
+    });
+    lastTokenError = null;
+    return Response.json({
+      access_token: accessToken,
+      id_token: idToken,
+      token_type: "Bearer",
+      expires_in: 300,
+    });
+  };
+
   let server: ReturnType<typeof Bun.serve> | null = serve();
 
   const pick = (key: MintKey, alg: string): KeyEntry => {
@@ -133,6 +234,15 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     },
     get requests() {
       return jwksFetches;
+    },
+    signInAs(u) {
+      user = u;
+    },
+    get tokenCalls() {
+      return tokenCalls;
+    },
+    get lastTokenError() {
+      return lastTokenError;
     },
     get discoveries() {
       return discoveryFetches;

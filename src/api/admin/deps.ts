@@ -3,6 +3,7 @@
 import type { AuditStore } from "../../audit/store.ts";
 import type { ConsoleConfig } from "../../config/types.ts";
 import type { AuditEvent } from "../../core/audit-event.ts";
+import type { Frame } from "../../core/frame.ts";
 import type { Authenticator } from "../../identity/authenticator.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
 
@@ -43,6 +44,11 @@ export interface AdminDeps {
   cookieKey: Uint8Array;
   /** Null until the approvals module is wired in: the routes then answer 503. */
   approvals: ApprovalsPort | null;
+  /**
+   * Turns a session's stored recording into decoded frames for its protocol (a PostgreSQL session is stored
+   * as raw byte streams); identity when absent. Keeps the API free of protocol codecs.
+   */
+  decodeRecording?: (protocol: string | null, frames: Frame[]) => Frame[];
   /** Mark cookies Secure (the listener is behind TLS). */
   secureCookies: boolean;
   /** How long a verify result is served before the next request re-runs it. Default 60 s. */

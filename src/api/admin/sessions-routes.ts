@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor, parseLimit, parseTime } from "./cursor.ts";
 import type { AdminDeps } from "./deps.ts";
 import { notFound } from "./http-error.ts";
 import { toJsonValue } from "./json-value.ts";
+import { sessionFrames } from "./recording.ts";
 import { buildReplay } from "./replay.ts";
 import { querySessions } from "./session-query.ts";
 import { sessionView } from "./views.ts";
@@ -75,7 +76,7 @@ export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
     const limit = parseLimit(c.req.query("limit"), 500, 5_000);
     const cursor = c.req.query("cursor");
     const offset = cursor ? (decodeCursor(cursor, { i: "number" }).i as number) : 0;
-    const frames = await deps.store.sessionFrames(id);
+    const frames = await sessionFrames(deps, s);
     const slice = frames.slice(offset, offset + limit);
     recordRead(c.get("principal"), id, "frames", { offset, count: slice.length });
     const end = offset + slice.length;
@@ -90,7 +91,7 @@ export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
     const id = c.req.param("id");
     const s = await deps.store.getSession(id);
     if (!s) return notFound(c, "session");
-    const [events, frames] = await Promise.all([deps.store.sessionEvents(id), deps.store.sessionFrames(id)]);
+    const [events, frames] = await Promise.all([deps.store.sessionEvents(id), sessionFrames(deps, s)]);
     recordRead(c.get("principal"), id, "replay");
     return c.json({ session: sessionView(s), steps: buildReplay(events, frames, s.startedAt) });
   });

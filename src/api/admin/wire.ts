@@ -5,6 +5,7 @@ import { openStore } from "../../audit/store.ts";
 import type { Config } from "../../config/types.ts";
 import type { AuditEvent } from "../../core/audit-event.ts";
 import type { Authenticator } from "../../identity/authenticator.ts";
+import { expandRecording } from "../../protocols/postgres/recording.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
 import { loadOrCreateConsoleKey } from "./console-key.ts";
 import type { AdminDeps, ConnectionSummary } from "./deps.ts";
@@ -38,6 +39,7 @@ export async function openAdmin(w: AdminWiring): Promise<{ deps: AdminDeps; clos
     cookieKey: loadOrCreateConsoleKey(w.config.dataDir),
     approvals: w.approvals,
     secureCookies: false,
+    decodeRecording: (protocol, frames) => (protocol === "postgres" ? expandRecording(frames) : frames),
   };
   return {
     deps,

@@ -9,6 +9,7 @@ import type { Principal } from "../admin/auth.ts";
 import { resolvePrincipal } from "../admin/auth.ts";
 import { parseTime } from "../admin/cursor.ts";
 import type { AdminDeps } from "../admin/deps.ts";
+import { sessionFrames } from "../admin/recording.ts";
 import { buildReplay } from "../admin/replay.ts";
 import { allowed, CAN } from "../admin/roles.ts";
 import { querySessions } from "../admin/session-query.ts";
@@ -114,7 +115,7 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     const id = c.req.param("id");
     const s = await deps.store.getSession(id);
     if (!s) return c.html(<ErrorPage principal={p} title="Not found" message={`No session ${id}.`} />, 404);
-    const [events, frames] = await Promise.all([deps.store.sessionEvents(id), deps.store.sessionFrames(id)]);
+    const [events, frames] = await Promise.all([deps.store.sessionEvents(id), sessionFrames(deps, s)]);
     deps.audit.event({
       type: "recording.read",
       time: now(),

@@ -21,7 +21,7 @@ export function Page(props: { title: string; principal?: Principal; active?: str
       </head>
       <body>
         <header>
-          <a class="brand" href="/console/">
+          <a class="brand" href="/console">
             Custos
           </a>
           {p ? (

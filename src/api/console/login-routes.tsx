@@ -76,7 +76,7 @@ export function loginRoutes(deps: AdminDeps): Hono {
         amr: identity.context.amr,
       },
     });
-    return c.redirect("/console/", 303);
+    return c.redirect("/console", 303);
   };
 
   app.get("/login", async (c) => {

@@ -104,7 +104,7 @@ function Step({ step: x }: { step: ReplayStep }) {
               {r.rows.map((row) => (
                 <tr>
                   {row.map((v) => (
-                    <td class={v === null ? "null" : ""}>{v ?? "NULL"}</td>
+                    <td class={v === null ? "null" : undefined}>{v ?? "NULL"}</td>
                   ))}
                 </tr>
               ))}
