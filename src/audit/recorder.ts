@@ -49,6 +49,10 @@ function cloneable(v: unknown): boolean {
 
 const sessionOf = (e: AuditEvent) => (e.sessionId === undefined ? {} : { sessionId: e.sessionId });
 
+/** Uncommitted recording bytes above which streams are paused, and below which they resume. */
+const BACKLOG_HIGH_BYTES = 32 << 20;
+const BACKLOG_LOW_BYTES = 8 << 20;
+
 const unavailable = (why: string) => new CustosError("audit.unavailable", `audit store unavailable: ${why}`);
 
 export class Recorder {
@@ -68,6 +72,11 @@ export class Recorder {
   private lastNotified = true;
   private inFlight = 0;
   private perMessage = new Map<number, number>();
+  /** Payload bytes of frames accepted but not committed (buffered + in flight), for backpressure. */
+  private bufferedBytes = 0;
+  private inFlightBytes = 0;
+  private perMessageBytes = new Map<number, number>();
+  private drainWaiters: (() => void)[] = [];
   private counters = {
     committedEvents: 0,
     committedFrames: 0,
@@ -140,9 +149,13 @@ export class Recorder {
     this.schedule();
   }
 
-  /** Buffers one frame of a session's recording. Throws like event(). */
-  frame(sessionId: string, f: Frame): void {
+  /**
+   * Buffers one frame of a session's recording. Throws like event(). `bytes` is the frame's payload size,
+   * which backlogged() weighs so that a fast stream is slowed down before memory grows.
+   */
+  frame(sessionId: string, f: Frame, bytes = 0): void {
     this.admit();
+    this.bufferedBytes += bytes;
     const list = this.frames.get(sessionId);
     if (list) list.push(f);
     else this.frames.set(sessionId, [f]);
@@ -165,6 +178,27 @@ export class Recorder {
       this.schedule();
     }
     return new Promise((resolve, reject) => this.waiters.push({ upTo, resolve, reject }));
+  }
+
+  /**
+   * Null when the recorder keeps up; otherwise a promise that resolves once the backlog has drained below
+   * the low-water marks. Streams pause their sources meanwhile, so a relay never outruns its recording.
+   */
+  whenDrained(): Promise<void> | null {
+    const entries = this.queueDepth();
+    const bytes = this.bufferedBytes + this.inFlightBytes;
+    if (entries < this.maxQueue / 4 && bytes < BACKLOG_HIGH_BYTES) return null;
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private releaseDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const low =
+      this.queueDepth() < this.maxQueue / 10 && this.bufferedBytes + this.inFlightBytes < BACKLOG_LOW_BYTES;
+    if (!low && !this.closed) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** False while the store cannot be written or the queue is full: refuse new sessions and statements. */
@@ -229,6 +263,9 @@ export class Recorder {
     if (urgent) this.lastUrgentId = id;
     this.perMessage.set(id, this.buffered);
     this.inFlight += this.buffered;
+    this.perMessageBytes.set(id, this.bufferedBytes);
+    this.inFlightBytes += this.bufferedBytes;
+    this.bufferedBytes = 0;
     this.events = [];
     this.frames = new Map();
     this.buffered = 0;
@@ -259,6 +296,8 @@ export class Recorder {
         for (let id = this.committedUpTo + 1; id <= m.upTo; id++) {
           this.inFlight -= this.perMessage.get(id) ?? 0;
           this.perMessage.delete(id);
+          this.inFlightBytes -= this.perMessageBytes.get(id) ?? 0;
+          this.perMessageBytes.delete(id);
         }
         this.committedUpTo = m.upTo;
         const c = this.counters;
@@ -277,6 +316,7 @@ export class Recorder {
         this.storeOk = true;
         this.reason = undefined;
         this.notify();
+        this.releaseDrainWaiters();
         break;
       }
       case "unwritable":

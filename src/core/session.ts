@@ -78,7 +78,12 @@ export interface GatewaySession<Target = unknown> {
     notify: (notice: ReviewNotice) => void,
   ): Promise<Decision>;
   /** Buffer one frame of the session recording. */
-  record(frame: Frame): void;
+  record(frame: Frame, bytes?: number): void;
+  /**
+   * Null while the recording keeps up; else resolves when its backlog has drained. A protocol pauses the
+   * stream it reads from meanwhile, so memory stays bounded and nothing is forwarded unrecorded.
+   */
+  recordingBacklog(): Promise<void> | null;
   /** Resolves once everything recorded so far is committed to the audit store; rejects with audit.unavailable. */
   durable(): Promise<void>;
   /** A command finished (or was refused): writes its audit event. */

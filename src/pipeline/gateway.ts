@@ -315,8 +315,12 @@ class LiveSession implements GatewaySession {
     });
   }
 
-  record(frame: Frame): void {
-    this.opts.recorder.frame(this.id, frame);
+  record(frame: Frame, bytes?: number): void {
+    this.opts.recorder.frame(this.id, frame, bytes);
+  }
+
+  recordingBacklog(): Promise<void> | null {
+    return this.opts.recorder.whenDrained();
   }
 
   durable(): Promise<void> {

@@ -11,12 +11,13 @@ import type { Command } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Frame } from "../../core/frame.ts";
-import type { GatewaySession, SessionStats } from "../../core/session.ts";
+import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/session.ts";
 import type { Conn } from "../../net/conn.ts";
 import * as codec from "./codec.ts";
-import { frameClient, frameServer } from "./frames.ts";
+import { STREAM_KIND } from "./recording.ts";
+import { CommandMask, maskingFailure, type ResultMasking } from "./result-masking.ts";
 import type { PostgresTarget } from "./target.ts";
-import { type Pending, ResponseTracker, rowsFromTag } from "./tracker.ts";
+import { type Pending, ResponseTracker, rowsFromTag, SWALLOW } from "./tracker.ts";
 import { wireError } from "./wire-error.ts";
 
 export interface RelayOptions {
@@ -29,6 +30,8 @@ export interface RelayOptions {
   onUpstreamClosed(): void;
   onFatal(err: CustosError): void;
   release(): void;
+  /** Masks result streams per the decisions' mask rules; null disables masking (no rules can apply). */
+  masking: ResultMasking | null;
 }
 
 interface Tracked {
@@ -36,6 +39,9 @@ interface Tracked {
   decision: Decision;
   /** Epoch microseconds when forwarded. */
   start: number;
+  /** The portal an Execute runs: its results are masked with the portal's CommandMask. */
+  portal?: string;
+  mask?: CommandMask | null;
 }
 
 interface Prepared {
@@ -66,7 +72,21 @@ export class Relay {
   private toServer: Uint8Array[] = [];
   private statements = new Map<string, Prepared>();
   private portals = new Map<string, string>();
-  private pauses = new Set<"backpressure" | "inbox">();
+  /** Masking state per portal whose statement's decision masks results (set at Bind). */
+  private portalMasks = new Map<string, CommandMask>();
+  /** Server messages framed but not yet processed (masking waits for a catalog lookup). */
+  private serverQueue: Uint8Array[] = [];
+  private serverQueueHead = 0;
+  /** Bytes of the first queued message already forwarded raw. */
+  private serverQueueSent = 0;
+  private serverHold = false;
+  /** Bind parameters of portals over statements under review: an approval binds to them. */
+  private reviewBinds = new Map<string, Required<ReviewBinding>>();
+  private pauses = new Set<"backpressure" | "inbox" | "recording">();
+  private upstreamPauses = new Set<"backpressure" | "recording" | "masking">();
+  private recordingWait = false;
+  private clientRec: Uint8Array[] = [];
+  private clientRecT = 0;
   /** Bytes of the server framer's partial message already forwarded raw to the client. */
   private forwardedPrefix = 0;
   /** Bytes of the server framer's partial message not yet forwarded. */
@@ -87,7 +107,10 @@ export class Relay {
     this.upstream = opts.upstream;
     this.gw = opts.session;
     this.serverFramer = new codec.MessageFramer(opts.maxServerMessage);
-    this.tracker = new ResponseTracker<Tracked>({ completed: (p) => this.onCompleted(p) });
+    this.tracker = new ResponseTracker<Tracked>({
+      completed: (p) => this.onCompleted(p),
+      maskOf: (t) => this.maskOf(t),
+    });
     this.upstream.events = {
       data: (chunk) => {
         try {
@@ -99,7 +122,7 @@ export class Relay {
       close: () => opts.onUpstreamClosed(),
     };
     // Backpressure both ways: a slow reader on one side stops reads on the other.
-    this.client.onPressure = (congested) => (congested ? this.upstream.pause() : this.upstream.resume());
+    this.client.onPressure = (congested) => this.setUpstreamPaused("backpressure", congested);
     this.upstream.onPressure = (congested) => this.setPaused("backpressure", congested);
   }
 
@@ -130,6 +153,7 @@ export class Relay {
       }
       if (pending) {
         this.waiting = true;
+        this.flushRecording();
         this.flushToServer();
         this.setPaused("inbox", this.inbox.length - this.inboxHead > INBOX_PAUSE);
         pending.then(
@@ -147,7 +171,33 @@ export class Relay {
       this.inboxHead = 0;
       this.setPaused("inbox", false);
     }
+    this.flushRecording();
     this.flushToServer();
+    this.watchRecordingBacklog();
+  }
+
+  /** A recording that falls behind pauses both sources until it catches up (bounded memory, nothing lost). */
+  private watchRecordingBacklog(): void {
+    if (this.recordingWait) return;
+    const wait = this.gw.recordingBacklog();
+    if (!wait) return;
+    this.recordingWait = true;
+    this.setPaused("recording", true);
+    this.setUpstreamPaused("recording", true);
+    wait.then(() => {
+      this.recordingWait = false;
+      if (this.stopped) return;
+      this.setPaused("recording", false);
+      this.setUpstreamPaused("recording", false);
+    });
+  }
+
+  private setUpstreamPaused(reason: "backpressure" | "recording" | "masking", paused: boolean): void {
+    const had = this.upstreamPauses.size > 0;
+    if (paused) this.upstreamPauses.add(reason);
+    else this.upstreamPauses.delete(reason);
+    const has = this.upstreamPauses.size > 0;
+    if (had !== has) has ? this.upstream.pause() : this.upstream.resume();
   }
 
   private send(m: Uint8Array): void {
@@ -161,16 +211,40 @@ export class Relay {
     this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
-  private record(frame: Frame): void {
-    this.gw.record(frame);
+  /**
+   * The recording keeps both byte streams exactly as they crossed the gateway (the server's after masking
+   * and rewriting), one frame per batch of messages rather than per message: replay decodes them with the
+   * codec (recording.ts). A batch is flushed before anything waits on durability, so a held statement's
+   * own frame is part of the commit it waits for.
+   */
+  private recordClient(m: Uint8Array, t: number): void {
+    if (this.clientRec.length === 0) this.clientRecT = t;
+    this.clientRec.push(m);
+  }
+
+  private flushRecording(): void {
+    if (this.clientRec.length === 0) return;
+    const parts = this.clientRec;
+    this.clientRec = [];
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.recordStream("client", this.clientRecT, bytes);
+  }
+
+  private recordStream(dir: "client" | "server", t: number, bytes: Uint8Array): void {
+    const frame: Frame = { t, dir, kind: STREAM_KIND, data: { bytes } };
+    this.gw.record(frame, bytes.length);
+  }
+
+  private durable(): Promise<void> {
+    this.flushRecording();
+    return this.gw.durable();
   }
 
   /** Handles one client message; returns a promise when it must wait (decision or durable record). */
   private handle(m: Uint8Array): Promise<void> | undefined {
     const type = m[0]!;
     const t = nowMicros();
-    const frame = frameClient(type, m, t);
-    if (frame) this.record(frame);
+    this.recordClient(m, t);
     switch (type) {
       case 0x51 /* Q Query */:
         return this.decideThen({ protocol: "postgres", text: codec.decodeQuery(m) }, (cmd, d) =>
@@ -185,10 +259,14 @@ export class Relay {
         }
       case 0x42 /* B Bind */:
         {
-          const { portal, statement } = codec.decodeBind(m);
+          const { portal, statement, params, paramFormats } = codec.decodeBind(m);
           this.portals.set(portal, statement);
+          if (this.statements.get(statement)?.decision.action === "review") {
+            this.reviewBinds.set(portal, { params: params.map((p) => p && p.slice()), paramFormats });
+          } else if (this.reviewBinds.size) this.reviewBinds.delete(portal);
           this.send(m);
           this.tracker.expect("bind");
+          this.describeForMasking(portal, statement);
           return;
         }
       case 0x45 /* E Execute */:
@@ -202,7 +280,10 @@ export class Relay {
         {
           const target = codec.decodeTarget(m);
           if (target.which === "S") this.statements.delete(target.name);
-          else this.portals.delete(target.name);
+          else {
+            this.portals.delete(target.name);
+            this.reviewBinds.delete(target.name);
+          }
           this.send(m);
           this.tracker.expect("close");
           return;
@@ -265,6 +346,9 @@ export class Relay {
 
   private forwardQuery(m: Uint8Array, command: Command, d: Decision, t: number): Promise<void> | undefined {
     const tracked: Tracked = { command, decision: d, start: t };
+    if (d.action === "review") {
+      return this.holdForReview(command, d, {}, (final) => this.forwardQuery(m, command, final, nowMicros()));
+    }
     if (d.action !== "allow") return this.refuse(tracked, "query", refusedQuery);
     return this.afterDurable(d, tracked, "query", () => {
       this.send(m);
@@ -274,7 +358,8 @@ export class Relay {
 
   private forwardParse(m: Uint8Array, name: string, command: Command, d: Decision): undefined {
     this.statements.set(name, { command, decision: d });
-    if (d.action !== "allow") {
+    // Under review, parsing runs nothing: the Parse goes through and its Execute is held (forwardExecute).
+    if (d.action !== "allow" && d.action !== "review") {
       // Audited now: the statement never reaches the server, so no Execute will report it.
       this.gw.completed(command, d, { tag: null, rows: 0, error: refusalError(d), durationUs: 0 });
       if (d.record === "sync") this.holdUntilDurable();
@@ -292,7 +377,26 @@ export class Relay {
     // A portal over an SQL-level PREPAREd statement: its text was decided when it was prepared.
     const command = prepared?.command ?? { protocol: "postgres", text: "", statementName: name ?? "" };
     const decision = prepared?.decision ?? ALLOW_PREPARED;
-    const tracked: Tracked = { command, decision, start: t };
+    const tracked: Tracked = { command, decision, start: t, portal };
+    if (decision.action === "review") {
+      const binding = this.reviewBinds.get(portal);
+      // No Bind seen for this portal means nothing to bind an approval to: refused (fail closed).
+      if (!binding)
+        return this.refuseExecute(tracked, {
+          ...decision,
+          action: "deny",
+          rule: "custos.approval_unavailable",
+          reason: "no bind parameters to review",
+        });
+      return this.holdForReview(command, decision, binding, (final) => {
+        const released: Tracked = { command, decision: final, start: nowMicros(), portal };
+        if (final.action !== "allow") return this.refuseExecute(released, final);
+        return this.afterDurable(final, released, "execute", () => {
+          this.send(m);
+          this.tracker.expect("execute", released);
+        });
+      });
+    }
     if (decision.action !== "allow") {
       // Its Parse was refused, so the server has no such statement and will fail this Execute itself.
       this.send(m);
@@ -307,12 +411,34 @@ export class Relay {
   }
 
   /** An Execute refused late (audit store lost): the server must fail it, so a refused Parse stands in. */
-  private refuseExecute(tracked: Tracked): undefined {
-    const d = auditRefusal();
+  private refuseExecute(tracked: Tracked, d: Decision = auditRefusal()): undefined {
     this.gw.completed(tracked.command, d, { tag: null, rows: 0, error: refusalError(d), durationUs: 0 });
     this.stats.commands++;
     this.refuse({ ...tracked, decision: d }, "parse", refusedParse(""), false);
     return;
+  }
+
+  /**
+   * A `review` decision: the command waits while humans decide. The client is told at once (a NOTICE
+   * naming the request and where to approve it); then the command goes on as approved, or is refused.
+   */
+  private holdForReview(
+    command: Command,
+    d: Decision,
+    binding: ReviewBinding,
+    next: (final: Decision) => Promise<void> | undefined,
+  ): Promise<void> {
+    this.flushToServer();
+    const notify = (n: { message: string; hint: string }) =>
+      this.toClient(
+        codec.noticeResponse({ severity: "NOTICE", code: "00000", message: n.message, hint: n.hint }),
+      );
+    this.flushRecording();
+    return this.gw.review(command, d, binding, notify).then((final) => {
+      if (this.stopped) return;
+      // Only an approval releases the command; anything else (even a second review) is a refusal.
+      return next(final.action === "allow" ? final : { ...final, action: "deny" });
+    });
   }
 
   /** For `record: sync`, the command waits until everything recorded so far is committed. */
@@ -327,7 +453,7 @@ export class Relay {
       return;
     }
     this.flushToServer();
-    return this.gw.durable().then(forward, () => {
+    return this.durable().then(forward, () => {
       const refused = { ...tracked, decision: auditRefusal() };
       if (kind === "query") this.refuse(refused, "query", refusedQuery);
       else this.refuseExecute(refused);
@@ -346,6 +472,32 @@ export class Relay {
     return;
   }
 
+  /**
+   * An Execute's results are masked with the columns of its portal, which the client may never have asked
+   * for: the gateway describes the portal itself, right after the Bind, and keeps the answer to itself.
+   */
+  private describeForMasking(portal: string, statement: string): void {
+    const rules = this.statements.get(statement)?.decision.mask;
+    const cm = this.opts.masking?.begin(rules);
+    if (!cm) {
+      if (this.portalMasks.size) this.portalMasks.delete(portal);
+      return;
+    }
+    this.portalMasks.set(portal, cm);
+    this.send(new codec.Writer().byte(0x50).cstring(portal).finish("D"));
+    this.tracker.expect("describe", null, null, { internal: true, mask: cm });
+  }
+
+  /** The masking state a command's results need; null when its decision masks nothing. */
+  private maskOf(t: Tracked): CommandMask | null {
+    if (!this.opts.masking || !t.decision.mask?.length) return null;
+    if (t.portal !== undefined) {
+      // No description of the portal means no masker: its rows are withheld (see maskRow), never leaked.
+      t.mask ??= this.portalMasks.get(t.portal) ?? new CommandMask(t.decision.mask);
+    } else t.mask ??= this.opts.masking.begin(t.decision.mask);
+    return t.mask ?? null;
+  }
+
   // --- server → client --------------------------------------------------------------------------------------
 
   /** True while a request is in flight: a long-running statement is not an idle session. */
@@ -357,20 +509,25 @@ export class Relay {
     this.stats.bytesToClient += chunk.length;
     this.lastServerActivity = Date.now();
     const t = nowMicros();
-    if (this.refusalsPending === 0 && this.held === 0) {
+    const quiet = this.tracker.special === 0 && this.refusalsPending === 0;
+    if (quiet && this.held === 0 && !this.serverHold && this.serverQueueHead === this.serverQueue.length) {
       // Fast path: nothing to rewrite, so the chunk goes out as it came; a copy of the messages is tracked
       // first, since completing a `record: sync` command in it holds the chunk until the record is durable.
       this.serverFramer.push(chunk, (type, m) => this.observeServer(type, m, t));
       this.forwardedPrefix = this.serverFramer.buffered;
+      this.recordStream("server", t, chunk);
       this.toClient(chunk);
+      this.watchRecordingBacklog();
       return;
     }
-    const out: Uint8Array[] = [];
+    // Message mode: each message is processed (and possibly rewritten) before it goes out; a message whose
+    // masking waits for the catalog holds the rest of the stream, in order, with upstream reads paused.
     let completedAny = false;
-    this.serverFramer.push(chunk, (type, m) => {
-      const replacement = this.observeServer(type, m, t);
-      if (replacement) out.push(replacement);
-      else out.push(completedAny || this.forwardedPrefix === 0 ? m : m.subarray(this.forwardedPrefix));
+    this.serverFramer.push(chunk, (_type, m) => {
+      if (!completedAny && this.forwardedPrefix > 0) {
+        if (this.serverQueueHead === this.serverQueue.length) this.serverQueueSent = this.forwardedPrefix;
+      }
+      this.serverQueue.push(m);
       completedAny = true;
     });
     if (completedAny) {
@@ -379,7 +536,69 @@ export class Relay {
     } else {
       this.held = this.serverFramer.buffered - this.forwardedPrefix;
     }
-    if (out.length) this.toClient(out.length === 1 ? out[0]! : Buffer.concat(out));
+    this.drainServer(t);
+  }
+
+  private drainServer(t: number): void {
+    if (this.serverHold) return;
+    const out: Uint8Array[] = [];
+    while (this.serverQueueHead < this.serverQueue.length) {
+      const m = this.serverQueue[this.serverQueueHead]!;
+      const processed = this.processServer(m, t);
+      if (processed instanceof Promise) {
+        this.serverHold = true;
+        this.setUpstreamPaused("masking", true);
+        processed.then(
+          () => {
+            this.serverHold = false;
+            if (this.stopped) return;
+            this.setUpstreamPaused("masking", false);
+            try {
+              this.drainServer(nowMicros());
+            } catch (err) {
+              this.opts.onFatal(asProtocolError(err));
+            }
+          },
+          (err) => this.opts.onFatal(maskingFailure(err)),
+        );
+        break;
+      }
+      this.serverQueueHead++;
+      if (processed.length === 0) continue;
+      const sent = this.serverQueueSent;
+      this.serverQueueSent = 0;
+      out.push(sent ? processed.subarray(sent) : processed);
+    }
+    if (this.serverQueueHead === this.serverQueue.length) {
+      this.serverQueue = [];
+      this.serverQueueHead = 0;
+    }
+    if (out.length) {
+      const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
+      this.recordStream("server", t, bytes);
+      this.toClient(bytes);
+    }
+    this.watchRecordingBacklog();
+  }
+
+  /**
+   * Masks, records and tracks one server message in message mode. Returns what to forward (possibly the
+   * same bytes, or SWALLOW), or a promise when the message must wait for masking to be prepared.
+   */
+  private processServer(m: Uint8Array, t: number): Uint8Array | Promise<void> {
+    const type = m[0]!;
+    const mask = this.tracker.current()?.mask as CommandMask | null | undefined;
+    let out = m;
+    if (mask && this.opts.masking) {
+      if (type === 0x54 /* T */) {
+        const pending = this.opts.masking.describe(mask, m);
+        if (pending) return pending;
+      } else if (type === 0x44 /* D */) {
+        out = mask.masker ? mask.maskRow(m) : withheldRow(m);
+      }
+    }
+    const replacement = this.observeServer(type, out, t);
+    return replacement ?? out;
   }
 
   private toClient(bytes: Uint8Array): void {
@@ -391,7 +610,7 @@ export class Relay {
   private holdUntilDurable(): void {
     this.ackWaits++;
     this.ackHold ??= [];
-    this.gw.durable().then(
+    this.durable().then(
       () => {
         if (--this.ackWaits > 0 || this.stopped) return;
         const held = this.ackHold ?? [];
@@ -407,11 +626,8 @@ export class Relay {
   }
 
   /** Records and tracks one server message; returns its replacement when it must be rewritten. */
-  private observeServer(type: number, m: Uint8Array, t: number): Uint8Array | null {
-    const frame = frameServer(type, m, t);
-    if (frame) this.record(frame);
-    const replacement = this.tracker.onServerMessage(type, m);
-    return replacement;
+  private observeServer(type: number, m: Uint8Array, _t: number): Uint8Array | null {
+    return this.tracker.onServerMessage(type, m);
   }
 
   private onCompleted(p: Pending<Tracked>): void {
@@ -419,6 +635,12 @@ export class Relay {
     const tracked = p.command;
     if (!tracked) return;
     this.stats.commands++;
+    if (tracked.mask) {
+      // Evidence of what was masked in this command's results (F4): columns, detectors, counts; no values.
+      const results = tracked.mask.evidence();
+      if (results.length)
+        this.gw.event("masking", { text: tracked.command.text, rule: tracked.decision.rule, results });
+    }
     const r = p.result;
     const tag = r.tags.length ? r.tags.join("; ") : null;
     const rows = r.rows || (tag ? (rowsFromTag(r.tags[r.tags.length - 1]!) ?? 0) : 0);
@@ -436,7 +658,7 @@ export class Relay {
     if (tracked.decision.record === "sync") this.holdUntilDurable();
   }
 
-  private setPaused(reason: "backpressure" | "inbox", paused: boolean): void {
+  private setPaused(reason: "backpressure" | "inbox" | "recording", paused: boolean): void {
     const had = this.pauses.size > 0;
     if (paused) this.pauses.add(reason);
     else this.pauses.delete(reason);
@@ -491,6 +713,16 @@ function refusalCode(d: Decision): CustosError {
   if (d.action === "review") {
     return new CustosError("policy.review", `approval required: ${d.reason} (rule ${d.rule})`);
   }
+  switch (d.rule) {
+    case "custos.approval_denied":
+      return new CustosError("approval.denied", `approval denied: ${d.reason}`);
+    case "custos.approval_timeout":
+      return new CustosError("approval.timeout", `approval timed out: ${d.reason}`);
+    case "custos.approval_abandoned":
+      return new CustosError("approval.abandoned", `approval abandoned: ${d.reason}`);
+    case "custos.approval_unavailable":
+      return new CustosError("policy.review", `approval required but unavailable: ${d.reason}`);
+  }
   return new CustosError("policy.denied", `permission denied by policy: ${d.reason} (rule ${d.rule})`);
 }
 
@@ -512,4 +744,12 @@ function asProtocolError(err: unknown): CustosError {
     );
   }
   return new CustosError("internal", String(err));
+}
+
+/** A row whose masking could not be prepared: every value NULL, so nothing unmasked leaves (fail closed). */
+function withheldRow(m: Uint8Array): Uint8Array {
+  const n = codec.readInt16(m, 5);
+  const w = new codec.Writer().int16(n);
+  for (let i = 0; i < n; i++) w.int32(-1);
+  return w.finish("D");
 }

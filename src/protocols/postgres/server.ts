@@ -2,10 +2,14 @@
 // limits with one sweep a second, and drains on shutdown.
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import type { Gateway } from "../../core/session.ts";
+import type { ConnectionInfo, Gateway } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
 import { type Address, type Listener, listen } from "../../net/listen.ts";
 import { CancelRegistry } from "./cancel-registry.ts";
+import { type CatalogConnection, ColumnCatalog } from "./column-catalog.ts";
+import { ResultMasking } from "./result-masking.ts";
 import { ClientSession } from "./session.ts";
+import type { PostgresTarget } from "./target.ts";
 
 export interface PostgresServerOptions {
   listen: Address;
@@ -15,6 +19,8 @@ export interface PostgresServerOptions {
   /** Largest client message accepted (a query text, a COPY chunk); PostgreSQL's own limit is 1 GB. */
   maxClientMessage?: number;
   maxServerMessage?: number;
+  /** Masks result streams per the decisions' mask rules (issue 4); absent: nothing is masked. */
+  masking?: MaskingEngine;
   /** A client must complete startup and authentication within this (default 30 s). */
   authTimeoutMs?: number;
 }
@@ -30,7 +36,20 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
   const live = new Set<ClientSession>();
   const authTimeoutMs = opts.authTimeoutMs ?? 30_000;
   const cancels = new CancelRegistry();
+  // One masking state per connection: result shapes and column sources are shared by its sessions.
+  const maskings = new Map<string, { masking: ResultMasking; catalog: ColumnCatalog }>();
+  const maskingFor = (engine: MaskingEngine, connection: ConnectionInfo<PostgresTarget>): ResultMasking => {
+    let entry = maskings.get(connection.name);
+    if (!entry) {
+      const catalog = new ColumnCatalog(catalogConnection(connection.target));
+      entry = { masking: new ResultMasking({ engine, catalog }), catalog };
+      maskings.set(connection.name, entry);
+    }
+    return entry.masking;
+  };
+  const engine = opts.masking;
   const sessionOptions = {
+    masking: engine ? (c: ConnectionInfo<PostgresTarget>) => maskingFor(engine, c) : undefined,
     gateway: opts.gateway,
     cancels,
     tls: opts.tls,
@@ -78,11 +97,32 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
       clearInterval(sweep);
       const deadline = Date.now() + graceMs;
       while (live.size && Date.now() < deadline) await Bun.sleep(50);
+      for (const { catalog } of maskings.values()) catalog.close().catch(() => {});
       for (const s of live)
         s.fail(
           new CustosError("gateway.shutting_down", "terminating connection: the gateway is shutting down"),
           "shutdown",
         );
     },
+  };
+}
+
+/** The catalog connection uses the connection's own upstream account, with the same TLS requirements. */
+function catalogConnection(t: PostgresTarget): CatalogConnection {
+  const tls =
+    t.tls === "disable"
+      ? false
+      : t.tls === "verify-full"
+        ? { ca: t.ca, rejectUnauthorized: true, servername: t.host }
+        : t.tls === "require"
+          ? { rejectUnauthorized: false }
+          : false; // prefer: postgres.js has no "try TLS, fall back"; the catalog reads only names and OIDs
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password?.reveal() ?? "",
+    database: t.database,
+    tls,
   };
 }

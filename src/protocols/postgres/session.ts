@@ -4,11 +4,12 @@
 import type { Command } from "../../core/command.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import type { Gateway, GatewaySession } from "../../core/session.ts";
+import type { ConnectionInfo, Gateway, GatewaySession } from "../../core/session.ts";
 import { type Conn, upgradeToTls } from "../../net/conn.ts";
 import type { CancelRegistry } from "./cancel-registry.ts";
 import * as codec from "./codec.ts";
 import { Relay } from "./relay.ts";
+import type { ResultMasking } from "./result-masking.ts";
 import type { PostgresTarget } from "./target.ts";
 import { connectUpstream } from "./upstream.ts";
 import { wireError } from "./wire-error.ts";
@@ -20,6 +21,8 @@ export interface SessionOptions {
   maxClientMessage: number;
   maxServerMessage: number;
   logger: Logger;
+  /** Result masking for a connection's sessions; absent when the gateway masks nothing. */
+  masking?: (connection: ConnectionInfo<PostgresTarget>) => ResultMasking;
 }
 
 type State = "startup" | "password" | "opening" | "ready" | "closed";
@@ -219,6 +222,7 @@ export class ClientSession {
       onUpstreamClosed: () => this.shutdown("upstream_closed"),
       onFatal: (err) => this.fail(err, "protocol_error"),
       release: () => this.opts.cancels.release(minted.pid),
+      masking: this.opts.masking ? this.opts.masking(gw.connection) : null,
     });
     gw.onTerminate((reason) => this.fail(reason, reason.code));
 

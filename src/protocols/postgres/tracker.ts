@@ -16,6 +16,10 @@ export interface CommandResult {
 
 export interface Pending<C> {
   kind: RequestKind;
+  /** A request the gateway added itself (a Describe for masking): its responses are not forwarded. */
+  internal: boolean;
+  /** Masking state for this request's results, from TrackerEvents.maskOf or given to expect(). */
+  mask: unknown;
   /** Query and Execute carry the command being run; its result is reported on completion. */
   command: C | null;
   /** Set when the request was a gateway substitution for a refused command: the server's error is replaced. */
@@ -25,7 +29,12 @@ export interface Pending<C> {
 
 export interface TrackerEvents<C> {
   completed(pending: Pending<C>): void;
+  /** The masking state of a command's results, or null when nothing is masked. */
+  maskOf?(command: C): unknown;
 }
+
+/** Returned by onServerMessage for a message that must not be forwarded. */
+export const SWALLOW = new Uint8Array(0);
 
 /** Rows affected, from a CommandComplete tag: "SELECT 3", "INSERT 0 2", "UPDATE 1", "COPY 10"… */
 export function rowsFromTag(tag: string): number | null {
@@ -41,6 +50,8 @@ const SUBSTITUTION_ERROR = "42601";
 export class ResponseTracker<C> {
   private queue: Pending<C>[] = [];
   private head = 0;
+  /** Outstanding requests whose responses may be rewritten (refusals, masking, internal requests). */
+  special = 0;
   transactionStatus: "I" | "T" | "E" = "I";
 
   constructor(private readonly events: TrackerEvents<C>) {}
@@ -49,16 +60,33 @@ export class ResponseTracker<C> {
     return this.queue.length - this.head;
   }
 
-  expect(kind: RequestKind, command: C | null = null, refusal: Uint8Array | null = null): void {
-    this.queue.push({ kind, command, refusal, result: { tags: [], rows: 0, error: null, skipped: false } });
+  expect(
+    kind: RequestKind,
+    command: C | null = null,
+    refusal: Uint8Array | null = null,
+    extra: { internal?: boolean; mask?: unknown } = {},
+  ): void {
+    const mask = extra.mask ?? (command && this.events.maskOf ? this.events.maskOf(command) : null) ?? null;
+    const internal = extra.internal ?? false;
+    if (refusal || internal || mask) this.special++;
+    this.queue.push({
+      kind,
+      command,
+      refusal,
+      internal,
+      mask,
+      result: { tags: [], rows: 0, error: null, skipped: false },
+    });
   }
 
-  private current(): Pending<C> | undefined {
+  /** The request the next server message answers. */
+  current(): Pending<C> | undefined {
     return this.queue[this.head];
   }
 
   private complete(): void {
     const p = this.queue[this.head++];
+    if (p && (p.refusal || p.internal || p.mask)) this.special--;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -102,7 +130,11 @@ export class ResponseTracker<C> {
           if (!p) return null;
           const fields = codec.decodeFields(message);
           p.result.error = { code: fields.C ?? "", message: fields.M ?? "" };
-          const replacement = p.refusal && fields.C === SUBSTITUTION_ERROR ? p.refusal : null;
+          const replacement = p.internal
+            ? SWALLOW
+            : p.refusal && fields.C === SUBSTITUTION_ERROR
+              ? p.refusal
+              : null;
           if (p.kind !== "query" && p.kind !== "function" && p.kind !== "sync") {
             // Extended protocol: the server now discards messages until Sync.
             this.complete();
@@ -118,10 +150,10 @@ export class ResponseTracker<C> {
       case 0x33 /* 3 CloseComplete */:
       case 0x6e /* n NoData */:
         if (p) this.complete();
-        return null;
+        return p?.internal ? SWALLOW : null;
       case 0x54 /* T RowDescription */:
         if (p?.kind === "describe") this.complete();
-        return null;
+        return p?.internal ? SWALLOW : null;
       case 0x73 /* s PortalSuspended */:
         if (p?.kind === "execute") {
           p.result.tags.push("SUSPENDED");
