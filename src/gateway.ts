@@ -15,6 +15,7 @@ import { createAuthenticator } from "./identity/authenticator.ts";
 import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
 import { MaskingEngine } from "./masking/engine.ts";
+import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
@@ -166,11 +167,17 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     approvals,
   });
 
+  // One masking engine for every protocol: the same detectors, and the same keyed hash for joins.
+  const masking = new MaskingEngine({
+    hmacKey: loadOrCreateHmacKey(config.masking.hmacKey, config.dataDir),
+    detectors: config.masking.detectors,
+  });
   const pg = startPostgresServer({
     listen: config.listen.postgres,
     gateway: pipeline,
     tls: { cert: tls.cert, key: tls.key },
     logger,
+    masking,
   });
 
   // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.
@@ -184,18 +191,21 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     gatewayPublicKey: key.publicRaw,
     approvals: approvalsPort(approvals),
   });
-  const app = createHttpApp({
-    notReady() {
-      const problems: string[] = [];
-      if (!recorder.writable()) problems.push("audit store not writable");
-      if (!policy.hash) problems.push("no policy bundle loaded");
-      return problems;
+  const app = createHttpApp(
+    {
+      notReady() {
+        const problems: string[] = [];
+        if (!recorder.writable()) problems.push("audit store not writable");
+        if (!policy.hash) problems.push("no policy bundle loaded");
+        return problems;
+      },
+      metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
+      api: [approvalsApi({ approvals, authenticator })],
     },
-    metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
-    api: [approvalsApi({ approvals, authenticator })],
-  }, { admin: admin.deps });
+    { admin: admin.deps },
+  );
   // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
-  const httpGateway = createHttpGateway({ gateway: pipeline, masking: new MaskingEngine(), logger });
+  const httpGateway = createHttpGateway({ gateway: pipeline, masking, logger });
   const http = Bun.serve({
     hostname: config.listen.http.host,
     port: config.listen.http.port,

@@ -125,6 +125,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       bundle: raw.policy.bundle === undefined ? null : resolve(ctx.baseDir, raw.policy.bundle),
       watch: raw.policy.watch,
     },
+    masking: { hmacKey: resolveMaskingKey(raw.masking, ctx), detectors: raw.masking.detectors },
     approvals: { webhook: resolveWebhook(raw.approvals, ctx) },
     console: resolveConsole(raw, ctx),
     tls: raw.tls
@@ -329,4 +330,13 @@ function fail(where: string, path: string | null, problem: string): CustosError 
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
+}
+
+function resolveMaskingKey(m: RawConfig["masking"], ctx: Ctx): Secret | null {
+  if (m.hmac_key_env !== undefined && m.hmac_key_file !== undefined) {
+    throw fail(ctx.where, "masking.hmac_key_file", "use either hmac_key_env or hmac_key_file, not both");
+  }
+  if (m.hmac_key_env !== undefined) return secretFromEnv(m.hmac_key_env, "masking.hmac_key_env", ctx);
+  if (m.hmac_key_file !== undefined) return secretFromFile(m.hmac_key_file, "masking.hmac_key_file", ctx);
+  return null;
 }

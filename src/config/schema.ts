@@ -108,6 +108,22 @@ const policy = z.strictObject({
   watch: z.boolean().default(true),
 });
 
+// Masking of result streams (masking issue): the key behind the `hash` method, and the operator's own
+// detectors next to the built-in ones (card, ssn, iban, email, phone).
+const masking = z.strictObject({
+  hmac_key_env: envName.optional(),
+  hmac_key_file: nonEmpty.optional(),
+  detectors: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, "expected a lower-case name like employee_id"),
+        pattern: nonEmpty,
+        method: z.enum(["redact", "partial", "hash", "null"]).default("redact"),
+      }),
+    )
+    .default([]),
+});
+
 // Webhook URLs must be HTTPS; plain HTTP only on loopback (tests, a local relay).
 const webhookUrl = z.string().refine((text) => {
   try {
@@ -159,6 +175,7 @@ export const rawConfigSchema = z.strictObject({
   connections: z.array(connection).default([]),
   audit: audit.default({ sync: "writes" }),
   policy: policy.default({ watch: true }),
+  masking: masking.default({ detectors: [] }),
   approvals: approvals.default({}),
   console: consoleSection.default({ roles: { admin: [], approver: [], auditor: [] } }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),

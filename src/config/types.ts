@@ -114,6 +114,11 @@ export interface Config {
   audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };
+  /** hmacKey null: the gateway keeps its own key in data_dir (masking-hmac.key). */
+  masking: {
+    hmacKey: Secret | null;
+    detectors: { name: string; pattern: string; method: "redact" | "partial" | "hash" | "null" }[];
+  };
   approvals: { webhook: { url: string; secret: Secret } | null };
   console: ConsoleConfig;
   tls: { certFile: string; keyFile: string } | null;
