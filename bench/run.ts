@@ -156,7 +156,8 @@ try {
       .join(" ")}`,
     `${initCmd}; 1,000-row table bench_wide; query: ${WIDE_QUERY}`,
     "PgBouncer: pool_mode=session auth_type=scram-sha-256 default_pool_size=200 (server side SCRAM too)",
-    "Custos: custos serve --config custos.yaml (policy: shipped default pack; audit: sqlite, sync ${sync}; upstream SCRAM, tls disable)",
+    `Custos: custos serve --config custos.yaml (policy: shipped default pack; audit: sqlite, sync ${sync}; upstream SCRAM, tls disable)`,
+    "pgbench lines as run against direct; PgBouncer and Custos differ only in -p and -U (and the password):",
     ...commands,
     "```",
   ].join("\n");
