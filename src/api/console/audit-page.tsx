@@ -139,7 +139,7 @@ export function AuditPage(props: {
               <td>{c.allowGroups.join(", ")}</td>
               <td>
                 {c.access
-                  ? `${c.access.mode}${c.access.approvers.length ? `; approvers ${c.access.approvers.join(", ")}` : ""}`
+                  ? `${c.access.mode}${c.access.approvers.length ? `; approver groups: ${c.access.approvers.join(", ")}` : ""}`
                   : "—"}
               </td>
             </tr>

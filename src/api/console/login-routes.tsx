@@ -76,7 +76,9 @@ export function loginRoutes(deps: AdminDeps): Hono {
         amr: identity.context.amr,
       },
     });
-    return c.redirect("/console", 303);
+    // Not a redirect: after the identity provider's cross-site redirect, a browser withholds SameSite=Strict
+    // cookies for the rest of that navigation chain. A page that moves on by itself starts a same-site one.
+    return c.html(<Continue />);
   };
 
   app.get("/login", async (c) => {
@@ -156,6 +158,23 @@ export function loginRoutes(deps: AdminDeps): Hono {
   });
 
   return app;
+}
+
+function Continue() {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta http-equiv="refresh" content="0;url=/console" />
+        <title>Signed in · Custos</title>
+      </head>
+      <body>
+        <p>
+          Signed in. <a href="/console">Continue to the console</a>.
+        </p>
+      </body>
+    </html>
+  );
 }
 
 function LoginPage({ deps, error }: { deps: AdminDeps; error?: string }) {

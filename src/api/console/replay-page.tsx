@@ -89,7 +89,8 @@ function Step({ step: x }: { step: ReplayStep }) {
       </div>
       <pre class="sql">{x.text}</pre>
       {x.reason ? <p class="reason">{x.reason}</p> : null}
-      {x.error ? <p class="error">{x.error}</p> : null}
+      {/* The client's own ErrorResponse (below) says the same as the event's error when it was recorded. */}
+      {x.error && !r?.errors.length ? <p class="error">{x.error}</p> : null}
       {r?.columns.length ? (
         <div class="result">
           <table>

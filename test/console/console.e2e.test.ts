@@ -1,0 +1,177 @@
+// The console in a real browser (headless Chromium) against a real gateway, PostgreSQL, psql and the test OIDC
+// issuer: sign in through the authorization code flow, find a session made by psql and replay it, approve a
+// statement a waiting psql holds and watch psql complete, and see an auditor refused when approving.
+// Screenshots of each view land in test/artifacts/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
+import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
+import { type PgServer, startPostgres } from "../support/postgres.ts";
+import { CHROMIUM, launchBrowser, type TestBrowser } from "./browser.ts";
+
+let db: PgServer;
+let issuer: OidcIssuer;
+let gw: TestGateway;
+let browser: TestBrowser;
+let base: string;
+
+const count = (where: string) =>
+  Number(db.sql(`SELECT count(*) FROM payments WHERE ${where}`, "ledger").trim());
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup-test-deps`);
+  [db, issuer, browser] = await Promise.all([startPostgres(), startOidcIssuer(), launchBrowser()]);
+  db.sql("CREATE TABLE payments (id int primary key, amount numeric)", "ledger");
+  gw = await startTestGateway({
+    pg: db,
+    issuer,
+    connection: {
+      table_labels: { "public.payments": ["regulated"] },
+      approvers: ["approvers"],
+      review_timeout: "30s",
+    },
+    config: {
+      console: {
+        roles: { admin: ["custos-admins"], approver: ["approvers"], auditor: ["auditors"] },
+        oidc: { issuer: issuer.issuer, client_id: "custos-console" },
+      },
+    },
+  });
+  base = `http://127.0.0.1:${gw.httpPort}`;
+  // A session made by psql: two reads and one write the policy denies outright (agents may not write).
+  const agent = await gw.token("agent-smith", ["agents"]);
+  await psql(
+    gw.url(agent),
+    [],
+    "select 42 as answer;\nselect n, n * n as square from generate_series(1, 5) n;\ndelete from payments;\n",
+  );
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.stop();
+  await Promise.all([issuer?.stop(), db?.stop()]);
+});
+
+async function signIn(sub: string, groups: string[]): Promise<Page> {
+  issuer.signInAs({ sub, groups });
+  const page = await browser.page();
+  await page.goto(`${base}/console`);
+  // → /console/login → the issuer's /authorize → /console/callback → /console → the landing page.
+  await page.waitForURL(/\/console\/(sessions|approvals)/);
+  await expect(page.locator("#who").textContent()).resolves.toContain(sub);
+  return page;
+}
+
+/** Waits until the live inbox shows a pending request holding this statement; returns its list item. */
+async function pendingItem(page: Page, sql: string) {
+  const item = page.locator("li.request", { has: page.locator("pre.sql", { hasText: sql }) });
+  await item.waitFor({ state: "visible", timeout: 15_000 });
+  return item;
+}
+
+describe("console in Chromium", () => {
+  let admin: Page;
+
+  test("an admin signs in with OIDC and finds the psql session", async () => {
+    admin = await signIn("ann-admin", ["custos-admins", "approvers"]);
+    await expect(page(admin).url()).toContain("/console/sessions");
+    const row = admin.locator("tr", { hasText: "agent-smith" });
+    await expect(row.locator("td").nth(5).textContent()).resolves.toBe("psql");
+    await expect(row.locator("td").nth(6).textContent()).resolves.toBe("3");
+    await browser.shot(admin, "sessions");
+    // Filtering by subject keeps it; another subject empties the table.
+    await admin.fill("input[name=subject]", "nobody");
+    await admin.click("form.filters button");
+    await admin.locator("td.empty").waitFor();
+    await admin.fill("input[name=subject]", "agent-smith");
+    await admin.click("form.filters button");
+    await admin.locator("tr", { hasText: "agent-smith" }).locator("a").click();
+    await admin.waitForURL(/\/console\/sessions\/.+/);
+  });
+
+  test("replays it statement by statement: timing, decision, rule, rows and the denial", async () => {
+    const steps = admin.locator("#steps > li");
+    await expect(steps.count()).resolves.toBe(3);
+    await expect(admin.locator("#position").textContent()).resolves.toBe("1 / 3");
+    await expect(steps.nth(0).locator("td").textContent()).resolves.toBe("42");
+    await admin.click("#next");
+    await expect(admin.locator("#position").textContent()).resolves.toBe("2 / 3");
+    await expect(steps.nth(1).getAttribute("class")).resolves.toContain("current");
+    await expect(steps.nth(1).locator("tbody tr").count()).resolves.toBe(5);
+    await expect(steps.nth(1).locator("tbody tr").nth(4).textContent()).resolves.toBe("525");
+    await admin.keyboard.press("ArrowRight");
+    await expect(admin.locator("#position").textContent()).resolves.toBe("3 / 3");
+    const denied = steps.nth(2);
+    await expect(denied.locator(".badge").textContent()).resolves.toBe("deny");
+    await expect(denied.locator(".rule").textContent()).resolves.toBe("custos.agent_write");
+    // The timeline's marks are placed by the script and step through the same way.
+    await admin.locator("#timeline .mark").nth(0).click();
+    await expect(admin.locator("#position").textContent()).resolves.toBe("1 / 3");
+    await admin.locator("#timeline .mark").nth(2).click();
+    await browser.shot(admin, "replay");
+  });
+
+  test("approves a pending statement and the waiting psql completes", async () => {
+    await admin.goto(`${base}/console/approvals`);
+    const sql = "INSERT INTO payments VALUES (7, 700)";
+    // The inbox is already open when psql's statement arrives: it must show up live.
+    const carol = await gw.token("carol@bank.example", ["dba"]);
+    const run = psql(gw.url(carol), ["-c", sql]);
+    const item = await pendingItem(admin, sql);
+    await expect(item.textContent()).resolves.toContain("carol@bank.example");
+    expect(count("id = 7")).toBe(0);
+    await browser.shot(admin, "approvals-pending");
+    await item.locator("input[name=reason]").fill("ticket CHG-1234, reviewed");
+    await item.locator("button.approve").click();
+    const r = await run;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("INSERT 0 1");
+    expect(count("id = 7")).toBe(1);
+    await expect(item.locator(".result").textContent()).resolves.toBe("approved");
+    await admin.reload();
+    await expect(admin.locator("#recent").textContent()).resolves.toContain("ticket CHG-1234, reviewed");
+    await browser.shot(admin, "approvals-decided");
+  });
+
+  test("an auditor sees the request but is refused when approving", async () => {
+    const auditor = await signIn("alice-auditor", ["auditors"]);
+    await expect(auditor.url()).toContain("/console/sessions");
+    await auditor.goto(`${base}/console/approvals`);
+    const sql = "INSERT INTO payments VALUES (8, 800)";
+    const carol = await gw.token("carol@bank.example", ["dba"]);
+    const run = psql(gw.url(carol), ["-c", sql]);
+    const item = await pendingItem(auditor, sql);
+    await item.locator("input[name=reason]").fill("I should not be able to");
+    await item.locator("button.approve").click();
+    await expect(item.locator(".result.error").textContent()).resolves.toContain("refused (403)");
+    await browser.shot(auditor, "approvals-auditor-refused");
+    expect(count("id = 8")).toBe(0);
+    // The admin denies it; psql gets the reason and nothing was written.
+    await admin.goto(`${base}/console/approvals`);
+    const held = await pendingItem(admin, sql);
+    await held.locator("input[name=reason]").fill("not in a change window");
+    await held.locator("button.deny").click();
+    const r = await run;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("not in a change window");
+    expect(count("id = 8")).toBe(0);
+  });
+
+  test("the audit integrity panel shows a verified log and its latest checkpoint", async () => {
+    await Bun.sleep(1_100); // checkpoints are written every second
+    await admin.goto(`${base}/console/audit`);
+    await admin.click("#verify-now");
+    await admin.waitForLoadState("load");
+    await admin.locator(".verdict-ok").waitFor();
+    await expect(admin.locator("#verdict").textContent()).resolves.toContain("Audit log verified");
+    await expect(admin.locator("table.logs").textContent()).resolves.toContain("this gateway");
+    await expect(admin.locator("table.connections").textContent()).resolves.not.toContain(
+      db.roles.scram.password,
+    );
+    await browser.shot(admin, "audit");
+  });
+});
+
+const page = (p: Page) => p;
