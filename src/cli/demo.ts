@@ -22,7 +22,8 @@ export const demoCommand: CliCommand = {
 
 Starts an embedded PostgreSQL-compatible bank database (PGlite) with customers, accounts, cards and
 transactions, and the gateway in front of it as connection "bank" with the embedded audit store and the
-default policy pack. Prints a psql command line carrying a fresh agent token (8 hours). Ctrl-C stops both.
+default policy pack. Prints a psql command line carrying a fresh agent token (8 hours) and a one-time link
+that opens the web console as a demo admin (10 minutes). Ctrl-C stops both.
 Sessions and the audit log stay in the data directory: try
   ./custos sessions list --config <data-dir>/custos.yaml   and   ./custos audit verify --config …`,
   async run(argv) {
@@ -40,6 +41,8 @@ Sessions and the audit log stay in the data directory: try
       listen: { postgres: `127.0.0.1:${port}`, http: `127.0.0.1:${httpPort}` },
       data_dir: dataDir,
       identity: { agent_groups: ["agents"] },
+      // The console's demo admin (a gateway token printed as a one-time link) holds every console role.
+      console: { roles: { admin: ["custos-admins"], approver: ["custos-admins"], auditor: [] } },
       connections: [
         {
           name: "bank",
@@ -74,6 +77,15 @@ Sessions and the audit log stay in the data directory: try
       kind: "agent",
       ttlMs: 8 * 3_600_000,
     });
+    // One-time sign-in link for the web console: a short-lived gateway token for a demo admin, exchanged for
+    // a session cookie on first use.
+    const consoleToken = await issueGatewayToken(key, {
+      subject: "demo-admin",
+      groups: ["custos-admins"],
+      kind: "human",
+      ttlMs: 10 * 60_000,
+    });
+    const consoleUrl = `http://127.0.0.1:${gw.httpPort}/console/link?token=${consoleToken}`;
     process.stdout.write(
       [
         "",
@@ -84,6 +96,11 @@ Sessions and the audit log stay in the data directory: try
         "",
         "Try:  select * from customers limit 5;      (reads are allowed for agents)",
         "      delete from accounts;                 (denied: no WHERE; agents may not write)",
+        "",
+        "Web console (sessions, replay, approvals, audit integrity) as the demo admin; the link works once,",
+        "within 10 minutes:",
+        "",
+        `  ${consoleUrl}`,
         "",
         `Health and metrics: http://127.0.0.1:${gw.httpPort}/healthz  /metrics`,
         `Afterwards:  ./custos sessions list --config ${join(dataDir, "custos.yaml")}`,
