@@ -33,6 +33,8 @@ export interface ReplayStep {
 
 interface Exchange {
   text: string | null;
+  /** A Query or Execute ran: a Parse/Describe/Sync round alone yields no statement outcome. */
+  runs: boolean;
   server: Frame[];
 }
 
@@ -51,7 +53,7 @@ export function buildReplay(
     const text = str(d.text) ?? "";
     let result: ReplayResult | null = null;
     for (let i = next; i < exchanges.length; i++) {
-      if (exchanges[i]!.text === text) {
+      if (exchanges[i]!.runs && exchanges[i]!.text === text) {
         result = summarize(exchanges[i]!.server, maxRows);
         next = i + 1;
         break;
@@ -85,9 +87,10 @@ function groupExchanges(frames: Frame[]): Exchange[] {
       if (f.kind === "Parse") prepared.set(str(f.data?.name) ?? "", text ?? "");
       const named = f.kind === "Bind" ? (prepared.get(str(f.data?.statement) ?? "") ?? null) : null;
       if (!current) {
-        current = { text: text ?? named, server: [] };
+        current = { text: text ?? named, runs: false, server: [] };
         out.push(current);
       } else if (current.text === null) current.text = text ?? named;
+      if (f.kind === "Query" || f.kind === "Execute") current.runs = true;
       continue;
     }
     current?.server.push(f);

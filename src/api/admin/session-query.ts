@@ -23,6 +23,7 @@ export interface SessionPage {
 }
 
 const PAGE = 200;
+const MAX_PAGE = 51_200;
 
 export function outcomeOf(s: SessionRow): string {
   return s.endedAt === null ? "open" : (s.endReason ?? "unknown");
@@ -54,10 +55,11 @@ export async function querySessions(
   const items: SessionRow[] = [];
   let budget = opts.scanBudget ?? 5_000;
   let last: SessionRow | null = null;
+  let page = PAGE;
   for (;;) {
     // `before` is exclusive on started_at: ask from pos.t inclusive and drop what we already passed.
     const before = pos ? pos.t + 1 : filter.to;
-    const rows = await store.listSessions({ limit: PAGE, before });
+    const rows = await store.listSessions({ limit: page, before });
     const fresh = pos ? rows.filter((r) => after(r, pos!)) : rows;
     for (const r of fresh) {
       last = r;
@@ -67,13 +69,16 @@ export async function querySessions(
       if (items.length === opts.limit) return { items, nextCursor: cursorAt(r) };
       if (budget === 0) return { items, nextCursor: cursorAt(r) };
     }
-    if (rows.length < PAGE) return { items, nextCursor: null };
+    if (rows.length < page) return { items, nextCursor: null };
     if (fresh.length === 0 && pos) {
-      // More than a page of sessions started in one millisecond: the store cannot page inside it, so skip
-      // to the previous millisecond rather than loop. (Hundreds of sessions per ms do not happen on one log.)
-      pos = { t: pos.t - 1, id: "\uffff" };
+      // A whole page started in the millisecond we stand in, and the store pages by millisecond only: ask for
+      // a bigger page until the rest of that millisecond fits. Past MAX_PAGE sessions in one ms (not a real
+      // log), skip to the previous millisecond rather than loop.
+      if (page < MAX_PAGE) page *= 4;
+      else pos = { t: pos.t - 1, id: "\uffff" };
       continue;
     }
+    page = PAGE;
     if (!last) return { items, nextCursor: null };
     pos = { t: last.startedAt, id: last.id };
   }
