@@ -47,6 +47,21 @@ export interface SqlStatement {
   copy_file: boolean;
   /** DML anywhere inside the statement, including CTEs, EXPLAIN ANALYZE and PREPARE. */
   dml: DmlKind[];
+  /**
+   * Column references whose values reach the output through an expression (a function, operator, cast,
+   * CASE, aggregate, subquery, set-operation arm, VALUES): the result column no longer carries the
+   * source column's identity, so a column mask cannot find it.
+   */
+  expression_columns: string[];
+  /** Column references in WHERE, JOIN ON/USING, GROUP BY, HAVING, ORDER BY, DISTINCT ON, LIMIT: oracles. */
+  filter_columns: string[];
+  /** Relations read as one value (`row_to_json(c)`, `to_json(c.*)`, `select c from customers c`). */
+  row_references: string[];
+  /**
+   * Output names given to columns (`ssn as a`, `s(a)`, `with x(a)`), each with a column it stands for
+   * (transitively); `*` when a positional rename covers columns the statement does not name.
+   */
+  renamed_columns: { name: string; from: string }[];
   /** For SET/RESET/SHOW: the setting's name, lower-cased (`role`, `session_authorization`, `search_path`). */
   setting: string | null;
   /** pg_query fingerprint: equal for statements that differ only in literal values. */

@@ -5,9 +5,20 @@
 
 import { baseName, SQL_TEXT_FUNCTIONS } from "./dynamic-functions.ts";
 import { kindOf } from "./kinds.ts";
+import {
+  COMPUTED,
+  FILTER,
+  FILTER_FIELDS,
+  isObject,
+  isStar,
+  type Json,
+  Lineage,
+  type Mode,
+  PLAIN,
+  plainOutputs,
+  str,
+} from "./lineage.ts";
 import type { DmlKind, SqlStatement } from "./types.ts";
-
-type Json = Record<string, unknown>;
 
 interface Facts {
   read: Set<string>;
@@ -34,14 +45,6 @@ const RELATION_DROP_TYPES = new Set([
 
 /** Fields of utility statements that name the relation the statement changes. */
 const TARGET_FIELDS = new Set(["relation", "relations", "view", "into", "objects"]);
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
 
 /** `{String: {sval}}` items of a name list, joined with dots. */
 function dotted(items: unknown): string {
@@ -76,6 +79,22 @@ class Walker {
     unbounded: false,
     dynamic: false,
   };
+  readonly lineage = new Lineage();
+  /** How column references met now reach the client (see lineage.ts). */
+  private mode: Mode = PLAIN;
+  /** The next SELECT is an EXISTS subquery: its target list is never output or compared. */
+  private existsTargets = false;
+
+  /** Runs `fn` in `mode` or a stronger one: a filter inside an expression stays a filter. */
+  private within(mode: Mode, fn: () => unknown): undefined {
+    const saved = this.mode;
+    if (mode > saved) this.mode = mode;
+    try {
+      fn();
+    } finally {
+      this.mode = saved;
+    }
+  }
 
   /** Generic descent: dispatches wrapped nodes (`{SelectStmt: {...}}`) and recognizes bare ones. */
   visit(v: unknown, scope: Scope): undefined {
@@ -110,8 +129,56 @@ class Walker {
     const name = str(rv.relname);
     if (!name) return;
     const schema = str(rv.schemaname);
+    if (!write) this.lineage.relation(rv.alias, name, null);
     if (!write && !schema && scope.has(name)) return; // a CTE, not a table
     (write ? this.facts.written : this.facts.read).add(qualify(schema, name));
+  }
+
+  /**
+   * A SELECT's output list. A bare column reference is output as itself (RowDescription names its source)
+   * unless this SELECT's outputs lose their origin (set-operation arm, subquery in an expression); anything
+   * else computes a new value from the columns inside it.
+   */
+  private targets(list: unknown, scope: Scope, ignoreStars: boolean): void {
+    if (!Array.isArray(list)) return;
+    for (const t of list) {
+      const rt = unwrap(t, "ResTarget");
+      const val = rt?.val;
+      if (!rt || !isObject(val) || !isObject(val.ColumnRef)) {
+        this.within(COMPUTED, () => this.visit(rt ? rt.val : t, scope));
+        continue;
+      }
+      const name = dotted(val.ColumnRef.fields);
+      this.facts.columns.add(name);
+      if (isStar(name)) {
+        if (this.mode !== PLAIN && !ignoreStars)
+          (this.mode === FILTER ? this.lineage.filters : this.lineage.computed).add(name);
+        continue;
+      }
+      if (this.mode !== PLAIN) this.lineage.reference(name, this.mode);
+      else if (!name.includes(".")) this.lineage.candidates.add(name);
+      const alias = str(rt.name);
+      if (alias) this.lineage.rename(alias, name);
+    }
+  }
+
+  private select(body: Json, scope: Scope): undefined {
+    const inner = this.withScope(body.withClause, scope);
+    if (body.intoClause) this.target(body.intoClause, inner);
+    const ignoreStars = this.existsTargets;
+    this.existsTargets = false;
+    if (body.op !== undefined && body.op !== "SETOP_NONE") {
+      // UNION/INTERSECT/EXCEPT outputs carry no source column: every arm's outputs are computed.
+      this.within(COMPUTED, () => {
+        this.visit(body.larg, inner);
+        this.visit(body.rarg, inner);
+      });
+    }
+    this.targets(body.targetList, inner, ignoreStars);
+    this.visit(body.fromClause, inner);
+    for (const key of FILTER_FIELDS) this.within(FILTER, () => this.visit(body[key], inner));
+    this.within(COMPUTED, () => this.visit(body.valuesLists, inner));
+    return this.fields(body, inner, SELECT_HANDLED);
   }
 
   /** A field naming relations the statement writes: a RangeVar, bare or wrapped, or a list of them. */
@@ -135,6 +202,8 @@ class Walker {
     const ctes = withClause.ctes.map((c) => unwrap(c, "CommonTableExpr") ?? {});
     if (recursive) for (const cte of ctes) if (str(cte.ctename)) inner.add(cte.ctename as string);
     for (const cte of ctes) {
+      if (str(cte.ctename)) this.lineage.relations.add(cte.ctename as string);
+      this.lineage.positional(cte.aliascolnames, plainOutputs(cte.ctequery));
       this.visit(cte.ctequery, new Set(inner));
       if (!recursive && str(cte.ctename)) inner.add(cte.ctename as string);
     }
@@ -174,20 +243,46 @@ class Walker {
     switch (name) {
       case "RangeVar":
         return this.rangeVar(body, scope, false);
-      case "ColumnRef":
-        f.columns.add(dotted(body.fields));
+      case "ColumnRef": {
+        // Reached outside a SELECT's output list: inside an expression, a filter, or a clause of another
+        // statement. Never a plain output.
+        const ref = dotted(body.fields);
+        f.columns.add(ref);
+        const mode = this.mode === PLAIN ? COMPUTED : this.mode;
+        if (!isStar(ref)) this.lineage.reference(ref, mode);
+        else if (mode === COMPUTED) this.lineage.rows.add(ref === "*" ? "*" : ref.slice(0, -2));
         return;
+      }
+      case "SubLink":
+        if (body.subLinkType === "EXISTS_SUBLINK") this.existsTargets = true;
+        this.visit(body.subselect, scope);
+        this.existsTargets = false;
+        return this.fields(body, scope, SKIP_SUBSELECT);
+      case "RangeSubselect":
+        this.lineage.relation(body.alias, undefined, plainOutputs(body.subquery));
+        return this.visit(body.subquery, scope);
+      case "RangeFunction":
+        this.lineage.relation(body.alias, undefined, null);
+        return this.within(COMPUTED, () => this.fields(body, scope, SKIP_ALIAS));
+      case "JoinExpr":
+        this.lineage.relation(body.alias, undefined, null);
+        this.visit(body.larg, scope);
+        this.visit(body.rarg, scope);
+        if (Array.isArray(body.usingClause)) {
+          for (const u of body.usingClause) {
+            const name = isObject(u) && isObject(u.String) ? str(u.String.sval) : undefined;
+            if (name) this.lineage.reference(name, FILTER);
+          }
+        }
+        return this.within(FILTER, () => this.visit(body.quals, scope));
       case "FuncCall": {
         const fn = dotted(body.funcname);
         f.functions.add(fn);
         if (SQL_TEXT_FUNCTIONS.has(baseName(fn))) f.dynamic = true;
         return this.fields(body, scope, SKIP_FUNCNAME);
       }
-      case "SelectStmt": {
-        const inner = this.withScope(body.withClause, scope);
-        if (body.intoClause) this.target(body.intoClause, inner);
-        return this.fields(body, inner, SKIP_WITH_INTO);
-      }
+      case "SelectStmt":
+        return this.select(body, scope);
       case "InsertStmt":
       case "UpdateStmt":
       case "DeleteStmt":
@@ -240,7 +335,18 @@ class Walker {
 const DYNAMIC_NODES: ReadonlySet<string> = new Set(["DoStmt", "ExecuteStmt", "CreateFunctionStmt"]);
 const SKIP_NONE: ReadonlySet<string> = new Set();
 const SKIP_FUNCNAME: ReadonlySet<string> = new Set(["funcname"]);
-const SKIP_WITH_INTO: ReadonlySet<string> = new Set(["withClause", "intoClause"]);
+const SELECT_HANDLED: ReadonlySet<string> = new Set([
+  "withClause",
+  "intoClause",
+  "larg",
+  "rarg",
+  "targetList",
+  "fromClause",
+  "valuesLists",
+  ...FILTER_FIELDS,
+]);
+const SKIP_SUBSELECT: ReadonlySet<string> = new Set(["subselect"]);
+const SKIP_ALIAS: ReadonlySet<string> = new Set(["alias"]);
 const SKIP_WITH_RELATION: ReadonlySet<string> = new Set(["withClause", "relation"]);
 const SKIP_RELATION: ReadonlySet<string> = new Set(["relation"]);
 
@@ -288,6 +394,10 @@ export function describeStatement(stmt: unknown): Omit<SqlStatement, "fingerprin
     copy_program: top === "CopyStmt" && body.is_program === true,
     copy_file: top === "CopyStmt" && body.is_program !== true && typeof body.filename === "string",
     dml: [...f.dml],
+    expression_columns: [...walker.lineage.computed],
+    filter_columns: [...walker.lineage.filters],
+    row_references: walker.lineage.rowReferences(),
+    renamed_columns: walker.lineage.renamedColumns(),
     setting,
   };
 }
