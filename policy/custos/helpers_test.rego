@@ -5,7 +5,8 @@ stmt(overrides) := object.union(
 	{
 		"kind": "select", "node": "SelectStmt", "tables_read": [], "tables_written": [], "columns": [],
 		"functions": [], "has_where": false, "is_dynamic": false, "copy_program": false, "copy_file": false,
-		"dml": [], "setting": null, "fingerprint": "0", "table_labels": {},
+		"dml": [], "expression_columns": [], "filter_columns": [], "row_references": [],
+		"renamed_columns": [], "setting": null, "fingerprint": "0", "table_labels": {},
 	},
 	overrides,
 )

@@ -10,6 +10,13 @@ mask_rules contains {"column": column, "method": method} if {
 	some column, method in data.custos.lists.mask
 }
 
+# Detectors on every column for agents: free text (a call-centre memo, a JSON note) holds SSNs and card
+# numbers under names no column rule knows. Columns masked whole skip detectors.
+mask_rules contains {"detector": detector, "method": method} if {
+	agent
+	some detector, method in data.custos.lists.mask_detectors
+}
+
 mask_rules contains {"column": name, "method": method} if {
 	agent
 	some s in statements
