@@ -10,7 +10,8 @@ export async function withStore<T>(
   fn: (store: AuditStore, config: Config) => Promise<T>,
 ): Promise<T> {
   if (typeof configPath !== "string") throw new CliError("needs --config FILE", 2);
-  const config = loadConfig(configPath);
+  // Read-only: the targets' secrets are neither needed nor loaded.
+  const config = loadConfig(configPath, process.env, { secrets: false });
   const store = await openStore(storeUrl(config));
   try {
     return await fn(store, config);

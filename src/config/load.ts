@@ -22,7 +22,16 @@ import type {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(path: string, env: Env = process.env): Config {
+export interface LoadOptions {
+  /**
+   * False for read-only tools (sessions, audit verify) that never reach a target: the secrets of
+   * connections, webhooks, masking and the console are checked for shape only, and reading one throws.
+   * The audit store's own secret is always resolved.
+   */
+  secrets?: boolean;
+}
+
+export function loadConfig(path: string, env: Env = process.env, opts: LoadOptions = {}): Config {
   const file = resolve(path);
   let text: string;
   try {
@@ -39,7 +48,7 @@ export function loadConfig(path: string, env: Env = process.env): Config {
     const first = String((err as Error).message).split("\n")[0];
     throw fail(file, pos ? `line ${pos.line}, column ${pos.col}` : null, first ?? "invalid YAML");
   }
-  return build(raw ?? {}, dirname(file), env, file, sha256(text));
+  return build(raw ?? {}, dirname(file), env, file, sha256(text), opts.secrets ?? true);
 }
 
 /** Validates a config given as an object (tests, the demo). Relative paths resolve against baseDir. */
@@ -47,7 +56,14 @@ export function parseConfig(input: unknown, baseDir: string, env: Env = process.
   return build(input, resolve(baseDir), env, null, sha256(JSON.stringify(input) ?? ""));
 }
 
-function build(input: unknown, baseDir: string, env: Env, source: string | null, configHash: string): Config {
+function build(
+  input: unknown,
+  baseDir: string,
+  env: Env,
+  source: string | null,
+  configHash: string,
+  secrets = true,
+): Config {
   const where = source ?? "config";
   const parsed = rawConfigSchema.safeParse(input);
   if (!parsed.success) {
@@ -55,7 +71,7 @@ function build(input: unknown, baseDir: string, env: Env, source: string | null,
     const { path, problem } = describeIssue(issue);
     throw fail(where, path, problem);
   }
-  return resolveConfig(parsed.data, { baseDir, env, where, source, configHash });
+  return resolveConfig(parsed.data, { baseDir, env, where, source, configHash, secrets });
 }
 
 interface Ctx {
@@ -64,6 +80,8 @@ interface Ctx {
   where: string;
   source: string | null;
   configHash: string;
+  /** See LoadOptions.secrets. */
+  secrets: boolean;
 }
 
 function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
@@ -267,6 +285,7 @@ function resolveStore(a: RawConfig["audit"], dataDir: string, ctx: Ctx): AuditSt
 }
 
 function secretFromEnv(name: string, at: string, ctx: Ctx): Secret {
+  if (!ctx.secrets && !at.startsWith("audit.")) return Secret.unresolved(at);
   const value = ctx.env[name];
   if (value === undefined) throw fail(ctx.where, at, `environment variable ${name} is not set`);
   if (value === "") throw fail(ctx.where, at, `environment variable ${name} is empty`);
@@ -274,6 +293,7 @@ function secretFromEnv(name: string, at: string, ctx: Ctx): Secret {
 }
 
 function secretFromFile(path: string, at: string, ctx: Ctx): Secret {
+  if (!ctx.secrets && !at.startsWith("audit.")) return Secret.unresolved(at);
   const file = resolve(ctx.baseDir, path);
   // One trailing newline is an editor artefact, not part of the secret.
   const value = readText(file, at, ctx).replace(/\r?\n$/, "");

@@ -5,14 +5,24 @@
 const REDACTED = "[redacted]";
 
 export class Secret {
-  readonly #value: string;
+  #value: string | (() => never);
 
   constructor(value: string) {
     this.#value = value;
   }
 
+  /** A secret a read-only tool did not load (config loaded with secrets: false); reading it throws. */
+  static unresolved(at: string): Secret {
+    const s = new Secret("");
+    s.#value = () => {
+      throw new Error(`${at}: secret not loaded by this command`);
+    };
+    return s;
+  }
+
   reveal(): string {
-    return this.#value;
+    const v = this.#value;
+    return typeof v === "string" ? v : v();
   }
 
   toJSON(): string {
