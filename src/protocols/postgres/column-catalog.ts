@@ -123,6 +123,32 @@ export class ColumnCatalog {
     return got;
   }
 
+  /**
+   * The output columns of a query, as a RowDescription would give them (Parse and Describe on the catalog
+   * connection; nothing executes): how a COPY's rows are masked before the COPY runs.
+   */
+  async describeQuery(
+    query: string,
+  ): Promise<{ name: string; tableOid: number; column: number; typeOid: number; format: number }[]> {
+    let columns: { name: string; table: number; number: number; type: number }[];
+    try {
+      const described = await this.sql.unsafe(query).describe();
+      columns = (described.columns ?? []) as unknown as typeof columns;
+    } catch (err) {
+      // The server's message names relations and columns, never row values (nothing ran).
+      throw new CustosError("policy.unavailable", "the COPY's columns could not be learned for masking", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    return columns.map((c) => ({
+      name: c.name,
+      tableOid: c.table,
+      column: c.number,
+      typeOid: c.type,
+      format: 0,
+    }));
+  }
+
   get size(): number {
     return this.cache.size;
   }

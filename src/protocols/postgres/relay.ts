@@ -350,10 +350,22 @@ export class Relay {
       return this.holdForReview(command, d, {}, (final) => this.forwardQuery(m, command, final, nowMicros()));
     }
     if (d.action !== "allow") return this.refuse(tracked, "query", refusedQuery);
-    return this.afterDurable(d, tracked, "query", () => {
-      this.send(m);
-      this.tracker.expect("query", tracked);
-    });
+    const forward = () =>
+      this.afterDurable(d, tracked, "query", () => {
+        this.send(m);
+        this.tracker.expect("query", tracked);
+      });
+    const copying = this.prepareCopyMask(tracked);
+    if (!copying) return forward();
+    return copying.then(forward, (err) =>
+      this.refuse({ ...tracked, decision: maskingRefusal(err) }, "query", refusedQuery),
+    );
+  }
+
+  /** A masked command with COPY ... TO STDOUT: its columns are learned before it runs (copy-mask.ts). */
+  private prepareCopyMask(tracked: Tracked): Promise<void> | null {
+    const cm = this.maskOf(tracked);
+    return cm && this.opts.masking ? this.opts.masking.prepareCopy(cm) : null;
   }
 
   private forwardParse(m: Uint8Array, name: string, command: Command, d: Decision): undefined {
@@ -404,10 +416,14 @@ export class Relay {
       return;
     }
     if (!this.gw.recordable()) return this.refuseExecute(tracked);
-    return this.afterDurable(decision, tracked, "execute", () => {
-      this.send(m);
-      this.tracker.expect("execute", tracked);
-    });
+    const forward = () =>
+      this.afterDurable(decision, tracked, "execute", () => {
+        this.send(m);
+        this.tracker.expect("execute", tracked);
+      });
+    const copying = this.prepareCopyMask(tracked);
+    if (!copying) return forward();
+    return copying.then(forward, (err) => this.refuseExecute(tracked, maskingRefusal(err)));
   }
 
   /** An Execute refused late (audit store lost): the server must fail it, so a refused Parse stands in. */
@@ -477,8 +493,8 @@ export class Relay {
    * for: the gateway describes the portal itself, right after the Bind, and keeps the answer to itself.
    */
   private describeForMasking(portal: string, statement: string): void {
-    const rules = this.statements.get(statement)?.decision.mask;
-    const cm = this.opts.masking?.begin(rules);
+    const prepared = this.statements.get(statement);
+    const cm = this.opts.masking?.begin(prepared?.decision.mask, prepared?.command.text);
     if (!cm) {
       if (this.portalMasks.size) this.portalMasks.delete(portal);
       return;
@@ -493,8 +509,8 @@ export class Relay {
     if (!this.opts.masking || !t.decision.mask?.length) return null;
     if (t.portal !== undefined) {
       // No description of the portal means no masker: its rows are withheld (see maskRow), never leaked.
-      t.mask ??= this.portalMasks.get(t.portal) ?? new CommandMask(t.decision.mask);
-    } else t.mask ??= this.opts.masking.begin(t.decision.mask);
+      t.mask ??= this.portalMasks.get(t.portal) ?? new CommandMask(t.decision.mask, t.command.text);
+    } else t.mask ??= this.opts.masking.begin(t.decision.mask, t.command.text);
     return t.mask ?? null;
   }
 
@@ -595,6 +611,12 @@ export class Relay {
         if (pending) return pending;
       } else if (type === 0x44 /* D */) {
         out = mask.masker ? mask.maskRow(m) : withheldRow(m);
+      } else if (type === 0x64 /* d CopyData */) {
+        out = mask.maskCopyData(m);
+      } else if (type === 0x48 /* H CopyOutResponse */) {
+        mask.startCopy(m);
+      } else if (type === 0x45 /* E */ || type === 0x4e /* N */) {
+        out = mask.maskNotice(m);
       }
     }
     const replacement = this.observeServer(type, out, t);
@@ -691,6 +713,17 @@ function auditRefusal(): Decision {
     action: "deny",
     reason: "audit store unavailable",
     rule: "custos.audit_unavailable",
+    record: "sync",
+    mask: [],
+  };
+}
+
+/** A masked command whose masking cannot be prepared (a COPY's columns or format): refused, never run. */
+function maskingRefusal(err: unknown): Decision {
+  return {
+    action: "deny",
+    reason: maskingFailure(err).message,
+    rule: "custos.masking_unavailable",
     record: "sync",
     mask: [],
   };

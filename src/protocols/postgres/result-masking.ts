@@ -8,7 +8,9 @@ import type { MaskingEngine } from "../../masking/engine.ts";
 import { MaskStats } from "../../masking/evidence.ts";
 import type { ResultColumn } from "../../masking/plan.ts";
 import type { ColumnCatalog } from "./column-catalog.ts";
+import { type CopyPlan, CopyRun, copyPlans } from "./copy-mask.ts";
 import { maskDataRow, type PgRowMasker, parseRowDescription, pgRowMasker, type RowField } from "./mask.ts";
+import { NoticeMasker } from "./notice-mask.ts";
 
 export interface MaskingDeps {
   engine: MaskingEngine;
@@ -21,11 +23,45 @@ export class CommandMask {
   masker: PgRowMasker | null = null;
   stats: MaskStats | null = null;
   private readonly summaries: ReturnType<MaskStats["summary"]>[] = [];
+  /** Plans of the command's COPY ... TO STDOUT statements, in order; null until prepared (prepareCopy). */
+  copies: CopyPlan[] | null = null;
+  private copyIndex = 0;
+  private copy: CopyRun | null = null;
 
-  constructor(readonly rules: readonly MaskRule[]) {}
+  constructor(
+    readonly rules: readonly MaskRule[],
+    /** The command's SQL text: its COPY statements are planned from it. */
+    readonly text = "",
+    private readonly notices: NoticeMasker | null = null,
+  ) {}
+
+  /** 'H' CopyOutResponse: the next COPY of the command starts; binary output or no plan withholds its rows. */
+  startCopy(message: Uint8Array): void {
+    this.finishResult();
+    const plan = this.copies?.[this.copyIndex++] ?? null;
+    const binary = message[5] === 1; // Int8 overall format, protocol-message-formats
+    this.copy = new CopyRun(binary ? null : plan);
+    this.stats = this.copy.stats;
+  }
+
+  maskCopyData(message: Uint8Array): Uint8Array {
+    if (!this.copy) return this.withheldCopy();
+    return this.copy.maskData(message);
+  }
+
+  private withheldCopy(): Uint8Array {
+    this.copy = new CopyRun(null);
+    return this.copy.maskData(new Uint8Array(0));
+  }
+
+  /** 'E'/'N': detectors over the text fields; values quoted in a detail are redacted. */
+  maskNotice(message: Uint8Array): Uint8Array {
+    return this.notices ? this.notices.mask(message) : message;
+  }
 
   use(masker: PgRowMasker, columns: readonly ResultColumn[]): void {
     this.finishResult();
+    this.copy = null;
     this.masker = masker;
     this.stats = new MaskStats(masker.plan, columns as ResultColumn[]);
   }
@@ -53,16 +89,44 @@ interface Prepared {
 }
 
 const MAX_SHAPES = 2048;
+/** A keyword cannot be escaped or split in SQL: text without it has no COPY statement to plan. */
+const COPY_WORD = /copy/i;
+const COPY_PLAN_TTL_MS = 60_000;
 
 export class ResultMasking {
   private readonly shapes = new Map<string, Prepared>();
   private readonly ruleKeys = new WeakMap<readonly MaskRule[], string>();
+  /** COPY plans by rules and text, for a minute: a table altered upstream is seen again soon. */
+  private readonly copies = new Map<string, { plans: CopyPlan[]; at: number }>();
+  private readonly notices: NoticeMasker;
 
-  constructor(private readonly deps: MaskingDeps) {}
+  constructor(private readonly deps: MaskingDeps) {
+    this.notices = new NoticeMasker(deps.engine);
+  }
 
   /** A CommandMask when the decision asks for masking, else null (the unmasked fast path). */
-  begin(rules: readonly MaskRule[] | undefined): CommandMask | null {
-    return rules && rules.length > 0 ? new CommandMask(rules) : null;
+  begin(rules: readonly MaskRule[] | undefined, text = ""): CommandMask | null {
+    return rules && rules.length > 0 ? new CommandMask(rules, text, this.notices) : null;
+  }
+
+  /**
+   * Plans the COPY ... TO STDOUT statements of a masked command before it is forwarded. Null when the
+   * command has none (or they are planned already); a promise that rejects when a COPY cannot be masked,
+   * and the caller refuses the command.
+   */
+  prepareCopy(mask: CommandMask): Promise<void> | null {
+    if (mask.copies !== null || !COPY_WORD.test(mask.text)) return null;
+    const key = `${this.ruleKey(mask.rules)}\u0000${mask.text}`;
+    const hit = this.copies.get(key);
+    if (hit && Date.now() - hit.at < COPY_PLAN_TTL_MS) {
+      mask.copies = hit.plans;
+      return null;
+    }
+    return copyPlans(mask.text, mask.rules, this.deps.engine, this.deps.catalog).then((plans) => {
+      if (this.copies.size >= MAX_SHAPES) this.copies.clear();
+      this.copies.set(key, { plans, at: Date.now() });
+      mask.copies = plans;
+    });
   }
 
   /**
