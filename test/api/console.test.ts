@@ -156,6 +156,21 @@ describe("one-time links and cookies", () => {
     expect((await post("http://evil.test")).status).toBe(403);
     expect((await post(ORIGIN)).status).toBe(200);
   });
+
+  test("sign-out clears the cookie, only from our own origin", async () => {
+    const token = await h.gatewayToken("demo-admin", ["custos-admins"]);
+    const cookie = cookieOf(await get(`/console/link?token=${token}`), "custos_console")!;
+    const out = (origin?: string) =>
+      h.app.request(`${ORIGIN}/console/logout`, {
+        method: "POST",
+        headers: { cookie, host: "gw.test", ...(origin ? { origin } : {}) },
+      });
+    expect((await out("http://evil.test")).status).toBe(403);
+    expect((await out()).status).toBe(403);
+    const ok = await out(ORIGIN);
+    expect(ok.status).toBe(303);
+    expect(ok.headers.getSetCookie().join()).toMatch(/custos_console=;.*Max-Age=0/);
+  });
 });
 
 describe("roles in the console", () => {

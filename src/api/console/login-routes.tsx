@@ -5,7 +5,6 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { CustosError } from "../../core/errors.ts";
 import type { Identity } from "../../core/identity.ts";
 import type { AdminDeps } from "../admin/deps.ts";
 import { rolesFor } from "../admin/roles.ts";
@@ -150,14 +149,23 @@ export function loginRoutes(deps: AdminDeps): Hono {
 
   app.post("/logout", (c) => {
     // SameSite=Strict keeps other sites from sending the cookie; the Origin check is the second wall.
-    const origin = c.req.header("origin");
-    if (origin && new URL(origin).host !== c.req.header("host"))
-      throw new CustosError("access.forbidden", "cross-origin request refused");
+    if (!sameOrigin(c.req.header("origin"), c.req.header("host")))
+      return c.html(<LoginPage deps={deps} error="cross-origin sign-out refused" />, 403);
     deleteCookie(c, COOKIE_NAME, { path: "/" });
     return c.redirect("/console/login", 303);
   });
 
   return app;
+}
+
+/** A browser's form POST carries Origin; a missing, malformed or foreign one is refused. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (!origin || !host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 function Continue() {
