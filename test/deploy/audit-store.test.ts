@@ -1,0 +1,158 @@
+// deploy/postgres/audit-store-roles.sql against a real PostgreSQL: the owner migrates through the real
+// CLI (deploy/postgres/migrate.example.yaml), the gateway's role records a whole session and runs the
+// approvals repository, and can neither rewrite nor remove evidence; the auditor role verifies the log
+// with `custos audit verify` and can write nothing.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { appendFileSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { openApprovalRepository } from "../../src/approvals/repository.ts";
+import { Recorder } from "../../src/audit/recorder.ts";
+import { loadOrCreateGatewayKey } from "../../src/identity/gateway-key.ts";
+import { type PgServer, startPostgres } from "../support/postgres.ts";
+import { DEPLOY, ROOT, scratch } from "./support.ts";
+
+const ROLES_SQL = readFileSync(join(DEPLOY, "postgres/audit-store-roles.sql"), "utf8");
+const PASSWORDS = { custos_audit_owner: "owner-pw-1f9c", custos_gateway: "gateway-pw-7d2e", custos_auditor: "auditor-pw-44b0" };
+type Role = keyof typeof PASSWORDS;
+
+let pg: PgServer;
+const url = (role: Role) => `postgres://${role}:${PASSWORDS[role]}@127.0.0.1:${pg.port}/custos_audit`;
+
+function cli(args: string[], env: Record<string, string>) {
+  const proc = Bun.spawnSync([process.execPath, join(ROOT, "src/cli/main.ts"), ...args], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: proc.exitCode, out: proc.stdout.toString(), err: proc.stderr.toString() };
+}
+
+async function refused(role: Role, statement: string): Promise<string> {
+  const sql = postgres(url(role), { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(statement);
+    return "allowed";
+  } catch (err) {
+    return String((err as Error).message);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  // The helper's pg_hba admits only its own roles over TCP; these three log in with passwords.
+  appendFileSync(join(pg.dataDir, "db", "pg_hba.conf"), "host custos_audit all 127.0.0.1/32 scram-sha-256\n");
+  pg.sql("SELECT pg_reload_conf()");
+  pg.sql("CREATE DATABASE custos_audit");
+  pg.sql(ROLES_SQL, "custos_audit");
+  pg.sql("SELECT 1", "custos_audit");
+  for (const [role, pw] of Object.entries(PASSWORDS)) pg.sql(`ALTER ROLE ${role} PASSWORD '${pw}'`);
+}, 60_000);
+
+afterAll(async () => {
+  await pg?.stop();
+});
+
+test("the owner migrates with the documented command; the file re-runs cleanly and grants the new tables", () => {
+  const run = cli(["sessions", "list", "--config", join(DEPLOY, "postgres/migrate.example.yaml"), "--limit", "1"], {
+    CUSTOS_AUDIT_OWNER_URL: url("custos_audit_owner"),
+  });
+  expect(run.err).toBe("");
+  expect(run.code).toBe(0);
+  const owners = pg.sql(
+    "SELECT tablename || ':' || tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    "custos_audit",
+  );
+  expect(owners.trim().split("\n")).toEqual(
+    [
+      "approval_decisions",
+      "approval_requests",
+      "audit_events",
+      "audit_logs",
+      "checkpoints",
+      "recordings",
+      "sessions",
+    ].map((t) => `${t}:custos_audit_owner`),
+  );
+  pg.sql(ROLES_SQL, "custos_audit");
+  const grants = pg.sql(
+    "SELECT DISTINCT privilege_type FROM information_schema.role_table_grants WHERE grantee = 'custos_gateway' AND table_name = 'audit_events' ORDER BY 1",
+    "custos_audit",
+  );
+  expect(grants.trim().split("\n")).toEqual(["INSERT", "SELECT"]);
+}, 30_000);
+
+test("the gateway's role records a session, checkpoints it and runs approvals", async () => {
+  const data = scratch("custos-audit-role-");
+  try {
+    const key = await loadOrCreateGatewayKey(data.dir);
+    const rec = await Recorder.start({
+      storeUrl: url("custos_gateway"),
+      logId: "gw-deploy-test",
+      signer: { privateKeyPkcs8: key.pkcs8, publicKeyRaw: key.publicRaw },
+    });
+    const t = Date.now();
+    const sid = "sess-deploy-1";
+    rec.event({ type: "gateway.start", time: t, data: { version: "test" } });
+    rec.event({ type: "session.start", time: t, sessionId: sid, data: { subject: "agent-7", connection: "ledger" } });
+    rec.event({ type: "statement", time: t + 1, sessionId: sid, data: { text: "select 1", action: "allow" } });
+    rec.event({ type: "session.end", time: t + 2, sessionId: sid, data: { reason: "client", bytes_from_client: 10, bytes_to_client: 20 } });
+    await rec.durable();
+    expect(rec.writable()).toBe(true);
+    await rec.close();
+    const row = pg.sql(`SELECT statements || ':' || end_reason FROM sessions WHERE id = '${sid}'`, "custos_audit");
+    expect(row.trim()).toBe("1:client");
+
+    const approvals = await openApprovalRepository(url("custos_gateway"));
+    try {
+      expect(await approvals.abandonPending("gw-deploy-test", Date.now())).toEqual([]);
+    } finally {
+      await approvals.close();
+    }
+
+    // The auditor verifies the log with the real CLI and the gateway's key.
+    data.write("verify.yaml", `data_dir: ${JSON.stringify(data.dir)}\naudit:\n  store_env: AUDITOR_URL\n`);
+    const verify = cli(["audit", "verify", "--config", join(data.dir, "verify.yaml")], { AUDITOR_URL: url("custos_auditor") });
+    expect(verify.err).toBe("");
+    expect(verify.out).toContain("ok    gw-deploy-test:");
+    expect(verify.code).toBe(0);
+  } finally {
+    rmSync(data.dir, { recursive: true, force: true });
+  }
+}, 30_000);
+
+test("the gateway's role cannot rewrite, remove or re-own the evidence", async () => {
+  const denied = /permission denied|must be owner/;
+  for (const statement of [
+    "UPDATE audit_events SET type = 'forged'",
+    "DELETE FROM audit_events",
+    "TRUNCATE audit_events",
+    "UPDATE checkpoints SET signature = '\\x00'",
+    "DELETE FROM checkpoints",
+    "DELETE FROM recordings",
+    "UPDATE audit_logs SET public_key = '\\x00'",
+    "UPDATE sessions SET subject = 'someone-else'",
+    "DELETE FROM sessions",
+    "DELETE FROM approval_requests",
+    "DELETE FROM approval_decisions",
+    "DROP TABLE audit_events",
+    "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+    "INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('x', 0)",
+  ]) {
+    expect(`${statement}: ${await refused("custos_gateway", statement)}`).toMatch(denied);
+  }
+});
+
+test("the auditor's role reads and writes nothing", async () => {
+  expect(await refused("custos_auditor", "SELECT count(*) FROM audit_events")).toBe("allowed");
+  for (const statement of [
+    "INSERT INTO audit_logs VALUES ('x', '\\x00', 0)",
+    "UPDATE sessions SET end_reason = 'x'",
+    "UPDATE approval_requests SET status = 'approved'",
+    "DELETE FROM audit_events",
+  ]) {
+    expect(`${statement}: ${await refused("custos_auditor", statement)}`).toMatch(/permission denied/);
+  }
+});
