@@ -8,6 +8,8 @@ export interface HealthSource {
   /** Names of the conditions that keep the gateway from being ready; empty when ready. */
   notReady(): string[];
   metrics(): string;
+  /** Routes served under /api (approvals, later the admin API). */
+  api?: Hono<any>[];
 }
 
 export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps } = {}): Hono {
@@ -24,5 +26,6 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
   app.get("/metrics", (c) =>
     c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
+  for (const routes of source.api ?? []) app.route("/api", routes);
   return app;
 }
