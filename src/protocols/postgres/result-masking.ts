@@ -146,6 +146,7 @@ export class ResultMasking {
     if (!needsSources) {
       this.prepare(
         key,
+        mask.rules,
         mask,
         fields,
         fields.map(() => undefined),
@@ -155,24 +156,27 @@ export class ResultMasking {
     }
     const catalog = this.deps.catalog!;
     return Promise.all([catalog.resolve(fields), catalog.stringTypes(fields.map((f) => f.typeOid))]).then(
-      ([sources, stringOids]) => this.prepare(key, mask, fields, sources, formats, stringOids),
+      // Only cached here: the relay hands the same RowDescription in again once this settles, and that
+      // call (a cache hit) starts the result, so its evidence is counted once.
+      ([sources, stringOids]) => this.prepare(key, mask.rules, null, fields, sources, formats, stringOids),
     );
   }
 
   private prepare(
     key: string,
-    mask: CommandMask,
+    rules: readonly MaskRule[],
+    mask: CommandMask | null,
     fields: RowField[],
     sources: (ResultColumn["source"] | undefined)[],
     formats?: readonly number[],
     stringTypeOids?: ReadonlySet<number>,
   ): void {
     const columns: ResultColumn[] = fields.map((f, i) => ({ name: f.name, source: sources[i] }));
-    const plan = this.deps.engine.plan(mask.rules, columns);
+    const plan = this.deps.engine.plan(rules, columns);
     const masker = pgRowMasker(plan, fields, { formats, stringTypeOids });
     if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
     this.shapes.set(key, { masker, columns });
-    mask.use(masker, columns);
+    mask?.use(masker, columns);
   }
 
   private ruleKey(rules: readonly MaskRule[]): string {
