@@ -13,7 +13,11 @@ import { type PgServer, startPostgres } from "../support/postgres.ts";
 import { DEPLOY, ROOT, scratch } from "./support.ts";
 
 const ROLES_SQL = readFileSync(join(DEPLOY, "postgres/audit-store-roles.sql"), "utf8");
-const PASSWORDS = { custos_audit_owner: "owner-pw-1f9c", custos_gateway: "gateway-pw-7d2e", custos_auditor: "auditor-pw-44b0" };
+const PASSWORDS = {
+  custos_audit_owner: "owner-pw-1f9c",
+  custos_gateway: "gateway-pw-7d2e",
+  custos_auditor: "auditor-pw-44b0",
+};
 type Role = keyof typeof PASSWORDS;
 
 let pg: PgServer;
@@ -56,9 +60,12 @@ afterAll(async () => {
 });
 
 test("the owner migrates with the documented command; the file re-runs cleanly and grants the new tables", () => {
-  const run = cli(["sessions", "list", "--config", join(DEPLOY, "postgres/migrate.example.yaml"), "--limit", "1"], {
-    CUSTOS_AUDIT_OWNER_URL: url("custos_audit_owner"),
-  });
+  const run = cli(
+    ["sessions", "list", "--config", join(DEPLOY, "postgres/migrate.example.yaml"), "--limit", "1"],
+    {
+      CUSTOS_AUDIT_OWNER_URL: url("custos_audit_owner"),
+    },
+  );
   expect(run.err).toBe("");
   expect(run.code).toBe(0);
   const owners = pg.sql(
@@ -96,13 +103,31 @@ test("the gateway's role records a session, checkpoints it and runs approvals", 
     const t = Date.now();
     const sid = "sess-deploy-1";
     rec.event({ type: "gateway.start", time: t, data: { version: "test" } });
-    rec.event({ type: "session.start", time: t, sessionId: sid, data: { subject: "agent-7", connection: "ledger" } });
-    rec.event({ type: "statement", time: t + 1, sessionId: sid, data: { text: "select 1", action: "allow" } });
-    rec.event({ type: "session.end", time: t + 2, sessionId: sid, data: { reason: "client", bytes_from_client: 10, bytes_to_client: 20 } });
+    rec.event({
+      type: "session.start",
+      time: t,
+      sessionId: sid,
+      data: { subject: "agent-7", connection: "ledger" },
+    });
+    rec.event({
+      type: "statement",
+      time: t + 1,
+      sessionId: sid,
+      data: { text: "select 1", action: "allow" },
+    });
+    rec.event({
+      type: "session.end",
+      time: t + 2,
+      sessionId: sid,
+      data: { reason: "client", bytes_from_client: 10, bytes_to_client: 20 },
+    });
     await rec.durable();
     expect(rec.writable()).toBe(true);
     await rec.close();
-    const row = pg.sql(`SELECT statements || ':' || end_reason FROM sessions WHERE id = '${sid}'`, "custos_audit");
+    const row = pg.sql(
+      `SELECT statements || ':' || end_reason FROM sessions WHERE id = '${sid}'`,
+      "custos_audit",
+    );
     expect(row.trim()).toBe("1:client");
 
     const approvals = await openApprovalRepository(url("custos_gateway"));
@@ -114,7 +139,9 @@ test("the gateway's role records a session, checkpoints it and runs approvals", 
 
     // The auditor verifies the log with the real CLI and the gateway's key.
     data.write("verify.yaml", `data_dir: ${JSON.stringify(data.dir)}\naudit:\n  store_env: AUDITOR_URL\n`);
-    const verify = cli(["audit", "verify", "--config", join(data.dir, "verify.yaml")], { AUDITOR_URL: url("custos_auditor") });
+    const verify = cli(["audit", "verify", "--config", join(data.dir, "verify.yaml")], {
+      AUDITOR_URL: url("custos_auditor"),
+    });
     expect(verify.err).toBe("");
     expect(verify.out).toContain("ok    gw-deploy-test:");
     expect(verify.code).toBe(0);

@@ -1,6 +1,6 @@
 // Readers shared by the deploy/ checks: YAML documents, the Kubernetes manifests and the systemd unit,
 // plus a temp tree standing in for the paths a config file names on a real host or pod.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -73,14 +73,18 @@ export function parseUnit(text: string): Unit {
 }
 
 /** A temp directory, and a writer that creates parent directories. */
-export function scratch(prefix: string): { dir: string; write(rel: string, text: string, mode?: number): string } {
+export function scratch(prefix: string): {
+  dir: string;
+  write(rel: string, text: string, mode?: number): string;
+} {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
     dir,
     write(rel, text, mode = 0o600) {
       const path = join(dir, rel);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, text, { mode });
+      writeFileSync(path, text);
+      chmodSync(path, mode);
       return path;
     },
   };
