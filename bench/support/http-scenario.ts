@@ -1,19 +1,28 @@
-// The HTTP gateway's k6 scenario lives in bench/http/ (owned by the HTTP gateway work). bench/run calls its
-// runner when it exists and reports its output verbatim; otherwise it says so in one line.
-import { CustosError } from "../../src/core/errors.ts";
+// The HTTP gateway's k6 scenario lives in bench/http/ (owned by the HTTP gateway work): bench/run calls its
+// runner (`bun bench/http/run.ts SECONDS ROUNDS`) when it exists and reports its output verbatim; a missing
+// runner or a failed run is one line in the report, not the end of the whole benchmark.
 
 export async function runHttpScenario(
   runner: string | null,
-  quick: boolean,
+  seconds: number,
+  rounds: number,
   log: (s: string) => void,
 ): Promise<string> {
-  if (!runner) return "skipped — bench/http/run is not present yet (the HTTP gateway scenario, issue 6).";
-  log(`HTTP scenario: ${runner}`);
+  if (!runner) return "skipped — bench/http/run.ts is not present (the HTTP gateway scenario, issue 6).";
   const cmd = runner.endsWith(".ts") ? [process.execPath, runner] : [runner];
-  const proc = Bun.spawn([...cmd, ...(quick ? ["--quick"] : [])], { stdout: "pipe", stderr: "inherit" });
-  const killer = setTimeout(() => proc.kill("SIGKILL"), 10 * 60_000);
-  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  log(`HTTP scenario: ${[...cmd, seconds, rounds].join(" ")}`);
+  const proc = Bun.spawn([...cmd, String(seconds), String(rounds)], { stdout: "pipe", stderr: "pipe" });
+  // Bounded: k6 runs 2 modes x 2 targets x rounds x seconds, plus set-up; anything far beyond is stuck.
+  const killer = setTimeout(() => proc.kill("SIGKILL"), (4 * rounds * seconds + 300) * 1000);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(killer);
-  if (code !== 0) throw new CustosError("internal", `${runner} exited ${code}`);
-  return `\n\n${out.trim()}`;
+  if (code !== 0) {
+    const last = err.trim().split("\n").filter(Boolean).slice(-3).join(" ").slice(0, 300);
+    return `**failed** — \`bun bench/http/run.ts ${seconds} ${rounds}\` exited ${code}: ${last}`;
+  }
+  return `\`bun bench/http/run.ts ${seconds} ${rounds}\` (k6; its own direct-vs-Custos alternation):\n\n${out.trim()}`;
 }
