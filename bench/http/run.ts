@@ -1,44 +1,19 @@
 // HTTP gateway benchmark: k6 against a local upstream directly and through Custos (recording on, default
 // policy pack, a human identity so the relay path is measured without masking), alternating, bounded in
-// time. Prints RPS, p50/p95/p99 and the ratio. Usage: bun bench/http/run.ts [seconds] [rounds]
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// time. Prints RPS, p50/p95/p99 and the ratio. Usage: bun bench/http/run.ts [seconds] [rounds] [max|fixed]
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.ts";
-import { createLogger } from "../../src/core/log.ts";
-import { startGateway } from "../../src/gateway.ts";
-import { freePort } from "../../test/support/free-port.ts";
-import { startOidcIssuer } from "../../test/support/oidc-issuer.ts";
-import { defaultBundle } from "../../test/support/policy-bundle.ts";
+import { startBench } from "./setup.ts";
 
 const seconds = Number(process.argv[2] ?? 10);
 const rounds = Number(process.argv[3] ?? 2);
+/** `max`, `fixed` or both (default). */
+const only = process.argv[4];
 const root = join(import.meta.dir, "../..");
 const k6 = (await Bun.$`${join(root, "scripts/ensure-k6")}`.text()).trim();
-
-const upPort = await freePort();
-const up = Bun.spawn([process.execPath, join(import.meta.dir, "upstream.ts"), String(upPort)], {
-  stdout: "pipe",
-});
-await up.stdout.getReader().read();
-
-const issuer = await startOidcIssuer();
-const dataDir = mkdtempSync(join(tmpdir(), "custos-bench-http-"));
-const config = parseConfig(
-  {
-    listen: { postgres: `127.0.0.1:${await freePort()}`, http: `127.0.0.1:${await freePort()}` },
-    data_dir: dataDir,
-    identity: { issuers: [{ issuer: issuer.issuer, audience: "custos" }] },
-    connections: [{ name: "svc", type: "http", target: `http://127.0.0.1:${upPort}`, allow_groups: ["dba"] }],
-  },
-  dataDir,
-  {},
-);
-const gw = await startGateway(config, { logger: createLogger("warn"), policyBundle: await defaultBundle() });
-const token = await issuer.mint(
-  { iss: issuer.issuer, sub: "bench", aud: "custos", groups: ["dba"] },
-  { expiresIn: "1h" },
-);
+const bench = await startBench();
+const { token, dataDir } = bench;
+const load = async () => (await Bun.$`uptime`.text()).trim().replace(/^.*load average/, "load average");
 
 interface Run {
   rps: number;
@@ -80,16 +55,17 @@ async function k6run(url: string, env: Record<string, string>): Promise<Run> {
   };
 }
 
-const direct = `http://127.0.0.1:${upPort}/v1/invoices/42`;
-const custos = `http://127.0.0.1:${gw.httpPort}/c/svc/v1/invoices/42`;
+const { direct, custos } = bench;
 const fmt = (r: Run) =>
   `${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2)} ms  p95 ${r.p95.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  failed ${(r.failed * 100).toFixed(2)}%`;
 
 const results: { mode: string; direct: Run[]; custos: Run[] }[] = [];
-for (const [mode, env] of [
+const modes = [
   ["max throughput, 16 VUs", { VUS: "16" }],
   ["fixed 2000 rps", { RATE: "2000" }],
-] as const) {
+] as const;
+console.log(`before: ${await load()}`);
+for (const [mode, env] of modes.filter(([m]) => !only || m.startsWith(only))) {
   const row = { mode, direct: [] as Run[], custos: [] as Run[] };
   for (let i = 0; i < rounds; i++) {
     row.direct.push(await k6run(direct, env));
@@ -116,7 +92,5 @@ for (const r of results) {
   );
 }
 
-await gw.stop();
-up.kill();
-await issuer.stop();
-rmSync(dataDir, { recursive: true, force: true });
+console.log(`after: ${await load()}`);
+await bench.stop();

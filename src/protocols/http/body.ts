@@ -2,6 +2,23 @@
 // policy's JSON, masking) and only up to a bound; everything else flows chunk by chunk with the reader's
 // pace (pull-based, so a slow client slows the upstream instead of filling memory).
 
+/**
+ * Bodies of declared length up to this size are read whole with one native read instead of through a JS
+ * stream, which costs more per request than the relay itself. Memory per request stays bounded by it.
+ */
+export const WHOLE_BODY_MAX = 64 << 10;
+
+/** Content-Length as a byte count; null when absent or not a plain decimal (the body is then streamed). */
+export function declaredLength(headers: Headers): number | null {
+  const v = headers.get("content-length");
+  return v !== null && /^\d{1,15}$/.test(v) ? Number(v) : null;
+}
+
+/** The first `cap` bytes as their own buffer (a view would carry the whole body into the recording queue). */
+export function head(bytes: Uint8Array, cap: number): Uint8Array {
+  return bytes.length > cap ? bytes.slice(0, cap) : bytes;
+}
+
 export type Bounded =
   | { complete: true; bytes: Uint8Array }
   | { complete: false; stream: ReadableStream<Uint8Array>; read: number };

@@ -7,7 +7,7 @@ import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import { readBounded, tap } from "./body.ts";
+import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
 import { forwardRequestHeaders, policyHeaders, recordedHeaders } from "./headers.ts";
 import { type JsonMasker, jsonMasker } from "./mask.ts";
 import { relayResponse } from "./response.ts";
@@ -40,11 +40,16 @@ export async function exchange(
   const { command, http, path, cleanSearch, injected } = requestCommand(req, target, rest, search);
   let body: ReadableStream<Uint8Array> | Uint8Array | null = hasBody(req) ? req.body : null;
   let bodyHead: Uint8Array | undefined;
+  const declared = body ? declaredLength(req.headers) : null;
   if (body instanceof ReadableStream && isJsonRequest(req)) {
-    const b = await readBounded(body, target.limits.policyBody);
+    // Within the policy's bound and of declared length: one native read (Bun enforces the length).
+    const b: Bounded =
+      declared !== null && declared <= target.limits.policyBody
+        ? { complete: true, bytes: await req.bytes() }
+        : await readBounded(body, target.limits.policyBody);
     if (b.complete) {
       body = b.bytes;
-      bodyHead = b.bytes.subarray(0, target.limits.recordBody);
+      bodyHead = head(b.bytes, target.limits.recordBody);
       try {
         http.body = JSON.parse(decoder.decode(b.bytes));
       } catch {
@@ -54,7 +59,11 @@ export async function exchange(
       body = b.stream;
       http.body_skipped = "too_large";
     }
-  } else if (body) http.body_skipped = "not_json";
+  } else if (body) {
+    http.body_skipped = "not_json";
+    // Small and of declared length: forwarded as bytes, so neither side needs a JS stream.
+    if (declared !== null && declared <= WHOLE_BODY_MAX) body = await req.bytes();
+  }
   if (http.body !== undefined || http.body_skipped !== undefined) command.shape = shapeOf(http);
   const method = req.method;
 

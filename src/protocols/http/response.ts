@@ -5,7 +5,7 @@
 // that carry regulated records are small; a larger one is refused (502), never passed unmasked.
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { readBounded, tap } from "./body.ts";
+import { declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
 import { forwardResponseHeaders, recordedHeaders } from "./headers.ts";
 import { isJsonType, type JsonMasker } from "./mask.ts";
 import type { PooledSession } from "./sessions.ts";
@@ -24,8 +24,6 @@ export interface RelayResponseOptions {
   onDone(status: number, detail: Record<string, unknown>): void;
 }
 
-/** Largest declared body read whole rather than streamed (bytes). */
-const WHOLE_BODY_MAX = 64 << 10;
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -60,8 +58,7 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
     o.onDone(status, { bytes_out: 0 });
     return new Response(null, { status, statusText: upstream.statusText, headers });
   }
-  // A small body of declared length is read whole: one native read and a byte-array response, instead of a
-  // JS stream that costs more per request than the relay itself. Memory stays bounded by WHOLE_BODY_MAX.
+  // A small body of declared length is read whole (body.ts, WHOLE_BODY_MAX); the rest is streamed.
   const declared = declaredLength(upstream.headers);
   if (declared !== null && declared <= WHOLE_BODY_MAX) {
     let bytes: Uint8Array;
@@ -75,7 +72,7 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
         new CustosError("upstream.protocol", "the upstream response body failed", { error: String(err) }),
       );
     }
-    record(bytes.subarray(0, target.limits.recordBody), bytes.length, "complete");
+    record(head(bytes, target.limits.recordBody), bytes.length, "complete");
     o.onDone(status, { bytes_out: bytes.length, end: "complete" });
     return new Response(bytes as Uint8Array<ArrayBuffer>, {
       status,
@@ -146,7 +143,7 @@ async function maskedJson(o: RelayResponseOptions, headers: Headers): Promise<Re
       headers: recordedHeaders(upstream.headers),
       body_bytes: masked.length,
       end: "complete",
-      body: masked.subarray(0, target.limits.recordBody),
+      body: head(masked, target.limits.recordBody),
     },
   });
   o.onDone(status, { bytes_out: masked.length, masking: o.masker!.evidence });
@@ -155,12 +152,6 @@ async function maskedJson(o: RelayResponseOptions, headers: Headers): Promise<Re
     statusText: upstream.statusText,
     headers,
   });
-}
-
-/** Content-Length as a byte count; null when absent or not a plain decimal (then the body is streamed). */
-function declaredLength(headers: Headers): number | null {
-  const v = headers.get("content-length");
-  return v !== null && /^\d{1,15}$/.test(v) ? Number(v) : null;
 }
 
 /** Redirects to the upstream's own URLs are rewritten to go through the gateway again. */
