@@ -8,7 +8,12 @@ package custos
 http if input.command.protocol == "http"
 
 # An HTTP request is fully described by its method, path, query, headers and body: nothing to classify.
-classified if http
+# One without a method and a path is not a request the gateway understood: unclassified (agents refused).
+classified if {
+	http
+	is_string(input.command.method)
+	is_string(input.command.path)
+}
 
 http_safe_methods := {"GET", "HEAD", "OPTIONS"}
 
