@@ -29,6 +29,16 @@ beforeAll(async () => {
       const path = new URL(req.url).pathname;
       if (path === "/small")
         return Response.json({ id: 42, note: "small" }, { headers: { "set-cookie": "s=1" } });
+      if (path === "/sink")
+        return req
+          .bytes()
+          .then((b) =>
+            Response.json({
+              received: b.length,
+              type: req.headers.get("content-type"),
+              text: new TextDecoder().decode(b),
+            }),
+          );
       if (path === "/big") return new Response(new Uint8Array(BIG).fill(98));
       if (path === "/chunked") {
         let n = 0;
@@ -146,6 +156,33 @@ describe("HTTP recording", () => {
     const store = gw.storeBytes();
     expect(store.includes(Buffer.from(token))).toBe(false);
     expect(store.includes(Buffer.from(KEY))).toBe(false);
+  });
+
+  test("small request bodies reach the upstream whole; JSON ones are recorded capped, all are counted", async () => {
+    const post = (type: string, body: string) =>
+      fetch(`${gw.base}/c/rec/sink`, {
+        method: "POST",
+        body,
+        headers: { authorization: `Bearer ${token}`, "content-type": type },
+      });
+    const json = JSON.stringify({ amount: 5, note: "a json body longer than the cap" });
+    expect(await (await post("application/json", json)).json()).toEqual({
+      received: json.length,
+      type: "application/json",
+      text: json,
+    });
+    expect(await (await post("text/plain", "plain text body")).json()).toMatchObject({
+      received: 15,
+      text: "plain text body",
+    });
+    const { events, frames } = await recorded("rec");
+    const posts = events.filter((e) => e.text === "POST /sink");
+    expect(posts.map((e) => e.bytes_in)).toEqual([json.length, 15]);
+    // Writes wait for durability before they are forwarded.
+    expect(posts.map((e) => e.record)).toEqual(["sync", "sync"]);
+    const sent = frames.filter((f) => f.kind === "request" && f.data!.path === "/sink");
+    expect(text(sent[0]!.data!.body)).toBe(json.slice(0, 16));
+    expect(sent[1]!.data!.body).toBeUndefined();
   });
 
   test("a body that breaks before its declared length is a 502 problem, recorded as an error", async () => {
