@@ -69,6 +69,8 @@ const outDir = join(root, "bench/out");
 mkdirSync(outDir, { recursive: true });
 const started = Date.now();
 const loadBefore = load1();
+// The commit is read before the gateway starts: the tree may move (other work lands) while the run goes on.
+const m = machineInfo(root);
 const stops: (() => Promise<void>)[] = [];
 
 try {
@@ -142,7 +144,6 @@ try {
       ? "not run (--only)"
       : await runHttpScenario(tools.httpBench, seconds, rounds, log);
 
-  const m = machineInfo(root);
   const loadAfter = load1();
   const memory = [
     `- RSS idle (after start, before any session): ${(rssIdle / 1024).toFixed(1)} MB`,
