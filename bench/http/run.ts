@@ -59,6 +59,11 @@ const { direct, custos } = bench;
 const fmt = (r: Run) =>
   `${r.rps.toFixed(0).padStart(7)} rps  p50 ${r.p50.toFixed(2)} ms  p95 ${r.p95.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  failed ${(r.failed * 100).toFixed(2)}%`;
 
+// Warm-up, not measured: the gateway's first seconds are spent compiling its hot path (JIT), which a
+// long-running gateway has behind it.
+await k6run(custos, { VUS: "8", TOKEN: token, DURATION: "3s" });
+await k6run(direct, { VUS: "8", DURATION: "3s" });
+
 const results: { mode: string; direct: Run[]; custos: Run[] }[] = [];
 const modes = [
   ["max throughput, 16 VUs", { VUS: "16" }],
