@@ -1,6 +1,7 @@
 // Calls back when a bundle file changes. Watches the directory, not the file: `opa build` and deploy
 // tools replace the file (rename), which ends a watch on the old inode. Bursts of events are debounced.
-// SIGHUP handling and the reload itself are the composition root's (engine.reload()).
+// SIGHUP handling and the reload itself are the composition root's (engine.reload()). A spurious reload
+// is harmless: the engine swaps only a bundle that loads.
 
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -13,7 +14,8 @@ export function watchBundle(path: string, onChange: () => void, debounceMs = 150
   const name = basename(path);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, file) => {
-    if (file !== null && file !== name) return;
+    // Kubernetes ConfigMap volumes swap a `..data` symlink instead of touching the file itself.
+    if (file !== null && file !== name && file !== "..data") return;
     clearTimeout(timer);
     timer = setTimeout(onChange, debounceMs);
   });
