@@ -30,15 +30,13 @@ beforeAll(async () => {
       if (path === "/small")
         return Response.json({ id: 42, note: "small" }, { headers: { "set-cookie": "s=1" } });
       if (path === "/sink")
-        return req
-          .bytes()
-          .then((b) =>
-            Response.json({
-              received: b.length,
-              type: req.headers.get("content-type"),
-              text: new TextDecoder().decode(b),
-            }),
-          );
+        return req.bytes().then((b) =>
+          Response.json({
+            received: b.length,
+            type: req.headers.get("content-type"),
+            text: new TextDecoder().decode(b),
+          }),
+        );
       if (path === "/big") return new Response(new Uint8Array(BIG).fill(98));
       if (path === "/chunked") {
         let n = 0;
@@ -54,11 +52,14 @@ beforeAll(async () => {
       return new Response(null, { status: 204 });
     },
   });
-  // Declares 100 bytes, sends 10, and closes: a body that breaks before its declared end.
+  // /x declares 100 bytes, sends 10 and closes; /stall sends 10 and then nothing until the client gives up.
   broken = createServer((sock) => {
-    sock.once("data", () => {
-      sock.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789");
+    sock.once("data", (d) => {
+      const head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789";
+      if (d.toString("latin1").startsWith("GET /stall")) sock.write(head);
+      else sock.end(head);
     });
+    sock.on("error", () => {});
   });
   const brokenPort = await freePort();
   await new Promise<void>((r) => broken.listen(brokenPort, "127.0.0.1", r));
@@ -191,9 +192,26 @@ describe("HTTP recording", () => {
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(((await res.json()) as { code: string }).code).toBe("upstream.protocol");
     const { events, frames } = await recorded("broken");
-    expect(events[0]).toMatchObject({ text: "GET /x", status: 502, end: "error", error: "upstream_body" });
+    expect(events.find((e) => e.text === "GET /x")).toMatchObject({
+      status: 502,
+      end: "error",
+      error: "upstream_body",
+    });
     expect(frames.find((f) => f.kind === "response")!.data).toMatchObject({ status: 200, end: "error" });
     // The gateway goes on serving.
+    expect((await get("/c/rec/small")).status).toBe(200);
+  });
+
+  test("a client that gives up while the body is read is recorded as cancelled, and nothing is logged as failed", async () => {
+    const gone = fetch(`${gw.base}/c/broken/stall`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(300),
+    });
+    await expect(gone).rejects.toThrow();
+    await Bun.sleep(200);
+    const { events } = await recorded("broken");
+    expect(events.find((e) => e.text === "GET /stall")).toMatchObject({ status: 499, end: "cancelled" });
+    expect(gw.logs.join("\n")).not.toContain("http exchange failed");
     expect((await get("/c/rec/small")).status).toBe(200);
   });
 });
