@@ -120,9 +120,15 @@ try {
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
     for (let r = 0; r < rounds; r++) {
       for (const ep of order(endpoints, r)) {
+        const gone = ep.name === "custos" ? custos.exited?.() : null;
+        if (gone) {
+          errors.push(`${sc.label}, custos: ${gone}`);
+          continue;
+        }
         const sampler = ep.name === "custos" ? sampleRss(gwPid) : null;
         const fig = await runPgbench(tools.pgbench, ep, spec, work).catch((e: Error) => e);
-        if (sampler) peakUnderLoad = Math.max(peakUnderLoad, sampler.stop());
+        const peak = sampler?.stop() ?? Number.NaN;
+        if (Number.isFinite(peak)) peakUnderLoad = Math.max(peakUnderLoad, peak);
         if (fig instanceof Error) {
           errors.push(`${sc.label}, ${ep.name}: ${fig.message.replace(/\s+/g, " ").slice(0, 300)}`);
           log(`${sc.id} round ${r + 1}/${rounds} ${ep.name}: failed`);

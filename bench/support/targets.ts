@@ -1,6 +1,15 @@
 // The three things measured side by side: PostgreSQL itself, PgBouncer (session mode) in front of it, and
 // Custos (a separate `custos serve` process) in front of it. Each is a libpq endpoint for pgbench.
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -59,6 +68,8 @@ export function directEndpoint(pg: PgServer): Endpoint {
 export interface Running {
   endpoint: Endpoint;
   stop(): Promise<void>;
+  /** Null while the process runs; otherwise why it is gone, with the tail of its log. */
+  exited?(): string | null;
 }
 
 async function waitForPort(port: number, proc: Subprocess, what: string, logFile: string): Promise<void> {
@@ -208,7 +219,18 @@ export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Ru
     stderr: Bun.file(logFile),
   });
   await waitForPort(port, proc, "Custos", logFile);
+  const tail = () => {
+    try {
+      return readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join(" | ").slice(-1500);
+    } catch {
+      return "";
+    }
+  };
   return {
+    exited: () =>
+      proc.exitCode === null && proc.signalCode === null
+        ? null
+        : `custos serve exited (${proc.exitCode ?? proc.signalCode}): ${tail()}`,
     dataDir: dir,
     endpoint: {
       name: "custos",
@@ -223,6 +245,10 @@ export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Ru
       proc.kill("SIGTERM");
       await Promise.race([proc.exited, Bun.sleep(15_000)]);
       if (proc.exitCode === null) proc.kill("SIGKILL");
+      // Keep the gateway's log (JSON lines, no secrets) for a post-mortem; the rest is throwaway.
+      try {
+        copyFileSync(logFile, join(opts.root, "bench/out", `custos-${Date.now()}.log`));
+      } catch {}
       rmSync(dir, { recursive: true, force: true });
     },
   };
