@@ -71,6 +71,30 @@ describe("record: sync", () => {
     }
   });
 
+  test("inside a transaction block the writes' records are durable before the COMMIT is forwarded", async () => {
+    const human = await gw.token("alice", ["dba"]);
+    const client = await WireClient.connect(gw.port, human, "txn-writes");
+    try {
+      client.send(wire.query("BEGIN"));
+      await client.untilReady();
+      for (let i = 101; i <= 103; i++) {
+        client.send(wire.query(`INSERT INTO entries VALUES (${i}, 'txn')`));
+        expect((await client.untilReady()).find((m) => m.type === "C")?.text).toBe("INSERT 0 1");
+      }
+      client.send(wire.query("COMMIT"));
+      const out = await client.untilReady();
+      expect(out.find((m) => m.type === "C")?.text).toBe("COMMIT");
+      // The COMMIT waited for everything recorded before it: the three writes' events are committed.
+      const inserts = (await committedStatements("txn-writes")).filter((e) =>
+        String(e.text).startsWith("INSERT"),
+      );
+      expect(inserts.map((e) => e.tag)).toEqual(["INSERT 0 1", "INSERT 0 1", "INSERT 0 1"]);
+      expect(db.sql("SELECT count(*) FROM entries WHERE note = 'txn'", "ledger").trim()).toBe("3");
+    } finally {
+      client.close();
+    }
+  });
+
   test("reads are buffered: their events arrive within the flush interval", async () => {
     const agent = await gw.token("agent-7", ["agents"]);
     const client = await WireClient.connect(gw.port, agent, "buffered-reads");

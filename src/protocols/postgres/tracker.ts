@@ -52,6 +52,8 @@ export class ResponseTracker<C> {
   private head = 0;
   /** Outstanding requests whose responses may be rewritten (refusals, masking, internal requests). */
   special = 0;
+  /** Outstanding requests that may change the transaction status (queries, executes, syncs, calls). */
+  statusChangesInFlight = 0;
   transactionStatus: "I" | "T" | "E" = "I";
 
   constructor(private readonly events: TrackerEvents<C>) {}
@@ -69,6 +71,7 @@ export class ResponseTracker<C> {
     const mask = extra.mask ?? (command && this.events.maskOf ? this.events.maskOf(command) : null) ?? null;
     const internal = extra.internal ?? false;
     if (refusal || internal || mask) this.special++;
+    if (changesStatus(kind)) this.statusChangesInFlight++;
     this.queue.push({
       kind,
       command,
@@ -87,6 +90,7 @@ export class ResponseTracker<C> {
   private complete(): void {
     const p = this.queue[this.head++];
     if (p && (p.refusal || p.internal || p.mask)) this.special--;
+    if (p && changesStatus(p.kind)) this.statusChangesInFlight--;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -171,4 +175,8 @@ export class ResponseTracker<C> {
         return null;
     }
   }
+}
+
+function changesStatus(kind: RequestKind): boolean {
+  return kind === "query" || kind === "execute" || kind === "sync" || kind === "function";
 }
