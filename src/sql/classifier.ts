@@ -4,6 +4,7 @@
 // by shape: a literal can make a statement unparseable.
 
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
+import { literalKey } from "./literal-key.ts";
 import { Lru } from "./lru.ts";
 import type { SqlClassification, SqlStatement } from "./types.ts";
 import { describeStatement } from "./walk.ts";
@@ -74,13 +75,24 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
     }
   };
 
+  // Between the two: the text with its literals replaced in JS (literal-key.ts), which spares a repeated
+  // statement with new literals the parser's normalize call.
+  const byLiteralKey = new Lru<string, SqlClassification>(max);
+
   return {
     classify(text) {
       if (text.length > maxLength) return uncached(text);
       const hit = byText.get(text);
       if (hit) return hit;
+      const key = useShapes ? literalKey(text) : null;
+      const known = key === null ? undefined : byLiteralKey.get(key);
+      if (known) {
+        byText.set(text, known);
+        return known;
+      }
       const result = uncached(text);
       byText.set(text, result);
+      if (key !== null && !result.error) byLiteralKey.set(key, result);
       return result;
     },
   };
