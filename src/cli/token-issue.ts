@@ -33,7 +33,8 @@ may not exceed identity.gateway_tokens.max_ttl.`,
     const ttlMs = parseDuration((flags.ttl as string | undefined) ?? "10m");
     if (ttlMs === null || ttlMs <= 0)
       throw new CliError(`--ttl: expected a duration like 10m, got "${flags.ttl}"`, 2);
-    const config = loadConfig(flags.config);
+    // Minting a token needs the key in data_dir, not the targets' secrets.
+    const config = loadConfig(flags.config, process.env, { secrets: false });
     if (ttlMs > config.identity.gatewayTokens.maxTtlMs) {
       throw new CliError(
         `--ttl exceeds identity.gateway_tokens.max_ttl (${config.identity.gatewayTokens.maxTtlMs / 1000}s)`,
