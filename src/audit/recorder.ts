@@ -53,6 +53,9 @@ const sessionOf = (e: AuditEvent) => (e.sessionId === undefined ? {} : { session
 const BACKLOG_HIGH_BYTES = 32 << 20;
 const BACKLOG_LOW_BYTES = 8 << 20;
 
+/** Longest a buffered append waits on the calling thread before it is handed to the worker. */
+const HANDOFF_MS = 5;
+
 const unavailable = (why: string) => new CustosError("audit.unavailable", `audit store unavailable: ${why}`);
 
 export class Recorder {
@@ -60,6 +63,7 @@ export class Recorder {
   private frames = new Map<string, Frame[]>();
   private buffered = 0;
   private scheduled = false;
+  private urgentScheduled = false;
   private urgent = false;
   private nextId = 1;
   private committedUpTo = 0;
@@ -248,13 +252,23 @@ export class Recorder {
   }
 
   private schedule(): void {
+    if (this.urgent && !this.urgentScheduled) {
+      // Someone waits on durable(): hand over at the end of this tick, with everything appended in it.
+      this.urgentScheduled = true;
+      setImmediate(() => {
+        this.urgentScheduled = false;
+        if (this.urgent && !this.closed) this.post(true);
+      });
+    }
     if (this.scheduled) return;
     this.scheduled = true;
-    // One message per tick: every append made while this turn of the event loop runs goes together.
-    setImmediate(() => {
+    // Buffered appends are handed to the worker every few milliseconds, not every tick: under load a tick
+    // carries one or two entries, and a postMessage per tick (a structured clone and a worker wake-up)
+    // cost more than the entries themselves. The worker's own flush interval bounds the delay anyway.
+    setTimeout(() => {
       this.scheduled = false;
       if ((this.buffered > 0 || this.urgent) && !this.closed) this.post(this.urgent);
-    });
+    }, HANDOFF_MS);
   }
 
   private post(urgent: boolean): void {
