@@ -264,7 +264,11 @@ describe("parseConfig errors name the key path", () => {
       withConn({ name: "led ger" }),
       "config: connections[0].name: expected 1-63 of A-Z a-z 0-9 _ . -",
     ],
-    ["unknown type", withConn({ type: "mysql" }), "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http'"],
+    [
+      "unknown type",
+      withConn({ type: "mysql" }),
+      "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http'",
+    ],
     [
       "no allowed groups",
       withConn({ allow_groups: [] }),

@@ -63,9 +63,9 @@ export class Metrics {
       "# HELP custos_audit_commit_seconds Audit store commit latency.",
       "# TYPE custos_audit_commit_seconds histogram",
     );
-    h.le.forEach((le, i) =>
-      lines.push(`custos_audit_commit_seconds_bucket{le="${le / 1000}"} ${h.counts[i] ?? 0}`),
-    );
+    for (const [i, le] of h.le.entries()) {
+      lines.push(`custos_audit_commit_seconds_bucket{le="${le / 1000}"} ${h.counts[i] ?? 0}`);
+    }
     lines.push(`custos_audit_commit_seconds_bucket{le="+Inf"} ${h.counts[h.le.length] ?? h.count}`);
     lines.push(
       `custos_audit_commit_seconds_sum ${h.sum / 1000}`,

@@ -1,11 +1,12 @@
 // Identity failures, TLS, and secrets: every refused identity gets the right SQLSTATE and a message that
 // says no more than the client needs, the audit log gets the full reason and never the token, and the
 // upstream password (and address) never reaches a client, a recording or a log line.
-import { expandRecording } from "../../src/protocols/postgres/recording.ts";
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
+import { expandRecording } from "../../src/protocols/postgres/recording.ts";
 import { allEvents, waitForEvent, withStore } from "../support/audit-read.ts";
 import { freePort } from "../support/free-port.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";

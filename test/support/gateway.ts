@@ -101,10 +101,13 @@ export async function psql(url: string, args: string[], input?: string) {
     stderr: "pipe",
     env: { ...process.env, PGCONNECT_TIMEOUT: "10" },
   });
+  // A psql that hangs is a gateway bug to report, not a test that waits out its hook timeout.
+  const timer = setTimeout(() => proc.kill(), 30_000);
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
-  return { stdout, stderr, code };
+  clearTimeout(timer);
+  return { stdout, stderr: proc.signalCode ? `${stderr}psql killed after 30 s (${proc.signalCode})` : stderr, code };
 }
