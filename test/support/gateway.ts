@@ -109,5 +109,9 @@ export async function psql(url: string, args: string[], input?: string) {
     proc.exited,
   ]);
   clearTimeout(timer);
-  return { stdout, stderr: proc.signalCode ? `${stderr}psql killed after 30 s (${proc.signalCode})` : stderr, code };
+  return {
+    stdout,
+    stderr: proc.signalCode ? `${stderr}psql killed after 30 s (${proc.signalCode})` : stderr,
+    code,
+  };
 }
