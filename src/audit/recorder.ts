@@ -313,7 +313,9 @@ export class Recorder {
           this.inFlightBytes -= this.perMessageBytes.get(id) ?? 0;
           this.perMessageBytes.delete(id);
         }
-        this.committedUpTo = m.upTo;
+        // A checkpoint-only commit (the timer firing on an idle queue) reports upTo 0: never move back,
+        // or a later durable() would wait for messages already committed, forever.
+        this.committedUpTo = Math.max(this.committedUpTo, m.upTo);
         const c = this.counters;
         if (m.latencyMs >= 0) {
           c.commits++;

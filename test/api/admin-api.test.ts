@@ -36,7 +36,7 @@ beforeAll(async () => {
     const r = await psql(gw.url(await gw.token(sub, ["dba"])), ["-c", sql]);
     if (sql !== "select 1/0;") expect(`${r.code} ${r.stderr}`).toBe("0 ");
   }
-  await waitForEvent(gw, (e) => e.type === "session.end" && e.data.statements !== undefined, 5_000).catch(
+  await waitForEvent(gw, (e) => e.type === "session.end" && e.data.commands !== undefined, 5_000).catch(
     () => {},
   );
   await gw.gw.recorder.durable();

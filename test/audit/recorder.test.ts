@@ -37,6 +37,27 @@ test("a value that cannot cross to the worker is recorded as such; the rest of t
   await store.close();
 });
 
+test("durable() after a checkpoint written on an idle queue resolves (it once waited forever)", async () => {
+  const logId = newLogId("idle-checkpoint");
+  const rec = await Recorder.start({
+    storeUrl: url,
+    logId,
+    signer: await testKeys,
+    checkpointIntervalMs: 50,
+  });
+  rec.event(ev("statement", "s", { n: 1 }));
+  await rec.durable(); // the last message handed over is an urgent one
+  const deadline = Date.now() + 5_000;
+  while (rec.stats().lastCheckpointSize !== 1 && Date.now() < deadline) await Bun.sleep(10);
+  expect(rec.stats().lastCheckpointSize).toBe(1); // the checkpoint-only commit happened
+  const settled = await Promise.race([
+    rec.durable().then(() => "resolved"),
+    Bun.sleep(2_000).then(() => "hung"),
+  ]);
+  expect(settled).toBe("resolved");
+  await rec.close();
+});
+
 test("durable() and appends after close are refused with audit.unavailable", async () => {
   const rec = await Recorder.start({ storeUrl: url, logId: newLogId("closed"), signer: await testKeys });
   await rec.close();
