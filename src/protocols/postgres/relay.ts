@@ -15,9 +15,20 @@ import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/ses
 import type { Conn } from "../../net/conn.ts";
 import * as codec from "./codec.ts";
 import { STREAM_KIND } from "./recording.ts";
+import {
+  ALLOW_PREPARED,
+  asProtocolError,
+  auditRefusal,
+  maskingRefusal,
+  policyFailure,
+  refusalError,
+  refusalMessage,
+  refusedParse,
+  refusedQuery,
+} from "./refusals.ts";
 import { CommandMask, maskingFailure, type ResultMasking } from "./result-masking.ts";
 import type { PostgresTarget } from "./target.ts";
-import { type Pending, ResponseTracker, rowsFromTag, SWALLOW } from "./tracker.ts";
+import { type Pending, ResponseTracker, rowsFromTag } from "./tracker.ts";
 import { wireError } from "./wire-error.ts";
 
 export interface RelayOptions {
@@ -50,12 +61,6 @@ interface Prepared {
   command: Command;
   decision: Decision;
 }
-
-/** Replaces a refused statement; the server answers it with SQLSTATE 42601, which the tracker rewrites. */
-const REFUSAL_SQL = "custos_refused_statement";
-const refusedQuery = codec.query(REFUSAL_SQL);
-const refusedParse = (name: string) =>
-  new codec.Writer().cstring(name).cstring(REFUSAL_SQL).int16(0).finish("P");
 
 /** Client messages queued beyond this pause the client's socket until the queue drains. */
 const INBOX_PAUSE = 512;
@@ -725,85 +730,6 @@ export class Relay {
     }
     return this.stats;
   }
-}
-
-const ALLOW_PREPARED: Decision = {
-  action: "allow",
-  reason: "executes a statement prepared by an earlier, decided PREPARE",
-  rule: "custos.sql_prepared",
-  record: "sync",
-  mask: [],
-};
-
-function auditRefusal(): Decision {
-  return {
-    action: "deny",
-    reason: "audit store unavailable",
-    rule: "custos.audit_unavailable",
-    record: "sync",
-    mask: [],
-  };
-}
-
-/** A masked command whose masking cannot be prepared (a COPY's columns or format): refused, never run. */
-function maskingRefusal(err: unknown): Decision {
-  return {
-    action: "deny",
-    reason: maskingFailure(err).message,
-    rule: "custos.masking_unavailable",
-    record: "sync",
-    mask: [],
-  };
-}
-
-function policyFailure(): Decision {
-  return {
-    action: "deny",
-    reason: "policy evaluation failed",
-    rule: "custos.policy_error",
-    record: "sync",
-    mask: [],
-  };
-}
-
-function refusalCode(d: Decision): CustosError {
-  if (d.rule === "custos.audit_unavailable") {
-    return new CustosError("audit.unavailable", "audit store unavailable: statement refused");
-  }
-  if (d.action === "review") {
-    return new CustosError("policy.review", `approval required: ${d.reason} (rule ${d.rule})`);
-  }
-  switch (d.rule) {
-    case "custos.approval_denied":
-      return new CustosError("approval.denied", `approval denied: ${d.reason}`);
-    case "custos.approval_timeout":
-      return new CustosError("approval.timeout", `approval timed out: ${d.reason}`);
-    case "custos.approval_abandoned":
-      return new CustosError("approval.abandoned", `approval abandoned: ${d.reason}`);
-    case "custos.approval_unavailable":
-      return new CustosError("policy.review", `approval required but unavailable: ${d.reason}`);
-  }
-  return new CustosError("policy.denied", `permission denied by policy: ${d.reason} (rule ${d.rule})`);
-}
-
-function refusalMessage(d: Decision): Uint8Array {
-  return wireError(refusalCode(d), "ERROR");
-}
-
-function refusalError(d: Decision): { code: string; message: string } {
-  const err = refusalCode(d);
-  return { code: err.code, message: err.message };
-}
-
-function asProtocolError(err: unknown): CustosError {
-  if (err instanceof CustosError) return err;
-  if (err instanceof codec.CodecError) {
-    return new CustosError(
-      err.kind === "too_large" ? "protocol.too_large" : "protocol.malformed",
-      err.message,
-    );
-  }
-  return new CustosError("internal", String(err));
 }
 
 /** A row whose masking could not be prepared: every value NULL, so nothing unmasked leaves (fail closed). */
