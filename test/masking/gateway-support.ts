@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { fixtureSecrets, fixtureSql } from "../../src/demo/fixture.ts";
 import { expandRecording } from "../../src/protocols/postgres/recording.ts";
 import { withStore } from "../support/audit-read.ts";
-import { freePort } from "../support/free-port.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
@@ -43,51 +42,7 @@ export async function startMaskingWorld(): Promise<MaskingWorld> {
   };
 }
 
-/** A TCP proxy in front of the gateway that keeps every byte sent to the client. */
-export async function captureProxy(target: number) {
-  const port = await freePort();
-  const toClient: Uint8Array[] = [];
-  type Pair = {
-    client: import("bun").Socket<Pair>;
-    upstream?: import("bun").Socket<unknown>;
-    early: Uint8Array[];
-  };
-  const server = Bun.listen<Pair>({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      open(client) {
-        const pair: Pair = { client, early: [] };
-        client.data = pair;
-        void Bun.connect({
-          hostname: "127.0.0.1",
-          port: target,
-          socket: {
-            open(up) {
-              pair.upstream = up;
-              for (const b of pair.early) up.write(b);
-            },
-            data(_up, chunk) {
-              toClient.push(new Uint8Array(chunk));
-              client.write(chunk);
-            },
-            close() {
-              client.end();
-            },
-          },
-        });
-      },
-      data(client, chunk) {
-        if (client.data.upstream) client.data.upstream.write(chunk);
-        else client.data.early.push(new Uint8Array(chunk));
-      },
-      close(client) {
-        client.data.upstream?.end();
-      },
-    },
-  });
-  return { port, bytes: () => Buffer.concat(toClient), stop: () => server.stop(true) };
-}
+export { captureProxy } from "../support/capture-proxy.ts";
 
 /** The fixture's raw SSNs and card numbers found in `bytes` (empty when none leaked). */
 export function leakedSecrets(bytes: Uint8Array | string): string[] {

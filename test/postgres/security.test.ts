@@ -8,7 +8,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { expandRecording } from "../../src/protocols/postgres/recording.ts";
 import { allEvents, waitForEvent, withStore } from "../support/audit-read.ts";
-import { freePort } from "../support/free-port.ts";
+import { captureProxy } from "../support/capture-proxy.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
@@ -299,52 +299,6 @@ describe("TLS from the gateway", () => {
     expect(r.stderr).toContain("certificate verify failed");
   });
 });
-
-/** A TCP proxy in front of the gateway that keeps every byte sent to the client. */
-async function captureProxy(target: number) {
-  const port = await freePort();
-  const toClient: Uint8Array[] = [];
-  type Pair = {
-    client: import("bun").Socket<Pair>;
-    upstream?: import("bun").Socket<unknown>;
-    early: Uint8Array[];
-  };
-  const server = Bun.listen<Pair>({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      open(client) {
-        const pair: Pair = { client, early: [] };
-        client.data = pair;
-        void Bun.connect({
-          hostname: "127.0.0.1",
-          port: target,
-          socket: {
-            open(up) {
-              pair.upstream = up;
-              for (const b of pair.early) up.write(b);
-            },
-            data(_up, chunk) {
-              toClient.push(new Uint8Array(chunk));
-              client.write(chunk);
-            },
-            close() {
-              client.end();
-            },
-          },
-        });
-      },
-      data(client, chunk) {
-        if (client.data.upstream) client.data.upstream.write(chunk);
-        else client.data.early.push(new Uint8Array(chunk));
-      },
-      close(client) {
-        client.data.upstream?.end();
-      },
-    },
-  });
-  return { port, bytes: () => Buffer.concat(toClient), stop: () => server.stop(true) };
-}
 
 describe("the upstream password and address never leave the gateway", () => {
   test("a busy session (queries, errors, COPY both ways, notices, extended protocol): scan everything", async () => {
