@@ -70,3 +70,18 @@ export function verifyCacheFor(deps: {
   }
   return cache;
 }
+
+/** Each log in the store with its checkpoint count and latest (largest) signed checkpoint. */
+export async function logCheckpoints(store: AuditStore) {
+  const logs = await store.logs();
+  return Promise.all(
+    logs.map(async (log) => {
+      const cps = await store.checkpoints(log.logId);
+      const latest = cps.reduce<(typeof cps)[number] | undefined>(
+        (a, b) => (!a || b.size > a.size ? b : a),
+        undefined,
+      );
+      return { log, count: cps.length, latest };
+    }),
+  );
+}

@@ -1,7 +1,7 @@
 // /api/audit/status, /api/policy, /api/connections, /api/me: what the gateway runs with. Connections come from
 // the config through ConnectionSummary, which has no field that could hold a credential.
 import { Hono } from "hono";
-import { verifyCacheFor } from "./audit-status.ts";
+import { logCheckpoints, verifyCacheFor } from "./audit-status.ts";
 import type { AdminEnv } from "./auth.ts";
 import { requireRole } from "./auth.ts";
 import type { AdminDeps } from "./deps.ts";
@@ -26,23 +26,14 @@ export function infoRoutes(deps: AdminDeps): Hono<AdminEnv> {
   });
 
   const auditStatus = async (fresh: boolean) => {
-    const [status, logs] = await Promise.all([verify.status({ fresh }), deps.store.logs()]);
-    const latest = await Promise.all(
-      logs.map(async (l) => {
-        const cps = await deps.store.checkpoints(l.logId);
-        const last = cps.reduce<(typeof cps)[number] | undefined>(
-          (a, b) => (!a || b.size > a.size ? b : a),
-          undefined,
-        );
-        return {
-          log_id: l.logId,
-          ours: l.logId === deps.logId,
-          key_matches_gateway: Buffer.from(l.publicKey).toString("hex") === ourKey,
-          checkpoints: cps.length,
-          latest_checkpoint: last ? checkpointView(last) : null,
-        };
-      }),
-    );
+    const [status, logs] = await Promise.all([verify.status({ fresh }), logCheckpoints(deps.store)]);
+    const latest = logs.map(({ log: l, count, latest: last }) => ({
+      log_id: l.logId,
+      ours: l.logId === deps.logId,
+      key_matches_gateway: Buffer.from(l.publicKey).toString("hex") === ourKey,
+      checkpoints: count,
+      latest_checkpoint: last ? checkpointView(last) : null,
+    }));
     return {
       verify: {
         ok: status.report?.ok ?? null,

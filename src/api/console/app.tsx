@@ -4,7 +4,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import type { ApprovalView } from "../admin/approvals-port.ts";
-import { verifyCacheFor } from "../admin/audit-status.ts";
+import { logCheckpoints, verifyCacheFor } from "../admin/audit-status.ts";
 import type { Principal } from "../admin/auth.ts";
 import { resolvePrincipal } from "../admin/auth.ts";
 import { parseTime } from "../admin/cursor.ts";
@@ -154,26 +154,17 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
     const [verify, logs, counts] = await Promise.all([
       verifyCacheFor(deps).status(),
-      deps.store.logs(),
+      logCheckpoints(deps.store),
       deps.store.counts(),
     ]);
-    const summaries = await Promise.all(
-      logs.map(async (l) => {
-        const cps = await deps.store.checkpoints(l.logId);
-        const last = cps.reduce<(typeof cps)[number] | undefined>(
-          (a, b) => (!a || b.size > a.size ? b : a),
-          undefined,
-        );
-        return {
-          logId: l.logId,
-          ours: l.logId === deps.logId,
-          checkpoints: cps.length,
-          latest: last
-            ? { size: last.size, rootHash: Buffer.from(last.rootHash).toString("hex"), time: last.time }
-            : null,
-        };
-      }),
-    );
+    const summaries = logs.map(({ log: l, count, latest: last }) => ({
+      logId: l.logId,
+      ours: l.logId === deps.logId,
+      checkpoints: count,
+      latest: last
+        ? { size: last.size, rootHash: Buffer.from(last.rootHash).toString("hex"), time: last.time }
+        : null,
+    }));
     return c.html(
       <AuditPage
         principal={p}
