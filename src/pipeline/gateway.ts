@@ -266,11 +266,7 @@ class LiveSession implements GatewaySession {
   }
 
   private withRecordMode(d: Decision, command: Command): Decision {
-    // A decision over classified statements already knows what is read-only (the parser has arrived), so
-    // `writes` keeps the policy's judgement instead of the first-keyword stand-in, which counts any `;`
-    // (pgbench's `SELECT …;`) as a possible write and held every such read for a commit.
-    if (this.opts.auditSync === "writes" && d.statements !== undefined && d.statements.length > 0) return d;
-    const record = recordMode(this.opts.auditSync, d.record, command);
+    const record = recordMode(this.opts.auditSync, d.record, command, d.statements);
     return record === d.record ? d : { ...d, record };
   }
 

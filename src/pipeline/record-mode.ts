@@ -1,7 +1,7 @@
 // Which commands are held until their record is durable. The policy's `record` decides; the `audit.sync`
 // setting can only add to it: `all` holds everything, `writes` holds every statement that is not known
-// to be read-only. Read-only is judged by the statement's first keyword, so anything unfamiliar counts
-// as a write (the safe side).
+// to be read-only. Read-only is judged by the parsed statements' kinds when the decision has them, else by
+// the first keyword, so anything unfamiliar counts as a write (the safe side).
 import type { Command } from "../core/command.ts";
 import type { RecordMode } from "../core/decision.ts";
 
@@ -66,13 +66,22 @@ export function firstKeyword(text: string): string {
   return text.slice(i, j).toLowerCase();
 }
 
+/** Statement kinds (src/sql/kinds.ts) that change nothing; a SELECT with a writing CTE is the policy's call. */
+const READ_KINDS = new Set(["select", "set", "transaction"]);
+
 export function recordMode(
   setting: "writes" | "all" | "none",
   policy: RecordMode,
   command: Command,
+  statements?: readonly { kind: string }[],
 ): RecordMode {
   if (policy === "sync" || setting === "all") return "sync";
   if (setting === "none") return "buffered";
+  // Classified by the parser: judge by statement kind, not by the first-keyword stand-in below (which
+  // counts any `;`, as in pgbench's `SELECT …;`, as a possible write).
+  if (statements && statements.length > 0) {
+    return statements.every((s) => READ_KINDS.has(s.kind)) ? "buffered" : "sync";
+  }
   // HTTP: the safe methods of RFC 9110 §9.2.1 are the reads; every other method may write.
   if (command.http) return SAFE_METHODS.has(command.http.method) ? "buffered" : "sync";
   // EXPLAIN is not on the list (EXPLAIN ANALYZE runs its statement); a statement list may hide a write
