@@ -1,11 +1,10 @@
 // Canonical msgpack for audit bodies and recording batches, plus the secret scrub applied before anything
 // is stored: defence in depth behind the protocols, which must not hand secrets over in the first place.
-import { Decoder, Encoder } from "@msgpack/msgpack";
+import { Decoder } from "@msgpack/msgpack";
 import type { AuditEvent } from "../core/audit-event.ts";
 import type { Frame } from "../core/frame.ts";
+import { type ByteSink, encodeCanonical, writeCanonical } from "./canonical.ts";
 
-// sortKeys makes the bytes canonical: the same event always hashes to the same leaf.
-const canonical = new Encoder({ sortKeys: true, ignoreUndefined: true });
 const decoder = new Decoder();
 
 /** Keys whose values are never stored, compared after lower-casing and dropping `_`/`-`. */
@@ -30,8 +29,18 @@ export const REDACTED = "[redacted]";
 /** Frame kinds whose whole payload is a secret (PostgreSQL PasswordMessage / SASL responses). */
 const SECRET_FRAME_KINDS = new Set(["PasswordMessage", "SASLInitialResponse", "SASLResponse", "GSSResponse"]);
 
+/** Answers per key name: events repeat the same few dozen names, and every key of every event is asked. */
+const secretKeyCache = new Map<string, boolean>();
+
 function isSecretKey(key: string): boolean {
-  return SECRET_KEYS.has(key.toLowerCase().replace(/[_-]/g, ""));
+  let secret = secretKeyCache.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEYS.has(key.toLowerCase().replace(/[_-]/g, ""));
+    // Bounded: keys are names chosen by code, but a payload's keys (an HTTP JSON body) are not.
+    if (secretKeyCache.size >= 4096) secretKeyCache.clear();
+    secretKeyCache.set(key, secret);
+  }
+  return secret;
 }
 
 /** Returns `value` with secret-named fields replaced; copies only the objects it changes. */
@@ -74,10 +83,43 @@ export function scrubFrame(f: Frame): Frame {
 
 /** The stored body of an event: canonical msgpack of {type, time, sessionId?, data}. */
 export function encodeEvent(e: AuditEvent): Uint8Array {
-  const body: AuditEvent = { type: e.type, time: e.time, data: e.data };
-  if (e.sessionId !== undefined) body.sessionId = e.sessionId;
-  return canonical.encode(body);
+  return encodeCanonical(eventBody(e));
 }
+
+/** Keys in canonical order already, so the encoder checks rather than sorts them. */
+const eventBody = (e: AuditEvent) => ({ data: e.data, sessionId: e.sessionId, time: e.time, type: e.type });
+
+/**
+ * Appends an event's stored body (scrubbed, canonical) to `sink`. A value msgpack cannot encode (a BigInt, a
+ * cycle) must not wedge the log: the event is kept with its envelope and the reason, so the gap is visible.
+ */
+export function writeEvent(sink: ByteSink, e: AuditEvent): void {
+  try {
+    writeCanonical(sink, eventBody(scrubEvent(e)));
+  } catch (err) {
+    writeCanonical(sink, eventBody({ ...e, data: { unencodable: describeError(err) } }));
+  }
+}
+
+/** Appends one frame (scrubbed, canonical) to `sink`; an unencodable frame is kept as a note of why. */
+export function writeFrame(sink: ByteSink, f: Frame): void {
+  const clean = scrubFrame(f);
+  try {
+    writeCanonical(sink, { data: clean.data, dir: clean.dir, kind: clean.kind, t: clean.t });
+  } catch (err) {
+    writeCanonical(sink, { data: { unencodable: describeError(err) }, dir: f.dir, kind: f.kind, t: f.t });
+  }
+}
+
+/** The msgpack array header for `n` items, which prefixes a stored batch of frames. */
+export function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 + n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+}
+
+export const describeError = (err: unknown) =>
+  (err instanceof Error ? err.message : String(err)).slice(0, 200);
 
 export function decodeEvent(body: Uint8Array): AuditEvent {
   const v = decoder.decode(body);
@@ -88,7 +130,7 @@ export function decodeEvent(body: Uint8Array): AuditEvent {
 }
 
 export function encodeFrames(frames: Frame[]): Uint8Array {
-  return canonical.encode(frames);
+  return encodeCanonical(frames);
 }
 
 export function decodeFrames(data: Uint8Array): Frame[] {

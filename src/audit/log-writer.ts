@@ -4,8 +4,9 @@
 import type { AuditEvent } from "../core/audit-event.ts";
 import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { ByteSink } from "./canonical.ts";
 import { type CheckpointSigner, signCheckpoint } from "./checkpoint.ts";
-import { encodeEvent, encodeFrames, hex, scrubEvent, scrubFrame, sha256 } from "./codec.ts";
+import { arrayHeader, decodeEvent, hex, sha256, writeEvent, writeFrame } from "./codec.ts";
 import { bytesEqual, leafHash, MerkleFrontier } from "./merkle.ts";
 import type {
   AuditStore,
@@ -18,6 +19,22 @@ import type {
 
 /** Ended sessions keep their batch counter this long, so a late frame cannot reuse a batch number. */
 const ENDED_TTL_MS = 60_000;
+
+/** An event as stored: its body already encoded (codec.writeEvent), its columns beside it. */
+export interface EncodedEvent {
+  type: string;
+  time: number;
+  sessionId?: string;
+  body: Uint8Array;
+}
+
+/** One session's frames, each encoded (codec.writeFrame), in parts to be joined under one array header. */
+export interface EncodedFrames {
+  /** Epoch microseconds of the first frame. */
+  firstT: number;
+  count: number;
+  parts: Uint8Array[];
+}
 
 export interface Prepared {
   batch: CommitBatch;
@@ -71,9 +88,13 @@ export class LogWriter {
     return this.frontier.size > this.checkpointed;
   }
 
+  /**
+   * Events and frames as the recorder hands them over (encoded on the calling thread), or as objects (tests,
+   * tools), which are encoded here the same way.
+   */
   async prepare(
-    events: AuditEvent[],
-    frames: Map<string, Frame[]>,
+    events: readonly (EncodedEvent | AuditEvent)[],
+    frames: ReadonlyMap<string, EncodedFrames | Frame[]>,
     checkpoint: boolean,
     now = Date.now(),
   ): Promise<Prepared> {
@@ -83,46 +104,49 @@ export class LogWriter {
     const recordings: RecordingRow[] = [];
     const sessions = new Map<string, SessionDelta>();
     const ended: string[] = [];
-    const push = (e: AuditEvent) => {
-      const body = encodeOrExplain(e);
-      const leaf = leafHash(body);
+    const push = (e: EncodedEvent) => {
+      const leaf = leafHash(e.body);
       rows.push({
         logId: this.logId,
         seq: frontier.size,
         time: e.time,
         type: e.type,
         sessionId: e.sessionId ?? null,
-        body,
+        body: e.body,
         leafHash: leaf,
       });
       frontier.append(leaf);
       if (e.sessionId) project(sessions, this.logId, e, ended);
     };
-    for (const e of events) push(e);
+    for (const e of events) push("body" in e ? e : encoded(e));
     let frameCount = 0;
-    for (const [sessionId, list] of frames) {
-      if (list.length === 0) continue;
+    for (const [sessionId, given] of frames) {
+      const run = Array.isArray(given) ? encodedFrames(given) : given;
+      if (run.count === 0) continue;
       const batch = nextBatch.get(sessionId) ?? this.nextBatch.get(sessionId) ?? 0;
       nextBatch.set(sessionId, batch + 1);
-      const data = encodeFramesOrExplain(list);
+      // Stored as canonical msgpack of the frame list: the array header, then the frames as encoded.
+      const data = Buffer.concat([arrayHeader(run.count), ...run.parts]);
       const digest = sha256(data);
       recordings.push({
         sessionId,
         batch,
         logId: this.logId,
         eventSeq: frontier.size,
-        firstTime: list[0]!.t,
-        frameCount: list.length,
+        firstTime: run.firstT,
+        frameCount: run.count,
         data,
         sha256: digest,
       });
-      frameCount += list.length;
-      push({
-        type: "recording.batch",
-        time: now,
-        sessionId,
-        data: { batch, frames: list.length, sha256: hex(digest) },
-      });
+      frameCount += run.count;
+      push(
+        encoded({
+          type: "recording.batch",
+          time: now,
+          sessionId,
+          data: { batch, frames: run.count, sha256: hex(digest) },
+        }),
+      );
     }
     let cp: CheckpointRow | undefined;
     if (checkpoint && frontier.size > this.checkpointed) {
@@ -152,44 +176,29 @@ export class LogWriter {
   }
 }
 
-/**
- * A value msgpack cannot encode (a BigInt, a cycle) must not wedge the log: the event is kept with its
- * envelope and the reason, so the gap is visible and nothing is silently dropped.
- */
-function encodeOrExplain(e: AuditEvent): Uint8Array {
-  try {
-    return encodeEvent(scrubEvent(e));
-  } catch (err) {
-    return encodeEvent({ ...e, data: { unencodable: describeError(err) } });
-  }
+function encoded(e: AuditEvent): EncodedEvent {
+  const sink = new ByteSink(256);
+  writeEvent(sink, e);
+  const out: EncodedEvent = { type: e.type, time: e.time, body: sink.take() };
+  if (e.sessionId !== undefined) out.sessionId = e.sessionId;
+  return out;
 }
 
-function encodeFramesOrExplain(list: Frame[]): Uint8Array {
-  try {
-    return encodeFrames(list.map(scrubFrame));
-  } catch {
-    return encodeFrames(
-      list.map((f) => {
-        try {
-          encodeFrames([scrubFrame(f)]);
-          return scrubFrame(f);
-        } catch (err) {
-          return { t: f.t, dir: f.dir, kind: f.kind, data: { unencodable: describeError(err) } };
-        }
-      }),
-    );
-  }
+function encodedFrames(list: Frame[]): EncodedFrames {
+  const sink = new ByteSink(1024);
+  for (const f of list) writeFrame(sink, f);
+  return { firstT: list[0]?.t ?? 0, count: list.length, parts: [sink.take()] };
 }
-
-const describeError = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 200);
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : v == null ? null : String(v));
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
-function project(sessions: Map<string, SessionDelta>, logId: string, e: AuditEvent, ended: string[]): void {
+function project(sessions: Map<string, SessionDelta>, logId: string, e: EncodedEvent, ended: string[]): void {
+  if (e.type !== "session.start" && e.type !== "statement" && e.type !== "session.end") return;
   const id = e.sessionId!;
   const delta = sessions.get(id) ?? { id, logId, statements: 0 };
-  const d = e.data;
+  // Only the rare start and end events are decoded; a statement is counted by its type.
+  const d = e.type === "statement" ? {} : decodeEvent(e.body).data;
   switch (e.type) {
     case "session.start":
       delta.start = {

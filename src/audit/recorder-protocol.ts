@@ -1,7 +1,5 @@
 // Messages between the recorder (calling thread) and recorder-worker.ts (owns the store and the log).
-import type { AuditEvent } from "../core/audit-event.ts";
 import type { ErrorCode } from "../core/errors.ts";
-import type { Frame } from "../core/frame.ts";
 import type { SignerKeys } from "./checkpoint.ts";
 
 export interface InitMessage {
@@ -15,12 +13,33 @@ export interface InitMessage {
   commitStallMs: number;
 }
 
-/** One tick's worth of appends, in order. `id` increases by one per message. */
+/**
+ * Events as the calling thread encoded them (scrubbed, canonical msgpack), back to back in one transferred
+ * buffer: event i is `bytes[ends[i-1] ?? 0, ends[i])`, with its columns beside it.
+ */
+export interface EncodedEvents {
+  bytes: Uint8Array;
+  ends: number[];
+  types: string[];
+  times: number[];
+  sessions: (string | null)[];
+}
+
+/** One session's frames, each encoded (scrubbed, canonical msgpack) and concatenated, without the array header. */
+export interface EncodedFrameRun {
+  sessionId: string;
+  /** Epoch microseconds of the first frame. */
+  firstT: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+/** A few milliseconds' worth of appends, in order. `id` increases by one per message. */
 export interface AppendMessage {
   op: "append";
   id: number;
-  events: AuditEvent[];
-  frames: [sessionId: string, frames: Frame[]][];
+  events: EncodedEvents;
+  frames: EncodedFrameRun[];
   /** Someone is waiting in durable(): commit now rather than at the next flush. */
   urgent: boolean;
 }

@@ -2,11 +2,9 @@
 // signing and msgpack encoding stay off the gateway's hot path. Appends are committed in order; a failed
 // batch is retried unchanged with backoff, so nothing accepted is lost or reordered.
 /// <reference lib="webworker" />
-import type { AuditEvent } from "../core/audit-event.ts";
 import { asCustosError } from "../core/errors.ts";
-import type { Frame } from "../core/frame.ts";
 import { importSigner } from "./checkpoint.ts";
-import { LogWriter, type Prepared } from "./log-writer.ts";
+import { type EncodedEvent, type EncodedFrames, LogWriter, type Prepared } from "./log-writer.ts";
 import type { AppendMessage, FromWorker, InitMessage, ToWorker } from "./recorder-protocol.ts";
 import { type AuditStore, describe, openStore } from "./store.ts";
 
@@ -79,22 +77,31 @@ function append(m: AppendMessage): void {
 
 /** Takes every queued append into one prepared batch: events in arrival order, frames grouped per session. */
 async function take(): Promise<NonNullable<typeof inflight>> {
-  const events: AuditEvent[] = [];
-  const frames = new Map<string, Frame[]>();
+  const events: EncodedEvent[] = [];
+  const frames = new Map<string, EncodedFrames>();
   let upTo = 0;
   let taken = 0;
   let entries = 0;
   // Whole messages only (upTo counts messages); a bounded batch keeps commit latency bounded under load.
   for (const m of queue) {
     if (taken > 0 && entries >= MAX_BATCH_ENTRIES) break;
-    for (const e of m.events) events.push(e);
-    for (const [s, list] of m.frames) {
-      const have = frames.get(s);
-      if (have) for (const f of list) have.push(f);
-      else frames.set(s, list);
-      entries += list.length;
+    const { bytes, ends, types, times, sessions } = m.events;
+    for (let i = 0, start = 0; i < ends.length; i++) {
+      const session = sessions[i];
+      const e: EncodedEvent = { type: types[i]!, time: times[i]!, body: bytes.subarray(start, ends[i]) };
+      if (session != null) e.sessionId = session;
+      events.push(e);
+      start = ends[i]!;
     }
-    entries += m.events.length;
+    for (const run of m.frames) {
+      const have = frames.get(run.sessionId);
+      if (have) {
+        have.parts.push(run.bytes);
+        have.count += run.count;
+      } else frames.set(run.sessionId, { firstT: run.firstT, count: run.count, parts: [run.bytes] });
+      entries += run.count;
+    }
+    entries += ends.length;
     upTo = m.id;
     taken++;
   }

@@ -3,8 +3,10 @@
 import type { AuditEvent } from "../core/audit-event.ts";
 import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { ByteSink } from "./canonical.ts";
 import type { SignerKeys } from "./checkpoint.ts";
-import type { AppendMessage, FromWorker, ToWorker } from "./recorder-protocol.ts";
+import { writeEvent, writeFrame } from "./codec.ts";
+import type { AppendMessage, EncodedFrameRun, FromWorker, ToWorker } from "./recorder-protocol.ts";
 import { LatencyHistogram, type RecorderStats } from "./recorder-stats.ts";
 import { redactUrl } from "./store.ts";
 
@@ -38,16 +40,15 @@ interface Waiter {
   reject: (e: CustosError) => void;
 }
 
-function cloneable(v: unknown): boolean {
-  try {
-    structuredClone(v);
-    return true;
-  } catch {
-    return false;
-  }
+/** One session's frames since the last hand-over, already encoded. */
+interface PendingFrames {
+  sink: ByteSink;
+  firstT: number;
+  count: number;
 }
 
-const sessionOf = (e: AuditEvent) => (e.sessionId === undefined ? {} : { sessionId: e.sessionId });
+const EVENT_SINK_BYTES = 64 << 10;
+const FRAME_SINK_BYTES = 2 << 10;
 
 /** Uncommitted recording bytes above which streams are paused, and below which they resume. */
 const BACKLOG_HIGH_BYTES = 32 << 20;
@@ -59,8 +60,14 @@ const HANDOFF_MS = 5;
 const unavailable = (why: string) => new CustosError("audit.unavailable", `audit store unavailable: ${why}`);
 
 export class Recorder {
-  private events: AuditEvent[] = [];
-  private frames = new Map<string, Frame[]>();
+  // Appends are encoded here, once, into buffers that are transferred to the worker (not cloned): the
+  // bytes hashed and stored are the bytes written now, and the worker never decodes or re-encodes them.
+  private eventSink = new ByteSink(EVENT_SINK_BYTES);
+  private eventEnds: number[] = [];
+  private eventTypes: string[] = [];
+  private eventTimes: number[] = [];
+  private eventSessions: (string | null)[] = [];
+  private frames = new Map<string, PendingFrames>();
   private buffered = 0;
   private scheduled = false;
   private urgentScheduled = false;
@@ -148,7 +155,11 @@ export class Recorder {
   /** Buffers an audit event. Throws audit.unavailable when the queue is full or the recorder closed. */
   event(e: AuditEvent): void {
     this.admit();
-    this.events.push(e);
+    writeEvent(this.eventSink, e);
+    this.eventEnds.push(this.eventSink.used);
+    this.eventTypes.push(e.type);
+    this.eventTimes.push(e.time);
+    this.eventSessions.push(e.sessionId ?? null);
     this.buffered++;
     this.schedule();
   }
@@ -160,9 +171,13 @@ export class Recorder {
   frame(sessionId: string, f: Frame, bytes = 0): void {
     this.admit();
     this.bufferedBytes += bytes;
-    const list = this.frames.get(sessionId);
-    if (list) list.push(f);
-    else this.frames.set(sessionId, [f]);
+    let pending = this.frames.get(sessionId);
+    if (!pending) {
+      pending = { sink: new ByteSink(FRAME_SINK_BYTES), firstT: f.t, count: 0 };
+      this.frames.set(sessionId, pending);
+    }
+    writeFrame(pending.sink, f);
+    pending.count++;
     this.buffered++;
     this.schedule();
   }
@@ -273,35 +288,36 @@ export class Recorder {
 
   private post(urgent: boolean): void {
     const id = this.nextId++;
-    const msg: AppendMessage = { op: "append", id, events: this.events, frames: [...this.frames], urgent };
+    const events = {
+      bytes: this.eventSink.take(),
+      ends: this.eventEnds,
+      types: this.eventTypes,
+      times: this.eventTimes,
+      sessions: this.eventSessions,
+    };
+    const frames: EncodedFrameRun[] = [];
+    const transfer: ArrayBuffer[] = [events.bytes.buffer as ArrayBuffer];
+    for (const [sessionId, p] of this.frames) {
+      const bytes = p.sink.take();
+      frames.push({ sessionId, firstT: p.firstT, count: p.count, bytes });
+      transfer.push(bytes.buffer as ArrayBuffer);
+    }
+    const msg: AppendMessage = { op: "append", id, events, frames, urgent };
     if (urgent) this.lastUrgentId = id;
     this.perMessage.set(id, this.buffered);
     this.inFlight += this.buffered;
     this.perMessageBytes.set(id, this.bufferedBytes);
     this.inFlightBytes += this.bufferedBytes;
     this.bufferedBytes = 0;
-    this.events = [];
+    this.eventEnds = [];
+    this.eventTypes = [];
+    this.eventTimes = [];
+    this.eventSessions = [];
     this.frames = new Map();
     this.buffered = 0;
     this.urgent = false;
-    try {
-      this.worker.postMessage(msg);
-    } catch {
-      // DataCloneError: some value (a function, a symbol) cannot cross to the worker. Keep every entry,
-      // replacing only the offending ones with a note, rather than throwing out of a timer callback.
-      msg.events = msg.events.map((e) =>
-        cloneable(e)
-          ? e
-          : { type: e.type, time: e.time, ...sessionOf(e), data: { unencodable: "not cloneable" } },
-      );
-      msg.frames = msg.frames.map(([s, list]) => [
-        s,
-        list.map((f) =>
-          cloneable(f) ? f : { t: f.t, dir: f.dir, kind: f.kind, data: { unencodable: "not cloneable" } },
-        ),
-      ]);
-      this.worker.postMessage(msg);
-    }
+    // Everything in it is bytes, numbers and strings, encoded at append time: it always clones.
+    this.worker.postMessage(msg, transfer);
   }
 
   private onWorker(m: FromWorker): void {
