@@ -89,15 +89,27 @@ export class ByteSink {
   }
 }
 
+/**
+ * Values of secret-named keys replaced while encoding (one pass over each object instead of a scrub pass
+ * and an encode pass). `apply` does the same to a whole value, for the library's path.
+ */
+export interface Redaction {
+  isSecret(key: string): boolean;
+  replacement: string;
+  /** Objects nested deeper than this are written as they are. */
+  maxDepth: number;
+  apply(value: unknown): unknown;
+}
+
 /** Appends the canonical encoding of `value` to `sink`. Throws (leaving `sink` as it was) if it cannot. */
-export function writeCanonical(sink: ByteSink, value: unknown): void {
+export function writeCanonical(sink: ByteSink, value: unknown, redaction?: Redaction): void {
   const start = sink.used;
   try {
-    write(sink, value, 0);
+    write(sink, value, 0, redaction);
   } catch (err) {
     sink.used = start;
     if (!(err instanceof Unsupported)) throw err;
-    sink.raw(library.encode(value));
+    sink.raw(library.encode(redaction ? redaction.apply(value) : value));
   }
 }
 
@@ -108,7 +120,7 @@ export function encodeCanonical(value: unknown): Uint8Array {
   return sink.bytes.slice(0, sink.used);
 }
 
-function write(s: ByteSink, v: unknown, depth: number): void {
+function write(s: ByteSink, v: unknown, depth: number, r: Redaction | undefined): void {
   if (v === null || v === undefined) s.u8(0xc0);
   else if (typeof v === "string") writeString(s, v);
   else if (typeof v === "number") writeNumber(s, v);
@@ -119,7 +131,7 @@ function write(s: ByteSink, v: unknown, depth: number): void {
     if (n < 16) s.u8(0x90 + n);
     else if (n < 0x10000) s.u16(0xdc, n);
     else s.u32(0xdd, n);
-    for (let i = 0; i < n; i++) write(s, v[i], depth + 1);
+    for (let i = 0; i < n; i++) write(s, v[i], depth + 1, r);
   } else if (v instanceof Uint8Array) {
     const n = v.byteLength;
     if (n < 0x100) {
@@ -129,7 +141,7 @@ function write(s: ByteSink, v: unknown, depth: number): void {
     } else if (n < 0x10000) s.u16(0xc5, n);
     else s.u32(0xc6, n);
     s.raw(v);
-  } else if (typeof v === "object" && isPlain(v)) writeMap(s, v as Record<string, unknown>, depth);
+  } else if (typeof v === "object" && isPlain(v)) writeMap(s, v as Record<string, unknown>, depth, r);
   else throw UNSUPPORTED;
 }
 
@@ -138,7 +150,7 @@ function isPlain(o: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number): void {
+function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Redaction | undefined): void {
   const keys = Object.keys(o);
   let sorted = true;
   for (let i = 1; i < keys.length; i++) {
@@ -148,16 +160,17 @@ function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number): void 
     }
   }
   if (!sorted) keys.sort();
+  const redact = r !== undefined && depth <= r.maxDepth ? r : undefined;
   let size = 0;
-  for (const k of keys) if (o[k] !== undefined) size++;
+  for (const k of keys) if (o[k] !== undefined || redact?.isSecret(k)) size++;
   if (size < 16) s.u8(0x80 + size);
   else if (size < 0x10000) s.u16(0xde, size);
   else s.u32(0xdf, size);
   for (const k of keys) {
-    const value = o[k];
+    const value = redact?.isSecret(k) ? redact.replacement : o[k];
     if (value === undefined) continue;
     writeString(s, k);
-    write(s, value, depth + 1);
+    write(s, value, depth + 1, r);
   }
 }
 
@@ -182,8 +195,12 @@ function writeNumber(s: ByteSink, v: number): void {
   else s.u64(0xd3, v);
 }
 
+/** Longer strings are tried as ASCII in JS first: a native encodeInto call costs more than the loop. */
+const ASCII_LOOP_MAX = 1024;
+
 function writeString(s: ByteSink, str: string): void {
   const n = str.length;
+  if (n > TEXT_ENCODER_THRESHOLD && n <= ASCII_LOOP_MAX && writeAscii(s, str)) return;
   // Worst case 3 bytes per UTF-16 unit, plus the header.
   s.ensure(5 + n * 3);
   const b = s.bytes;
@@ -230,6 +247,38 @@ function writeString(s: ByteSink, str: string): void {
     }
     return;
   }
+  writeEncoded(s, str);
+}
+
+/** Writes `str` if it is all ASCII (where every encoder agrees on the bytes); false, writing nothing, if not. */
+function writeAscii(s: ByteSink, str: string): boolean {
+  const n = str.length;
+  const header = n < 32 ? 1 : n < 0x100 ? 2 : 3;
+  s.ensure(header + n);
+  const b = s.bytes;
+  let o = s.used + header;
+  for (let i = 0; i < n; i++) {
+    const c = str.charCodeAt(i);
+    if (c >= 0x80) return false;
+    b[o++] = c;
+  }
+  if (header === 1) b[s.used] = 0xa0 + n;
+  else if (header === 2) {
+    b[s.used] = 0xd9;
+    b[s.used + 1] = n;
+  } else {
+    b[s.used] = 0xda;
+    b[s.used + 1] = n >> 8;
+    b[s.used + 2] = n & 0xff;
+  }
+  s.used = o;
+  return true;
+}
+
+function writeEncoded(s: ByteSink, str: string): void {
+  const n = str.length;
+  s.ensure(5 + n * 3);
+  const b = s.bytes;
   // Header sized for the worst case, then moved left to the real length's header.
   const start = s.used;
   const body = start + 5;

@@ -1,5 +1,17 @@
 import { describe, expect, test } from "bun:test";
-import { decodeEvent, decodeFrames, encodeEvent, REDACTED, scrub, scrubFrame } from "./codec.ts";
+import { ByteSink } from "./canonical.ts";
+import {
+  decodeEvent,
+  decodeFrames,
+  encodeEvent,
+  encodeFrames,
+  REDACTED,
+  scrub,
+  scrubEvent,
+  scrubFrame,
+  writeEvent,
+  writeFrame,
+} from "./codec.ts";
 
 describe("codec", () => {
   test("event bodies are canonical: key order does not change the bytes", () => {
@@ -54,5 +66,58 @@ describe("codec", () => {
   test("garbage bytes are refused with a clear error", () => {
     expect(() => decodeEvent(new Uint8Array([0x01]))).toThrow("audit event body is not an event");
     expect(() => decodeFrames(new Uint8Array([0x01]))).toThrow("recording batch is not a frame list");
+  });
+});
+
+describe("writeEvent and writeFrame (encode with the scrub applied in the same pass)", () => {
+  const written = (write: (s: ByteSink) => void) => {
+    const sink = new ByteSink(16);
+    write(sink);
+    return Buffer.from(sink.take());
+  };
+
+  test("the bytes are those of scrub-then-encode, secrets at any depth, undefined secrets included", () => {
+    const e = {
+      type: "auth.failure",
+      time: 5,
+      sessionId: "s",
+      data: {
+        user: "a",
+        password: "hunter2",
+        nested: { Api_Key: "k", list: [{ token: "t", ok: 1 }], when: new Date(0) },
+        refresh_token: undefined,
+        z: undefined,
+      },
+    };
+    // With the Date the value takes the library's path (scrubbed first); without it, the fused one.
+    expect(written((s) => writeEvent(s, e))).toEqual(Buffer.from(encodeEvent(scrubEvent(e))));
+    const plain = { ...e, data: { ...e.data, nested: { ...e.data.nested, when: 0 } } };
+    expect(written((s) => writeEvent(s, plain))).toEqual(Buffer.from(encodeEvent(scrubEvent(plain))));
+    const decoded = decodeEvent(written((s) => writeEvent(s, e)));
+    expect(JSON.stringify(decoded)).not.toContain("hunter2");
+    expect(decoded.data.refresh_token).toBe(REDACTED);
+  });
+
+  test("frames: secret message kinds lose their payload, secret keys their values", () => {
+    const frames = [
+      { t: 1, dir: "client" as const, kind: "PasswordMessage", data: { bytes: new Uint8Array([1, 2]) } },
+      {
+        t: 2,
+        dir: "server" as const,
+        kind: "http.request",
+        data: { headers: { authorization: "Bearer x" } },
+      },
+    ];
+    const bytes = written((s) => {
+      for (const f of frames) writeFrame(s, f);
+    });
+    const expected = Buffer.from(encodeFrames(frames.map(scrubFrame))).subarray(1); // without the array header
+    expect(bytes).toEqual(expected);
+    expect(decodeFrames(Buffer.concat([Buffer.of(0x92), bytes]))[1]).toEqual({
+      t: 2,
+      dir: "server",
+      kind: "http.request",
+      data: { headers: { authorization: REDACTED } },
+    });
   });
 });

@@ -3,7 +3,7 @@
 import { Decoder } from "@msgpack/msgpack";
 import type { AuditEvent } from "../core/audit-event.ts";
 import type { Frame } from "../core/frame.ts";
-import { type ByteSink, encodeCanonical, writeCanonical } from "./canonical.ts";
+import { type ByteSink, encodeCanonical, type Redaction, writeCanonical } from "./canonical.ts";
 
 const decoder = new Decoder();
 
@@ -86,6 +86,17 @@ export function encodeEvent(e: AuditEvent): Uint8Array {
   return encodeCanonical(eventBody(e));
 }
 
+/**
+ * scrub(), applied while encoding: the body's own keys (data, sessionId, time, type; dir, kind, t) are never
+ * secret, so depth 1 here is depth 0 of scrub() and the depth bounds match.
+ */
+const SCRUB: Redaction = {
+  isSecret: isSecretKey,
+  replacement: REDACTED,
+  maxDepth: 33,
+  apply: (v) => scrub(v),
+};
+
 /** Keys in canonical order already, so the encoder checks rather than sorts them. */
 const eventBody = (e: AuditEvent) => ({ data: e.data, sessionId: e.sessionId, time: e.time, type: e.type });
 
@@ -95,7 +106,7 @@ const eventBody = (e: AuditEvent) => ({ data: e.data, sessionId: e.sessionId, ti
  */
 export function writeEvent(sink: ByteSink, e: AuditEvent): void {
   try {
-    writeCanonical(sink, eventBody(scrubEvent(e)));
+    writeCanonical(sink, eventBody(e), SCRUB);
   } catch (err) {
     writeCanonical(sink, eventBody({ ...e, data: { unencodable: describeError(err) } }));
   }
@@ -103,9 +114,9 @@ export function writeEvent(sink: ByteSink, e: AuditEvent): void {
 
 /** Appends one frame (scrubbed, canonical) to `sink`; an unencodable frame is kept as a note of why. */
 export function writeFrame(sink: ByteSink, f: Frame): void {
-  const clean = scrubFrame(f);
+  const data = f.data !== undefined && SECRET_FRAME_KINDS.has(f.kind) ? { redacted: true } : f.data;
   try {
-    writeCanonical(sink, { data: clean.data, dir: clean.dir, kind: clean.kind, t: clean.t });
+    writeCanonical(sink, { data, dir: f.dir, kind: f.kind, t: f.t }, SCRUB);
   } catch (err) {
     writeCanonical(sink, { data: { unencodable: describeError(err) }, dir: f.dir, kind: f.kind, t: f.t });
   }

@@ -213,6 +213,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   };
 }
 
+/** Decisions with the gateway's `audit.sync` applied, per decision object (decisions are cached and frozen). */
+const withRecord = new WeakMap<Decision, { setting: string; decision: Decision }>();
+
 class LiveSession implements GatewaySession {
   readonly id = Bun.randomUUIDv7();
   readonly connection: ConnectionInfo;
@@ -266,8 +269,17 @@ class LiveSession implements GatewaySession {
   }
 
   private withRecordMode(d: Decision, command: Command): Decision {
+    // A classified decision's record mode depends on the decision alone: worked out once per cached
+    // decision rather than copied on every statement.
+    const classified = d.statements !== undefined && d.statements.length > 0;
+    if (classified) {
+      const known = withRecord.get(d);
+      if (known && known.setting === this.opts.auditSync) return known.decision;
+    }
     const record = recordMode(this.opts.auditSync, d.record, command, d.statements);
-    return record === d.record ? d : { ...d, record };
+    const decided = record === d.record ? d : { ...d, record };
+    if (classified) withRecord.set(d, { setting: this.opts.auditSync, decision: decided });
+    return decided;
   }
 
   review(
@@ -333,22 +345,23 @@ class LiveSession implements GatewaySession {
       type: "statement",
       time: Date.now(),
       sessionId: this.id,
+      // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
       data: {
-        seq: this.seq++,
-        text: command.text,
-        statement_name: command.statementName,
-        keyword: command.keyword,
         action: decision.action,
-        rule: decision.rule,
+        approval: decision.approval,
+        bundle: decision.bundle,
+        duration_us: outcome.durationUs,
+        error: outcome.error,
+        keyword: command.keyword,
         reason: decision.reason,
         record: decision.record,
-        bundle: decision.bundle,
-        statements: decision.statements,
-        approval: decision.approval,
-        tag: outcome.tag,
         rows: outcome.rows,
-        error: outcome.error,
-        duration_us: outcome.durationUs,
+        rule: decision.rule,
+        seq: this.seq++,
+        statement_name: command.statementName,
+        statements: decision.statements,
+        tag: outcome.tag,
+        text: command.text,
         ...outcome.detail,
       },
     });

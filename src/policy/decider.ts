@@ -55,16 +55,28 @@ export function createDecider(options: DeciderOptions): Decider {
   const sql = new Set(options.sqlProtocols ?? ["postgres", "postgresql"]);
   const now = options.now ?? Date.now;
   const cache = new Lru<string, Decision>(options.maxEntries ?? 16384);
-  const keys = new WeakMap<DecisionContext, string>();
+  // Each distinct context key gets a short number, so the per-statement cache key stays short to build
+  // and to hash; sessions of the same identity on the same connection share it.
+  const keys = new WeakMap<DecisionContext, number>();
+  const contextIds = new Map<string, number>();
+  let nextContextId = 0;
   engine.onSwap(() => cache.clear());
 
-  const keyOf = (ctx: DecisionContext): string => {
-    let key = keys.get(ctx);
-    if (key === undefined) {
-      key = contextKey(ctx);
-      keys.set(ctx, key);
+  const keyOf = (ctx: DecisionContext): number => {
+    let id = keys.get(ctx);
+    if (id === undefined) {
+      const key = contextKey(ctx);
+      id = contextIds.get(key);
+      if (id === undefined) {
+        // Identities come and go: the index is bounded. Numbers are never reused, so a context keeps a number
+        // no other context has; one whose key was forgotten just gets a new number (and cache misses).
+        if (contextIds.size >= 65_536) contextIds.clear();
+        id = nextContextId++;
+        contextIds.set(key, id);
+      }
+      keys.set(ctx, id);
     }
-    return key;
+    return id;
   };
 
   const decideNow = (ctx: DecisionContext, command: Command): Decision => {
@@ -76,7 +88,7 @@ export function createDecider(options: DeciderOptions): Decider {
     const hit = cache.get(cacheKey);
     if (hit) return hit;
 
-    const statements = classification?.statements.map((s) => ({ kind: s.kind, fingerprint: s.fingerprint }));
+    const statements = classification?.statements.map((s) => ({ fingerprint: s.fingerprint, kind: s.kind }));
     if (classification?.error !== undefined) {
       // The database would reject it anyway; nothing unparsed is forwarded.
       return { ...deny("unparseable", UNPARSEABLE), statements: [], ...(bundle ? { bundle } : {}) };
