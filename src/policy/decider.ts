@@ -50,6 +50,8 @@ function contextKey(ctx: DecisionContext): string {
   ]);
 }
 
+const PER_CONTEXT_ENTRIES = 1024;
+
 export function createDecider(options: DeciderOptions): Decider {
   const { engine, classify, logger } = options;
   const sql = new Set(options.sqlProtocols ?? ["postgres", "postgresql"]);
@@ -60,7 +62,31 @@ export function createDecider(options: DeciderOptions): Decider {
   const keys = new WeakMap<DecisionContext, number>();
   const contextIds = new Map<string, number>();
   let nextContextId = 0;
-  engine.onSwap(() => cache.clear());
+  // In front of the shared cache, each context (one per session) keeps the decisions it has seen keyed by
+  // the classification object itself: the classifier hands out one frozen object per statement shape, so
+  // a repeated shape is found by identity, without building and hashing a key string per statement.
+  // Swaps and invalidate() move the epoch on, which empties them all.
+  const byClassification = new WeakMap<
+    DecisionContext,
+    { epoch: number; protocol: string; decisions: Map<SqlClassification, Decision> }
+  >();
+  let epoch = 0;
+  engine.onSwap(() => {
+    cache.clear();
+    epoch++;
+  });
+
+  const decisionsOf = (ctx: DecisionContext, protocol: string): Map<SqlClassification, Decision> | null => {
+    let mine = byClassification.get(ctx);
+    if (!mine || mine.epoch !== epoch) {
+      mine = { epoch, protocol, decisions: new Map() };
+      byClassification.set(ctx, mine);
+    }
+    if (mine.protocol !== protocol) return null;
+    // Bounded per session; a session with this many shapes just starts over.
+    if (mine.decisions.size >= PER_CONTEXT_ENTRIES) mine.decisions.clear();
+    return mine.decisions;
+  };
 
   const keyOf = (ctx: DecisionContext): number => {
     let id = keys.get(ctx);
@@ -83,10 +109,16 @@ export function createDecider(options: DeciderOptions): Decider {
     const bundle = engine.hash ?? undefined;
     const isSql = sql.has(command.protocol);
     const classification = isSql ? classify(command.text) : undefined;
+    const mine = classification ? decisionsOf(ctx, command.protocol) : null;
+    const seen = mine?.get(classification!);
+    if (seen) return seen;
     const shape = classification ? classification.shape : (command.shape ?? command.text);
     const cacheKey = `${bundle}\u0000${keyOf(ctx)}\u0000${command.protocol}\u0000${shape}`;
     const hit = cache.get(cacheKey);
-    if (hit) return hit;
+    if (hit) {
+      mine?.set(classification!, hit);
+      return hit;
+    }
 
     const statements = classification?.statements.map((s) => ({ fingerprint: s.fingerprint, kind: s.kind }));
     if (classification?.error !== undefined) {
@@ -108,7 +140,10 @@ export function createDecider(options: DeciderOptions): Decider {
       ...(bundle ? { bundle } : {}),
     });
     // A decision made under a bundle that was swapped meanwhile is not cached under the old key.
-    if (cacheable && engine.hash === (bundle ?? null)) cache.set(cacheKey, decision);
+    if (cacheable && engine.hash === (bundle ?? null)) {
+      cache.set(cacheKey, decision);
+      mine?.set(classification!, decision);
+    }
     return decision;
   };
 
@@ -126,6 +161,7 @@ export function createDecider(options: DeciderOptions): Decider {
     },
     invalidate() {
       cache.clear();
+      epoch++;
     },
   };
 }

@@ -82,17 +82,23 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
   return {
     classify(text) {
       if (text.length > maxLength) return uncached(text);
+      // A text with a literal key is looked up by that key alone: statements repeated with new literals
+      // (pgbench, drivers' simple protocol) would otherwise add one exact-text entry per execution, churning
+      // a large map on every statement for entries that are rarely hit again.
+      const key = useShapes ? literalKey(text) : null;
+      if (key !== null) {
+        const known = byLiteralKey.get(key) ?? byText.get(text);
+        if (known) return known;
+        const result = uncached(text);
+        // A text the parser refused is remembered as that text: its key says nothing about other texts.
+        if (result.error) byText.set(text, result);
+        else byLiteralKey.set(key, result);
+        return result;
+      }
       const hit = byText.get(text);
       if (hit) return hit;
-      const key = useShapes ? literalKey(text) : null;
-      const known = key === null ? undefined : byLiteralKey.get(key);
-      if (known) {
-        byText.set(text, known);
-        return known;
-      }
       const result = uncached(text);
       byText.set(text, result);
-      if (key !== null && !result.error) byLiteralKey.set(key, result);
       return result;
     },
   };

@@ -129,6 +129,26 @@ decision := {"action": "allow", "reason": "", "rule": "r", "mask": [], "record":
     ).toMatchObject({ action: "deny" });
   });
 
+  test("invalidate() drops the decisions an open session has already seen (table labels changed)", async () => {
+    const engine = new PolicyEngine({ logger: quietLogger });
+    await engine.load(buildDefaultBundle());
+    const classifier = await createSqlClassifier();
+    let labels: Record<string, string[]> = {};
+    const decider = createDecider({
+      engine,
+      classify: classifier.classify,
+      logger: quietLogger,
+      tableLabels: () => labels,
+    });
+    const human = context("human");
+    const write = { protocol: "postgres", text: "INSERT INTO accounts VALUES (1)" };
+    expect(decider.decide(human, write)).toMatchObject({ action: "allow" });
+    expect(decider.decide(human, write)).toMatchObject({ action: "allow" });
+    labels = { "public.accounts": ["regulated"] };
+    decider.invalidate();
+    expect(decider.decide(human, write)).toMatchObject({ action: "review" });
+  });
+
   test("watchBundle reports a replaced bundle file", async () => {
     const dir = tempDir();
     const path = join(dir, "bundle.tar.gz");
