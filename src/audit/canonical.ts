@@ -132,16 +132,8 @@ function write(s: ByteSink, v: unknown, depth: number, r: Redaction | undefined)
     else if (n < 0x10000) s.u16(0xdc, n);
     else s.u32(0xdd, n);
     for (let i = 0; i < n; i++) write(s, v[i], depth + 1, r);
-  } else if (v instanceof Uint8Array) {
-    const n = v.byteLength;
-    if (n < 0x100) {
-      s.ensure(2);
-      s.bytes[s.used++] = 0xc4;
-      s.bytes[s.used++] = n;
-    } else if (n < 0x10000) s.u16(0xc5, n);
-    else s.u32(0xc6, n);
-    s.raw(v);
-  } else if (typeof v === "object" && isPlain(v)) writeMap(s, v as Record<string, unknown>, depth, r);
+  } else if (v instanceof Uint8Array) writeBinary(s, v);
+  else if (typeof v === "object" && isPlain(v)) writeMap(s, v as Record<string, unknown>, depth, r);
   else throw UNSUPPORTED;
 }
 
@@ -149,6 +141,26 @@ function isPlain(o: object): boolean {
   const proto = Object.getPrototypeOf(o);
   return proto === Object.prototype || proto === null;
 }
+
+/** The pieces, for encoders of fixed shapes (codec.writeBytesFrame) that write keys in order themselves. */
+export function writeMapHeader(s: ByteSink, size: number): void {
+  if (size < 16) s.u8(0x80 + size);
+  else if (size < 0x10000) s.u16(0xde, size);
+  else s.u32(0xdf, size);
+}
+
+export function writeBinary(s: ByteSink, v: Uint8Array): void {
+  const n = v.byteLength;
+  if (n < 0x100) {
+    s.ensure(2);
+    s.bytes[s.used++] = 0xc4;
+    s.bytes[s.used++] = n;
+  } else if (n < 0x10000) s.u16(0xc5, n);
+  else s.u32(0xc6, n);
+  s.raw(v);
+}
+
+export { writeNumber, writeString };
 
 function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Redaction | undefined): void {
   const keys = Object.keys(o);
@@ -163,9 +175,7 @@ function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Red
   const redact = r !== undefined && depth <= r.maxDepth ? r : undefined;
   let size = 0;
   for (const k of keys) if (o[k] !== undefined || redact?.isSecret(k)) size++;
-  if (size < 16) s.u8(0x80 + size);
-  else if (size < 0x10000) s.u16(0xde, size);
-  else s.u32(0xdf, size);
+  writeMapHeader(s, size);
   for (const k of keys) {
     const value = redact?.isSecret(k) ? redact.replacement : o[k];
     if (value === undefined) continue;

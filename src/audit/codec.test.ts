@@ -9,6 +9,7 @@ import {
   scrub,
   scrubEvent,
   scrubFrame,
+  writeBytesFrame,
   writeEvent,
   writeFrame,
 } from "./codec.ts";
@@ -120,4 +121,18 @@ describe("writeEvent and writeFrame (encode with the scrub applied in the same p
       data: { headers: { authorization: REDACTED } },
     });
   });
+});
+
+test("writeBytesFrame writes what writeFrame writes for a byte-stream frame, secret kinds included", () => {
+  for (const size of [0, 10, 255, 256, 70_000]) {
+    for (const kind of ["pg.stream", "PasswordMessage"]) {
+      const bytes = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
+      const t = 1_795_000_000_123_456 + size;
+      const a = new ByteSink(8);
+      const b = new ByteSink(8);
+      writeBytesFrame(a, t, "server", kind, bytes);
+      writeFrame(b, { t, dir: "server", kind, data: { bytes } });
+      expect(Buffer.from(a.take())).toEqual(Buffer.from(b.take()));
+    }
+  }
 });

@@ -3,7 +3,16 @@
 import { Decoder } from "@msgpack/msgpack";
 import type { AuditEvent } from "../core/audit-event.ts";
 import type { Frame } from "../core/frame.ts";
-import { type ByteSink, encodeCanonical, type Redaction, writeCanonical } from "./canonical.ts";
+import {
+  type ByteSink,
+  encodeCanonical,
+  type Redaction,
+  writeBinary,
+  writeCanonical,
+  writeMapHeader,
+  writeNumber,
+  writeString,
+} from "./canonical.ts";
 
 const decoder = new Decoder();
 
@@ -120,6 +129,35 @@ export function writeFrame(sink: ByteSink, f: Frame): void {
   } catch (err) {
     writeCanonical(sink, { data: { unencodable: describeError(err) }, dir: f.dir, kind: f.kind, t: f.t });
   }
+}
+
+const DATA_BYTES = Uint8Array.of(0xa4, ...Buffer.from("data"), 0x81, 0xa5, ...Buffer.from("bytes"));
+const DIR = Uint8Array.of(0xa3, ...Buffer.from("dir"));
+const KIND = Uint8Array.of(0xa4, ...Buffer.from("kind"));
+const T = Uint8Array.of(0xa1, 0x74);
+
+/**
+ * writeFrame for the commonest frame, a stretch of a byte stream ({t, dir, kind, data: {bytes}}), written
+ * without building the frame: the same bytes, a fraction of the work (it runs twice per relayed command).
+ */
+export function writeBytesFrame(
+  sink: ByteSink,
+  t: number,
+  dir: string,
+  kind: string,
+  bytes: Uint8Array,
+): void {
+  if (SECRET_FRAME_KINDS.has(kind))
+    return writeFrame(sink, { t, dir: dir as Frame["dir"], kind, data: { bytes } });
+  writeMapHeader(sink, 4);
+  sink.raw(DATA_BYTES);
+  writeBinary(sink, bytes);
+  sink.raw(DIR);
+  writeString(sink, dir);
+  sink.raw(KIND);
+  writeString(sink, kind);
+  sink.raw(T);
+  writeNumber(sink, t);
 }
 
 /** The msgpack array header for `n` items, which prefixes a stored batch of frames. */

@@ -5,7 +5,7 @@ import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
 import { ByteSink } from "./canonical.ts";
 import type { SignerKeys } from "./checkpoint.ts";
-import { writeEvent, writeFrame } from "./codec.ts";
+import { writeBytesFrame, writeEvent, writeFrame } from "./codec.ts";
 import type { AppendMessage, EncodedFrameRun, FromWorker, ToWorker } from "./recorder-protocol.ts";
 import { LatencyHistogram, type RecorderStats } from "./recorder-stats.ts";
 import { redactUrl } from "./store.ts";
@@ -169,17 +169,27 @@ export class Recorder {
    * which backlogged() weighs so that a fast stream is slowed down before memory grows.
    */
   frame(sessionId: string, f: Frame, bytes = 0): void {
+    writeFrame(this.pendingFrames(sessionId, f.t, bytes), f);
+  }
+
+  /** frame() for a stretch of a byte stream, `{t, dir, kind, data: {bytes}}`, without the frame object. */
+  bytesFrame(sessionId: string, t: number, dir: Frame["dir"], kind: string, bytes: Uint8Array): void {
+    writeBytesFrame(this.pendingFrames(sessionId, t, bytes.length), t, dir, kind, bytes);
+  }
+
+  /** Admits one frame of `sessionId` and returns the sink it is to be written to. */
+  private pendingFrames(sessionId: string, t: number, bytes: number): ByteSink {
     this.admit();
     this.bufferedBytes += bytes;
     let pending = this.frames.get(sessionId);
     if (!pending) {
-      pending = { sink: new ByteSink(FRAME_SINK_BYTES), firstT: f.t, count: 0 };
+      pending = { sink: new ByteSink(FRAME_SINK_BYTES), firstT: t, count: 0 };
       this.frames.set(sessionId, pending);
     }
-    writeFrame(pending.sink, f);
     pending.count++;
     this.buffered++;
     this.schedule();
+    return pending.sink;
   }
 
   /**

@@ -79,6 +79,8 @@ export interface GatewaySession<Target = unknown> {
   ): Promise<Decision>;
   /** Buffer one frame of the session recording. */
   record(frame: Frame, bytes?: number): void;
+  /** Buffer a stretch of a byte stream as one frame, `{t, dir, kind, data: {bytes}}` (the hot path's). */
+  recordBytes(dir: Frame["dir"], t: number, kind: string, bytes: Uint8Array): void;
   /**
    * Null while the recording keeps up; else resolves when its backlog has drained. A protocol pauses the
    * stream it reads from meanwhile, so memory stays bounded and nothing is forwarded unrecorded.

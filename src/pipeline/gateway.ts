@@ -327,6 +327,10 @@ class LiveSession implements GatewaySession {
     this.opts.recorder.frame(this.id, frame, bytes);
   }
 
+  recordBytes(dir: Frame["dir"], t: number, kind: string, bytes: Uint8Array): void {
+    this.opts.recorder.bytesFrame(this.id, t, dir, kind, bytes);
+  }
+
   recordingBacklog(): Promise<void> | null {
     return this.opts.recorder.whenDrained();
   }

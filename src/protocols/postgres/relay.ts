@@ -10,7 +10,6 @@
 import type { Command } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
-import type { Frame } from "../../core/frame.ts";
 import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/session.ts";
 import type { Conn } from "../../net/conn.ts";
 import * as codec from "./codec.ts";
@@ -240,8 +239,7 @@ export class Relay {
   }
 
   private recordStream(dir: "client" | "server", t: number, bytes: Uint8Array): void {
-    const frame: Frame = { t, dir, kind: STREAM_KIND, data: { bytes } };
-    this.gw.record(frame, bytes.length);
+    this.gw.recordBytes(dir, t, STREAM_KIND, bytes);
   }
 
   private durable(): Promise<void> {
