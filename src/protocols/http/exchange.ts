@@ -2,6 +2,8 @@
 // the request into a command, decide, record (durably first when the decision asks), inject the
 // service's credential, forward, then relay the response (masked when the decision names fields) and
 // write the command's audit event when the body has been delivered or abandoned.
+
+import { nowMicros } from "../../core/clock.ts";
 import type { Command, HttpRequestInfo } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
@@ -20,7 +22,6 @@ export interface ExchangeContext {
   logger: Logger;
 }
 
-const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const decoder = new TextDecoder();
 
 /** `rest` is the path below /c/<name> ("" or starting with "/"); `search` includes its "?". */

@@ -3,6 +3,8 @@
 // whole up to `limits.mask_body`, masked and re-serialized. Bounded buffering rather than a streaming
 // JSON rewriter: path rules (`$.customers[*].ssn`) need the document's structure, and API responses
 // that carry regulated records are small; a larger one is refused (502), never passed unmasked.
+
+import { nowMicros } from "../../core/clock.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
@@ -24,7 +26,6 @@ export interface RelayResponseOptions {
   onDone(status: number, detail: Record<string, unknown>): void;
 }
 
-const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

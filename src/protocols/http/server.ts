@@ -2,6 +2,7 @@
 // It routes, authenticates through the session pool, and hands each request to exchange.ts (or, for a
 // WebSocket upgrade, to websocket.ts). Every failure becomes a problem+json response (wire-error.ts).
 import type { Server } from "bun";
+import { nowMicros } from "../../core/clock.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Gateway } from "../../core/session.ts";
@@ -30,7 +31,6 @@ export interface HttpGateway {
 }
 
 const PREFIX = "/c/";
-const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
   const pool = new SessionPool({ gateway: opts.gateway, quietMs: opts.quietMs ?? 10_000 });

@@ -3,6 +3,7 @@
 // flow both ways unchanged; each is recorded (capped) as a frame, and the exchange's audit event is
 // written when either side closes.
 import type { ServerWebSocket } from "bun";
+import { nowMicros } from "../../core/clock.ts";
 import type { Command, CommandOutcome } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
@@ -23,8 +24,6 @@ export interface WsData {
   messages: number;
   done: boolean;
 }
-
-const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 /** Opens the upstream socket; resolves when it is open, rejects with upstream.unreachable otherwise. */
 export function connectUpstream(

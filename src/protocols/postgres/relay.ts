@@ -7,6 +7,8 @@
 // with a syntax error, and the gateway rewrites that error into the refusal. The server thus moves its own
 // transaction and pipeline state exactly as it would for a failing statement (a transaction block becomes
 // failed, messages up to Sync are skipped), and responses keep their order without the gateway emulating it.
+
+import { nowMicros } from "../../core/clock.ts";
 import type { Command } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
@@ -63,8 +65,6 @@ interface Prepared {
 
 /** Client messages queued beyond this pause the client's socket until the queue drains. */
 const INBOX_PAUSE = 512;
-
-const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 export class Relay {
   private readonly client: Conn;
