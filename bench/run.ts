@@ -21,6 +21,7 @@ import {
   type Endpoint,
   PG_SETTINGS,
   type Running,
+  startBareRelay,
   startBenchPostgres,
   startCustos,
   startPgBouncer,
@@ -86,11 +87,13 @@ try {
   const wideScript = writeWideScript(work);
   const bouncer: Running = await startPgBouncer(pg, tools.pgbouncer);
   stops.push(() => bouncer.stop());
+  const relay: Running = await startBareRelay(pg);
+  stops.push(() => relay.stop());
   const profileDir = opt.profile ? mkdtempSync(join(outDir, "profile-")) : undefined;
   const custos = await startCustos(pg, { root, profileDir, sync: sync as "writes" | "all" | "none" });
   stops.push(() => custos.stop());
   const gwPid = custos.endpoint.pid!;
-  const endpoints: Endpoint[] = [directEndpoint(pg), bouncer.endpoint, custos.endpoint];
+  const endpoints: Endpoint[] = [directEndpoint(pg), bouncer.endpoint, relay.endpoint, custos.endpoint];
   await Bun.sleep(1000);
   const rssIdle = rssKb(gwPid);
   // A gateway that refuses the probe (a masking bug, a policy denial) is reported, not fatal: the other
@@ -158,11 +161,11 @@ try {
   ].join("\n");
   const cs = checks(results, perSessionKb);
   const body = [
-    `## Custos vs direct vs PgBouncer (${quick ? "bench/run --quick" : "bench/run"})`,
+    `## Custos vs direct vs PgBouncer vs a bare relay (${quick ? "bench/run --quick" : "bench/run"})`,
     "",
     `${m.date} · commit ${m.commit}${m.dirty ? " (src/ had uncommitted changes)" : ""} · ${m.nproc} cores, ${m.memoryGb} GB, ${m.cpuModel} · Linux ${m.kernel} · Bun ${m.bun} · load average (1 min) ${loadBefore} before, ${loadAfter} after · ${((Date.now() - started) / 60000).toFixed(1)} min`,
     "",
-    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, Custos, then reversed); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=${sync}: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${maskingNote(masked)}.`,
+    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, Custos, then reversed); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. The bare relay (bench/support/bare-relay.ts, its own Bun process) forwards bytes both ways and does nothing else: the floor for any relay in this runtime on this machine, so Custos / relay is the cost of Custos's own work. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=${sync}: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${maskingNote(masked)}.`,
     "",
     table(results),
     "",
@@ -188,7 +191,7 @@ try {
     `${initCmd}; 1,000-row table bench_wide; query: ${WIDE_QUERY}`,
     "PgBouncer: pool_mode=session auth_type=scram-sha-256 default_pool_size=200 (server side SCRAM too)",
     `Custos: custos serve --config custos.yaml (policy: shipped default pack; audit: sqlite, sync ${sync}; upstream SCRAM, tls disable)`,
-    "pgbench lines as run against direct; PgBouncer and Custos differ only in -p and -U (and the password):",
+    "pgbench lines as run against direct; PgBouncer, the relay and Custos differ only in -p and -U (and the password):",
     ...commands,
     "```",
   ].join("\n");

@@ -32,7 +32,12 @@ describe("report", () => {
   const results: ScenarioResult[] = [
     {
       scenario: sc("select-simple-8"),
-      targets: { direct: fig(10000, 100), pgbouncer: fig(6000, 150), custos: fig(8500, 120) },
+      targets: {
+        direct: fig(10000, 100),
+        pgbouncer: fig(6000, 150),
+        relay: fig(9000, 110),
+        custos: fig(8500, 120),
+      },
     },
     {
       scenario: sc("select-extended-8"),
@@ -51,12 +56,14 @@ describe("report", () => {
     expect(cell(undefined)).toBeUndefined();
   });
 
-  test("the table has one row per scenario with both ratios, and a dash for a missing target", () => {
+  test("the table has one row per scenario with every ratio, and a dash for a missing target", () => {
     const t = table(results);
     expect(t).toContain(
-      "| select-only simple, 8 clients | TPS | 10,000 (0.100 / 0.100) | 6,000 (0.150 / 0.150) | 8,500 (0.120 / 0.120) | 0.85 | 1.42 |",
+      "| select-only simple, 8 clients | TPS | 10,000 (0.100 / 0.100) | 6,000 (0.150 / 0.150) | 9,000 (0.110 / 0.110) | 8,500 (0.120 / 0.120) | 0.85 | 1.42 | 0.90 | 0.94 |",
     );
-    expect(t).toContain("| TPC-B-like (writes), 8 clients | TPS | 800 (9.00 / 9.00) | – |");
+    expect(t).toContain(
+      "| TPC-B-like (writes), 8 clients | TPS | 800 (9.00 / 9.00) | – | – | 600 (12.0 / 12.0) | 0.75 | – | – | – |",
+    );
   });
 
   test("checks judge each target of issues 8 and 2, and say 'not measured' rather than pass", () => {

@@ -46,15 +46,16 @@ export const ratio = (a: Cell | undefined, b: Cell | undefined) =>
 
 export function table(results: ScenarioResult[]): string {
   const lines = [
-    "| scenario | unit | direct rate (p50 / p99 ms) | PgBouncer rate (p50 / p99 ms) | Custos rate (p50 / p99 ms) | Custos / direct | Custos / PgBouncer |",
-    "|---|---|---:|---:|---:|---:|---:|",
+    "| scenario | unit | direct rate (p50 / p99 ms) | PgBouncer rate (p50 / p99 ms) | bare relay rate (p50 / p99 ms) | Custos rate (p50 / p99 ms) | Custos / direct | Custos / PgBouncer | relay / direct | Custos / relay |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of results) {
     const d = cell(r.targets.direct);
     const b = cell(r.targets.pgbouncer);
+    const x = cell(r.targets.relay);
     const c = cell(r.targets.custos);
     lines.push(
-      `| ${r.scenario.label} | ${r.scenario.unit} | ${fmt(d)} | ${fmt(b)} | ${fmt(c)} | ${num(ratio(c, d), 2)} | ${num(ratio(c, b), 2)} |`,
+      `| ${r.scenario.label} | ${r.scenario.unit} | ${fmt(d)} | ${fmt(b)} | ${fmt(x)} | ${fmt(c)} | ${num(ratio(c, d), 2)} | ${num(ratio(c, b), 2)} | ${num(ratio(x, d), 2)} | ${num(ratio(c, x), 2)} |`,
     );
   }
   return lines.join("\n");

@@ -1,5 +1,6 @@
-// The three things measured side by side: PostgreSQL itself, PgBouncer (session mode) in front of it, and
-// Custos (a separate `custos serve` process) in front of it. Each is a libpq endpoint for pgbench.
+// The things measured side by side: PostgreSQL itself, PgBouncer (session mode) in front of it, a bare Bun
+// relay in front of it (the floor for any relay in this runtime), and Custos (a separate `custos serve`
+// process) in front of it. Each is a libpq endpoint for pgbench.
 import {
   chmodSync,
   chownSync,
@@ -17,8 +18,8 @@ import { CustosError } from "../../src/core/errors.ts";
 import { freePort } from "../../test/support/free-port.ts";
 import { type PgServer, startPostgres } from "../../test/support/postgres.ts";
 
-export type TargetName = "direct" | "pgbouncer" | "custos";
-export const TARGETS: readonly TargetName[] = ["direct", "pgbouncer", "custos"];
+export type TargetName = "direct" | "pgbouncer" | "relay" | "custos";
+export const TARGETS: readonly TargetName[] = ["direct", "pgbouncer", "relay", "custos"];
 
 export interface Endpoint {
   name: TargetName;
@@ -136,6 +137,37 @@ export async function startPgBouncer(pg: PgServer, bin: string): Promise<Running
       await Promise.race([proc.exited, Bun.sleep(3000)]);
       if (proc.exitCode === null) proc.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * bench/support/bare-relay.ts as its own process: bytes forwarded both ways, nothing parsed, decided or
+ * recorded. The client authenticates to PostgreSQL through it with the role's own password.
+ */
+export async function startBareRelay(pg: PgServer): Promise<Running> {
+  const port = await freePort();
+  const logFile = join(mkdtempSync(join(tmpdir(), "custos-bench-relay-")), "relay.log");
+  const script = join(import.meta.dir, "bare-relay.ts");
+  const proc = Bun.spawn([process.execPath, script, String(port), String(pg.port)], {
+    stdout: Bun.file(logFile),
+    stderr: Bun.file(logFile),
+  });
+  await waitForPort(port, proc, "the bare relay", logFile);
+  const role = pg.roles.scram;
+  return {
+    endpoint: {
+      name: "relay",
+      port,
+      database: pg.database,
+      user: role.user,
+      password: role.password,
+      pid: proc.pid,
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(3000)]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
     },
   };
 }
