@@ -24,6 +24,15 @@ export async function run(): Promise<MicroRow[]> {
     await micro("policy decision", "cached: pgbench select (service)", () =>
       do_not_optimize(decider.decide(service, pgbench)),
     ),
+    await micro("policy decision", "cached shape, new literal each call (pgbench -M simple)", () => {
+      n++;
+      do_not_optimize(
+        decider.decide(service, {
+          protocol: "postgres",
+          text: `SELECT abalance FROM pgbench_accounts WHERE aid = ${n % 400_000};`,
+        }),
+      );
+    }),
     await micro("policy decision", "uncached: new shape every call (service)", async () => {
       n++;
       do_not_optimize(
