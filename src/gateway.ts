@@ -8,6 +8,7 @@ import { openApprovalRepository } from "./approvals/repository.ts";
 import { ApprovalService } from "./approvals/service.ts";
 import { createWebhook } from "./approvals/webhook.ts";
 import { Recorder } from "./audit/recorder.ts";
+import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/log.ts";
@@ -141,6 +142,10 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     });
   }
 
+  // Links for approvers: listen.public_url, or listen.http (served without TLS, so derived links say http).
+  const links = publicBase(config.listen, { tls: false });
+  if (links.warning) logger.warn(links.warning);
+
   // Approvals share the audit store; a restarted instance first abandons the statements it held.
   const approvalRepo = await openApprovalRepository(storeUrl(config));
   const webhook = config.approvals.webhook;
@@ -151,7 +156,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     event: (e) => recorder.event(e),
     webhook: webhook ? createWebhook({ url: webhook.url, secret: webhook.secret.reveal(), logger }) : null,
     logger,
-    apiBase: `http://${config.listen.http.host}:${config.listen.http.port}`,
+    apiBase: links.url,
   });
   await approvals.start();
 

@@ -32,7 +32,7 @@ export interface ApprovalServiceOptions {
   event(e: AuditEvent): void;
   webhook: Webhook | null;
   logger: Logger;
-  /** Where approvers go: the gateway's HTTP API base, e.g. http://127.0.0.1:8080. */
+  /** Base of the links approvers get: listen.public_url, or derived from listen.http (config/public-url.ts). */
   apiBase: string;
   /** Poll interval for changes made elsewhere: always for the embedded store, as a fallback for PostgreSQL. */
   pollMs?: number;
@@ -547,6 +547,7 @@ export class ApprovalService {
     if (r.status === "pending") {
       lines.push(
         `Approve: \`./custos approve ${r.id} --reason "…"\` or POST ${this.opts.apiBase}/api/approvals/${r.id}/approve`,
+        `Inbox: ${this.opts.apiBase}/console/approvals`,
       );
     }
     this.opts.webhook.send({

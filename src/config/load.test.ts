@@ -78,6 +78,7 @@ describe("loadConfig", () => {
     expect(cfg.listen).toEqual({
       postgres: { host: "127.0.0.1", port: 15432 },
       http: { host: "127.0.0.1", port: 8080 },
+      publicUrl: null,
     });
     expect(cfg.dataDir).toBe(join(d, "data"));
     expect(cfg.identity).toEqual({
@@ -139,7 +140,11 @@ log: {level: debug}
     writeFileSync(join(d, "ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
     const cfg = loadConfig(path, { AUDIT_URL: "postgres://audit:pw@127.0.0.1:5432/audit" });
     expect(cfg.dataDir).toBe("/var/lib/custos");
-    expect(cfg.listen).toEqual({ postgres: { host: "::1", port: 6432 }, http: { host: "0.0.0.0", port: 0 } });
+    expect(cfg.listen).toEqual({
+      postgres: { host: "::1", port: 6432 },
+      http: { host: "0.0.0.0", port: 0 },
+      publicUrl: null,
+    });
     expect(cfg.identity.issuers[0]!.groupsClaim).toBe("groups");
     expect(cfg.identity.agentGroups).toEqual(["agents"]);
     expect(cfg.identity.gatewayTokens.maxTtlMs).toBe(5_400_000);
@@ -185,6 +190,19 @@ log: {level: debug}
     expect(errorOf(() => loadConfig(bad)).message).toStartWith(`${bad}: line `);
     const dup = writeConfig("data_dir: a\ndata_dir: b\n");
     expect(errorOf(() => loadConfig(dup)).message).toContain("Map keys must be unique");
+  });
+
+  test("listen.public_url is kept without trailing slashes, path prefix and port included", () => {
+    for (const [given, kept] of [
+      ["https://custos.bank.example", "https://custos.bank.example"],
+      ["https://custos.bank.example/", "https://custos.bank.example"],
+      ["HTTPS://Custos.Bank.Example:8443/gateway//", "https://custos.bank.example:8443/gateway"],
+      ["http://10.20.0.7:8080/", "http://10.20.0.7:8080"],
+      ["http://[fd00::7]:8080", "http://[fd00::7]:8080"],
+    ] as const) {
+      const path = writeConfig(`listen:\n  http: 0.0.0.0:8080\n  public_url: "${given}"\n`);
+      expect(loadConfig(path, {}).listen.publicUrl).toBe(kept);
+    }
   });
 
   test("errors name the file and the key path", () => {
@@ -236,6 +254,41 @@ describe("parseConfig errors name the key path", () => {
       "listen port out of range",
       { listen: { http: "127.0.0.1:70000" } },
       'config: listen.http: port must be 0-65535, got "70000"',
+    ],
+    [
+      "public_url not a URL",
+      { listen: { public_url: "custos.bank.example" } },
+      'config: listen.public_url: expected an absolute http:// or https:// URL, got "custos.bank.example"',
+    ],
+    [
+      "public_url with another scheme",
+      { listen: { public_url: "ftp://custos.bank.example" } },
+      'config: listen.public_url: expected an absolute http:// or https:// URL, got "ftp://custos.bank.example"',
+    ],
+    [
+      "public_url without a host",
+      { listen: { public_url: "https:custos.bank.example" } },
+      'config: listen.public_url: expected an absolute http:// or https:// URL, got "https:custos.bank.example"',
+    ],
+    [
+      "public_url with a query",
+      { listen: { public_url: "https://custos.bank.example/?team=dba" } },
+      'config: listen.public_url: must not have a query or fragment, got "https://custos.bank.example/?team=dba"',
+    ],
+    [
+      "public_url with an empty fragment",
+      { listen: { public_url: "https://custos.bank.example/#" } },
+      'config: listen.public_url: must not have a query or fragment, got "https://custos.bank.example/#"',
+    ],
+    [
+      "public_url with credentials (not echoed)",
+      { listen: { public_url: "https://admin:hunter2@custos.bank.example" } },
+      "config: listen.public_url: must not hold credentials",
+    ],
+    [
+      "public_url not a string",
+      { listen: { public_url: 443 } },
+      "config: listen.public_url: expected string, got number",
     ],
     [
       "plain http issuer off loopback",

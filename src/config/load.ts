@@ -125,7 +125,11 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
   return {
     source: ctx.source,
     configHash: ctx.configHash,
-    listen: raw.listen,
+    listen: {
+      postgres: raw.listen.postgres,
+      http: raw.listen.http,
+      publicUrl: raw.listen.public_url ?? null,
+    },
     dataDir,
     identity: {
       issuers: raw.identity.issuers.map((iss) => ({

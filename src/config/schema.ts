@@ -23,6 +23,28 @@ const listenAddress = z.string().transform((text, ctx) => {
   return parsed;
 });
 
+// Where people reach the gateway, for the links it hands out (approval hints, webhooks): the listen
+// address is often a wildcard or a pod address nobody outside can use. Normalized without trailing slash.
+const publicUrl = z.string().transform((text, ctx) => {
+  const url = URL.parse(text);
+  const problem = publicUrlProblem(text, url);
+  if (problem !== null || url === null) {
+    ctx.addIssue({ code: "custom", message: problem ?? `expected an absolute URL, got "${text}"` });
+    return z.NEVER;
+  }
+  return url.href.replace(/\/+$/, "");
+});
+
+function publicUrlProblem(text: string, url: URL | null): string | null {
+  if (url === null || !/^https?:\/\/[^/]/i.test(text))
+    return `expected an absolute http:// or https:// URL, got "${text}"`;
+  // Not echoed: the message goes to logs.
+  if (url.username || url.password) return "must not hold credentials";
+  // A bare "?" or "#" leaves search and hash empty, hence the text check.
+  if (/[?#]/.test(text)) return `must not have a query or fragment, got "${text}"`;
+  return null;
+}
+
 const nonEmpty = z.string().min(1, "must not be empty");
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name");
 
@@ -168,6 +190,7 @@ export const rawConfigSchema = z.strictObject({
     .strictObject({
       postgres: listenAddress.default({ host: "127.0.0.1", port: 15432 }),
       http: listenAddress.default({ host: "127.0.0.1", port: 8080 }),
+      public_url: publicUrl.optional(),
     })
     .default({ postgres: { host: "127.0.0.1", port: 15432 }, http: { host: "127.0.0.1", port: 8080 } }),
   data_dir: nonEmpty.default("./data"),

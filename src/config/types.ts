@@ -100,7 +100,8 @@ export interface Config {
   source: string | null;
   /** SHA-256 (hex) of the file text (or of the JSON given to parseConfig), for gateway.start audit events. */
   configHash: string;
-  listen: { postgres: HostPort; http: HostPort };
+  /** publicUrl: listen.public_url without trailing slash, or null (links then derive from listen.http). */
+  listen: { postgres: HostPort; http: HostPort; publicUrl: string | null };
   dataDir: string;
   identity: {
     issuers: IssuerConfig[];

@@ -10,6 +10,7 @@ import { verifySignature } from "../../src/approvals/webhook.ts";
 import { openStore } from "../../src/audit/store.ts";
 import { storeUrl } from "../../src/gateway.ts";
 import { WireClient, wire } from "../policy-e2e/support.ts";
+import { freePort } from "../support/free-port.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
@@ -23,6 +24,8 @@ let alice: string;
 let bob: string;
 let carol: string;
 const SECRET = "webhook-signing-Secret-5e1d";
+// Listening on a pod-like address, reached by approvers through this name: every link must say it.
+const PUBLIC = "https://custos.bank.example/gw";
 
 const count = (where: string) =>
   Number(db.sql(`SELECT count(*) FROM payments WHERE ${where}`, "ledger").trim());
@@ -40,7 +43,14 @@ beforeAll(async () => {
       approvers: ["approvers"],
       review_timeout: "3s",
     },
-    config: { approvals: { webhook: { url: hook.url, secret_file: secretFile } } },
+    config: {
+      listen: {
+        postgres: `127.0.0.1:${await freePort()}`,
+        http: `127.0.0.1:${await freePort()}`,
+        public_url: `${PUBLIC}/`,
+      },
+      approvals: { webhook: { url: hook.url, secret_file: secretFile } },
+    },
   });
   // alice may approve in general, never her own statements.
   alice = await gw.token("alice@bank.example", ["dba", "approvers"]);
@@ -103,6 +113,9 @@ describe("simple query (psql)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe("INSERT 0 1");
     expect(r.stderr).toContain(`NOTICE:  statement held for approval: request ${pending.id}`);
+    // The hint points at the public URL, not at the listen address.
+    expect(r.stderr).toContain(`or POST ${PUBLIC}/api/approvals/${pending.id}/approve`);
+    expect(r.stderr).not.toContain(`127.0.0.1:${gw.httpPort}`);
     expect(count("id = 1")).toBe(1);
 
     // A second approval of the same request is refused: it was decided (and used) already.
@@ -276,12 +289,19 @@ describe("evidence and notification", () => {
       expect(typeof msg.text).toBe("string");
       expect(Array.isArray(msg.blocks)).toBe(true);
       expect(msg.custos.request_id).toMatch(/^[0-9a-f]{16}$/);
+      expect(msg.custos.url).toBe(`${PUBLIC}/api/approvals/${msg.custos.request_id}`);
+      expect(body).not.toContain(`127.0.0.1:${gw.httpPort}`);
       expect(body).not.toContain(SECRET);
     }
     const events = hook.received.map((r) => JSON.parse(r.body).custos.event);
     expect(events).toContain("request.created");
     expect(events).toContain("request.approved");
     expect(events).toContain("request.denied");
+    // A pending request's message tells the approver where to act.
+    const created = JSON.parse(hook.received.find((r) => r.body.includes('"request.created"'))!.body);
+    const text = created.blocks[1].text.text as string;
+    expect(text).toContain(`or POST ${PUBLIC}/api/approvals/${created.custos.request_id}/approve`);
+    expect(text).toContain(`Inbox: ${PUBLIC}/console/approvals`);
   });
 
   test("a failing receiver gets the message again after a backoff", async () => {

@@ -55,6 +55,7 @@ test("the example validates without loading secrets, and names no secret inline"
   expect(config.identity.issuers[0]!.issuer).toBe("https://login.example.com/realms/bank");
   expect(config.console.roles.admin).toEqual(["custos-admins"]);
   expect(config.dataDir).toBe("/var/lib/custos");
+  expect(config.listen.publicUrl).toBe("https://custos.example.com");
   // Unloaded secrets throw when read: proof they were not needed.
   expect(() => config.connections[0]!.target.password!.reveal()).toThrow("secret not loaded");
   const raw = parse(EXAMPLE) as Record<string, unknown>;

@@ -201,6 +201,8 @@ test("the ConfigMap's custos.yaml loads with the env the pod provides and the fi
   expect(config.dataDir).toBe(at("var/lib/custos/data"));
   expect(config.policy.bundle!.startsWith(`${at(mounts.policy!.slice(1))}/`)).toBe(true);
   expect(config.listen.http).toEqual({ host: "0.0.0.0", port: 8080 });
+  // Listening on the wildcard, so approval links need the Ingress's address.
+  expect(config.listen.publicUrl).toBe("https://custos.example.com");
   // A *_env the pod does not set is the loader's error: every one is covered.
   const { CONSOLE_CLIENT_SECRET: _, ...missing } = env;
   expect(() => loadConfig(path, missing)).toThrow(

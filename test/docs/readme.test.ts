@@ -39,6 +39,7 @@ test("the README's configuration reference loads with the real loader", () => {
   expect(config.httpConnections.map((c) => c.name)).toEqual(["billing"]);
   expect(config.masking.detectors[0]?.name).toBe("employee_id");
   expect(config.console.roles.auditor).toEqual(["internal-audit"]);
+  expect(config.listen.publicUrl).toBe("https://custos.example.com");
 });
 
 test("every command in the README's CLI table is one the CLI knows", async () => {
