@@ -6,7 +6,7 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import * as t from "./schema-pg.ts";
-import { type AuditStore, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
+import { type AuditStore, batchRange, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
 
 const MIGRATIONS = new URL("./migrations/pg", import.meta.url).pathname;
 /** Arbitrary constant naming the audit schema migration lock (pg_advisory_lock key). */
@@ -162,6 +162,16 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
         .where(eq(t.recordings.sessionId, id))
         .orderBy(asc(t.recordings.batch));
       return rows.flatMap((r) => decodeFrames(r.data));
+    },
+
+    async sessionBatches(id, fromBatch, limit) {
+      const range = batchRange(fromBatch, limit);
+      return db
+        .select()
+        .from(t.recordings)
+        .where(and(eq(t.recordings.sessionId, id), gte(t.recordings.batch, range.from)))
+        .orderBy(asc(t.recordings.batch))
+        .limit(range.limit);
     },
 
     async counts() {

@@ -7,7 +7,7 @@ import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import * as t from "./schema-sqlite.ts";
-import type { AuditStore, CommitBatch, StoredEvent } from "./store.ts";
+import { type AuditStore, batchRange, type CommitBatch, type StoredEvent } from "./store.ts";
 
 const MIGRATIONS = new URL("./migrations/sqlite", import.meta.url).pathname;
 
@@ -232,6 +232,17 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
         .orderBy(asc(t.recordings.batch))
         .all();
       return rows.flatMap((r) => decodeFrames(r.data));
+    },
+
+    async sessionBatches(id, fromBatch, limit) {
+      const range = batchRange(fromBatch, limit);
+      return db
+        .select()
+        .from(t.recordings)
+        .where(and(eq(t.recordings.sessionId, id), gte(t.recordings.batch, range.from)))
+        .orderBy(asc(t.recordings.batch))
+        .limit(range.limit)
+        .all();
     },
 
     async counts() {

@@ -65,6 +65,11 @@ export interface AuditStore {
   sessionEvents(id: string): Promise<StoredEvent[]>;
   /** The session's recording, decoded, in batch order. */
   sessionFrames(id: string): Promise<Frame[]>;
+  /**
+   * The session's stored recording batches with batch >= fromBatch, in batch order, at most `limit` (1..1000)
+   * of them, undecoded: lets a reader page through a long recording without loading all of it.
+   */
+  sessionBatches(id: string, fromBatch: number, limit: number): Promise<RecordingRow[]>;
   counts(): Promise<StoreCounts>;
   close(): Promise<void>;
 }
@@ -101,6 +106,26 @@ export function describe(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
   return `${msg}${cause}`;
+}
+
+/** Most batches one sessionBatches call returns: bounds the memory of one read. */
+export const MAX_BATCH_READ = 1000;
+
+/** sessionBatches' arguments, checked the same way by every store. */
+export function batchRange(fromBatch: number, limit: number): { from: number; limit: number } {
+  if (!Number.isSafeInteger(fromBatch) || fromBatch < 0) {
+    throw new CustosError(
+      "internal",
+      `sessionBatches: fromBatch must be a non-negative integer, got ${fromBatch}`,
+    );
+  }
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_BATCH_READ) {
+    throw new CustosError(
+      "internal",
+      `sessionBatches: limit must be an integer from 1 to ${MAX_BATCH_READ}, got ${limit}`,
+    );
+  }
+  return { from: fromBatch, limit };
 }
 
 /** Inserts in chunks so a big batch stays under the drivers' parameter limits. */

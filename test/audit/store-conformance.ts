@@ -1,7 +1,7 @@
 // One suite, every audit store: the same behaviour from SQLite and PostgreSQL, through the same interface.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateSignerKeys, importSigner, signCheckpoint } from "../../src/audit/checkpoint.ts";
-import { decodeEvent, encodeEvent } from "../../src/audit/codec.ts";
+import { decodeEvent, decodeFrames, encodeEvent } from "../../src/audit/codec.ts";
 import { LogWriter } from "../../src/audit/log-writer.ts";
 import { leafHash } from "../../src/audit/merkle.ts";
 import { Recorder } from "../../src/audit/recorder.ts";
@@ -208,6 +208,43 @@ export function storeConformance(name: string, setup: () => Promise<StoreHarness
         const logs = await store.logs();
         const mine = logs.find((l) => l.logId === logId);
         expect(Buffer.from(mine!.publicKey).equals(Buffer.from((await testSigner()).publicKey))).toBe(true);
+      });
+
+      test("sessionBatches pages a recording's batches in order from a batch number, bounded", async () => {
+        const logId = newLogId("batches");
+        const sid = `${logId}-s`;
+        const other = `${logId}-other`;
+        const writer = await LogWriter.open(store, logId, await testSigner());
+        // Seven commits, one batch each for sid (batch b holds b + 1 frames) and one for another session.
+        for (let b = 0; b < 7; b++) {
+          const frames = new Map([
+            [sid, Array.from({ length: b + 1 }, (_, i) => frame(b * 10 + i))],
+            [other, [frame(99)]],
+          ]);
+          const p = await writer.prepare([], frames, false, 1_700_000_000_000 + b);
+          await store.commit(p.batch);
+          writer.accept(p);
+        }
+        const all = await store.sessionBatches(sid, 0, 1000);
+        expect(all.map((r) => [r.batch, r.frameCount])).toEqual([0, 1, 2, 3, 4, 5, 6].map((b) => [b, b + 1]));
+        // The rows are the stored ones: their frames are sessionFrames' frames, batch by batch.
+        expect(all.flatMap((r) => decodeFrames(r.data))).toEqual(await store.sessionFrames(sid));
+        expect(all.every((r) => r.sessionId === sid && r.logId === logId && r.sha256.length === 32)).toBe(
+          true,
+        );
+        expect((await store.sessionBatches(sid, 2, 3)).map((r) => r.batch)).toEqual([2, 3, 4]);
+        expect((await store.sessionBatches(sid, 5, 10)).map((r) => r.batch)).toEqual([5, 6]);
+        expect(await store.sessionBatches(sid, 7, 10)).toEqual([]);
+        expect(await store.sessionBatches("no-such-session", 0, 10)).toEqual([]);
+        for (const [from, limit] of [
+          [-1, 10],
+          [0.5, 10],
+          [0, 0],
+          [0, 1001],
+          [0, Number.NaN],
+        ] as const) {
+          await expect(store.sessionBatches(sid, from, limit)).rejects.toThrow("sessionBatches:");
+        }
       });
     });
 
