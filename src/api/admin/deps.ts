@@ -6,6 +6,7 @@ import type { AuditEvent } from "../../core/audit-event.ts";
 import type { Frame } from "../../core/frame.ts";
 import type { Authenticator } from "../../identity/authenticator.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
+import type { ExpanderFactory } from "./recording-expander.ts";
 
 /** A connection as the API shows it: where it points and who may use it, never a credential. */
 export interface ConnectionSummary {
@@ -49,6 +50,11 @@ export interface AdminDeps {
    * as raw byte streams); identity when absent. Keeps the API free of protocol codecs.
    */
   decodeRecording?: (protocol: string | null, frames: Frame[]) => Frame[];
+  /**
+   * The same decode batch by batch, resumable at any batch boundary: what lets the frames endpoint read only
+   * the batches of one page (frame-pages.ts). Pass-through when absent.
+   */
+  recordingExpander?: ExpanderFactory;
   /** Mark cookies Secure (the listener is behind TLS). */
   secureCookies: boolean;
   /** How long a verify result is served before the next request re-runs it. Default 60 s. */

@@ -2,8 +2,9 @@
 // a recording (transcript, frames, replay) is itself an audit event: auditors watch the watchers (F9).
 import { Hono } from "hono";
 import type { AdminEnv, Principal } from "./auth.ts";
-import { decodeCursor, encodeCursor, parseLimit, parseTime } from "./cursor.ts";
+import { parseLimit, parseTime } from "./cursor.ts";
 import type { AdminDeps } from "./deps.ts";
+import { readFramePage } from "./frame-pages.ts";
 import { notFound } from "./http-error.ts";
 import { toJsonValue } from "./json-value.ts";
 import { sessionFrames } from "./recording.ts";
@@ -74,16 +75,12 @@ export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
     const s = await deps.store.getSession(id);
     if (!s) return notFound(c, "session");
     const limit = parseLimit(c.req.query("limit"), 500, 5_000);
-    const cursor = c.req.query("cursor");
-    const offset = cursor ? (decodeCursor(cursor, { i: "number" }).i as number) : 0;
-    const frames = await sessionFrames(deps, s);
-    const slice = frames.slice(offset, offset + limit);
-    recordRead(c.get("principal"), id, "frames", { offset, count: slice.length });
-    const end = offset + slice.length;
+    const page = await readFramePage(deps, s, { limit, cursor: c.req.query("cursor") || undefined });
+    recordRead(c.get("principal"), id, "frames", { offset: page.offset, count: page.items.length });
     return c.json({
-      items: slice.map((f) => ({ t: f.t, dir: f.dir, kind: f.kind, data: toJsonValue(f.data ?? null) })),
-      total: frames.length,
-      next_cursor: end < frames.length ? encodeCursor({ i: end }) : null,
+      items: page.items.map((f) => ({ t: f.t, dir: f.dir, kind: f.kind, data: toJsonValue(f.data ?? null) })),
+      total: page.total,
+      next_cursor: page.nextCursor,
     });
   });
 

@@ -9,6 +9,8 @@ import { expandRecording } from "../../protocols/postgres/recording.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
 import { loadOrCreateConsoleKey } from "./console-key.ts";
 import type { AdminDeps, ConnectionSummary } from "./deps.ts";
+import { pgStreamExpander } from "./pg-stream-expander.ts";
+import { passThrough } from "./recording-expander.ts";
 
 export interface AdminWiring {
   config: Config;
@@ -40,6 +42,8 @@ export async function openAdmin(w: AdminWiring): Promise<{ deps: AdminDeps; clos
     approvals: w.approvals,
     secureCookies: false,
     decodeRecording: (protocol, frames) => (protocol === "postgres" ? expandRecording(frames) : frames),
+    recordingExpander: (protocol, state) =>
+      protocol === "postgres" ? pgStreamExpander(state) : passThrough(protocol, state),
   };
   return {
     deps,
