@@ -2,7 +2,8 @@
 -- the evidence (deploy/README.md, "FFIEC"). Run by the database team (not the gateway's admins) as a
 -- superuser or the database owner, connected to the audit database:
 --   psql -v ON_ERROR_STOP=1 -d custos_audit -f deploy/postgres/audit-store-roles.sql
--- then set passwords (\password custos_gateway, ...) and migrate as the owner (README, step 3).
+-- then set passwords (\password custos_gateway, ...) and migrate as the owner (README, step 3): gateways
+-- refuse to start on a store that needs migrating, since their roles may not create anything.
 -- Re-runnable: roles are created once, grants are idempotent. Exercised by test/deploy/audit-store.test.ts
 -- against a real PostgreSQL.
 
@@ -29,18 +30,20 @@ GRANT USAGE ON SCHEMA public, drizzle TO custos_gateway, custos_auditor;
 ALTER ROLE custos_gateway SET search_path = public;
 ALTER ROLE custos_auditor SET search_path = public;
 
--- Custos runs its migrations at every start (a no-op once the owner has migrated). drizzle's migrator
--- begins with CREATE SCHEMA / CREATE TABLE IF NOT EXISTS, which PostgreSQL checks for CREATE privilege
--- even when the object exists. These let the runtime roles create new objects; they do not let them
--- alter, empty or drop the owner's tables.
+-- Only the owner migrates. A gateway opens a migrated store without running the migrator: it compares
+-- drizzle.__drizzle_migrations (which the runtime roles may read, below) with the migrations it ships,
+-- and against a store that still needs migrating it refuses to start, naming the owner's command.
+-- So the runtime roles create nothing: no CREATE on the database or on any schema. The REVOKEs take
+-- back what earlier versions of this file granted them.
 DO $$
 BEGIN
-  EXECUTE format('GRANT CREATE ON DATABASE %I TO custos_audit_owner, custos_gateway, custos_auditor',
-    current_database());
+  EXECUTE format('GRANT CREATE ON DATABASE %I TO custos_audit_owner', current_database());
+  EXECUTE format('REVOKE CREATE ON DATABASE %I FROM custos_gateway, custos_auditor', current_database());
 END $$;
-GRANT CREATE ON SCHEMA drizzle TO custos_gateway, custos_auditor;
+REVOKE CREATE ON SCHEMA drizzle FROM custos_gateway, custos_auditor;
 
--- Tables created by the owner's migrations get these grants automatically, including future ones.
+-- Tables created by the owner's migrations get these grants automatically, including future ones
+-- (SELECT on drizzle.__drizzle_migrations is how a gateway sees that the store is migrated).
 ALTER DEFAULT PRIVILEGES FOR ROLE custos_audit_owner IN SCHEMA public
   GRANT SELECT ON TABLES TO custos_gateway, custos_auditor;
 ALTER DEFAULT PRIVILEGES FOR ROLE custos_audit_owner IN SCHEMA drizzle

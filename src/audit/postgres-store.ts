@@ -1,10 +1,13 @@
 // PostgreSQL adapter (postgres.js + drizzle-orm/postgres-js): one store shared by several gateways, each
-// writing its own log_id. Migrations run under an advisory lock so gateways starting together do not race.
+// writing its own log_id. Pending migrations run under an advisory lock so gateways starting together do not
+// race; a migrated store opens without the migrator (migration-state.ts).
 import { and, asc, count, desc, eq, gte, lt, max, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { CustosError } from "../core/errors.ts";
 import { decodeEvent, decodeFrames } from "./codec.ts";
+import { type JournalEntry, pendingMigrations, readJournal } from "./migration-state.ts";
 import * as t from "./schema-pg.ts";
 import { type AuditStore, batchRange, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
 
@@ -23,19 +26,65 @@ export async function openPostgresStore(url: string): Promise<AuditStore> {
   });
   try {
     const db = drizzle({ client, schema: t });
-    const lock = await client.reserve();
-    try {
-      await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
-      await migrate(db, { migrationsFolder: MIGRATIONS });
-    } finally {
-      await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
-      lock.release();
-    }
+    // A migrated store opens without the migrator, whose CREATE SCHEMA / CREATE TABLE IF NOT EXISTS need
+    // CREATE privilege even when nothing is created: the runtime roles only append and read.
+    if ((await migrationState(client)).pending.length > 0) await migrateLocked(client, db);
     return postgresStore(client, db);
   } catch (err) {
     await client.end({ timeout: 1 });
     throw err;
   }
+}
+
+async function migrationState(client: postgres.Sql): Promise<{ role: string; pending: JournalEntry[] }> {
+  const [row] = await client<{ role: string; present: boolean }[]>`
+    select current_user as role, to_regclass('drizzle.__drizzle_migrations') is not null as present`;
+  let last: number | null = null;
+  if (row?.present) {
+    const [applied] = await client<{ last: string | null }[]>`
+      select max(created_at)::text as last from drizzle.__drizzle_migrations`;
+    last = applied?.last == null ? null : Number(applied.last);
+  }
+  return { role: row?.role ?? "?", pending: pendingMigrations(readJournal(MIGRATIONS), last) };
+}
+
+/** Migrates under the advisory lock, unless another gateway or the owner finished while we waited. */
+async function migrateLocked(client: postgres.Sql, db: ReturnType<typeof drizzle<typeof t>>): Promise<void> {
+  const lock = await client.reserve();
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    const { role, pending } = await migrationState(client);
+    if (pending.length === 0) return;
+    try {
+      await migrate(db, { migrationsFolder: MIGRATIONS });
+    } catch (err) {
+      if (sqlState(err) !== "42501") throw err;
+      // Fail closed with what to do: a runtime role (deploy/postgres/audit-store-roles.sql) may not create.
+      const tags = pending.map((m) => m.tag);
+      throw new CustosError(
+        "audit.unavailable",
+        [
+          `the audit store needs migrating by its owner: ${tags.length} migration(s) pending (${tags.join(", ")})`,
+          `and role ${role} may not create objects. The owner migrates with`,
+          "CUSTOS_AUDIT_OWNER_URL=postgres://custos_audit_owner:…@host/db custos sessions list",
+          "--config deploy/postgres/migrate.example.yaml --limit 1, then runs deploy/postgres/audit-store-roles.sql again",
+        ].join(" "),
+        { role, pending: tags },
+      );
+    }
+  } finally {
+    await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
+    lock.release();
+  }
+}
+
+/** The SQLSTATE of a PostgreSQL error, also when drizzle wrapped it (DrizzleQueryError.cause). */
+function sqlState(err: unknown): string | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
 }
 
 function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeof t>>): AuditStore {

@@ -6,6 +6,7 @@ import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { decodeEvent, decodeFrames } from "./codec.ts";
+import { pendingMigrations, readJournal } from "./migration-state.ts";
 import * as t from "./schema-sqlite.ts";
 import { type AuditStore, batchRange, type CommitBatch, type StoredEvent } from "./store.ts";
 
@@ -19,12 +20,28 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     // busy_timeout: another process holding the write lock delays a commit this long before it fails.
     client.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${busy};`);
     const db = drizzle({ client, schema: t });
-    migrate(db, { migrationsFolder: MIGRATIONS });
+    // Embedded, one owner: pending migrations apply here. A migrated file opens without the migrator, as
+    // the PostgreSQL store does (migration-state.ts).
+    if (pendingMigrations(readJournal(MIGRATIONS), lastApplied(client)).length > 0) {
+      migrate(db, { migrationsFolder: MIGRATIONS });
+    }
     return sqliteStore(client, db);
   } catch (err) {
     client.close();
     throw err;
   }
+}
+
+/** Newest created_at in drizzle's migrations table; null when there is none (a new file). */
+function lastApplied(client: Database): number | null {
+  const table = client
+    .query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+    .get();
+  if (table === null) return null;
+  const row = client.query("SELECT max(created_at) AS last FROM __drizzle_migrations").get() as {
+    last: number | string | null;
+  } | null;
+  return row?.last == null ? null : Number(row.last);
 }
 
 /**

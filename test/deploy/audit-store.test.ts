@@ -1,14 +1,18 @@
 // deploy/postgres/audit-store-roles.sql against a real PostgreSQL: the owner migrates through the real
-// CLI (deploy/postgres/migrate.example.yaml), the gateway's role records a whole session and runs the
-// approvals repository, and can neither rewrite nor remove evidence; the auditor role verifies the log
-// with `custos audit verify` and can write nothing.
+// CLI (deploy/postgres/migrate.example.yaml); the gateway's role, which may create nothing, starts a real
+// gateway, records a whole session and runs the approvals repository, and can neither rewrite nor remove
+// evidence; the auditor role verifies the log with `custos audit verify` and can write nothing; against a
+// store nobody migrated yet the gateway's role fails closed, saying who migrates and how.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { openApprovalRepository } from "../../src/approvals/repository.ts";
 import { Recorder } from "../../src/audit/recorder.ts";
+import { openStore } from "../../src/audit/store.ts";
+import { CustosError } from "../../src/core/errors.ts";
 import { loadOrCreateGatewayKey } from "../../src/identity/gateway-key.ts";
+import { freePort } from "../support/free-port.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
 import { DEPLOY, ROOT, scratch } from "./support.ts";
 
@@ -21,7 +25,8 @@ const PASSWORDS = {
 type Role = keyof typeof PASSWORDS;
 
 let pg: PgServer;
-const url = (role: Role) => `postgres://${role}:${PASSWORDS[role]}@127.0.0.1:${pg.port}/custos_audit`;
+const url = (role: Role, database = "custos_audit") =>
+  `postgres://${role}:${PASSWORDS[role]}@127.0.0.1:${pg.port}/${database}`;
 
 function cli(args: string[], env: Record<string, string>) {
   const proc = Bun.spawnSync([process.execPath, join(ROOT, "src/cli/main.ts"), ...args], {
@@ -47,11 +52,20 @@ async function refused(role: Role, statement: string): Promise<string> {
 beforeAll(async () => {
   pg = await startPostgres();
   // The helper's pg_hba admits only its own roles over TCP; these three log in with passwords.
-  appendFileSync(join(pg.dataDir, "db", "pg_hba.conf"), "host custos_audit all 127.0.0.1/32 scram-sha-256\n");
+  appendFileSync(
+    join(pg.dataDir, "db", "pg_hba.conf"),
+    "host custos_audit,custos_audit_new all 127.0.0.1/32 scram-sha-256\n",
+  );
   pg.sql("SELECT pg_reload_conf()");
-  pg.sql("CREATE DATABASE custos_audit");
+  // custos_audit is migrated by the owner in the first test; custos_audit_new is never migrated.
+  for (const db of ["custos_audit", "custos_audit_new"]) {
+    pg.sql(`CREATE DATABASE ${db}`);
+    pg.sql(ROLES_SQL, db);
+  }
+  // What earlier versions of the file granted: running it again takes it back.
+  pg.sql("GRANT CREATE ON DATABASE custos_audit TO custos_gateway, custos_auditor");
+  pg.sql("GRANT CREATE ON SCHEMA drizzle TO custos_gateway, custos_auditor", "custos_audit");
   pg.sql(ROLES_SQL, "custos_audit");
-  pg.sql("SELECT 1", "custos_audit");
   for (const [role, pw] of Object.entries(PASSWORDS)) pg.sql(`ALTER ROLE ${role} PASSWORD '${pw}'`);
 }, 60_000);
 
@@ -89,6 +103,119 @@ test("the owner migrates with the documented command; the file re-runs cleanly a
     "custos_audit",
   );
   expect(grants.trim().split("\n")).toEqual(["INSERT", "SELECT"]);
+  // Only the owner may create: the runtime roles hold no CREATE on the database or any schema.
+  const creates = pg.sql(
+    `SELECT r || ':' || has_database_privilege(r, current_database(), 'CREATE') || has_schema_privilege(r, 'public', 'CREATE') || has_schema_privilege(r, 'drizzle', 'CREATE')
+       FROM unnest(ARRAY['custos_audit_owner', 'custos_gateway', 'custos_auditor']) AS r`,
+    "custos_audit",
+  );
+  expect(creates.trim().split("\n")).toEqual([
+    "custos_audit_owner:truetruetrue",
+    "custos_gateway:falsefalsefalse",
+    "custos_auditor:falsefalsefalse",
+  ]);
+}, 30_000);
+
+test("the gateway's role starts a real gateway on the migrated store, which appends its start", async () => {
+  const data = scratch("custos-audit-serve-");
+  const [httpPort, pgPort] = [await freePort(), await freePort()];
+  data.write(
+    "custos.yaml",
+    [
+      `listen: {postgres: "127.0.0.1:${pgPort}", http: "127.0.0.1:${httpPort}"}`,
+      `data_dir: ${JSON.stringify(join(data.dir, "data"))}`,
+      "audit: {store_env: CUSTOS_AUDIT_URL}",
+      "policy: {watch: false}",
+      "",
+    ].join("\n"),
+  );
+  const proc = Bun.spawn(
+    [process.execPath, join(ROOT, "src/cli/main.ts"), "serve", "--config", join(data.dir, "custos.yaml")],
+    {
+      env: { ...process.env, CUSTOS_AUDIT_URL: url("custos_gateway") },
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  );
+  try {
+    let status = 0;
+    for (
+      const deadline = Date.now() + 20_000;
+      status !== 200 && Date.now() < deadline;
+      await Bun.sleep(100)
+    ) {
+      status = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
+        .then((r) => r.status)
+        .catch(() => 0);
+      if (proc.exitCode !== null) break;
+    }
+    expect(proc.exitCode).toBeNull();
+    expect(status).toBe(200); // the audit store is writable as custos_gateway
+    const started = pg.sql("SELECT count(*) FROM audit_events WHERE type = 'gateway.start'", "custos_audit");
+    expect(Number(started.trim())).toBeGreaterThanOrEqual(1);
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.exited;
+    rmSync(data.dir, { recursive: true, force: true });
+  }
+  // Opening it created nothing: the owner's migrations are the only rows, its tables the only tables.
+  expect(
+    pg
+      .sql(
+        "SELECT count(*) FROM pg_tables WHERE tableowner <> 'custos_audit_owner' AND schemaname IN ('public', 'drizzle')",
+        "custos_audit",
+      )
+      .trim(),
+  ).toBe("0");
+}, 30_000);
+
+test("against a store nobody migrated, the gateway's role fails closed and says who migrates and how", async () => {
+  const fresh = url("custos_gateway", "custos_audit_new");
+  const err = await openStore(fresh).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CustosError);
+  expect((err as CustosError).code).toBe("audit.unavailable");
+  const message = (err as CustosError).message;
+  expect(message).toContain(
+    "the audit store needs migrating by its owner: 2 migration(s) pending (0000_audit_init, 0001_approvals)",
+  );
+  expect(message).toContain("role custos_gateway may not create objects");
+  expect(message).toContain("--config deploy/postgres/migrate.example.yaml");
+  expect(message).not.toContain(PASSWORDS.custos_gateway);
+
+  // The gateway does not start: `custos serve` exits non-zero with that message.
+  const data = scratch("custos-audit-fresh-");
+  try {
+    data.write(
+      "custos.yaml",
+      `listen: {postgres: "127.0.0.1:${await freePort()}", http: "127.0.0.1:${await freePort()}"}\ndata_dir: ${JSON.stringify(join(data.dir, "data"))}\naudit: {store_env: CUSTOS_AUDIT_URL}\n`,
+    );
+    const serve = cli(["serve", "--config", join(data.dir, "custos.yaml")], { CUSTOS_AUDIT_URL: fresh });
+    expect(serve.code).not.toBe(0);
+    expect(serve.err).toContain("needs migrating by its owner");
+    expect(serve.err).not.toContain(PASSWORDS.custos_gateway);
+  } finally {
+    rmSync(data.dir, { recursive: true, force: true });
+  }
+  // Nothing was created on the way.
+  expect(
+    pg
+      .sql("SELECT count(*) FROM pg_tables WHERE schemaname IN ('public', 'drizzle')", "custos_audit_new")
+      .trim(),
+  ).toBe("0");
+
+  // Once the owner has migrated it, the same role opens it.
+  const owner = await openStore(url("custos_audit_owner", "custos_audit_new"));
+  await owner.close();
+  pg.sql(ROLES_SQL, "custos_audit_new");
+  const store = await openStore(fresh);
+  try {
+    expect(await store.logs()).toEqual([]);
+  } finally {
+    await store.close();
+  }
 }, 30_000);
 
 test("the gateway's role records a session, checkpoints it and runs approvals", async () => {
