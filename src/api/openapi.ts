@@ -21,10 +21,14 @@ const idParam = (description: string) => ({
   description,
   schema: { type: "string" },
 });
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ref("Error") } },
+});
 const errors = {
-  "400": json(ref("Error"), "Malformed query or body"),
-  "401": json(ref("Error"), "No or invalid credentials"),
-  "403": json(ref("Error"), "The caller lacks the role"),
+  "400": problem("Malformed query or body, or a cursor this API did not issue for this resource"),
+  "401": problem("No or invalid credentials"),
+  "403": problem("The caller lacks the role"),
 };
 const limit = (def: number, max: number) =>
   query("limit", `Page size (default ${def})`, { type: "integer", minimum: 1, maximum: max });
@@ -226,8 +230,13 @@ export const openApiDocument = {
     schemas: {
       Error: {
         type: "object",
+        description: "RFC 9457 problem details; `error` repeats code and message in this API's older shape",
         required: ["error"],
         properties: {
+          type: { type: "string" },
+          title: { type: "string" },
+          status: { type: "integer" },
+          detail: { type: "string" },
           error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } },
         },
       },

@@ -1,5 +1,6 @@
-// One boundary from CustosError to HTTP: status by code, a JSON body {error: {code, message}}. Anything else
-// is an internal error whose message is not shown (it could hold a path or a query).
+// One boundary from CustosError to HTTP: status by code, a problem+json body (RFC 9457) that also holds the
+// {error: {code, message}} this API has always sent. Anything else is an internal error whose message is not
+// shown (it could hold a path or a query).
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CustosError, type ErrorCode } from "../../core/errors.ts";
@@ -33,14 +34,22 @@ export function errorResponse(c: Context, err: unknown): Response {
     const status = statusOf(err);
     if (status === 401) c.header("WWW-Authenticate", 'Bearer realm="custos"');
     const message = status === 500 ? "internal error" : err.message;
-    return c.json({ error: { code: err.code, message } }, status);
+    return problem(c, status, err.code, message);
   }
-  return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+  return problem(c, 500, "internal", "internal error");
+}
+
+/**
+ * RFC 9457 problem details (title, status, detail), with the `error` object this API has always sent kept
+ * beside them, so clients reading either find what went wrong.
+ */
+function problem(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
+  const body = { type: "about:blank", title: code, status, detail: message, error: { code, message } };
+  return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }
 
 /** A malformed query or body: thrown from parsers, answered 400. */
 export const badRequest = (message: string) => new CustosError("protocol.malformed", message);
 
 /** Not found is an answer, not a failure: no error code of its own. */
-export const notFound = (c: Context, what: string) =>
-  c.json({ error: { code: "not_found", message: `${what} not found` } }, 404);
+export const notFound = (c: Context, what: string) => problem(c, 404, "not_found", `${what} not found`);
