@@ -139,15 +139,12 @@ test("the gateway's role starts a real gateway on the migrated store, which appe
   );
   try {
     let status = 0;
-    for (
-      const deadline = Date.now() + 20_000;
-      status !== 200 && Date.now() < deadline;
-      await Bun.sleep(100)
-    ) {
+    const deadline = Date.now() + 20_000;
+    while (status !== 200 && proc.exitCode === null && Date.now() < deadline) {
+      await Bun.sleep(100);
       status = await fetch(`http://127.0.0.1:${httpPort}/healthz`)
         .then((r) => r.status)
         .catch(() => 0);
-      if (proc.exitCode !== null) break;
     }
     expect(proc.exitCode).toBeNull();
     expect(status).toBe(200); // the audit store is writable as custos_gateway
