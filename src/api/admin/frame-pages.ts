@@ -11,8 +11,10 @@ import { badRequest } from "./http-error.ts";
 import { type ExpanderState, firstBatchToRead, passThrough, type StreamMark } from "./recording-expander.ts";
 import { seal, unseal } from "./session-cookie.ts";
 
-/** Batches per store read: small enough to bound memory, big enough that a page is a query or two. */
+/** Batches per store read for a page: small enough to bound memory, big enough for a query or two a page. */
 const READ_CHUNK = 32;
+/** Batches per store read when counting, which reads them all: fewer, larger reads. */
+const COUNT_CHUNK = 256;
 
 export interface FramePage {
   items: Frame[];
@@ -87,10 +89,12 @@ export async function readFramePage(
 async function countFrames(deps: AdminDeps, session: SessionRow): Promise<number> {
   const known = counts(deps).get(session.id);
   let { b, st, n } = known ?? { b: 0, st: {}, n: 0 };
+  // Nothing added since: the count stands (an open message's batches need not be read back to say so).
+  if (known && (await deps.store.sessionBatches(session.id, b, 1)).length === 0) return n;
   const expander = expanderFor(deps)(session.protocol, st);
   let next = firstBatchToRead(b, st);
   for (;;) {
-    const rows = await deps.store.sessionBatches(session.id, next, READ_CHUNK);
+    const rows = await deps.store.sessionBatches(session.id, next, COUNT_CHUNK);
     for (const row of rows) {
       const frames = decodeFrames(row.data);
       if (row.batch < b) expander.restore(row.batch, frames);
@@ -99,7 +103,7 @@ async function countFrames(deps: AdminDeps, session: SessionRow): Promise<number
         b = row.batch + 1;
       }
     }
-    if (rows.length < READ_CHUNK) break;
+    if (rows.length < COUNT_CHUNK) break;
     next = rows.at(-1)!.batch + 1;
   }
   st = expander.state();
