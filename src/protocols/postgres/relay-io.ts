@@ -1,0 +1,97 @@
+// The relay's plumbing between its two sockets: client messages batched into one write to the server, the
+// client byte stream's recording, and the pauses of either socket (backpressure, a full inbox, a recording
+// that falls behind).
+import type { GatewaySession } from "../../core/session.ts";
+import type { Conn } from "../../net/conn.ts";
+import { STREAM_KIND } from "./recording.ts";
+import type { PostgresTarget } from "./target.ts";
+
+type ClientPause = "backpressure" | "inbox" | "recording";
+type UpstreamPause = "backpressure" | "recording" | "masking";
+
+export class RelayIo {
+  private toServer: Uint8Array[] = [];
+  private clientRec: Uint8Array[] = [];
+  private clientRecT = 0;
+  private pauses = new Set<ClientPause>();
+  private upstreamPauses = new Set<UpstreamPause>();
+  private recordingWait = false;
+  /** Set once the relay stops: late callbacks (durable waits, reviews, catalog lookups) then do nothing. */
+  stopped = false;
+
+  constructor(
+    private readonly client: Conn,
+    private readonly upstream: Conn,
+    private readonly gw: GatewaySession<PostgresTarget>,
+  ) {}
+
+  send(m: Uint8Array): void {
+    this.toServer.push(m);
+  }
+
+  flushToServer(): void {
+    const out = this.toServer;
+    if (out.length === 0) return;
+    this.toServer = [];
+    this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+  }
+
+  /**
+   * The recording keeps both byte streams exactly as they crossed the gateway (the server's after masking
+   * and rewriting), one frame per batch of messages rather than per message: replay decodes them with the
+   * codec (recording.ts). A batch is flushed before anything waits on durability, so a held statement's
+   * own frame is part of the commit it waits for.
+   */
+  recordClient(m: Uint8Array, t: number): void {
+    if (this.clientRec.length === 0) this.clientRecT = t;
+    this.clientRec.push(m);
+  }
+
+  flushRecording(): void {
+    if (this.clientRec.length === 0) return;
+    const parts = this.clientRec;
+    this.clientRec = [];
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.gw.recordBytes("client", this.clientRecT, STREAM_KIND, bytes);
+  }
+
+  /** Resolves when everything recorded so far, the client's pending batch included, is committed. */
+  durable(): Promise<void> {
+    this.flushRecording();
+    return this.gw.durable();
+  }
+
+  /** A recording that falls behind pauses both sources until it catches up (bounded memory, nothing lost). */
+  watchRecordingBacklog(): void {
+    if (this.recordingWait) return;
+    const wait = this.gw.recordingBacklog();
+    if (!wait) return;
+    this.recordingWait = true;
+    this.setPaused("recording", true);
+    this.setUpstreamPaused("recording", true);
+    wait.then(() => {
+      this.recordingWait = false;
+      if (this.stopped) return;
+      this.setPaused("recording", false);
+      this.setUpstreamPaused("recording", false);
+    });
+  }
+
+  /** Reads from the client stop while any reason holds. */
+  setPaused(reason: ClientPause, paused: boolean): void {
+    const had = this.pauses.size > 0;
+    if (paused) this.pauses.add(reason);
+    else this.pauses.delete(reason);
+    const has = this.pauses.size > 0;
+    if (had !== has) has ? this.client.pause() : this.client.resume();
+  }
+
+  /** Reads from the server stop while any reason holds. */
+  setUpstreamPaused(reason: UpstreamPause, paused: boolean): void {
+    const had = this.upstreamPauses.size > 0;
+    if (paused) this.upstreamPauses.add(reason);
+    else this.upstreamPauses.delete(reason);
+    const has = this.upstreamPauses.size > 0;
+    if (had !== has) has ? this.upstream.pause() : this.upstream.resume();
+  }
+}
