@@ -4,9 +4,9 @@ import type { AuditStore } from "../../audit/store.ts";
 import type { ConsoleConfig } from "../../config/types.ts";
 import type { AuditEvent } from "../../core/audit-event.ts";
 import type { Frame } from "../../core/frame.ts";
+import type { ExpanderFactory } from "../../core/recording-expander.ts";
 import type { Authenticator } from "../../identity/authenticator.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
-import type { ExpanderFactory } from "./recording-expander.ts";
 
 /** A connection as the API shows it: where it points and who may use it, never a credential. */
 export interface ConnectionSummary {

@@ -6,9 +6,14 @@
 import { decodeFrames } from "../../audit/codec.ts";
 import type { SessionRow } from "../../audit/store.ts";
 import type { Frame } from "../../core/frame.ts";
+import {
+  type ExpanderState,
+  firstBatchToRead,
+  passThrough,
+  type StreamMark,
+} from "../../core/recording-expander.ts";
 import type { AdminDeps } from "./deps.ts";
 import { badRequest } from "./http-error.ts";
-import { type ExpanderState, firstBatchToRead, passThrough, type StreamMark } from "./recording-expander.ts";
 import { seal, unseal } from "./session-cookie.ts";
 
 /** Batches per store read for a page: small enough to bound memory, big enough for a query or two a page. */

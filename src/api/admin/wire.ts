@@ -4,13 +4,12 @@
 import { openStore } from "../../audit/store.ts";
 import type { Config } from "../../config/types.ts";
 import type { AuditEvent } from "../../core/audit-event.ts";
+import { passThrough } from "../../core/recording-expander.ts";
 import type { Authenticator } from "../../identity/authenticator.ts";
-import { expandRecording } from "../../protocols/postgres/recording.ts";
+import { expandRecording, pgStreamExpander } from "../../protocols/postgres/recording.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
 import { loadOrCreateConsoleKey } from "./console-key.ts";
 import type { AdminDeps, ConnectionSummary } from "./deps.ts";
-import { pgStreamExpander } from "./pg-stream-expander.ts";
-import { passThrough } from "./recording-expander.ts";
 
 export interface AdminWiring {
   config: Config;

@@ -1,9 +1,8 @@
 import { expect, test } from "bun:test";
 import { pgRecording } from "../../../test/api/pg-recording-fixture.ts";
 import type { Frame } from "../../core/frame.ts";
-import { expandRecording } from "../../protocols/postgres/recording.ts";
-import { pgStreamExpander } from "./pg-stream-expander.ts";
-import { type ExpanderState, firstBatchToRead } from "./recording-expander.ts";
+import { type ExpanderState, firstBatchToRead } from "../../core/recording-expander.ts";
+import { expandRecording, pgStreamExpander } from "./recording.ts";
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 

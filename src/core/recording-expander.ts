@@ -1,7 +1,8 @@
 // Turns stored recording batches into the frames a reader sees, one batch at a time, and says at each batch
 // boundary what a later reader needs to resume there: where each stream's unfinished message began. That
-// mark is what lets a page of a long recording decode only the batches it shows (frame-pages.ts).
-import type { Direction, Frame } from "../../core/frame.ts";
+// mark is what lets a page of a long recording decode only the batches it shows (api/admin/frame-pages.ts).
+// Protocols that record byte streams implement it (protocols/postgres/recording.ts); the API consumes it.
+import type { Direction, Frame } from "./frame.ts";
 
 /** Where a stream's unfinished message began: batch number, index of the frame in the batch, byte offset. */
 export type StreamMark = [batch: number, frame: number, offset: number];
