@@ -34,13 +34,13 @@ function inTransactionNow(tx: TransactionView): boolean {
 }
 
 /** COMMIT, END or PREPARE TRANSACTION: the statement that makes a transaction's writes permanent. */
-export function endsTransaction(t: Tracked): boolean {
+function endsTransaction(t: Tracked): boolean {
   const kw = t.command.keyword;
   return kw === "commit" || kw === "end" || kw === "prepare";
 }
 
 /** Anything that might end the transaction: a transaction statement, or a statement list or text not classified. */
-export function mayEndTransaction(t: Tracked): boolean {
+function mayEndTransaction(t: Tracked): boolean {
   const statements = t.decision.statements;
   if (statements?.length !== 1) return true;
   return endsTransaction(t) || statements[0]!.kind === "transaction" || statements[0]!.kind === "other";
