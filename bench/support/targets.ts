@@ -115,6 +115,7 @@ export async function startPgBouncer(pg: PgServer, bin: string): Promise<Running
       "default_pool_size = 200",
       "max_db_connections = 0",
       `logfile = ${join(dir, "pgbouncer.log")}`,
+      `pidfile = ${join(dir, "pgbouncer.pid")}`,
       "log_connections = 0",
       "log_disconnections = 0",
       "",
@@ -133,8 +134,15 @@ export async function startPgBouncer(pg: PgServer, bin: string): Promise<Running
   return {
     endpoint: { name: "pgbouncer", port, database: pg.database, user: role.user, password: role.password },
     async stop() {
+      // Under runuser the signal reaches runuser, not PgBouncer (which then outlived bench/run): PgBouncer
+      // is stopped by the pid it wrote itself.
+      const pid = pgbouncerPid(dir);
+      if (pid) signal(pid, "SIGINT");
       proc.kill("SIGINT");
-      await Promise.race([proc.exited, Bun.sleep(3000)]);
+      const until = Date.now() + 3000;
+      while (pid && alive(pid) && Date.now() < until) await Bun.sleep(50);
+      if (pid && alive(pid)) signal(pid, "SIGKILL");
+      await Promise.race([proc.exited, Bun.sleep(1000)]);
       if (proc.exitCode === null) proc.kill("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
@@ -170,6 +178,30 @@ export async function startBareRelay(pg: PgServer): Promise<Running> {
       if (proc.exitCode === null) proc.kill("SIGKILL");
     },
   };
+}
+
+function pgbouncerPid(dir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(dir, "pgbouncer.pid"), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {}
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function pgUser(): { uid: number; gid: number } {
