@@ -148,8 +148,11 @@ test("the gateway's role starts a real gateway on the migrated store, which appe
     }
     expect(proc.exitCode).toBeNull();
     expect(status).toBe(200); // the audit store is writable as custos_gateway
-    const started = pg.sql("SELECT count(*) FROM audit_events WHERE type = 'gateway.start'", "custos_audit");
-    expect(Number(started.trim())).toBeGreaterThanOrEqual(1);
+    // gateway.start is a buffered append: committed within the recorder's flush interval, not before /healthz.
+    const startEvents = () =>
+      Number(pg.sql("SELECT count(*) FROM audit_events WHERE type = 'gateway.start'", "custos_audit").trim());
+    for (const until = Date.now() + 5_000; startEvents() < 1 && Date.now() < until; ) await Bun.sleep(50);
+    expect(startEvents()).toBeGreaterThanOrEqual(1);
   } finally {
     proc.kill("SIGTERM");
     await proc.exited;
