@@ -48,6 +48,7 @@ interface PendingFrames {
 }
 
 const EVENT_SINK_BYTES = 64 << 10;
+const NO_BYTES = new Uint8Array(0);
 const FRAME_SINK_BYTES = 2 << 10;
 
 /** Uncommitted recording bytes above which streams are paused, and below which they resume. */
@@ -298,17 +299,20 @@ export class Recorder {
 
   private post(urgent: boolean): void {
     const id = this.nextId++;
+    // A hand-over with frames only keeps the event buffer (take() would allocate a fresh one every time).
+    const hasEvents = this.eventEnds.length > 0;
     const events = {
-      bytes: this.eventSink.take(),
+      bytes: hasEvents ? this.eventSink.take() : NO_BYTES,
       ends: this.eventEnds,
       types: this.eventTypes,
       times: this.eventTimes,
       sessions: this.eventSessions,
     };
     const frames: EncodedFrameRun[] = [];
-    const transfer: ArrayBuffer[] = [events.bytes.buffer as ArrayBuffer];
+    const transfer: ArrayBuffer[] = hasEvents ? [events.bytes.buffer as ArrayBuffer] : [];
     for (const [sessionId, p] of this.frames) {
-      const bytes = p.sink.take();
+      // The sink is dropped with this hand-over: its bytes go as they are, with no fresh buffer behind them.
+      const bytes = p.sink.bytes.subarray(0, p.sink.used);
       frames.push({ sessionId, firstT: p.firstT, count: p.count, bytes });
       transfer.push(bytes.buffer as ArrayBuffer);
     }
