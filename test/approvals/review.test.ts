@@ -9,11 +9,11 @@ import postgres from "postgres";
 import { verifySignature } from "../../src/approvals/webhook.ts";
 import { openStore } from "../../src/audit/store.ts";
 import { storeUrl } from "../../src/gateway.ts";
-import { WireClient, wire } from "../policy-e2e/support.ts";
 import { freePort } from "../support/free-port.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
+import * as wire from "../support/raw-client.ts";
 import { api, cli, gatewayFlag, pendingFor, type Receiver, startReceiver } from "./support.ts";
 
 let db: PgServer;
@@ -178,7 +178,7 @@ describe("simple query (psql)", () => {
 describe("an approval binds to one statement, its parameters and its session", () => {
   test("other bind parameters, another text or another session each need their own approval", async () => {
     const text = "INSERT INTO payments VALUES ($1, $2)";
-    const one = await WireClient.connect(gw.port, alice, "bind-1");
+    const one = await wire.session(gw.port, alice, "bind-1");
     try {
       one.send(wire.parse("", text), wire.bind("", ["10", "1000"]), wire.execute(), wire.sync());
       const first = await pendingFor(gw, bob, text);
@@ -202,11 +202,11 @@ describe("an approval binds to one statement, its parameters and its session", (
       );
       expect(count("id = 11")).toBe(0);
     } finally {
-      one.close();
+      one.quit();
     }
 
     // Another session sending the approved statement and values again is held anew.
-    const two = await WireClient.connect(gw.port, alice, "bind-2");
+    const two = await wire.session(gw.port, alice, "bind-2");
     try {
       two.send(wire.parse("", text), wire.bind("", ["10", "1000"]), wire.execute(), wire.sync());
       const third = await pendingFor(gw, bob, text);
@@ -223,7 +223,7 @@ describe("an approval binds to one statement, its parameters and its session", (
       const refused = await two.untilReady();
       expect(refused.find((m) => m.type === "E")?.fields?.C).toBe("42501");
     } finally {
-      two.close();
+      two.quit();
     }
     expect(count("id = 10")).toBe(1);
   });

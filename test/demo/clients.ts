@@ -1,5 +1,5 @@
-// Real clients against the demo database: psql as a child process, raw sockets for bytes no driver sends.
-import { connect } from "node:net";
+// Real clients against the demo database: psql as a child process. Bytes no driver sends go through
+// test/support/raw-client.ts.
 import type { DemoDatabase } from "../../src/demo/database.ts";
 
 export function demoUrl(
@@ -31,45 +31,4 @@ export async function psql(url: string, ...commands: string[]): Promise<PsqlResu
     proc.exited,
   ]);
   return { code, out: out.trim(), err };
-}
-
-/** Sends bytes on a fresh connection; collects everything until the server closes or `ms` passes. */
-export function exchange(
-  port: number,
-  bytes: Uint8Array,
-  ms = 2_000,
-): Promise<{ reply: Buffer; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ reply: Buffer.concat(chunks), closed: false });
-    }, ms);
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve({ reply: Buffer.concat(chunks), closed: true });
-    });
-  });
-}
-
-export function startupPacket(params: Record<string, string>, version = 0x00030000): Uint8Array {
-  const body = Buffer.from(
-    `${Object.entries(params)
-      .map(([k, v]) => `${k}\0${v}\0`)
-      .join("")}\0`,
-  );
-  const head = Buffer.alloc(8);
-  head.writeInt32BE(8 + body.length, 0);
-  head.writeInt32BE(version, 4);
-  return Buffer.concat([head, body]);
-}
-
-/** SQLSTATE of the first ErrorResponse in `reply`, if any. */
-export function sqlstateOf(reply: Buffer): string | undefined {
-  const at = reply.indexOf(0x45); // 'E'
-  if (at < 0) return undefined;
-  return /C([0-9A-Z]{5})\0/.exec(reply.subarray(at).toString("latin1"))?.[1];
 }

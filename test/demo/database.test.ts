@@ -10,7 +10,8 @@ import { createLogger } from "../../src/core/log.ts";
 import { type DemoDatabase, startDemoDatabase } from "../../src/demo/database.ts";
 import { FIXTURE_COUNTS, fixtureRows, fixtureSecrets } from "../../src/demo/fixture.ts";
 import { freePort } from "../support/free-port.ts";
-import { demoUrl, exchange, psql, sqlstateOf, startupPacket } from "./clients.ts";
+import { exchange, startup } from "../support/raw-client.ts";
+import { demoUrl, psql } from "./clients.ts";
 
 const snapshotDir = mkdtempSync(join(tmpdir(), "custos-demo-snap-"));
 let db: DemoDatabase;
@@ -114,30 +115,24 @@ describe("demo database over the wire", () => {
     const cases: [Uint8Array, string][] = [
       [tooShort, "08P01"],
       [tooLong, "08P01"],
-      [startupPacket({ user: "postgres" }, 0x00020000), "0A000"],
-      [startupPacket({ database: "postgres" }), "28000"],
+      [startup({ user: "postgres" }, 2), "0A000"],
+      [startup({ database: "postgres" }), "28000"],
     ];
     for (const [bytes, sqlstate] of cases) {
-      const { reply, closed } = await exchange(db.port, bytes);
-      expect(sqlstateOf(reply)).toBe(sqlstate);
+      const { errors, closed } = await exchange(db.port, bytes);
+      expect(errors[0]?.C).toBe(sqlstate);
       expect(closed).toBe(true);
     }
   });
 
   test("a password message of the wrong type, or an absurd message length, closes the connection", async () => {
-    const notPassword = Buffer.concat([
-      startupPacket({ user: "postgres" }),
-      Buffer.from("Q\0\0\0\x0dselect 1\0"),
-    ]);
+    const notPassword = Buffer.concat([startup({ user: "postgres" }), Buffer.from("Q\0\0\0\x0dselect 1\0")]);
     const r1 = await exchange(db.port, notPassword);
-    expect(sqlstateOf(r1.reply)).toBe("08P01");
+    expect(r1.errors[0]?.C).toBe("08P01");
     expect(r1.closed).toBe(true);
-    const huge = Buffer.concat([
-      startupPacket({ user: "postgres" }),
-      Buffer.from([0x70, 0x7f, 0xff, 0xff, 0xff]),
-    ]);
+    const huge = Buffer.concat([startup({ user: "postgres" }), Buffer.from([0x70, 0x7f, 0xff, 0xff, 0xff])]);
     const r2 = await exchange(db.port, huge);
-    expect(sqlstateOf(r2.reply)).toBe("08P01");
+    expect(r2.errors[0]?.C).toBe("08P01");
     expect(r2.closed).toBe(true);
   });
 
@@ -256,8 +251,8 @@ describe("demo database over the wire", () => {
     );
     try {
       await Bun.sleep(50);
-      const { reply, closed } = await exchange(db.port, startupPacket({ user: "postgres" }));
-      expect(sqlstateOf(reply)).toBe("53300");
+      const { errors, closed } = await exchange(db.port, startup({ user: "postgres" }));
+      expect(errors[0]?.C).toBe("53300");
       expect(closed).toBe(true);
     } finally {
       for (const s of held) s.destroy();

@@ -16,7 +16,7 @@ import {
   pgRowMasker,
 } from "../../src/protocols/postgres/mask.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
-import { RawPg } from "./raw-pg.ts";
+import * as wire from "../support/raw-client.ts";
 
 const SSNS = ["123-45-6789", "078-05-1120", "219-09-9999"];
 const CARDS = ["4111111111111111", "5500 0000 0000 0004", "3782-822463-10005", "4012 8888 8888 1881"];
@@ -36,7 +36,7 @@ const RULES: MaskRule[] = [
 
 const dec = new TextDecoder();
 let pg: PgServer;
-let raw: RawPg;
+let raw: wire.RawClient;
 let catalog: ColumnCatalog;
 const engine = new MaskingEngine({ hmacKey: "stream-test-key-0123456789" });
 
@@ -56,7 +56,11 @@ beforeAll(async () => {
      create view v_customers as select id, ssn as tax, card_number as pan, upper(name) as uname from customers;`,
     pg.database,
   );
-  raw = await RawPg.connect(pg.port, pg.roles.trust.user, pg.database);
+  raw = await wire.trusted(
+    pg.port,
+    { user: pg.roles.trust.user, database: pg.database },
+    { keepBytes: false },
+  );
   catalog = new ColumnCatalog({
     host: pg.host,
     port: pg.port,
@@ -67,14 +71,17 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  raw?.close();
+  raw?.quit();
   await catalog?.close();
   await pg?.stop();
 });
 
 /** Runs a query and masks its stream as the gateway would; returns what the client would receive. */
 async function through(sql: string, binary = false) {
-  const msgs = binary ? await raw.queryBinary(sql) : await raw.query(sql);
+  if (binary)
+    raw.send(wire.parse("", sql), wire.bind("", [], [1]), wire.describe("P"), wire.execute(), wire.sync());
+  const got = binary ? await raw.untilReady() : await raw.simpleQuery(sql);
+  const msgs = got.map((m) => ({ type: m.type, bytes: wire.frame(m) }));
   const err = msgs.find((m) => m.type === "E");
   if (err) throw new Error(dec.decode(err.bytes));
   const desc = msgs.find((m) => m.type === "T")!;
@@ -204,8 +211,8 @@ describe("masking real PostgreSQL result streams", () => {
 
   test("COPY TO STDOUT in text and CSV", async () => {
     const columnsOf = async (sql: string) => {
-      const { msgs } = { msgs: await raw.query(`${sql} limit 0`) };
-      const fields = parseRowDescription(msgs.find((m) => m.type === "T")!.bytes);
+      const { msgs } = { msgs: await raw.simpleQuery(`${sql} limit 0`) };
+      const fields = parseRowDescription(wire.frame(msgs.find((m) => m.type === "T")!));
       const sources = await catalog.resolve(fields);
       const columns = fields.map((f, i) => ({ name: f.name, source: sources[i] }));
       return { plan: engine.plan(RULES, columns), types: fields.map((f) => f.typeOid) };
@@ -216,10 +223,10 @@ describe("masking real PostgreSQL result streams", () => {
       ["copy customers to stdout", COPY_TEXT],
       ["copy customers to stdout with (format csv)", COPY_CSV],
     ] as const) {
-      const msgs = await raw.query(sql);
+      const msgs = await raw.simpleQuery(sql);
       const data = msgs.filter((m) => m.type === "d");
       expect(data.length).toBe(3);
-      const masked = data.map((m) => maskCopyRow(m.bytes.subarray(5), masker, format));
+      const masked = data.map((m) => maskCopyRow(m.body, masker, format));
       expectNoRawValues(masked);
       const lines = masked.map((b) => dec.decode(b));
       expect(lines[0]!.split(format.csv ? "," : "\t")[2]).toBe("[REDACTED]");

@@ -8,7 +8,8 @@ import { BYPASS_CORPUS } from "../policy/bypass-corpus.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
-import { auditReader, WireClient, type WireMessage, wire } from "./support.ts";
+import * as wire from "../support/raw-client.ts";
+import { auditReader } from "./support.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -46,7 +47,7 @@ afterAll(async () => {
   await Promise.all([db?.stop(), issuer?.stop()]);
 });
 
-function expectRefused(out: WireMessage[], trick: string): void {
+function expectRefused(out: wire.ReadMessage[], trick: string): void {
   // Nothing but the refusal: no row, no command tag, and the extended pipeline skipped up to Sync.
   expect({ trick, kinds: out.map((m) => m.type), code: out[0]?.fields?.C }).toEqual({
     trick,
@@ -60,7 +61,7 @@ describe("bypass corpus through the gateway", () => {
   test(`all ${BYPASS_CORPUS.length} attempts are refused over the simple and the extended protocol`, async () => {
     const before = state();
     expect(before.split(" | ")).toHaveLength(6);
-    const client = await WireClient.connect(gw.port, token, "bypass");
+    const client = await wire.session(gw.port, token, "bypass");
     try {
       for (const { sql, trick } of BYPASS_CORPUS) {
         client.send(wire.query(sql));
@@ -72,7 +73,7 @@ describe("bypass corpus through the gateway", () => {
       client.send(wire.query("SELECT current_user"));
       expect((await client.untilReady()).map((m) => m.type)).toEqual(["T", "D", "C", "Z"]);
     } finally {
-      client.close();
+      client.quit();
     }
     expect(state()).toBe(before);
     for (const f of FILES) expect(existsSync(f)).toBe(false);

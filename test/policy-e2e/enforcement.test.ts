@@ -8,7 +8,8 @@ import postgres from "postgres";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
-import { type AuditReader, appUrl, auditReader, WireClient, wire } from "./support.ts";
+import * as wire from "../support/raw-client.ts";
+import { type AuditReader, appUrl, auditReader } from "./support.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -248,7 +249,7 @@ describe("extended protocol", () => {
   });
 
   test("a later Bind/Execute of a refused named statement fails on the server; the session goes on", async () => {
-    const client = await WireClient.connect(gw.port, agent, "e2e-parse-raw");
+    const client = await wire.session(gw.port, agent, "e2e-parse-raw");
     try {
       const marker = "e2e_marker_parse_raw";
       client.send(
@@ -279,12 +280,12 @@ describe("extended protocol", () => {
       expect(count("owner = 'stolen'")).toBe(0);
       expect(serverLog()).not.toContain(marker);
     } finally {
-      client.close();
+      client.quit();
     }
   });
 
   test("a pipeline after a refused Parse is skipped up to Sync, like after any server error", async () => {
-    const client = await WireClient.connect(gw.port, human, "e2e-pipeline");
+    const client = await wire.session(gw.port, human, "e2e-pipeline");
     try {
       client.send(
         wire.parse("", "INSERT INTO accounts VALUES (4000, 'p', 1)"),
@@ -304,7 +305,7 @@ describe("extended protocol", () => {
       // The implicit transaction of the pipeline failed: the first insert is rolled back, the last never ran.
       expect(count("id IN (4000, 4001)")).toBe(0);
     } finally {
-      client.close();
+      client.quit();
     }
   });
 });

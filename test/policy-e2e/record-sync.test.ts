@@ -7,7 +7,8 @@ import { storeUrl } from "../../src/gateway.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
-import { eventually, WireClient, wire } from "./support.ts";
+import * as wire from "../support/raw-client.ts";
+import { eventually } from "./support.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -40,7 +41,7 @@ async function committedStatements(application: string): Promise<Record<string, 
 describe("record: sync", () => {
   test("each write's statement event is committed before the client sees its CommandComplete", async () => {
     const human = await gw.token("alice", ["dba"]);
-    const client = await WireClient.connect(gw.port, human, "sync-writes");
+    const client = await wire.session(gw.port, human, "sync-writes");
     // The session row is written with the first batch; wait for it so only statements are in question.
     await eventually(async () =>
       (await store.listSessions({ limit: 1000 })).some((s) => s.application === "sync-writes")
@@ -67,13 +68,13 @@ describe("record: sync", () => {
         });
       }
     } finally {
-      client.close();
+      client.quit();
     }
   });
 
   test("inside a transaction block the writes' records are durable before the COMMIT is forwarded", async () => {
     const human = await gw.token("alice", ["dba"]);
-    const client = await WireClient.connect(gw.port, human, "txn-writes");
+    const client = await wire.session(gw.port, human, "txn-writes");
     try {
       client.send(wire.query("BEGIN"));
       await client.untilReady();
@@ -91,13 +92,13 @@ describe("record: sync", () => {
       expect(inserts.map((e) => e.tag)).toEqual(["INSERT 0 1", "INSERT 0 1", "INSERT 0 1"]);
       expect(db.sql("SELECT count(*) FROM entries WHERE note = 'txn'", "ledger").trim()).toBe("3");
     } finally {
-      client.close();
+      client.quit();
     }
   });
 
   test("reads are buffered: their events arrive within the flush interval", async () => {
     const agent = await gw.token("agent-7", ["agents"]);
-    const client = await WireClient.connect(gw.port, agent, "buffered-reads");
+    const client = await wire.session(gw.port, agent, "buffered-reads");
     try {
       client.send(wire.query("SELECT count(*) FROM entries"));
       const out = await client.untilReady();
@@ -108,7 +109,7 @@ describe("record: sync", () => {
       }, 2000);
       expect(events[0]).toMatchObject({ action: "allow", record: "buffered", tag: "SELECT 1" });
     } finally {
-      client.close();
+      client.quit();
     }
   });
 });

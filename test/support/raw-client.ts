@@ -1,6 +1,10 @@
-// A tiny raw-socket PostgreSQL client for tests that send hand-made bytes: it writes whatever it is given and
+// The one raw-socket PostgreSQL client for tests that send hand-made bytes: it writes whatever it is given and
 // frames what comes back with its own parser (independent of the gateway's codec, so a codec bug cannot hide
 // itself). It can pause reading to play a slow reader, and can stop keeping DataRows to stream large results.
+// Grown for its other callers: extended-protocol builders (parse, bind, describe, execute, sync) and
+// `untilReady` for message sequences real drivers never send (policy-e2e, approvals); `trusted` sessions and
+// `frame` to hand a real server's exact bytes to the masking code; `exchange` for one-shot malformed input
+// against the demo database.
 import type { Socket } from "bun";
 
 export interface RawMessage {
@@ -8,6 +12,14 @@ export interface RawMessage {
   type: string;
   /** The message body, after the type byte and length. */
   body: Uint8Array;
+}
+
+/** A message with the parts tests read most: error/notice fields, CommandComplete tag, ReadyForQuery status. */
+export interface ReadMessage extends RawMessage {
+  /** Error and notice fields by code letter (C SQLSTATE, M message). */
+  fields?: Record<string, string>;
+  /** CommandComplete tag, ReadyForQuery status. */
+  text?: string;
 }
 
 export interface RawClientOptions {
@@ -36,6 +48,8 @@ export class RawClient {
   expectSslAnswer = false;
   sslAnswer: string | null = null;
   private outQueue: Uint8Array[] = [];
+  /** Index of the first message `untilReady` has not returned yet. */
+  private cursor = 0;
 
   private constructor(opts: RawClientOptions) {
     this.keepBytes = opts.keepBytes ?? true;
@@ -77,14 +91,17 @@ export class RawClient {
     return Buffer.concat(this.chunks);
   }
 
-  send(bytes: Uint8Array | string): void {
-    const b = typeof bytes === "string" ? enc.encode(bytes) : bytes;
-    if (this.outQueue.length) {
-      this.outQueue.push(b);
-      return;
+  /** Writes each part in order (a pipeline when several). */
+  send(...parts: (Uint8Array | string)[]): void {
+    for (const bytes of parts) {
+      const b = typeof bytes === "string" ? enc.encode(bytes) : bytes;
+      if (this.outQueue.length) {
+        this.outQueue.push(b);
+        continue;
+      }
+      const n = this.socket.write(b);
+      if (n < b.length) this.outQueue.push(b.subarray(Math.max(n, 0)));
     }
-    const n = this.socket.write(b);
-    if (n < b.length) this.outQueue.push(b.subarray(Math.max(n, 0)));
   }
 
   /** Bytes queued locally because the socket would not take them yet. */
@@ -120,6 +137,13 @@ export class RawClient {
 
   close(): void {
     if (!this.closed) this.socket.terminate();
+  }
+
+  /** Leaves as a polite client does: Terminate, then a half-close. */
+  quit(): void {
+    if (this.closed) return;
+    this.send(terminate());
+    this.end();
   }
 
   private onData(chunk: Uint8Array): void {
@@ -190,23 +214,7 @@ export class RawClient {
 
   /** Waits until the gateway closes the connection. */
   waitClosed(timeoutMs = 5000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => finish(new Error(`raw client: still open after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const check = () => {
-        if (this.closed) finish();
-      };
-      const finish = (err?: Error) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        if (err) reject(err);
-        else resolve();
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.until(() => this.closed, timeoutMs, "the connection to close");
   }
 
   /** The fields of every ErrorResponse received. */
@@ -214,11 +222,21 @@ export class RawClient {
     return this.messages.filter((m) => m.type === "E").map((m) => fields(m.body));
   }
 
-  /** Sends a simple Query and waits for its ReadyForQuery; returns the messages it produced. */
+  /** Every message not yet returned by this method, up to and including the next ReadyForQuery. */
+  async untilReady(timeoutMs = 10_000): Promise<ReadMessage[]> {
+    const from = this.cursor;
+    const find = () => this.messages.findIndex((m, i) => i >= from && m.type === "Z");
+    await this.until(() => find() >= 0, timeoutMs, "message 'Z'");
+    this.cursor = find() + 1;
+    return this.messages.slice(from, this.cursor).map(read);
+  }
+
+  /** Sends a simple Query and waits for its ReadyForQuery; returns every message received since it was sent. */
   async simpleQuery(text: string, timeoutMs = 10_000): Promise<RawMessage[]> {
     const from = this.messages.length;
     this.send(query(text));
     await this.waitFor("Z", timeoutMs, from);
+    this.cursor = this.messages.length;
     return this.messages.slice(from);
   }
 }
@@ -228,6 +246,12 @@ export class RawClient {
 function int32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, n);
+  return b;
+}
+
+function int16(n: number): Uint8Array {
+  const b = new Uint8Array(2);
+  new DataView(b.buffer).setInt16(0, n);
   return b;
 }
 
@@ -260,6 +284,36 @@ export const cancelRequest = (pid: number, secret: number) =>
   untyped(Buffer.concat([int32(80877102), int32(pid), int32(secret)]));
 export const password = (token: string) => typed("p", cstr(token));
 export const query = (text: string) => typed("Q", cstr(text));
+/** Parse with no parameter types: the server infers them. */
+export const parse = (statement: string, sql: string) =>
+  typed("P", Buffer.concat([cstr(statement), cstr(sql), int16(0)]));
+
+/** Bind to the unnamed portal: text parameters, and one format code per result column (none: all text). */
+export function bind(statement: string, params: string[] = [], resultFormats: number[] = []): Uint8Array {
+  const values = params.flatMap((p) => {
+    const b = enc.encode(p);
+    return [int32(b.length), b];
+  });
+  return typed(
+    "B",
+    Buffer.concat([
+      cstr(""),
+      cstr(statement),
+      int16(0),
+      int16(params.length),
+      ...values,
+      int16(resultFormats.length),
+      ...resultFormats.map(int16),
+    ]),
+  );
+}
+
+/** Describe a portal ('P') or a prepared statement ('S'). */
+export const describe = (kind: "P" | "S", name = "") =>
+  typed("D", Buffer.concat([Uint8Array.of(kind.charCodeAt(0)), cstr(name)]));
+/** Execute the unnamed portal with no row limit. */
+export const execute = () => typed("E", Buffer.concat([cstr(""), int32(0)]));
+export const sync = () => typed("S");
 export const copyData = (bytes: Uint8Array | string) => typed("d", bytes);
 export const copyDone = () => typed("c");
 export const terminate = () => typed("X");
@@ -283,6 +337,16 @@ export function cstrings(body: Uint8Array): string[] {
   return dec.decode(body).split("\0").slice(0, -1);
 }
 
+/** The message as it came over the wire: type byte, length, body. */
+export const frame = (m: RawMessage): Uint8Array => typed(m.type, m.body);
+
+function read(m: RawMessage): ReadMessage {
+  if (m.type === "E" || m.type === "N") return { ...m, fields: fields(m.body) };
+  if (m.type === "C") return { ...m, text: dec.decode(m.body.subarray(0, m.body.length - 1)) };
+  if (m.type === "Z") return { ...m, text: String.fromCharCode(m.body[0]!) };
+  return m;
+}
+
 export function readInt32(body: Uint8Array, off: number): number {
   return new DataView(body.buffer, body.byteOffset + off, 4).getInt32(0);
 }
@@ -297,8 +361,47 @@ export async function login(
   client.send(startup({ user: "agent", database: opts.database ?? "ledger", ...opts.params }));
   await client.waitFor("R");
   client.send(password(token));
-  await client.waitFor("Z", 10_000);
+  const hello = await client.untilReady();
+  const err = hello.find((m) => m.type === "E");
+  if (err) throw new Error(`raw client: login failed: ${err.fields?.M}`);
   const key = client.messages.find((m) => m.type === "K");
   if (!key) throw new Error("raw client: no BackendKeyData");
   return { client, pid: readInt32(key.body, 0), secret: readInt32(key.body, 4) };
+}
+
+/** Opens a session on a server that asks for no password (trust auth), e.g. a real PostgreSQL under test. */
+export async function trusted(
+  port: number,
+  params: Record<string, string>,
+  opts: RawClientOptions = {},
+): Promise<RawClient> {
+  const client = await RawClient.connect(port, opts);
+  client.send(startup(params));
+  const err = (await client.untilReady()).find((m) => m.type === "E");
+  if (err) {
+    client.close();
+    throw new Error(`raw client: startup failed: ${err.fields?.M}`);
+  }
+  return client;
+}
+
+/** Sends bytes on a fresh connection; keeps everything until the server closes or `ms` passes. */
+export async function exchange(
+  port: number,
+  bytes: Uint8Array,
+  ms = 2_000,
+): Promise<{ reply: Buffer; closed: boolean; errors: Record<string, string>[] }> {
+  const client = await RawClient.connect(port);
+  try {
+    client.send(bytes);
+    await client.waitClosed(ms).catch(() => {});
+    return { reply: Buffer.from(client.received), closed: client.closed, errors: client.errors() };
+  } finally {
+    client.close();
+  }
+}
+
+/** A logged-in session under an application name, which is how tests find it in the audit store. */
+export async function session(port: number, token: string, application: string): Promise<RawClient> {
+  return (await login(port, token, { params: { application_name: application } })).client;
 }
