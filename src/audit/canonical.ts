@@ -79,6 +79,11 @@ export class ByteSink {
     this.used += b.length;
   }
 
+  /** The bytes written so far, as a view (for a sink that is dropped afterwards). */
+  written(): Uint8Array {
+    return this.bytes.subarray(0, this.used);
+  }
+
   /** The bytes written so far (a view), and a fresh buffer for what comes next. */
   take(): Uint8Array {
     const out = this.bytes.subarray(0, this.used);
@@ -127,11 +132,8 @@ function write(s: ByteSink, v: unknown, depth: number, r: Redaction | undefined)
   else if (typeof v === "boolean") s.u8(v ? 0xc3 : 0xc2);
   else if (depth >= MAX_DEPTH) throw UNSUPPORTED;
   else if (Array.isArray(v)) {
-    const n = v.length;
-    if (n < 16) s.u8(0x90 + n);
-    else if (n < 0x10000) s.u16(0xdc, n);
-    else s.u32(0xdd, n);
-    for (let i = 0; i < n; i++) write(s, v[i], depth + 1, r);
+    writeArrayHeader(s, v.length);
+    for (let i = 0; i < v.length; i++) write(s, v[i], depth + 1, r);
   } else if (v instanceof Uint8Array) writeBinary(s, v);
   else if (typeof v === "object" && isPlain(v)) writeMap(s, v as Record<string, unknown>, depth, r);
   else throw UNSUPPORTED;
@@ -147,6 +149,13 @@ export function writeMapHeader(s: ByteSink, size: number): void {
   if (size < 16) s.u8(0x80 + size);
   else if (size < 0x10000) s.u16(0xde, size);
   else s.u32(0xdf, size);
+}
+
+/** An array's header; its items follow (a stored batch of frames is this header, then the frames). */
+export function writeArrayHeader(s: ByteSink, n: number): void {
+  if (n < 16) s.u8(0x90 + n);
+  else if (n < 0x10000) s.u16(0xdc, n);
+  else s.u32(0xdd, n);
 }
 
 export function writeBinary(s: ByteSink, v: Uint8Array): void {

@@ -160,13 +160,6 @@ export function writeBytesFrame(
   writeNumber(sink, t);
 }
 
-/** The msgpack array header for `n` items, which prefixes a stored batch of frames. */
-export function arrayHeader(n: number): Uint8Array {
-  if (n < 16) return Uint8Array.of(0x90 + n);
-  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
-  return Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
-}
-
 export const describeError = (err: unknown) =>
   (err instanceof Error ? err.message : String(err)).slice(0, 200);
 

@@ -4,9 +4,9 @@
 import type { AuditEvent } from "../core/audit-event.ts";
 import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
-import { ByteSink } from "./canonical.ts";
+import { ByteSink, writeArrayHeader } from "./canonical.ts";
 import { type CheckpointSigner, signCheckpoint } from "./checkpoint.ts";
-import { arrayHeader, decodeEvent, hex, sha256, writeEvent, writeFrame } from "./codec.ts";
+import { decodeEvent, hex, sha256, writeEvent, writeFrame } from "./codec.ts";
 import { bytesEqual, leafHash, MerkleFrontier } from "./merkle.ts";
 import type {
   AuditStore,
@@ -126,7 +126,10 @@ export class LogWriter {
       const batch = nextBatch.get(sessionId) ?? this.nextBatch.get(sessionId) ?? 0;
       nextBatch.set(sessionId, batch + 1);
       // Stored as canonical msgpack of the frame list: the array header, then the frames as encoded.
-      const data = Buffer.concat([arrayHeader(run.count), ...run.parts]);
+      const out = new ByteSink(5 + run.parts.reduce((n, p) => n + p.length, 0));
+      writeArrayHeader(out, run.count);
+      for (const p of run.parts) out.raw(p);
+      const data = out.written();
       const digest = sha256(data);
       recordings.push({
         sessionId,

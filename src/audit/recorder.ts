@@ -312,7 +312,7 @@ export class Recorder {
     const transfer: ArrayBuffer[] = hasEvents ? [events.bytes.buffer as ArrayBuffer] : [];
     for (const [sessionId, p] of this.frames) {
       // The sink is dropped with this hand-over: its bytes go as they are, with no fresh buffer behind them.
-      const bytes = p.sink.bytes.subarray(0, p.sink.used);
+      const bytes = p.sink.written();
       frames.push({ sessionId, firstT: p.firstT, count: p.count, bytes });
       transfer.push(bytes.buffer as ArrayBuffer);
     }
