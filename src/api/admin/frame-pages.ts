@@ -50,30 +50,24 @@ export async function readFramePage(
   const expander = expanderFor(deps)(session.protocol, at.st);
   const items: Frame[] = [];
   let after: Position = at;
-  let next = firstBatchToRead(at.b, at.st);
-  read: for (;;) {
-    const rows = await deps.store.sessionBatches(session.id, next, READ_CHUNK);
-    for (const row of rows) {
-      const frames = decodeFrames(row.data);
-      if (row.batch < at.b) {
-        expander.restore(row.batch, frames);
-        continue;
-      }
-      const st = expander.state();
-      const out = expander.push(row.batch, frames);
-      const skip = row.batch === at.b ? at.k : 0;
-      if (skip > out.length) throw badRequest("cursor does not fit the recording");
-      const take = out.slice(skip, skip + opts.limit - items.length);
-      items.push(...take);
-      const used = skip + take.length;
-      after =
-        used < out.length
-          ? { i: at.i + items.length, b: row.batch, k: used, st }
-          : { i: at.i + items.length, b: row.batch + 1, k: 0, st: expander.state() };
-      if (items.length === opts.limit) break read;
+  for await (const row of batches(deps, session.id, firstBatchToRead(at.b, at.st), READ_CHUNK)) {
+    const frames = decodeFrames(row.data);
+    if (row.batch < at.b) {
+      expander.restore(row.batch, frames);
+      continue;
     }
-    if (rows.length < READ_CHUNK) break;
-    next = rows.at(-1)!.batch + 1;
+    const st = expander.state();
+    const out = expander.push(row.batch, frames);
+    const skip = row.batch === at.b ? at.k : 0;
+    if (skip > out.length) throw badRequest("cursor does not fit the recording");
+    const take = out.slice(skip, skip + opts.limit - items.length);
+    items.push(...take);
+    const used = skip + take.length;
+    after =
+      used < out.length
+        ? { i: at.i + items.length, b: row.batch, k: used, st }
+        : { i: at.i + items.length, b: row.batch + 1, k: 0, st: expander.state() };
+    if (items.length === opts.limit) break;
   }
   // Counted after the page: a live session's page never holds frames beyond the total it reports.
   const total = await countFrames(deps, session);
@@ -97,19 +91,13 @@ async function countFrames(deps: AdminDeps, session: SessionRow): Promise<number
   // Nothing added since: the count stands (an open message's batches need not be read back to say so).
   if (known && (await deps.store.sessionBatches(session.id, b, 1)).length === 0) return n;
   const expander = expanderFor(deps)(session.protocol, st);
-  let next = firstBatchToRead(b, st);
-  for (;;) {
-    const rows = await deps.store.sessionBatches(session.id, next, COUNT_CHUNK);
-    for (const row of rows) {
-      const frames = decodeFrames(row.data);
-      if (row.batch < b) expander.restore(row.batch, frames);
-      else {
-        n += expander.push(row.batch, frames).length;
-        b = row.batch + 1;
-      }
+  for await (const row of batches(deps, session.id, firstBatchToRead(b, st), COUNT_CHUNK)) {
+    const frames = decodeFrames(row.data);
+    if (row.batch < b) expander.restore(row.batch, frames);
+    else {
+      n += expander.push(row.batch, frames).length;
+      b = row.batch + 1;
     }
-    if (rows.length < COUNT_CHUNK) break;
-    next = rows.at(-1)!.batch + 1;
   }
   st = expander.state();
   const cache = counts(deps);
@@ -117,6 +105,16 @@ async function countFrames(deps: AdminDeps, session: SessionRow): Promise<number
   cache.set(session.id, { b, st, n });
   if (cache.size > COUNT_CACHE) cache.delete(cache.keys().next().value!);
   return n;
+}
+
+/** A session's stored batches from `from` on, in order, read `chunk` at a time. */
+async function* batches(deps: AdminDeps, sessionId: string, from: number, chunk: number) {
+  for (let next = from; ; ) {
+    const rows = await deps.store.sessionBatches(sessionId, next, chunk);
+    yield* rows;
+    if (rows.length < chunk) return;
+    next = rows.at(-1)!.batch + 1;
+  }
 }
 
 /** Sessions whose counts are remembered; the oldest entry goes first. */
