@@ -33,7 +33,7 @@ export class RelayIo {
     const out = this.toServer;
     if (out.length === 0) return;
     this.toServer = [];
-    this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    this.upstream.write(joined(out));
   }
 
   /**
@@ -51,7 +51,7 @@ export class RelayIo {
     if (this.clientRec.length === 0) return;
     const parts = this.clientRec;
     this.clientRec = [];
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const bytes = joined(parts);
     this.gw.recordBytes("client", this.clientRecT, STREAM_KIND, bytes);
   }
 
@@ -94,4 +94,20 @@ export class RelayIo {
     const has = this.upstreamPauses.size > 0;
     if (had !== has) has ? this.upstream.pause() : this.upstream.resume();
   }
+}
+
+/**
+ * The parts as one array. Messages framed from one chunk are adjacent views of its buffer (a pipelined
+ * Parse/Bind/Describe/Execute/Sync usually is), so they are joined as one view, without copying.
+ */
+function joined(parts: Uint8Array[]): Uint8Array {
+  const first = parts[0]!;
+  if (parts.length === 1) return first;
+  let end = first.byteOffset + first.byteLength;
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return Buffer.concat(parts);
+    end += p.byteLength;
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
 }
