@@ -35,6 +35,38 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The parser's cursor (0-based) as PostgreSQL's 1-based ErrorResponse position, when it gave one. */
+function errorPosition(err: unknown): number | undefined {
+  const details = (err as { sqlDetails?: { cursorPosition?: unknown } } | null)?.sqlDetails;
+  const cursor = details?.cursorPosition;
+  return typeof cursor === "number" && Number.isInteger(cursor) && cursor >= 0 ? cursor + 1 : undefined;
+}
+
+/** A refused text with the parser's message and, when it points at one, the position. */
+function failure(text: string, err: unknown, shape: string): SqlClassification {
+  let position = errorPosition(err);
+  if (position === undefined) {
+    // normalize() reports no position; the parser does, for the same text.
+    try {
+      parseSync(text);
+    } catch (parseErr) {
+      position = errorPosition(parseErr);
+    }
+  }
+  return {
+    statements: [],
+    error: message(err),
+    ...(position !== undefined ? { errorPosition: position } : {}),
+    shape,
+  };
+}
+
+/** Whitespace only: PostgreSQL answers EmptyQueryResponse (the parser library refuses an empty string). */
+const EMPTY: SqlClassification = Object.freeze({
+  statements: Object.freeze([]) as unknown as SqlStatement[],
+  shape: "",
+});
+
 function parseStatements(text: string): SqlStatement[] {
   const tree = parseSync(text);
   const out: SqlStatement[] = [];
@@ -55,11 +87,12 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
   const byShape = new Lru<string, SqlClassification>(max);
 
   const uncached = (text: string): SqlClassification => {
+    if (/^[ \t\n\r\f\v]*$/.test(text)) return EMPTY; // the scanner's whitespace (scan.l), not Unicode's
     let shape: string;
     try {
       shape = normalizeSync(text);
     } catch (err) {
-      return { statements: [], error: message(err), shape: text };
+      return failure(text, err, text);
     }
     if (useShapes) {
       const known = byShape.get(shape);
@@ -71,7 +104,7 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
       if (useShapes) byShape.set(shape, result);
       return result;
     } catch (err) {
-      return { statements: [], error: message(err), shape };
+      return failure(text, err, shape);
     }
   };
 

@@ -111,6 +111,27 @@ describe("column lineage", () => {
     ["copy (select upper(ssn) from customers) to stdout", { expression_columns: ["ssn"] }],
     ["copy customers (id, ssn) to stdout", {}],
     ["select count(*) from customers", {}],
+    // A built-in set-returning function's alias is its output, not a table's row (psql's \\d queries).
+    [
+      "select string_agg(attname, ', ') from pg_catalog.generate_series(0, 3) s, pg_attribute where attnum = prattrs[s]",
+      { expression_columns: ["attname"], filter_columns: ["attnum", "prattrs", "s"] },
+    ],
+    ["select 'toast.' || x from pg_catalog.unnest(array['a']) x", { expression_columns: ["x"] }],
+    [
+      "select a.attname from pg_catalog.unnest(array[1]) s(attnum) join pg_attribute a on a.attnum = s.attnum",
+      { filter_columns: ["a.attnum", "s.attnum"] },
+    ],
+    ["select s from rows from (generate_series(1, 2), unnest(array[1])) with ordinality s", {}],
+    // ...but a real table's alias is still a whole row, whatever else shares the name elsewhere.
+    [
+      "select s from customers s where exists (select 1 from generate_series(1, 2) s)",
+      { row_references: ["s"] },
+    ],
+    // ...and an opaque function (user-defined, maybe RETURNS SETOF customers) is a relation's rows.
+    ["select f from my_customers() f", { row_references: ["f"] }],
+    ["select f from public.generate_series(1, 2) f", { row_references: ["f"] }],
+    ["select u from customers c, unnest(array[c.*]) u", { row_references: ["c"] }],
+    ["select x from customers c, unnest(array[c.ssn]) x", { expression_columns: ["c.ssn"] }],
   ];
   for (const [sql, want] of table) {
     test(sql, () => {

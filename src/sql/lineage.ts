@@ -79,6 +79,16 @@ export class Lineage {
   }
 
   /**
+   * The alias of rows computed from arguments (a built-in set-returning function): a name for its output,
+   * which is no relation's whole row, and whose columns stand for no source column (the arguments were
+   * walked as computed values).
+   */
+  derived(alias: unknown): void {
+    const a = isObject(alias) && isObject(alias.Alias) ? alias.Alias : alias;
+    if (isObject(a)) this.positional(a.colnames, []);
+  }
+
+  /**
    * `s(a, b)` / `with x(a, b)`: each new name stands for the output at its position. Outputs unknown
    * (a table's columns, a `*`) make every new name stand for `*`, which the policy treats as masked.
    */

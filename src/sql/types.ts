@@ -64,6 +64,13 @@ export interface SqlStatement {
   renamed_columns: { name: string; from: string }[];
   /** For SET/RESET/SHOW: the setting's name, lower-cased (`role`, `session_authorization`, `search_path`). */
   setting: string | null;
+  /** Row-locking clauses anywhere in the statement: `update`, `no key update`, `share`, `key share`. */
+  locks: string[];
+  /**
+   * For transaction statements, what they do, lower-cased (`begin`, `commit`, `prepare` for PREPARE
+   * TRANSACTION, `commit_prepared`, `rollback_prepared`, `savepoint`, …); null otherwise.
+   */
+  transaction: string | null;
   /** pg_query fingerprint: equal for statements that differ only in literal values. */
   fingerprint: string;
 }
@@ -72,6 +79,8 @@ export interface SqlClassification {
   statements: SqlStatement[];
   /** Parser message when the text is not valid SQL; `statements` is then empty. */
   error?: string;
+  /** With `error`: 1-based character position the parser points at (ErrorResponse field 'P'). */
+  errorPosition?: number;
   /** Literal-free form of the whole text; equal texts share one classification and one decision. */
   shape: string;
 }

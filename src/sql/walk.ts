@@ -29,6 +29,8 @@ interface Facts {
   /** An UPDATE or DELETE somewhere in the statement has no row-restricting WHERE. */
   unbounded: boolean;
   dynamic: boolean;
+  /** Row-locking clauses met anywhere (`FOR UPDATE` in a subquery locks too). */
+  locks: Set<string>;
 }
 
 /** CTE names visible at a point of the tree; an unqualified FROM item with such a name is not a table. */
@@ -78,6 +80,7 @@ class Walker {
     dml: new Set(),
     unbounded: false,
     dynamic: false,
+    locks: new Set(),
   };
   readonly lineage = new Lineage();
   /** How column references met now reach the client (see lineage.ts). */
@@ -262,8 +265,17 @@ class Walker {
         this.lineage.relation(body.alias, undefined, plainOutputs(body.subquery));
         return this.visit(body.subquery, scope);
       case "RangeFunction":
-        this.lineage.relation(body.alias, undefined, null);
+        // A built-in set-returning function computes its rows from its arguments (walked below as
+        // computed): its alias names that output, not a table's row. Any other function (user-defined,
+        // possibly `RETURNS SETOF customers`) is opaque, so its alias counts as a relation's whole row.
+        if (derivedRows(body.functions)) this.lineage.derived(body.alias);
+        else this.lineage.relation(body.alias, undefined, null);
         return this.within(COMPUTED, () => this.fields(body, scope, SKIP_ALIAS));
+      case "LockingClause": {
+        const strength = LOCK_STRENGTHS[str(body.strength) ?? ""] ?? "update";
+        f.locks.add(strength);
+        return this.fields(body, scope, SKIP_NONE);
+      }
       case "JoinExpr":
         this.lineage.relation(body.alias, undefined, null);
         this.visit(body.larg, scope);
@@ -329,6 +341,58 @@ class Walker {
       else this.visit(body[key], scope);
     }
   }
+}
+
+/** Parser lock strengths (nodes/lockoptions.h) as the SQL spells them. */
+const LOCK_STRENGTHS: Record<string, string> = {
+  LCS_FORKEYSHARE: "key share",
+  LCS_FORSHARE: "share",
+  LCS_FORNOKEYUPDATE: "no key update",
+  LCS_FORUPDATE: "update",
+};
+
+/**
+ * Built-in set-returning functions whose rows are computed from their arguments alone (no table read by
+ * name, no SQL text): `generate_series(…) s`, `unnest(…) x`. Unqualified or pg_catalog only.
+ */
+const DERIVED_ROW_FUNCTIONS: ReadonlySet<string> = new Set([
+  "generate_series",
+  "generate_subscripts",
+  "unnest",
+  "regexp_matches",
+  "regexp_split_to_table",
+  "string_to_table",
+  "json_array_elements",
+  "json_array_elements_text",
+  "jsonb_array_elements",
+  "jsonb_array_elements_text",
+  "json_each",
+  "json_each_text",
+  "jsonb_each",
+  "jsonb_each_text",
+  "json_object_keys",
+  "jsonb_object_keys",
+  "json_to_record",
+  "json_to_recordset",
+  "jsonb_to_record",
+  "jsonb_to_recordset",
+  "jsonb_path_query",
+  "aclexplode",
+  "pg_options_to_table",
+]);
+
+/** Every function of a RangeFunction (`ROWS FROM (f(), g())` has several) is a derived-row built-in. */
+function derivedRows(functions: unknown): boolean {
+  if (!Array.isArray(functions) || functions.length === 0) return false;
+  return functions.every((item) => {
+    const list = isObject(item) && isObject(item.List) ? item.List.items : undefined;
+    const call = Array.isArray(list) && isObject(list[0]) ? list[0].FuncCall : undefined;
+    if (!isObject(call)) return false;
+    const name = dotted(call.funcname);
+    const dot = name.lastIndexOf(".");
+    if (dot !== -1 && name.slice(0, dot) !== "pg_catalog") return false;
+    return DERIVED_ROW_FUNCTIONS.has(name.slice(dot + 1));
+  });
 }
 
 /** A DO body, a prepared statement run by name, or a function body: SQL text we do not see here. */
@@ -399,5 +463,8 @@ export function describeStatement(stmt: unknown): Omit<SqlStatement, "fingerprin
     row_references: walker.lineage.rowReferences(),
     renamed_columns: walker.lineage.renamedColumns(),
     setting,
+    locks: [...f.locks],
+    transaction:
+      top === "TransactionStmt" ? (str(body.kind) ?? "").replace(/^TRANS_STMT_/, "").toLowerCase() : null,
   };
 }
