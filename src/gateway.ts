@@ -90,6 +90,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     engine: policy,
     classify: (text) => classifier.classify(text),
     tableLabels: (name) => config.connections.find((c) => c.name === name)?.tableLabels,
+    approvers: (name) => config.connections.find((c) => c.name === name)?.access.approvers,
     logger,
   });
 

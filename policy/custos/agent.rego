@@ -75,6 +75,47 @@ agent_denials contains {"rule": "custos.agent_setting", "reason": sprintf("agent
 	not s.setting in data.custos.lists.agent.settings
 }
 
+agent_denials contains {"rule": "custos.agent_side_effect", "reason": sprintf("agents may not call %s (it changes server state: sequences, locks, notifications, statistics, transaction ids, sleeps)", [f])} if {
+	agent
+	some s in statements
+	some f in s.functions
+	side_effect_function(lower(base_name(f)))
+}
+
+agent_denials contains {"rule": "custos.agent_locking", "reason": sprintf("agents may not lock rows (FOR %s)", [upper(l)])} if {
+	agent
+	some s in statements
+	some l in object.get(s, "locks", [])
+}
+
+agent_denials contains {"rule": "custos.agent_two_phase", "reason": sprintf("agents may not run %s (two-phase commit outlives the session)", [upper(replace(s.transaction, "_", " "))])} if {
+	agent
+	some s in statements
+	s.transaction in data.custos.lists.agent.denied_transactions
+}
+
+agent_denials contains {"rule": "custos.agent_statistics", "reason": sprintf("agents may not read %s (it exposes column values or other sessions' SQL)", [t])} if {
+	agent
+	some s in statements
+	some t in s.tables_read
+	lower(base_name(t)) in data.custos.lists.agent.denied_relations
+}
+
+agent_denials contains {"rule": "custos.agent_statistics", "reason": sprintf("agents may not call %s (it exposes column values or other sessions' SQL)", [f])} if {
+	agent
+	some s in statements
+	some f in s.functions
+	lower(base_name(f)) in data.custos.lists.agent.denied_relations
+}
+
+# LISTEN delivers other sessions' notification payloads, which no masking rule sees as columns.
+agent_denials contains {"rule": "custos.agent_listen", "reason": "agents may not LISTEN (set lists.agent.allow_listen in the pack to allow it)"} if {
+	agent
+	not data.custos.lists.agent.allow_listen == true
+	some s in statements
+	s.node == "ListenStmt"
+}
+
 catch_all_denials contains {"rule": "custos.agent_read_only", "reason": sprintf("agents may only read (%s)", [s.node])} if {
 	agent
 	some s in statements
@@ -82,6 +123,13 @@ catch_all_denials contains {"rule": "custos.agent_read_only", "reason": sprintf(
 }
 
 server_function(name) if name in data.custos.lists.agent.server_functions
+
+side_effect_function(name) if name in data.custos.lists.agent.side_effect_functions
+
+side_effect_function(name) if {
+	some prefix in data.custos.lists.agent.side_effect_function_prefixes
+	startswith(name, prefix)
+}
 
 server_function(name) if {
 	some prefix in data.custos.lists.agent.server_function_prefixes

@@ -104,3 +104,53 @@ test_no_identity_denied if {
 	d := decide({})
 	d.rule == "custos.default_deny"
 }
+
+test_agent_locking_clause_denied if {
+	every l in ["update", "no key update", "share", "key share"] {
+		d := decide(agent_input(stmt({"tables_read": ["public.t"], "locks": [l]})))
+		d.rule == "custos.agent_locking"
+	}
+	decide(human_input(stmt({"tables_read": ["public.t"], "locks": ["update"]}))).action == "allow"
+}
+
+test_agent_two_phase_commit_denied if {
+	every t in ["prepare", "commit_prepared", "rollback_prepared"] {
+		d := decide(agent_input(stmt({"kind": "transaction", "node": "TransactionStmt", "transaction": t})))
+		d.rule == "custos.agent_two_phase"
+	}
+	every t in ["begin", "commit", "rollback", "savepoint"] {
+		decide(agent_input(stmt({"kind": "transaction", "node": "TransactionStmt", "transaction": t}))).action == "allow"
+	}
+}
+
+test_agent_statistics_views_denied if {
+	every t in ["pg_catalog.pg_stats", "pg_catalog.pg_stat_activity", "public.pg_stat_statements", "pg_catalog.pg_statistic", "pg_catalog.pg_stats_ext"] {
+		decide(agent_input(stmt({"tables_read": [t]}))).rule == "custos.agent_statistics"
+	}
+	decide(agent_input(stmt({"functions": ["pg_stat_get_activity"]}))).rule == "custos.agent_statistics"
+	decide(agent_input(stmt({"tables_read": ["pg_catalog.pg_class", "pg_catalog.pg_stat_user_tables"]}))).action == "allow"
+	decide(human_input(stmt({"tables_read": ["pg_catalog.pg_stat_activity"]}))).action == "allow"
+}
+
+test_agent_listen_denied_unless_allowed if {
+	listen := agent_input(stmt({"kind": "other", "node": "ListenStmt"}))
+	decide(listen).rule == "custos.agent_listen"
+	d := custos.decision with input as listen with data.custos.lists.agent.allow_listen as true
+	d.action == "allow"
+	decide(agent_input(stmt({"kind": "other", "node": "UnlistenStmt"}))).action == "allow"
+	decide(human_input(stmt({"kind": "other", "node": "ListenStmt"}))).action == "allow"
+}
+
+test_agent_side_effect_functions_denied if {
+	every f in ["setval", "nextval", "pg_catalog.pg_advisory_lock", "pg_try_advisory_xact_lock_shared", "pg_sleep", "pg_notify", "txid_current", "pg_stat_reset", "pg_stat_reset_single_table_counters"] {
+		decide(agent_input(stmt({"functions": [f]}))).rule == "custos.agent_side_effect"
+	}
+	every f in ["currval", "now", "txid_current_snapshot", "lower"] {
+		decide(agent_input(stmt({"functions": [f]}))).action == "allow"
+	}
+}
+
+test_agent_may_not_disable_idle_transaction_timeout if {
+	d := decide(agent_input(stmt({"kind": "set", "node": "VariableSetStmt", "setting": "idle_in_transaction_session_timeout"})))
+	d.rule == "custos.agent_setting"
+}

@@ -1,4 +1,7 @@
-# The decision every command gets: the first denial (by rule name), else the first review, else allow.
+# The decision every command gets: a malformed rule output denies (fail closed), else the first denial,
+# else the first review, else allow. "First" is by priority (`priority` on the entry, else
+# data.custos.lists.rule_priority[rule], else lists.default_rule_priority; lower wins), then rule name,
+# then reason: deterministic whatever the set order, and documented rather than alphabetical.
 # Rules add to `denials` and `reviews`; institutions add their own in package custos.local
 # (see policy/README.md) without editing this file.
 package custos
@@ -12,6 +15,14 @@ default decision := {
 }
 
 decision := {
+	"action": "deny",
+	"reason": sprintf("a policy rule returned malformed output (%s): denied until it is fixed", [concat(", ", sort(invalid_outputs))]),
+	"rule": "custos.invalid_decision",
+	"mask": [],
+	"record": "sync",
+} if {
+	count(invalid_outputs) > 0
+} else := {
 	"action": "deny",
 	"reason": d.reason,
 	"rule": d.rule,
@@ -64,7 +75,53 @@ specific_denials contains d if some d in data.custos.local.deny
 
 reviews contains r if some r in regulated_reviews
 
+reviews contains r if some r in everyone_reviews
+
 reviews contains r if some r in data.custos.local.review
+
+# Output that would otherwise be dropped on the way to a decision (an entry that is not
+# {"rule": non-empty string, "reason": string[, "priority": number]}, or a local deny/review/mask that is
+# not a set): a rule that meant to deny must never allow by being malformed.
+invalid_outputs contains "denial" if {
+	some d in denials
+	not valid_entry(d)
+}
+
+invalid_outputs contains "denial" if {
+	some d in catch_all_denials
+	not valid_entry(d)
+}
+
+invalid_outputs contains "review" if {
+	some r in reviews
+	not valid_entry(r)
+}
+
+invalid_outputs contains sprintf("custos.local.%s is not a set", [name]) if {
+	some name in ["deny", "review", "mask"]
+	x := data.custos.local[name]
+	not is_set(x)
+	not is_array(x)
+}
+
+entry_fields := {"rule", "reason", "priority"}
+
+valid_entry(e) if {
+	is_object(e)
+	is_string(e.rule)
+	e.rule != ""
+	is_string(e.reason)
+	every k, _ in e {
+		k in entry_fields
+	}
+	valid_priority(e)
+}
+
+valid_priority(e) if not has_field(e, "priority")
+
+valid_priority(e) if is_number(e.priority)
+
+has_field(e, k) if _ = e[k]
 
 # A statement that changes data, schema, privileges, or runs code whose effect is unknown.
 mutating(s) if count(s.tables_written) > 0
@@ -90,5 +147,14 @@ any_mutating if {
 
 base_name(name) := parts[count(parts) - 1] if parts := split(name, ".")
 
-# The entry with the smallest rule name (then reason): deterministic whatever the set order.
-first(entries) := {"rule": p[0], "reason": p[1]} if p := sort([[e.rule, e.reason] | some e in entries])[0]
+priority(e) := e.priority if is_number(e.priority)
+
+else := p if p := data.custos.lists.rule_priority[e.rule]
+
+else := data.custos.lists.default_rule_priority
+
+# The entry that decides: lowest priority, then rule name, then reason (valid entries only; an invalid
+# one has already made the decision a deny above).
+first(entries) := {"rule": p[1], "reason": p[2]} if {
+	p := sort([[priority(e), e.rule, e.reason] | some e in entries; valid_entry(e)])[0]
+}

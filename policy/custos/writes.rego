@@ -2,11 +2,28 @@
 # would make the server lex SQL differently from the gateway's parser.
 package custos
 
+# UPDATE/DELETE that restricts no rows: a human's goes to review where the connection has approvers
+# (input.connection.approvers), and is refused where nobody could approve it; anyone else's is refused.
 everyone_denials contains {"rule": "custos.unbounded_write", "reason": sprintf("%s without a WHERE clause that restricts rows", [upper(k)])} if {
+	some k in unbounded_writes
+	not reviewable_unbounded
+}
+
+everyone_reviews contains {"rule": "custos.unbounded_write", "reason": sprintf("%s without a WHERE clause that restricts rows needs approval", [upper(k)])} if {
+	some k in unbounded_writes
+	reviewable_unbounded
+}
+
+unbounded_writes contains k if {
 	some s in statements
 	some k in s.dml
 	k in {"update", "delete"}
 	not s.has_where
+}
+
+reviewable_unbounded if {
+	input.identity.kind == "human"
+	count(object.get(input, ["connection", "approvers"], [])) > 0
 }
 
 everyone_denials contains {"rule": "custos.parser_setting", "reason": sprintf("changing %s would make the gateway misread SQL", [s.setting])} if {

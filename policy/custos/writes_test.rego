@@ -60,3 +60,30 @@ test_reads_are_buffered_writes_sync if {
 	d4 := custos.decision with input as human_input(stmt({"is_dynamic": true}))
 	d4.record == "sync"
 }
+
+with_approvers(i) := json.patch(i, [{"op": "add", "path": "/connection/approvers", "value": ["dba-leads"]}])
+
+test_unbounded_write_by_human_reviewed_where_approvers if {
+	every k in ["update", "delete"] {
+		s := stmt({"kind": k, "node": "X", "dml": [k], "tables_written": ["public.t"]})
+		d := custos.decision with input as with_approvers(human_input(s))
+		d.action == "review"
+		d.rule == "custos.unbounded_write"
+		d.record == "sync"
+		# no approvers: refused
+		custos.decision.action == "deny" with input as human_input(s)
+		# agents and services: refused even where approvers exist
+		every kind in ["agent", "service"] {
+			a := custos.decision with input as with_approvers(with_statements(kind, [s]))
+			a.action == "deny"
+		}
+	}
+}
+
+test_unbounded_write_review_outranks_regulated_review if {
+	s := stmt({"kind": "delete", "node": "DeleteStmt", "dml": ["delete"], "tables_written": ["public.t"]})
+	i := json.patch(with_approvers(human_input(s)), [{"op": "replace", "path": "/connection/labels", "value": ["regulated"]}])
+	d := custos.decision with input as i
+	d.action == "review"
+	d.rule == "custos.unbounded_write"
+}

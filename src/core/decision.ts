@@ -22,6 +22,11 @@ export interface Decision {
   statements?: { kind: string; fingerprint: string }[];
   /** SHA-256 of the policy bundle that decided, for the audit event. */
   bundle?: string;
+  /**
+   * A refusal that is not a permission matter (the gateway's parser rejected the text): the SQLSTATE,
+   * message, 1-based position and hint the client gets instead of a permission denial.
+   */
+  error?: { sqlstate: string; message: string; position?: number; hint?: string };
   /** Set when a human decided a `review`: the approval request and how it ended. */
   approval?: { id: string; status: string };
 }

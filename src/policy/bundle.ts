@@ -14,6 +14,8 @@ export interface PolicyBundle {
   hash: string;
   /** The bundle's .manifest (revision, roots) when present. */
   manifest?: unknown;
+  /** The Rego sources `opa build` stores beside the WASM, by path: what volatility.ts analyses. */
+  sources: Map<string, string>;
 }
 
 const MAX_UNPACKED = 256 * 1024 * 1024;
@@ -90,7 +92,11 @@ export function readBundle(file: Uint8Array): PolicyBundle {
   if (!wasm || wasm.length === 0) fail("no policy.wasm (build it with `custos policy build`)");
   const dataBytes = files.get("data.json");
   const manifestBytes = files.get(".manifest");
+  const sources = new Map<string, string>();
+  for (const [name, bytes] of files)
+    if (name.endsWith(".rego")) sources.set(name, new TextDecoder().decode(bytes));
   return {
+    sources,
     wasm: new Uint8Array(wasm),
     data: dataBytes ? json(dataBytes, "data.json") : {},
     hash: createHash("sha256").update(file).digest("hex"),

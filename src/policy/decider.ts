@@ -19,6 +19,8 @@ export interface DeciderOptions {
   classify: (text: string) => SqlClassification;
   /** Table labels for a connection name (`connections[].table_labels`). */
   tableLabels?: (connection: string) => TableLabels | undefined;
+  /** Approver groups for a connection name (`connections[].approvers`); reviews need someone to decide. */
+  approvers?: (connection: string) => readonly string[] | undefined;
   logger: Logger;
   /** Protocols whose command text is SQL. Default: postgres, postgresql. */
   sqlProtocols?: readonly string[];
@@ -35,7 +37,8 @@ export interface Decider {
 
 /**
  * Everything besides the statement shape that the cache key covers. Time, session and literal values are
- * not in it: a policy whose answer depends on them must return `cache: false`.
+ * not in it: the bundle's analysis (volatility.ts) adds the hour or the session to the key, or turns the
+ * cache off, when its rules read them; a policy may also return `cache: false`.
  */
 function contextKey(ctx: DecisionContext): string {
   const { identity, connection } = ctx;
@@ -51,6 +54,20 @@ function contextKey(ctx: DecisionContext): string {
 }
 
 const PER_CONTEXT_ENTRIES = 1024;
+const HOUR_MS = 3_600_000;
+
+/** The gateway's parser (libpg-query) may be of another PostgreSQL release than the server. */
+export const PARSER_HINT =
+  "The gateway's SQL parser (PostgreSQL 18 grammar) rejected this statement before it reached the server; nothing ran. If the server accepts it, the gateway's grammar lags the server's: report it.";
+
+function syntaxError(message: string, position: number | undefined): NonNullable<Decision["error"]> {
+  return {
+    sqlstate: "42601", // syntax_error
+    message,
+    ...(position !== undefined ? { position } : {}),
+    hint: PARSER_HINT,
+  };
+}
 
 export function createDecider(options: DeciderOptions): Decider {
   const { engine, classify, logger } = options;
@@ -68,7 +85,7 @@ export function createDecider(options: DeciderOptions): Decider {
   // Swaps and invalidate() move the epoch on, which empties them all.
   const byClassification = new WeakMap<
     DecisionContext,
-    { epoch: number; protocol: string; decisions: Map<SqlClassification, Decision> }
+    { epoch: number; hour: number; protocol: string; decisions: Map<SqlClassification, Decision> }
   >();
   let epoch = 0;
   engine.onSwap(() => {
@@ -76,10 +93,14 @@ export function createDecider(options: DeciderOptions): Decider {
     epoch++;
   });
 
-  const decisionsOf = (ctx: DecisionContext, protocol: string): Map<SqlClassification, Decision> | null => {
+  const decisionsOf = (
+    ctx: DecisionContext,
+    protocol: string,
+    hour: number,
+  ): Map<SqlClassification, Decision> | null => {
     let mine = byClassification.get(ctx);
-    if (!mine || mine.epoch !== epoch) {
-      mine = { epoch, protocol, decisions: new Map() };
+    if (!mine || mine.epoch !== epoch || mine.hour !== hour) {
+      mine = { epoch, hour, protocol, decisions: new Map() };
       byClassification.set(ctx, mine);
     }
     if (mine.protocol !== protocol) return null;
@@ -107,14 +128,25 @@ export function createDecider(options: DeciderOptions): Decider {
 
   const decideNow = (ctx: DecisionContext, command: Command): Decision => {
     const bundle = engine.hash ?? undefined;
+    // What the bundle's rules read beyond the key (volatility.ts): the hour and the session join the key;
+    // anything finer turns the cache off for this bundle.
+    const volatility = engine.volatility;
+    const cacheable = volatility.uncacheable === null;
+    let at: number | undefined;
+    const clock = () => {
+      at ??= now();
+      return at;
+    };
+    const hour = volatility.hourly ? Math.floor(clock() / HOUR_MS) : 0;
     const isSql = sql.has(command.protocol);
     const classification = isSql ? classify(command.text) : undefined;
-    const mine = classification ? decisionsOf(ctx, command.protocol) : null;
+    const mine = classification && cacheable ? decisionsOf(ctx, command.protocol, hour) : null;
     const seen = mine?.get(classification!);
     if (seen) return seen;
     const shape = classification ? classification.shape : (command.shape ?? command.text);
-    const cacheKey = `${bundle}\u0000${keyOf(ctx)}\u0000${command.protocol}\u0000${shape}`;
-    const hit = cache.get(cacheKey);
+    const session = volatility.perSession ? ctx.session.id : "";
+    const cacheKey = `${bundle}\u0000${keyOf(ctx)}\u0000${session}\u0000${hour}\u0000${command.protocol}\u0000${shape}`;
+    const hit = cacheable ? cache.get(cacheKey) : undefined;
     if (hit) {
       mine?.set(classification!, hit);
       return hit;
@@ -122,17 +154,24 @@ export function createDecider(options: DeciderOptions): Decider {
 
     const statements = classification?.statements.map((s) => ({ fingerprint: s.fingerprint, kind: s.kind }));
     if (classification?.error !== undefined) {
-      // The database would reject it anyway; nothing unparsed is forwarded.
-      return { ...deny("unparseable", UNPARSEABLE), statements: [], ...(bundle ? { bundle } : {}) };
+      // The database would reject it anyway; nothing unparsed is forwarded. The client gets the parser's
+      // syntax error (42601) with its position, not a permission denial, so it can fix its statement.
+      return {
+        ...deny("unparseable", UNPARSEABLE),
+        error: syntaxError(classification.error, classification.errorPosition),
+        statements: [],
+        ...(bundle ? { bundle } : {}),
+      };
     }
     const input = buildPolicyInput(
       ctx,
       command,
       classification?.statements,
       options.tableLabels?.(ctx.connection.name),
-      now(),
+      clock(),
+      options.approvers?.(ctx.connection.name),
     );
-    const { cache: cacheable, ...decided } = engine.evaluate(input);
+    const { cache: policyCacheable, ...decided } = engine.evaluate(input);
     const decision: Decision = Object.freeze({
       ...decided,
       mask: Object.freeze(decided.mask) as Decision["mask"],
@@ -140,7 +179,7 @@ export function createDecider(options: DeciderOptions): Decider {
       ...(bundle ? { bundle } : {}),
     });
     // A decision made under a bundle that was swapped meanwhile is not cached under the old key.
-    if (cacheable && engine.hash === (bundle ?? null)) {
+    if (cacheable && policyCacheable && engine.hash === (bundle ?? null)) {
       cache.set(cacheKey, decision);
       mine?.set(classification!, decision);
     }

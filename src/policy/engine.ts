@@ -9,6 +9,7 @@ import type { Logger } from "../core/log.ts";
 import { type PolicyBundle, readBundleFile } from "./bundle.ts";
 import { decisionFromResultSet, type PolicyDecision } from "./decision-output.ts";
 import type { PolicyInput } from "./input.ts";
+import { analyseSources, STABLE, type Volatility } from "./volatility.ts";
 
 export const ENTRYPOINT = "custos/decision";
 export const NO_POLICY = "custos.no_policy";
@@ -27,6 +28,7 @@ interface Loaded {
   policy: LoadedPolicy;
   entrypoint: number;
   hash: string;
+  volatility: Volatility;
 }
 
 const NO_POLICY_DECISION: PolicyDecision = Object.freeze({
@@ -52,6 +54,11 @@ export class PolicyEngine {
   /** SHA-256 of the loaded bundle, or null when none is loaded. */
   get hash(): string | null {
     return this.current?.hash ?? null;
+  }
+
+  /** What the loaded bundle's rules read beyond the decision cache's key (volatility.ts). */
+  get volatility(): Volatility {
+    return this.current?.volatility ?? STABLE;
   }
 
   /** Called after every successful swap (the decider drops its cache). */
@@ -94,8 +101,18 @@ export class PolicyEngine {
       policy.setData(bundle.data as object);
       policy.evaluate({}, entrypoint); // a module that traps on a trivial input is refused, not swapped in
       const previous = this.current?.hash ?? null;
-      this.current = { policy, entrypoint, hash: bundle.hash };
-      this.logger.info("policy bundle loaded", { bundle: bundle.hash, previous, path: from });
+      const volatility = analyseSources(bundle.sources);
+      this.current = { policy, entrypoint, hash: bundle.hash, volatility };
+      this.logger.info("policy bundle loaded", {
+        bundle: bundle.hash,
+        previous,
+        path: from,
+        decisionCache: volatility.uncacheable
+          ? `off: ${volatility.uncacheable}`
+          : [volatility.hourly ? "keyed by hour" : "", volatility.perSession ? "keyed by session" : ""]
+              .filter(Boolean)
+              .join(", ") || "on",
+      });
       for (const listener of this.listeners) listener(bundle.hash);
       return { ok: true, hash: bundle.hash };
     } catch (err) {

@@ -13,7 +13,8 @@ export interface PolicyStatement extends SqlStatement {
 
 export interface PolicyInput {
   identity: { subject: string; issuer: string; groups: string[]; kind: IdentityKind };
-  connection: { name: string; type: string; labels: string[] };
+  /** approvers: the connection's approver groups (`connections[].approvers`); empty when nobody can approve. */
+  connection: { name: string; type: string; labels: string[]; approvers: string[] };
   session: { id: string; client_addr: string; started_at: string; application_name: string };
   command: {
     protocol: string;
@@ -66,6 +67,7 @@ export function buildPolicyInput(
   statements: readonly SqlStatement[] | undefined,
   tableLabels: TableLabels | undefined,
   now: number = Date.now(),
+  approvers: readonly string[] = [],
 ): PolicyInput {
   const { identity, connection, session } = ctx;
   return {
@@ -75,7 +77,12 @@ export function buildPolicyInput(
       groups: [...identity.groups],
       kind: identity.kind,
     },
-    connection: { name: connection.name, type: connection.type, labels: [...connection.labels] },
+    connection: {
+      name: connection.name,
+      type: connection.type,
+      labels: [...connection.labels],
+      approvers: [...approvers],
+    },
     session: {
       id: session.id,
       client_addr: session.clientAddr,

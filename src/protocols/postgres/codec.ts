@@ -394,6 +394,8 @@ export interface ErrorFields {
   message: string;
   detail?: string;
   hint?: string;
+  /** 'P': 1-based character position in the query string (protocol-error-fields). */
+  position?: number;
 }
 
 function fields(type: "E" | "N", f: ErrorFields): Uint8Array {
@@ -409,6 +411,7 @@ function fields(type: "E" | "N", f: ErrorFields): Uint8Array {
     .cstring(f.message);
   if (f.detail) out.byte(68).cstring(f.detail);
   if (f.hint) out.byte(72).cstring(f.hint);
+  if (f.position !== undefined) out.byte(80).cstring(String(f.position));
   return out.byte(0).finish(type);
 }
 

@@ -72,12 +72,26 @@ function refusalCode(d: Decision): CustosError {
 }
 
 export function refusalMessage(d: Decision): Uint8Array {
+  // A decision naming its own SQLSTATE (the gateway's parser rejected the text: 42601 with a position).
+  if (d.error) {
+    const { sqlstate, message, hint, position } = d.error;
+    return codec.errorResponse({
+      severity: "ERROR",
+      code: sqlstate,
+      message,
+      ...(hint ? { hint } : {}),
+      ...(position !== undefined ? { position } : {}),
+    });
+  }
   return wireError(refusalCode(d), "ERROR");
 }
 
 export function refusalError(d: Decision): { code: string; message: string } {
   const err = refusalCode(d);
-  return { code: err.code, message: err.message };
+  return {
+    code: err.code,
+    message: d.error ? `${d.error.message} (SQLSTATE ${d.error.sqlstate})` : err.message,
+  };
 }
 
 export function asProtocolError(err: unknown): CustosError {
