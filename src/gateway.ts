@@ -99,6 +99,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     agentGroups: config.identity.agentGroups,
     gatewayKey: key,
     gatewayMaxTtlMs: config.identity.gatewayTokens.maxTtlMs,
+    maxTokenLifetimeMs: config.identity.maxTokenLifetimeMs,
   });
 
   const connections: ConnectionEntry[] = config.connections.map((c) => ({

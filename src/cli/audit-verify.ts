@@ -3,7 +3,7 @@ import { verifyLog } from "../audit/verify.ts";
 import { loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
 import { instanceId } from "../instance-id.ts";
 import { type CliCommand, parseFlags } from "./command.ts";
-import { withStore } from "./store-access.ts";
+import { cliLogId, withStore } from "./store-access.ts";
 
 export const auditVerifyCommand: CliCommand = {
   name: "audit verify",
@@ -22,13 +22,15 @@ Exits 0 with counts when everything verifies; otherwise exits 1 naming the first
       // gateways sharing the store against the key each registered (--log narrows to one log).
       const key = await loadOrCreateGatewayKey(config.dataDir);
       const own = instanceId(config.dataDir);
+      // The CLI's log (token.issued events) is signed with the same key: pinned too.
+      const pinned = (id: string) => id === own || id === cliLogId(own);
       const all = (await store.logs()).map((l) => l.logId);
       const wanted = typeof flags.log === "string" ? [flags.log] : all;
       const mine = await verifyLog(store, {
         trustedPublicKey: key.publicRaw,
-        logIds: wanted.filter((id) => id === own),
+        logIds: wanted.filter(pinned),
       });
-      const others = wanted.filter((id) => id !== own);
+      const others = wanted.filter((id) => !pinned(id));
       const rest = others.length ? await verifyLog(store, { logIds: others }) : { ok: true, logs: [] };
       const report = { ok: mine.ok && rest.ok, logs: [...mine.logs, ...rest.logs] };
       if (flags.json) {

@@ -1,8 +1,16 @@
-// Opens the audit store named by a config file, for the read-only commands (sessions, audit verify).
+// Opens the audit store named by a config file: for the read-only commands (sessions, audit verify), and
+// for the commands that must leave evidence of what they did (token issue) before they do it.
+import { hostname, userInfo } from "node:os";
+import { importSigner } from "../audit/checkpoint.ts";
+import { LogWriter } from "../audit/log-writer.ts";
 import { type AuditStore, openStore } from "../audit/store.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
+import type { AuditEvent } from "../core/audit-event.ts";
+import { CustosError } from "../core/errors.ts";
 import { storeUrl } from "../gateway.ts";
+import type { GatewayKey } from "../identity/gateway-key.ts";
+import { instanceId } from "../instance-id.ts";
 import { CliError } from "./command.ts";
 
 export async function withStore<T>(
@@ -17,5 +25,42 @@ export async function withStore<T>(
     return await fn(store, config);
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * The log the CLI writes to: beside the gateway's own (a running gateway holds its log's frontier in
+ * memory, so a second writer there would collide on sequence numbers), signed with the same key.
+ */
+export function cliLogId(gatewayLogId: string): string {
+  return `${gatewayLogId}.cli`;
+}
+
+/** Who ran the command, as the operating system says: the CLI has no token of its own. */
+export function localOperator(): { user: string; uid: number; host: string; sudo_user?: string } {
+  const info = userInfo();
+  const sudo = process.env.SUDO_USER;
+  return { user: info.username, uid: info.uid, host: hostname(), ...(sudo ? { sudo_user: sudo } : {}) };
+}
+
+/**
+ * Commits events to the CLI's log in the configured store, with a signed checkpoint, and returns once they
+ * are durable. Throws audit.unavailable when they cannot be written: the caller then does nothing.
+ */
+export async function recordEvents(config: Config, key: GatewayKey, events: AuditEvent[]): Promise<void> {
+  let store: AuditStore | undefined;
+  try {
+    store = await openStore(storeUrl(config));
+    const signer = await importSigner({ privateKeyPkcs8: key.pkcs8, publicKeyRaw: key.publicRaw });
+    const writer = await LogWriter.open(store, cliLogId(instanceId(config.dataDir)), signer);
+    const prepared = await writer.prepare(events, new Map(), true);
+    await store.commit(prepared.batch);
+  } catch (err) {
+    throw new CustosError(
+      "audit.unavailable",
+      `audit store unavailable: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  } finally {
+    await store?.close().catch(() => {});
   }
 }

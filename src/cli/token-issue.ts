@@ -1,11 +1,14 @@
-// `custos token issue`: prints a short-lived gateway token, for service identities without an IdP.
+// `custos token issue`: prints a short-lived gateway token, for service identities without an IdP. The
+// token is printed only once its `token.issued` event is durable in the audit store (fail closed).
 
 import { parseDuration } from "../config/duration.ts";
 import { loadConfig } from "../config/load.ts";
+import { CustosError } from "../core/errors.ts";
 import type { IdentityKind } from "../core/identity.ts";
 import { loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
-import { issueGatewayToken } from "../identity/gateway-tokens.ts";
+import { mintGatewayToken, resolveKind } from "../identity/gateway-tokens.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
+import { localOperator, recordEvents } from "./store-access.ts";
 
 const KINDS = new Set(["human", "agent", "service"]);
 
@@ -15,8 +18,10 @@ export const tokenIssueCommand: CliCommand = {
   usage: `usage: custos token issue --config FILE --subject S [--groups a,b] [--kind service|agent|human] [--ttl 10m]
 
 Prints only the token (EdDSA, signed with the gateway key in data_dir), for service identities that have
-no identity provider. Present it as the PostgreSQL password. --kind defaults to service; --ttl to 10m and
-may not exceed identity.gateway_tokens.max_ttl.`,
+no identity provider. Present it as the PostgreSQL password. --kind defaults to service, or to agent when a
+group is one of identity.agent_groups (a contradicting --kind is refused); --ttl to 10m and may not exceed
+identity.gateway_tokens.max_ttl. Every token is recorded as a token.issued audit event (who ran the
+command, subject, groups, kind, ttl, jti; never the token) before it is printed: no event, no token.`,
   async run(argv) {
     const { flags } = parseFlags(argv, {
       config: "string",
@@ -26,10 +31,11 @@ may not exceed identity.gateway_tokens.max_ttl.`,
       ttl: "string",
     });
     if (typeof flags.config !== "string") throw new CliError("token issue needs --config FILE", 2);
-    if (typeof flags.subject !== "string" || !flags.subject)
+    if (typeof flags.subject !== "string" || !flags.subject.trim())
       throw new CliError("token issue needs --subject S", 2);
-    const kind = (flags.kind ?? "service") as string;
-    if (!KINDS.has(kind)) throw new CliError(`--kind must be human, agent or service, not "${kind}"`, 2);
+    const requested = flags.kind as string | undefined;
+    if (requested !== undefined && !KINDS.has(requested))
+      throw new CliError(`--kind must be human, agent or service, not "${requested}"`, 2);
     const ttlMs = parseDuration((flags.ttl as string | undefined) ?? "10m");
     if (ttlMs === null || ttlMs <= 0)
       throw new CliError(`--ttl: expected a duration like 10m, got "${flags.ttl}"`, 2);
@@ -47,14 +53,44 @@ may not exceed identity.gateway_tokens.max_ttl.`,
             .map((g) => g.trim())
             .filter(Boolean)
         : [];
+    let kind: IdentityKind;
+    try {
+      kind = resolveKind(groups, requested as IdentityKind | undefined, config.identity.agentGroups);
+    } catch (err) {
+      throw new CliError(`--kind: ${(err as Error).message}`, 2);
+    }
     const key = await loadOrCreateGatewayKey(config.dataDir);
-    const token = await issueGatewayToken(key, {
+    const issued = await mintGatewayToken(key, {
       subject: flags.subject,
       groups,
-      kind: kind as IdentityKind,
+      kind,
       ttlMs,
+      maxTtlMs: config.identity.gatewayTokens.maxTtlMs,
     });
-    process.stdout.write(`${token}\n`);
+    try {
+      // F1, F10: every gateway-signed identity is in the log, with who minted it; the jti names the token.
+      await recordEvents(config, key, [
+        {
+          type: "token.issued",
+          time: Date.now(),
+          data: {
+            minted_by: localOperator(),
+            issuer: issued.issuer,
+            subject: issued.subject,
+            groups: issued.groups,
+            kind: issued.kind,
+            ttl_ms: ttlMs,
+            jti: issued.jti,
+            issued_at: issued.issuedAt,
+            expires_at: issued.expiresAt,
+          },
+        },
+      ]);
+    } catch (err) {
+      const reason = err instanceof CustosError ? err.message : String(err);
+      throw new CliError(`no token issued: its token.issued audit event could not be written (${reason})`);
+    }
+    process.stdout.write(`${issued.token}\n`);
     return 0;
   },
 };

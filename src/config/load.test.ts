@@ -84,6 +84,7 @@ describe("loadConfig", () => {
     expect(cfg.identity).toEqual({
       issuers: [{ issuer: "https://login.example.com", audience: "custos", groupsClaim: "groups" }],
       agentGroups: [],
+      maxTokenLifetimeMs: 86_400_000,
       gatewayTokens: { maxTtlMs: 86_400_000 },
     });
     const conn = cfg.connections[0]!;

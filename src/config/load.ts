@@ -138,6 +138,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
         groupsClaim: iss.groups_claim,
       })),
       agentGroups: raw.identity.agent_groups,
+      maxTokenLifetimeMs: raw.identity.max_token_lifetime,
       gatewayTokens: { maxTtlMs: raw.identity.gateway_tokens.max_ttl },
     },
     connections,

@@ -69,6 +69,7 @@ const issuer = z.strictObject({
 const identity = z.strictObject({
   issuers: z.array(issuer).default([]),
   agent_groups: z.array(nonEmpty).default([]),
+  max_token_lifetime: duration.default(24 * 3_600_000),
   gateway_tokens: z
     .strictObject({ max_ttl: duration.default(24 * 3_600_000) })
     .default({ max_ttl: 24 * 3_600_000 }),
@@ -194,7 +195,12 @@ export const rawConfigSchema = z.strictObject({
     })
     .default({ postgres: { host: "127.0.0.1", port: 15432 }, http: { host: "127.0.0.1", port: 8080 } }),
   data_dir: nonEmpty.default("./data"),
-  identity: identity.default({ issuers: [], agent_groups: [], gateway_tokens: { max_ttl: 24 * 3_600_000 } }),
+  identity: identity.default({
+    issuers: [],
+    agent_groups: [],
+    max_token_lifetime: 24 * 3_600_000,
+    gateway_tokens: { max_ttl: 24 * 3_600_000 },
+  }),
   connections: z.array(connection).default([]),
   audit: audit.default({ sync: "writes" }),
   policy: policy.default({ watch: true }),

@@ -106,6 +106,8 @@ export interface Config {
   identity: {
     issuers: IssuerConfig[];
     agentGroups: string[];
+    /** identity.max_token_lifetime: OIDC tokens whose exp is further away are refused. */
+    maxTokenLifetimeMs: number;
     gatewayTokens: { maxTtlMs: number };
   };
   /** PostgreSQL connections (`type: postgres`). */

@@ -10,6 +10,7 @@ export type AuditEventType =
   | "session.end" // F6, F17: reason (client, idle_timeout, max_duration, error, shutdown), bytes, statements
   | "statement" // F4: who, target, text, fingerprint, decision and rule, rows, tag or error, duration
   | "upstream.error" // F4, F6: connection, code, message
+  | "token.issued" // F1, F10: a gateway token minted (who ran the CLI, subject, groups, kind, ttl, jti; never the token)
   | "recording.batch"; // F11: session id, batch sequence, frame count, SHA-256 of the stored batch
 
 export interface AuditEvent {

@@ -24,6 +24,8 @@ export interface AuthenticatorOptions {
   /** Default custos:<kid>. */
   gatewayIssuer?: string;
   gatewayMaxTtlMs?: number;
+  /** identity.max_token_lifetime: longest an OIDC token may still be valid. Default 24 h. */
+  maxTokenLifetimeMs?: number;
   fetch?: FetchLike;
   /** Passed to every OIDC verifier (timeouts, JWKS cooldown, retry after failure). */
   oidc?: Pick<OidcVerifierOptions, "timeoutMs" | "jwksCooldownMs" | "jwksMaxAgeMs" | "retryMs">;
@@ -38,7 +40,13 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const gatewayIss = opts.gatewayKey ? (opts.gatewayIssuer ?? defaultGatewayIssuer(opts.gatewayKey)) : null;
   const verifiers = new Map<string, (token: string) => Promise<Identity>>();
   for (const iss of opts.issuers) {
-    const v = createOidcVerifier({ ...iss, ...opts.oidc, agentGroups: opts.agentGroups, fetch: opts.fetch });
+    const v = createOidcVerifier({
+      ...iss,
+      ...opts.oidc,
+      agentGroups: opts.agentGroups,
+      fetch: opts.fetch,
+      ...(opts.maxTokenLifetimeMs !== undefined ? { maxLifetimeMs: opts.maxTokenLifetimeMs } : {}),
+    });
     verifiers.set(iss.issuer, (t) => v.verify(t));
   }
   if (opts.gatewayKey && gatewayIss) {
@@ -83,7 +91,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       });
     }
     try {
-      const identity = await verifier(token);
+      const identity = withAgentGroups(await verifier(token), opts.agentGroups);
+      if (identity.subject.trim() === "") {
+        throw new CustosError("identity.invalid", "invalid token", { reason: "sub is empty" });
+      }
       deepFreeze(identity);
       remember(hash, identity);
       return { ok: true, identity };
@@ -134,6 +145,16 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       return run;
     },
   };
+}
+
+/**
+ * identity.agent_groups decides the kind for every identity, OIDC or gateway token: a member of an agent
+ * group is an agent whatever its token claims, so the agent rules cannot be escaped by minting a token
+ * of another kind.
+ */
+export function withAgentGroups(identity: Identity, agentGroups: readonly string[]): Identity {
+  if (identity.kind === "agent" || !identity.groups.some((g) => agentGroups.includes(g))) return identity;
+  return { ...identity, kind: "agent" };
 }
 
 function fail(code: ErrorCode, message: string, detail: Record<string, unknown>): AuthResult {

@@ -27,7 +27,47 @@ export interface GatewayTokenRequest {
   maxTtlMs?: number;
 }
 
+export interface IssuedGatewayToken {
+  token: string;
+  /** The token's jti: how the audit log names it (the token itself is never recorded). */
+  jti: string;
+  issuer: string;
+  subject: string;
+  groups: string[];
+  kind: IdentityKind;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * The kind an identity in `groups` has: an agent group makes it an agent, whatever was asked; a kind that
+ * contradicts that is refused, not silently changed (`--groups agents --kind service`).
+ */
+export function resolveKind(
+  groups: readonly string[],
+  requested: IdentityKind | undefined,
+  agentGroups: readonly string[],
+): IdentityKind {
+  const agentGroup = groups.find((g) => agentGroups.includes(g));
+  if (agentGroup === undefined) return requested ?? "service";
+  if (requested !== undefined && requested !== "agent") {
+    throw new CustosError(
+      "identity.invalid",
+      `kind ${requested} contradicts group ${agentGroup}, one of identity.agent_groups: its members are agents`,
+    );
+  }
+  return "agent";
+}
+
 export async function issueGatewayToken(key: GatewayKey, req: GatewayTokenRequest): Promise<string> {
+  return (await mintGatewayToken(key, req)).token;
+}
+
+/** Signs a gateway token and returns it with what the audit log records about it. */
+export async function mintGatewayToken(
+  key: GatewayKey,
+  req: GatewayTokenRequest,
+): Promise<IssuedGatewayToken> {
   const maxTtlMs = req.maxTtlMs ?? DEFAULT_GATEWAY_MAX_TTL_MS;
   const kind = req.kind ?? "service";
   const groups = req.groups ?? [];
@@ -39,15 +79,28 @@ export async function issueGatewayToken(key: GatewayKey, req: GatewayTokenReques
   if (!Number.isInteger(req.ttlMs) || req.ttlMs < 1_000) throw refuse("ttl must be at least 1s");
   if (req.ttlMs > maxTtlMs) throw refuse(`ttl ${req.ttlMs}ms exceeds the maximum ${maxTtlMs}ms`);
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ groups, kind })
+  const exp = now + Math.floor(req.ttlMs / 1000);
+  const jti = randomUUID();
+  const issuer = req.issuer ?? gatewayIssuer(key);
+  const token = await new SignJWT({ groups, kind })
     .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" })
-    .setIssuer(req.issuer ?? gatewayIssuer(key))
+    .setIssuer(issuer)
     .setAudience(GATEWAY_AUDIENCE)
     .setSubject(req.subject)
-    .setJti(randomUUID())
+    .setJti(jti)
     .setIssuedAt(now)
-    .setExpirationTime(now + Math.floor(req.ttlMs / 1000))
+    .setExpirationTime(exp)
     .sign(key.privateKey);
+  return {
+    token,
+    jti,
+    issuer,
+    subject: req.subject,
+    groups: [...groups],
+    kind,
+    issuedAt: now * 1000,
+    expiresAt: exp * 1000,
+  };
 }
 
 /** Verifies a gateway token; throws jose errors or CustosError (the authenticator maps both). */

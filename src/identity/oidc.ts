@@ -45,6 +45,8 @@ export interface OidcVerifierOptions {
   jwksMaxAgeMs?: number;
   /** After a failed discovery or JWKS fetch, requests fail fast for this long. Default 5 s. */
   retryMs?: number;
+  /** identity.max_token_lifetime: a token whose exp is further away than this is refused. Default 24 h. */
+  maxLifetimeMs?: number;
 }
 
 export interface OidcVerifier {
@@ -142,9 +144,28 @@ export function createOidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ["sub", "exp"],
       });
+      checkLifetime(payload, opts.maxLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS);
       return toIdentity(payload, opts);
     },
   };
+}
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+
+/**
+ * A subject names someone (an empty `sub` is nobody, and would share one cache and audit identity), and a
+ * token may not outlive identity.max_token_lifetime from now: an exp in the year 3000 is a credential that
+ * never expires.
+ */
+function checkLifetime(payload: JWTPayload, maxLifetimeMs: number): void {
+  const invalid = (reason: string) => new CustosError("identity.invalid", "invalid token", { reason });
+  if (typeof payload.sub !== "string" || payload.sub.trim() === "") throw invalid("sub is empty");
+  const exp = payload.exp;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) throw invalid("exp is not a number");
+  const limit = Date.now() + maxLifetimeMs + CLOCK_TOLERANCE_S * 1000;
+  if (exp * 1000 > limit) {
+    throw invalid(`exp is more than identity.max_token_lifetime (${maxLifetimeMs / 1000}s) away`);
+  }
 }
 
 function toIdentity(payload: JWTPayload, opts: OidcVerifierOptions): Identity {
