@@ -124,11 +124,11 @@ test_agent_two_phase_commit_denied if {
 }
 
 test_agent_statistics_views_denied if {
-	every t in ["pg_catalog.pg_stats", "pg_catalog.pg_stat_activity", "public.pg_stat_statements", "pg_catalog.pg_statistic", "pg_catalog.pg_stats_ext"] {
+	every t in ["pg_catalog.pg_stats", "pg_catalog.pg_stat_activity", "public.pg_stat_statements", "pg_catalog.pg_statistic", "pg_catalog.pg_stats_ext", "pg_catalog.pg_statistic_ext_data"] {
 		decide(agent_input(stmt({"tables_read": [t]}))).rule == "custos.agent_statistics"
 	}
 	decide(agent_input(stmt({"functions": ["pg_stat_get_activity"]}))).rule == "custos.agent_statistics"
-	decide(agent_input(stmt({"tables_read": ["pg_catalog.pg_class", "pg_catalog.pg_stat_user_tables"]}))).action == "allow"
+	decide(agent_input(stmt({"tables_read": ["pg_catalog.pg_class", "pg_catalog.pg_stat_user_tables", "pg_catalog.pg_statistic_ext"]}))).action == "allow"
 	decide(human_input(stmt({"tables_read": ["pg_catalog.pg_stat_activity"]}))).action == "allow"
 }
 
