@@ -4,6 +4,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { createLogger } from "../core/log.ts";
+import { readBundleFile } from "../policy/bundle.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import {
   buildBundle,
@@ -13,6 +14,7 @@ import {
   testPolicies,
 } from "../policy/opa.ts";
 import { SHIPPED_BUNDLE } from "../policy/shipped.ts";
+import { analyseSources, describeVolatility } from "../policy/volatility.ts";
 import { createSqlClassifier } from "../sql/classifier.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
@@ -39,6 +41,9 @@ Compiles DIR (default policy/) with opa build -t wasm -e custos/decision into FI
       flags.dist === true ? SHIPPED_BUNDLE : resolve((flags.output as string | undefined) ?? DEFAULT_BUNDLE);
     try {
       buildBundle(dir, output);
+      // What the gateway will make of the rules' inputs (the same analysis runs when it loads the bundle).
+      const cache = describeVolatility(analyseSources((await readBundleFile(output)).sources));
+      process.stderr.write(`decision cache: ${cache}\n`);
     } catch (err) {
       failure(err);
     }

@@ -9,7 +9,7 @@ import type { Logger } from "../core/log.ts";
 import { type PolicyBundle, readBundleFile } from "./bundle.ts";
 import { decisionFromResultSet, type PolicyDecision } from "./decision-output.ts";
 import type { PolicyInput } from "./input.ts";
-import { analyseSources, STABLE, type Volatility } from "./volatility.ts";
+import { analyseSources, describeVolatility, STABLE, type Volatility } from "./volatility.ts";
 
 export const ENTRYPOINT = "custos/decision";
 export const NO_POLICY = "custos.no_policy";
@@ -107,11 +107,7 @@ export class PolicyEngine {
         bundle: bundle.hash,
         previous,
         path: from,
-        decisionCache: volatility.uncacheable
-          ? `off: ${volatility.uncacheable}`
-          : [volatility.hourly ? "keyed by hour" : "", volatility.perSession ? "keyed by session" : ""]
-              .filter(Boolean)
-              .join(", ") || "on",
+        decisionCache: describeVolatility(volatility),
       });
       for (const listener of this.listeners) listener(bundle.hash);
       return { ok: true, hash: bundle.hash };

@@ -16,6 +16,13 @@ export interface Volatility {
 
 export const STABLE: Volatility = Object.freeze({ uncacheable: null, hourly: false, perSession: false });
 
+/** One line for logs and `custos policy build`: how decisions of this bundle are cached. */
+export function describeVolatility(v: Volatility): string {
+  if (v.uncacheable) return `off (${v.uncacheable})`;
+  const keys = [v.hourly ? "the UTC hour" : "", v.perSession ? "the session" : ""].filter(Boolean);
+  return keys.length ? `on, keyed also by ${keys.join(" and ")}` : "on";
+}
+
 /** Input paths the cache key covers (see decider.ts contextKey and the statement shape). */
 const COVERED_ROOTS = new Set(["identity", "connection"]);
 /** Under `command`: everything but `text` is part of the shape (statements, protocol, HTTP fields). */
