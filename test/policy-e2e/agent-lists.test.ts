@@ -254,6 +254,10 @@ describe("side-effect functions", () => {
     expect((await raw(human, ["SELECT nextval('invoice_no')"])).codes).toEqual([]);
     expect(one("SELECT last_value || '/' || is_called FROM invoice_no")).not.toBe(before);
     expect((await raw(agent, ["SELECT now(), lower('X'), count(*) FROM orders"])).codes).toEqual([]);
+    // An agent may not lift the idle-in-transaction bound (it would hold its snapshot and locks forever);
+    // the statement timeout stays its to set.
+    expect((await raw(agent, ["SET idle_in_transaction_session_timeout = 0"])).codes).toEqual(["42501"]);
+    expect((await raw(agent, ["SET statement_timeout = '5s'"])).codes).toEqual([]);
   });
 });
 

@@ -58,6 +58,23 @@ describe("psql meta-commands as an agent", () => {
     "\\dv",
     "\\ds",
     "\\d",
+    "\\du",
+    "\\dp",
+    "\\dx",
+    "\\dT",
+    "\\dd",
+    "\\dconfig",
+    "\\d+ customer_names",
+    "\\df+ add_one",
+    "\\dt+",
+    "\\sf add_one",
+    "\\dX",
+    "\\dy",
+    "\\dRp",
+    "\\dc",
+    "\\dD",
+    "\\do",
+    "\\db",
   ];
   for (const command of commands) {
     test(`${command} works and shows what it shows directly`, async () => {
