@@ -132,12 +132,9 @@ export function createDecider(options: DeciderOptions): Decider {
     // anything finer turns the cache off for this bundle.
     const volatility = engine.volatility;
     const cacheable = volatility.uncacheable === null;
-    let at: number | undefined;
-    const clock = () => {
-      at ??= now();
-      return at;
-    };
-    const hour = volatility.hourly ? Math.floor(clock() / HOUR_MS) : 0;
+    // Read once when it is part of the key, so the decision and its key agree on the hour.
+    const at = volatility.hourly ? now() : 0;
+    const hour = volatility.hourly ? Math.floor(at / HOUR_MS) : 0;
     const isSql = sql.has(command.protocol);
     const classification = isSql ? classify(command.text) : undefined;
     const mine = classification && cacheable ? decisionsOf(ctx, command.protocol, hour) : null;
@@ -168,7 +165,7 @@ export function createDecider(options: DeciderOptions): Decider {
       command,
       classification?.statements,
       options.tableLabels?.(ctx.connection.name),
-      clock(),
+      volatility.hourly ? at : now(),
       options.approvers?.(ctx.connection.name),
     );
     const { cache: policyCacheable, ...decided } = engine.evaluate(input);
