@@ -12,6 +12,8 @@ import { buildPolicyInput, type DecisionContext, type TableLabels } from "./inpu
 
 export const UNPARSEABLE = "custos.unparseable";
 export const DECIDER_ERROR = "custos.decider_error";
+/** A statement that would change how the server lexes SQL (src/sql/parser-settings.ts), for everyone. */
+export const PARSER_SETTING = "custos.parser_setting";
 
 export interface DeciderOptions {
   engine: PolicyEngine;
@@ -122,8 +124,11 @@ export function createDecider(options: DeciderOptions): Decider {
 
     const statements = classification?.statements.map((s) => ({ fingerprint: s.fingerprint, kind: s.kind }));
     if (classification?.error !== undefined) {
-      // The database would reject it anyway; nothing unparsed is forwarded.
-      return { ...deny("unparseable", UNPARSEABLE), statements: [], ...(bundle ? { bundle } : {}) };
+      // The database would reject it anyway; nothing unparsed is forwarded. A parity refusal says why.
+      const refused = classification.parity
+        ? deny(classification.error, PARSER_SETTING)
+        : deny("unparseable", UNPARSEABLE);
+      return { ...refused, statements: [], ...(bundle ? { bundle } : {}) };
     }
     const input = buildPolicyInput(
       ctx,

@@ -8,6 +8,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { Conn } from "../../net/conn.ts";
 import * as codec from "./codec.ts";
+import { parameterProblem } from "./parameter-watch.ts";
 import { STREAM_KIND } from "./recording.ts";
 import { asProtocolError } from "./refusals.ts";
 import type { RelayIo } from "./relay-io.ts";
@@ -25,8 +26,15 @@ export interface ServerStreamDeps {
   /** The relay's counters: this path adds bytesToClient. */
   stats: SessionStats;
   maxServerMessage: number;
+  /** The cap once the session is masked: its messages are buffered whole to be masked. */
+  maxMaskedServerMessage: number;
   onFatal(err: CustosError): void;
 }
+
+// Server messages a masked session may receive: each is masked (T, D, d, H, E, N, A), carries no values
+// (C, Z, 1, 2, 3, n, s, I, t, G, c) or is checked (S). Anything else (FunctionCallResponse 'V',
+// CopyBothResponse 'W', a type added later) ends the session rather than reach a masked client raw.
+const MASKABLE = new Set(Array.from("TDdHENACZ123nsItSGc", (c) => c.charCodeAt(0)));
 
 export class ServerStream {
   private readonly client: Conn;
@@ -53,6 +61,13 @@ export class ServerStream {
   /** Refusals forwarded whose provoked error has not come back yet: their errors must be rewritten. */
   refusalsPending = 0;
   lastActivity = Date.now();
+  /**
+   * Set once a command of the session had its results masked: from then on every server message goes
+   * through processServer, so asynchronous ones (notifications, notices) are masked too.
+   */
+  private masked = false;
+  /** A server message the session must end on (a ParameterStatus the parser cannot work under). */
+  private alarm: CustosError | null = null;
 
   constructor(private readonly deps: ServerStreamDeps) {
     this.client = deps.client;
@@ -60,6 +75,15 @@ export class ServerStream {
     this.io = deps.io;
     this.tracker = deps.tracker;
     this.framer = new codec.MessageFramer(deps.maxServerMessage);
+  }
+
+  /** Passes a command's masking state through, noting that the session is masked (see `masked`). */
+  masks<T>(mask: T): T {
+    if (mask && !this.masked) {
+      this.masked = true;
+      this.framer.maxMessage = Math.min(this.deps.maxServerMessage, this.deps.maxMaskedServerMessage);
+    }
+    return mask;
   }
 
   /** True while server bytes wait for a durable record. */
@@ -71,11 +95,12 @@ export class ServerStream {
     this.deps.stats.bytesToClient += chunk.length;
     this.lastActivity = Date.now();
     const t = nowMicros();
-    const quiet = this.tracker.special === 0 && this.refusalsPending === 0;
+    const quiet = this.tracker.special === 0 && this.refusalsPending === 0 && !this.masked;
     if (quiet && this.held === 0 && !this.serverHold && this.serverQueueHead === this.serverQueue.length) {
       // Fast path: nothing to rewrite, so the chunk goes out as it came; a copy of the messages is tracked
       // first, since completing a `record: sync` command in it holds the chunk until the record is durable.
       this.framer.push(chunk, (type, m) => this.observeServer(type, m, t));
+      if (this.alarm) return this.deps.onFatal(this.alarm);
       this.forwardedPrefix = this.framer.buffered;
       this.gw.recordBytes("server", t, STREAM_KIND, chunk);
       this.toClient(chunk);
@@ -107,6 +132,7 @@ export class ServerStream {
     while (this.serverQueueHead < this.serverQueue.length) {
       const m = this.serverQueue[this.serverQueueHead]!;
       const processed = this.processServer(m, t);
+      if (this.alarm) return this.deps.onFatal(this.alarm);
       if (processed instanceof Promise) {
         this.serverHold = true;
         this.io.setUpstreamPaused("masking", true);
@@ -152,6 +178,21 @@ export class ServerStream {
     const mask = this.tracker.current()?.mask as CommandMask | null | undefined;
     const masking = this.deps.masking;
     let out = m;
+    if (this.masked && masking) {
+      if (!MASKABLE.has(type)) {
+        throw new CustosError(
+          "protocol.unsupported",
+          `the server sent a message ('${String.fromCharCode(type)}') that cannot be masked for this session`,
+        );
+      }
+      if (type === 0x41 /* A NotificationResponse */) {
+        const masked = masking.maskNotification(m);
+        if (!masked) throw new CustosError("upstream.protocol", "malformed NotificationResponse");
+        out = masked;
+      } else if (!mask && (type === 0x45 /* E */ || type === 0x4e) /* N */) {
+        out = masking.maskNotice(m);
+      }
+    }
     if (mask && masking) {
       if (type === 0x54 /* T */) {
         const pending = masking.describe(mask, m);
@@ -172,6 +213,7 @@ export class ServerStream {
 
   /** Records and tracks one server message; returns its replacement when it must be rewritten. */
   private observeServer(type: number, m: Uint8Array, _t: number): Uint8Array | null {
+    if (type === 0x53 /* S ParameterStatus */) this.alarm ??= parameterProblem(m);
     return this.tracker.onServerMessage(type, m);
   }
 
