@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CodecError, MessageFramer, query } from "./codec.ts";
+import { CodecError, isSkipped, MessageFramer, query } from "./codec.ts";
 
 const collect = (framer: MessageFramer, chunks: Uint8Array[]) => {
   const out: Uint8Array[] = [];
@@ -59,5 +59,30 @@ describe("MessageFramer", () => {
     raised.push(header, () => {});
     expect(raised.buffered).toBe(5);
     expect(raised.pendingType).toBe(0x70);
+  });
+
+  test("a skipped message passes its body through and is reported by its header; the next frames as usual", () => {
+    const body = new Uint8Array(3 << 20).fill(0x62);
+    const header = new Uint8Array(5);
+    header[0] = 0x44; // 'D'
+    new DataView(header.buffer).setInt32(1, body.length + 4);
+    const stream = Buffer.concat([header, body, query("after")]);
+    const framer = new MessageFramer(1 << 30);
+    const messages: Uint8Array[] = [];
+    let passed = 0;
+    const onMessage = (_t: number, m: Uint8Array) => messages.push(m);
+    framer.push(stream.subarray(0, 1 << 20), onMessage);
+    framer.skipPending();
+    expect(framer.skipping).toBe(true);
+    expect(framer.pendingType).toBe(0x44);
+    for (let i = 1 << 20; i < stream.length; i += 100_000)
+      framer.push(stream.subarray(i, i + 100_000), onMessage, (b) => {
+        passed += b.length;
+      });
+    expect(passed).toBe(5 + body.length - (1 << 20));
+    expect(messages).toHaveLength(2);
+    expect(isSkipped(messages[0]!)).toBe(true);
+    expect(Buffer.from(messages[1]!).equals(Buffer.from(query("after")))).toBe(true);
+    expect(framer.buffered).toBe(0);
   });
 });

@@ -36,15 +36,27 @@ export class MessageFramer {
   private partsLength = 0;
   /** Total size of the pending message (type byte included) once its header is complete, else 0. */
   private expected = 0;
+  /** The pending message's header while its body is passed through rather than kept (skipPending). */
+  private skippedHeader: Uint8Array | null = null;
 
   /** The largest message accepted; raised after authentication (the password phase is capped tiny). */
   constructor(public maxMessage: number) {}
 
-  /** Calls `onMessage(type, message)` for each complete message; `message` includes type and length. */
-  push(chunk: Uint8Array, onMessage: (type: number, message: Uint8Array) => void): void {
+  /**
+   * Calls `onMessage(type, message)` for each complete message; `message` includes type and length. A
+   * message whose body was skipped (skipPending) is reported as its 5-byte header (see isSkipped), and its
+   * body bytes in this chunk are handed to `onSkipped` as they arrive.
+   */
+  push(
+    chunk: Uint8Array,
+    onMessage: (type: number, message: Uint8Array) => void,
+    onSkipped?: (bytes: Uint8Array) => void,
+  ): void {
     let off = 0;
     if (this.partsLength > 0) {
-      off = this.continuePending(chunk, onMessage);
+      off = this.skippedHeader
+        ? this.continueSkipped(chunk, onMessage, onSkipped)
+        : this.continuePending(chunk, onMessage);
       if (off < 0) return;
     }
     while (chunk.length - off >= 5) {
@@ -99,16 +111,52 @@ export class MessageFramer {
     return off;
   }
 
-  /** Bytes held for an incomplete message. */
+  /**
+   * Stops keeping the pending message (its header must be complete): the caller has passed its bytes on
+   * already and will pass on the rest, so a value of any size costs no memory here. Only for messages
+   * nobody needs to read whole (DataRow, CopyData on an unmasked stream).
+   */
+  skipPending(): void {
+    if (this.expected === 0 || this.skippedHeader) return;
+    this.skippedHeader = concatAll(this.parts).slice(0, 5);
+    this.parts = [];
+  }
+
+  get skipping(): boolean {
+    return this.skippedHeader !== null;
+  }
+
+  private continueSkipped(
+    chunk: Uint8Array,
+    onMessage: (type: number, message: Uint8Array) => void,
+    onSkipped?: (bytes: Uint8Array) => void,
+  ): number {
+    const take = Math.min(this.expected - this.partsLength, chunk.length);
+    if (take > 0) onSkipped?.(chunk.subarray(0, take));
+    this.partsLength += take;
+    if (this.partsLength < this.expected) return -1;
+    const header = this.skippedHeader!;
+    this.skippedHeader = null;
+    this.partsLength = 0;
+    this.expected = 0;
+    onMessage(header[0]!, header);
+    return take;
+  }
+
+  /** Bytes of the incomplete message seen so far (held, or passed through when skipped). */
   get buffered(): number {
     return this.partsLength;
   }
 
   /** Type byte of the incomplete message held, or -1. */
   get pendingType(): number {
-    return this.partsLength > 0 ? this.parts[0]![0]! : -1;
+    if (this.partsLength === 0) return -1;
+    return (this.skippedHeader ?? this.parts[0]!)[0]!;
   }
 }
+
+/** A message reported by its header only, its body having been passed through (MessageFramer.skipPending). */
+export const isSkipped = (m: Uint8Array): boolean => m.length === 5 && readInt32(m, 1) > 4;
 
 /**
  * The first client packet has no type byte: int32 length then int32 code. Returns the packet when complete,

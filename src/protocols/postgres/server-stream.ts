@@ -34,6 +34,9 @@ export interface ServerStreamDeps {
 // Server messages a masked session may receive: each is masked (T, D, d, H, E, N, A), carries no values
 // (C, Z, 1, 2, 3, n, s, I, t, G, c) or is checked (S). Anything else (FunctionCallResponse 'V',
 // CopyBothResponse 'W', a type added later) ends the session rather than reach a masked client raw.
+/** A DataRow or CopyData pending beyond this on the fast path is passed through, not assembled. */
+const STREAM_OVER = 1 << 20;
+
 const MASKABLE = new Set(Array.from("TDdHENACZ123nsItSGc", (c) => c.charCodeAt(0)));
 
 export class ServerStream {
@@ -101,6 +104,11 @@ export class ServerStream {
       // first, since completing a `record: sync` command in it holds the chunk until the record is durable.
       this.framer.push(chunk, (type, m) => this.observeServer(type, m, t));
       if (this.alarm) return this.deps.onFatal(this.alarm);
+      // A large row or COPY chunk on this path is passed through as it arrives rather than assembled: no
+      // one reads it whole, and keeping it would cost its size in memory and one copy at the end.
+      const pending = this.framer.pendingType;
+      if (this.framer.buffered >= STREAM_OVER && (pending === 0x44 /* D */ || pending === 0x64) /* d */)
+        this.framer.skipPending();
       this.forwardedPrefix = this.framer.buffered;
       this.gw.recordBytes("server", t, STREAM_KIND, chunk);
       this.toClient(chunk);
@@ -110,14 +118,34 @@ export class ServerStream {
     // Message mode: each message is processed (and possibly rewritten) before it goes out; a message whose
     // masking waits for the catalog holds the rest of the stream, in order, with upstream reads paused.
     let completedAny = false;
-    this.framer.push(chunk, (_type, m) => {
-      if (!completedAny && this.forwardedPrefix > 0) {
-        if (this.serverQueueHead === this.serverQueue.length) this.serverQueueSent = this.forwardedPrefix;
-      }
-      this.serverQueue.push(m);
-      completedAny = true;
-    });
-    if (completedAny) {
+    const passed: Uint8Array[] = [];
+    this.framer.push(
+      chunk,
+      (type, m) => {
+        if (codec.isSkipped(m)) {
+          // The rest of a message the fast path began passing through (skipPending): its bytes went out
+          // as they came (below), and it precedes everything queued, so it is only tracked.
+          this.observeServer(type, m, t);
+          this.forwardedPrefix = 0;
+          return;
+        }
+        if (!completedAny && this.forwardedPrefix > 0) {
+          if (this.serverQueueHead === this.serverQueue.length) this.serverQueueSent = this.forwardedPrefix;
+        }
+        this.serverQueue.push(m);
+        completedAny = true;
+      },
+      (bytes) => passed.push(bytes),
+    );
+    if (passed.length) {
+      const bytes = passed.length === 1 ? passed[0]! : Buffer.concat(passed);
+      this.gw.recordBytes("server", t, STREAM_KIND, bytes);
+      this.toClient(bytes);
+    }
+    if (this.framer.skipping) {
+      this.forwardedPrefix = this.framer.buffered;
+      this.held = 0;
+    } else if (completedAny) {
       this.forwardedPrefix = 0;
       this.held = this.framer.buffered;
     } else {
