@@ -390,6 +390,36 @@ describe("allowed settings reach the server", () => {
     client.close();
   });
 
+  test("psql (libpq) PGOPTIONS with a backslash-escaped space; a refused one is psql's FATAL", async () => {
+    const run = async (options: string) => {
+      const proc = Bun.spawn(
+        [
+          "psql",
+          "-X",
+          "-At",
+          gw.url(human),
+          "-c",
+          "select current_setting('statement_timeout') || '|' || current_setting('DateStyle')",
+        ],
+        {
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { ...process.env, PGOPTIONS: options, PGCONNECT_TIMEOUT: "10" },
+        },
+      );
+      const [out, err] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+      ]);
+      await proc.exited;
+      return { out: out.trim(), err };
+    };
+    expect((await run("-c statement_timeout=777 -c DateStyle=SQL,\\ DMY")).out).toBe("777ms|SQL, DMY");
+    const refused = await run("-c role=custos_priv");
+    expect(refused.out).toBe("");
+    expect(refused.err).toContain('start-up parameter "role" is not permitted');
+  });
+
   test("node-postgres statement_timeout / lock_timeout / idle_in_transaction_session_timeout", async () => {
     const c = new pg.Client({
       connectionString: gw.url(human),
