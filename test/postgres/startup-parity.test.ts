@@ -299,6 +299,23 @@ describe("standard_conforming_strings stays on", () => {
     }
   });
 
+  test("a role default of client_encoding SJIS is overridden; RESET, RESET ALL and DISCARD ALL return to UTF8", async () => {
+    db.sql(`ALTER ROLE ${db.roles.scram.user} SET client_encoding = 'SJIS'`, "ledger");
+    try {
+      const { client } = await login(gw.port, human);
+      expect(await show(client, "client_encoding")).toBe("UTF8");
+      for (const sql of ["RESET client_encoding", "RESET ALL", "DISCARD ALL"]) {
+        expect(errorOf(await client.simpleQuery(sql))).toBeNull();
+        expect(await show(client, "client_encoding")).toBe("UTF8");
+      }
+      await attempt(client, encodingAttack);
+      client.close();
+      expect(canaryRows()).toBe(3);
+    } finally {
+      db.sql(`ALTER ROLE ${db.roles.scram.user} RESET client_encoding`, "ledger");
+    }
+  });
+
   for (const fn of ["flip_strings", "flip_encoding"]) {
     test(`a function that changes a parser setting (${fn}) ends the session when the server reports it`, async () => {
       const { client } = await login(gw.port, human);
@@ -505,6 +522,10 @@ describe("backend PID", () => {
     const { client, pid, secret } = await login(gw.port, human);
     const reply = await client.simpleQuery("select pg_backend_pid()");
     expect(Number(dec.decode(reply.find((m) => m.type === "D")!.body.subarray(6)))).toBe(pid);
+    // Self-lookup in pg_stat_activity, read directly from the server.
+    expect(db.sql(`SELECT usename FROM pg_stat_activity WHERE pid = ${pid}`, "ledger").trim()).toBe(
+      db.roles.scram.user,
+    );
     const from = client.messages.length;
     client.send(typed("Q", Buffer.from("select pg_sleep(0.6)\0")));
     await Bun.sleep(100);
