@@ -120,6 +120,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     allowGroups: c.allowGroups,
     idleTimeoutMs: c.idleTimeoutMs,
     maxSessionMs: c.maxSessionMs,
+    maxSessionsPerIdentity: c.maxSessionsPerIdentity,
     targetAccount: { user: c.target.user, database: c.target.database },
   }));
   for (const c of config.httpConnections) {
@@ -172,6 +173,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     metrics,
     logger,
     approvals,
+    maxSessions: config.limits.maxSessions,
   });
 
   // One masking engine for every protocol: the same detectors, and the same keyed hash for joins.
@@ -185,6 +187,13 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     tls: { cert: tls.cert, key: tls.key },
     logger,
     masking,
+    maxClientMessage: config.limits.maxMessage,
+    maxMaskedServerMessage: config.limits.maxMaskedServerMessage,
+    authTimeoutMs: config.limits.authTimeoutMs,
+    agentTimeouts: {
+      statementTimeoutMs: config.limits.agentStatementTimeoutMs,
+      idleInTransactionTimeoutMs: config.limits.agentIdleInTransactionTimeoutMs,
+    },
   });
 
   // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.

@@ -119,6 +119,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       tableLabels: conn.table_labels,
       idleTimeoutMs: conn.idle_timeout,
       maxSessionMs: conn.max_session,
+      maxSessionsPerIdentity: conn.max_sessions_per_identity,
       access: resolveAccess(conn, `connections[${i}]`, ctx),
     });
   });
@@ -143,6 +144,14 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     },
     connections,
     httpConnections,
+    limits: {
+      maxSessions: raw.limits.max_sessions,
+      maxMessage: raw.limits.max_message,
+      maxMaskedServerMessage: raw.limits.max_masked_server_message,
+      authTimeoutMs: raw.limits.auth_timeout,
+      agentStatementTimeoutMs: raw.limits.agent_statement_timeout,
+      agentIdleInTransactionTimeoutMs: raw.limits.agent_idle_in_transaction_timeout,
+    },
     audit: { store: resolveStore(raw.audit, dataDir, ctx), sync: raw.audit.sync },
     policy: {
       bundle: raw.policy.bundle === undefined ? null : resolve(ctx.baseDir, raw.policy.bundle),

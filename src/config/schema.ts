@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
+import { parseSize } from "./size.ts";
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -12,6 +13,18 @@ const duration = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return ms;
+});
+
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === null || bytes === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size like 64MiB or 1GiB, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
 });
 
 const listenAddress = z.string().transform((text, ctx) => {
@@ -112,10 +125,30 @@ const postgresConnection = z.strictObject({
     .default({}),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
+  // Live sessions one identity may hold on this connection; beyond, 53300 before the upstream is dialed.
+  max_sessions_per_identity: z.number().int().min(1).default(20),
   ...accessKeys,
 });
 
 const connection = z.discriminatedUnion("type", [postgresConnection, httpConnection]);
+
+// Bounded cost for every input (ENFORCEMENT.md 7) and agents' time-outs upstream.
+const limitDefaults = {
+  max_sessions: 500,
+  max_message: 1 << 30,
+  max_masked_server_message: 64 << 20,
+  auth_timeout: 30_000,
+  agent_statement_timeout: 5 * 60_000,
+  agent_idle_in_transaction_timeout: 60_000,
+};
+const limits = z.strictObject({
+  max_sessions: z.number().int().min(1).default(limitDefaults.max_sessions),
+  max_message: size.default(limitDefaults.max_message),
+  max_masked_server_message: size.default(limitDefaults.max_masked_server_message),
+  auth_timeout: duration.default(limitDefaults.auth_timeout),
+  agent_statement_timeout: duration.default(limitDefaults.agent_statement_timeout),
+  agent_idle_in_transaction_timeout: duration.default(limitDefaults.agent_idle_in_transaction_timeout),
+});
 
 const audit = z.strictObject({
   store: nonEmpty.optional(),
@@ -202,6 +235,7 @@ export const rawConfigSchema = z.strictObject({
     gateway_tokens: { max_ttl: 24 * 3_600_000 },
   }),
   connections: z.array(connection).default([]),
+  limits: limits.default(limitDefaults),
   audit: audit.default({ sync: "writes" }),
   policy: policy.default({ watch: true }),
   masking: masking.default({ detectors: [] }),

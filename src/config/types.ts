@@ -37,6 +37,7 @@ export interface ConnectionConfig {
   tableLabels: Record<string, string[]>;
   idleTimeoutMs: number;
   maxSessionMs: number;
+  maxSessionsPerIdentity: number;
   access: AccessConfig;
 }
 
@@ -77,6 +78,20 @@ export interface HttpConnectionConfig {
   maxSessionMs: number;
 }
 
+export interface LimitsConfig {
+  /** Live sessions across every connection and protocol. */
+  maxSessions: number;
+  /** Largest PostgreSQL client message after authentication (before it: 16 KiB). */
+  maxMessage: number;
+  /** Largest server message relayed to a session whose results are masked (it is buffered whole). */
+  maxMaskedServerMessage: number;
+  /** A client must finish start-up and authentication within this. */
+  authTimeoutMs: number;
+  /** Agents' statement_timeout upstream (set at start-up; more, or 0, is refused). */
+  agentStatementTimeoutMs: number;
+  agentIdleInTransactionTimeoutMs: number;
+}
+
 /** `sqlite:<path>` in the file is the embedded store kept at that path. */
 export type AuditStoreConfig = { kind: "embedded"; path: string } | { kind: "postgres"; url: Secret };
 
@@ -114,6 +129,7 @@ export interface Config {
   connections: ConnectionConfig[];
   /** HTTP connections (`type: http`); names are unique across both lists. */
   httpConnections: HttpConnectionConfig[];
+  limits: LimitsConfig;
   audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };

@@ -39,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   "protocol.too_large": 413,
   "session.idle_timeout": 408,
   "session.max_duration": 403,
+  "session.limit": 429,
   "gateway.shutting_down": 503,
   internal: 500,
 };

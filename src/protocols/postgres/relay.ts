@@ -32,6 +32,7 @@ export interface RelayOptions {
   upstream: Conn;
   session: GatewaySession<PostgresTarget>;
   maxServerMessage: number;
+  maxMaskedServerMessage: number;
   /** The session's client framer, which may hold a partial message already. */
   clientFramer: codec.MessageFramer;
   onUpstreamClosed(): void;
@@ -62,7 +63,7 @@ export class Relay {
     this.io = new RelayIo(client, upstream, gw);
     this.tracker = new ResponseTracker<Tracked>({
       completed: (p) => this.commands.onCompleted(p),
-      maskOf: (t) => this.commands.maskOf(t),
+      maskOf: (t) => this.server.masks(this.commands.maskOf(t)),
     });
     this.server = new ServerStream({
       client,
@@ -72,6 +73,7 @@ export class Relay {
       masking,
       stats: this.stats,
       maxServerMessage: opts.maxServerMessage,
+      maxMaskedServerMessage: opts.maxMaskedServerMessage,
       onFatal: opts.onFatal,
     });
     this.commands = new CommandFlow({

@@ -104,6 +104,16 @@ export class ResultMasking {
     this.notices = new NoticeMasker(deps.engine);
   }
 
+  /** Detectors over an ErrorResponse/NoticeResponse that belongs to no masked command. */
+  maskNotice(message: Uint8Array): Uint8Array {
+    return this.notices.mask(message);
+  }
+
+  /** Detectors over a NotificationResponse's channel and payload (notice-mask.ts). */
+  maskNotification(message: Uint8Array): Uint8Array | null {
+    return this.notices.maskNotification(message);
+  }
+
   /** A CommandMask when the decision asks for masking, else null (the unmasked fast path). */
   begin(rules: readonly MaskRule[] | undefined, text = ""): CommandMask | null {
     return rules && rules.length > 0 ? new CommandMask(rules, text, this.notices) : null;

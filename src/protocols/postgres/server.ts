@@ -9,6 +9,7 @@ import { CancelRegistry } from "./cancel-registry.ts";
 import { type CatalogConnection, ColumnCatalog } from "./column-catalog.ts";
 import { ResultMasking } from "./result-masking.ts";
 import { ClientSession } from "./session.ts";
+import type { AgentTimeouts } from "./startup-limits.ts";
 import type { PostgresTarget } from "./target.ts";
 
 export interface PostgresServerOptions {
@@ -16,9 +17,13 @@ export interface PostgresServerOptions {
   gateway: Gateway;
   tls: { cert: string; key: string } | null;
   logger: Logger;
-  /** Largest client message accepted (a query text, a COPY chunk); PostgreSQL's own limit is 1 GB. */
+  /** Largest client message after authentication (a query, a Bind, a COPY chunk); default PostgreSQL's 1 GB. */
   maxClientMessage?: number;
   maxServerMessage?: number;
+  /** Largest server message for a session whose results are masked (buffered whole); default 64 MiB. */
+  maxMaskedServerMessage?: number;
+  /** Bounds on agents' statement_timeout and idle_in_transaction_session_timeout (default 5 min, 1 min). */
+  agentTimeouts?: AgentTimeouts;
   /** Masks result streams per the decisions' mask rules (issue 4); absent: nothing is masked. */
   masking?: MaskingEngine;
   /** A client must complete startup and authentication within this (default 30 s). */
@@ -54,8 +59,13 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
     cancels,
     tls: opts.tls,
     logger: opts.logger,
-    maxClientMessage: opts.maxClientMessage ?? 64 << 20,
+    maxClientMessage: opts.maxClientMessage ?? 1 << 30,
     maxServerMessage: opts.maxServerMessage ?? 1 << 30,
+    maxMaskedServerMessage: opts.maxMaskedServerMessage ?? 64 << 20,
+    agentTimeouts: opts.agentTimeouts ?? {
+      statementTimeoutMs: 5 * 60_000,
+      idleInTransactionTimeoutMs: 60_000,
+    },
   };
   const listener: Listener = listen(opts.listen, (conn) => {
     live.add(new ClientSession(conn, sessionOptions, (s) => live.delete(s)));
