@@ -13,7 +13,10 @@ export function combine(a: Decision, b: Decision): Decision {
   const hit = inner?.get(b);
   if (hit) return hit;
   const d = combineNow(a, b);
-  if (!inner) combined.set(a, (inner = new WeakMap()));
+  if (!inner) {
+    inner = new WeakMap();
+    combined.set(a, inner);
+  }
   inner.set(b, d);
   return d;
 }
