@@ -242,7 +242,10 @@ export class CommandFlow {
     const p = found.object;
     if (!p) {
       const d = unknownObject("portal", name);
-      return this.refuseExecute({ command: sql(`/* Execute of portal "${name}" */`), decision: d, start: t });
+      return this.refuseExecute(
+        { command: sql(`/* Execute of portal "${name}" */`), decision: d, start: t },
+        d,
+      );
     }
     const go = (x: Execution | "wait"): Promise<void> | undefined =>
       x === "wait"
@@ -250,13 +253,11 @@ export class CommandFlow {
         : this.runExecute(m, name, p, x, t);
     const x = this.executions.portal(p);
     if (x instanceof Promise) {
-      return x.then(go, () =>
-        this.refuseExecute({
-          command: sql(p.statement?.command.text ?? ""),
-          decision: policyFailure(),
-          start: t,
-        }),
-      );
+      return x.then(go, () => {
+        const failed = policyFailure();
+        const command = sql(p.statement?.command.text ?? `/* Execute of portal "${name}" */`);
+        return this.refuseExecute({ command, decision: failed, start: t }, failed);
+      });
     }
     return go(x);
   }
