@@ -83,7 +83,7 @@ function opOf(stmt: Json, piece: string, nested = false): ObjectOp | null {
     case "PrepareStmt":
       return { op: "prepare", name: name(body.name) };
     case "ExecuteStmt":
-      return { op: "execute", name: name(body.name), args: `SELECT ${executeArgs(piece)}`, nested };
+      return { op: "execute", name: name(body.name), args: `SELECT ${executeArgs(piece)}`.trimEnd(), nested };
     case "ExplainStmt":
     case "CreateTableAsStmt":
       // EXPLAIN ANALYZE EXECUTE and CREATE TABLE AS EXECUTE run the prepared statement.

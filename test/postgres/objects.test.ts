@@ -242,6 +242,67 @@ describe("an agent's server-side objects run under the decision of what they run
     expect(balances()).toBe(before);
   });
 
+  test("pipelined across Syncs: a re-Parse that fails on the server leaves the old statement for the next segment", async () => {
+    await run(agent, [parse("s4", "SELECT ssn FROM customers"), sync()]);
+    // Sent at once: the second Parse fails (42P05), so the Bind of the next segment binds the old s4.
+    let from = await run(agent, [parse("s4", "SELECT 1"), sync(), bind("", "s4"), execute(""), sync()], 2);
+    expect(codesSince(agent, from)).toEqual(["42P05"]);
+    expect(maskedSsns(agent, from)).toBe(CUSTOMERS);
+    // Close, then a new statement under the same name, in one pipeline: the new one runs, decided as itself.
+    from = await run(
+      agent,
+      [
+        close("S", "s4"),
+        parse("s4", "SELECT full_name FROM customers ORDER BY id"),
+        sync(),
+        bind("", "s4"),
+        execute(""),
+        sync(),
+      ],
+      2,
+    );
+    expect(codesSince(agent, from)).toEqual([]);
+    expect(rowsSince(agent, from)).toBe(CUSTOMERS);
+    expect(maskedSsns(agent, from)).toBe(0);
+    expect(leaked(agent)).toEqual([]);
+  });
+
+  test("a cursor declared through the extended protocol with a parameter (psycopg's server cursors), fetched both ways", async () => {
+    let from = await run(
+      agent,
+      [
+        query("BEGIN"),
+        parse("", "DECLARE pc CURSOR FOR SELECT id, ssn FROM customers WHERE id > $1 ORDER BY id"),
+        bind("", "", ["0"]),
+        execute(""),
+        sync(),
+      ],
+      2,
+    );
+    expect(codesSince(agent, from)).toEqual([]);
+    from = await run(agent, [parse("", "FETCH FORWARD 4 FROM pc"), bind("", ""), execute(""), sync()]);
+    expect(maskedSsns(agent, from)).toBe(4);
+    from = await run(agent, [query("FETCH ALL FROM pc; CLOSE pc; COMMIT")]);
+    expect(codesSince(agent, from)).toEqual([]);
+    expect(maskedSsns(agent, from)).toBe(CUSTOMERS - 4);
+    // FETCH of a protocol portal by name, inside a transaction.
+    from = await run(
+      agent,
+      [
+        query("BEGIN"),
+        parse("s5", "SELECT ssn FROM customers"),
+        bind("pp", "s5"),
+        sync(),
+        query("FETCH ALL FROM pp"),
+        query("COMMIT"),
+      ],
+      4,
+    );
+    expect(codesSince(agent, from)).toEqual([]);
+    expect(maskedSsns(agent, from)).toBe(CUSTOMERS);
+    expect(leaked(agent)).toEqual([]);
+  });
+
   test("DEALLOCATE, DEALLOCATE ALL, DISCARD ALL and protocol Close end the object: a later execution is refused", async () => {
     const cases: [string, Uint8Array[]][] = [
       ["DEALLOCATE d", [query("DEALLOCATE d")]],
