@@ -303,6 +303,19 @@ describe("an agent's server-side objects run under the decision of what they run
     expect(leaked(agent)).toEqual([]);
   });
 
+  test("a protocol statement that is an EXECUTE, and a BINARY cursor: masked with what they run", async () => {
+    await run(agent, [query("PREPARE v AS SELECT id, ssn FROM customers ORDER BY id")]);
+    let from = await run(agent, [parse("ev", "EXECUTE v"), bind("pv", "ev"), execute("pv"), sync()]);
+    expect(codesSince(agent, from)).toEqual([]);
+    expect(maskedSsns(agent, from)).toBe(CUSTOMERS);
+    from = await run(agent, [
+      query("BEGIN; DECLARE bc BINARY CURSOR FOR SELECT ssn FROM customers; FETCH ALL FROM bc; COMMIT"),
+    ]);
+    expect(codesSince(agent, from)).toEqual([]);
+    expect(rowsSince(agent, from)).toBe(CUSTOMERS);
+    expect(leaked(agent)).toEqual([]);
+  });
+
   test("DEALLOCATE, DEALLOCATE ALL, DISCARD ALL and protocol Close end the object: a later execution is refused", async () => {
     const cases: [string, Uint8Array[]][] = [
       ["DEALLOCATE d", [query("DEALLOCATE d")]],

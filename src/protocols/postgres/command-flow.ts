@@ -12,7 +12,7 @@ import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/ses
 import { type ObjectOp, type ObjectStatement, objectStatements } from "../../sql/session-objects.ts";
 import * as codec from "./codec.ts";
 import { durableWait } from "./durability.ts";
-import { unknownObject } from "./object-decisions.ts";
+import { combine, unknownObject } from "./object-decisions.ts";
 import { type Execution, ObjectExecutions } from "./object-executions.ts";
 import type { ObjectEffect, PortalObject, SessionObjects, StatementObject } from "./objects.ts";
 import {
@@ -360,7 +360,9 @@ export class CommandFlow {
     return this.gw.review(command, d, binding, notify).then((final) => {
       if (this.io.stopped) return;
       // Only an approval releases the command; anything else (even a second review) is a refusal.
-      return next(final.action === "allow" ? final : { ...final, action: "deny" });
+      if (final.action !== "allow") return next({ ...final, action: "deny" });
+      // An approval releases the command, never its masking: the reviewed decision's mask plan still applies.
+      return next(combine(final, { ...d, action: "allow" }));
     });
   }
 

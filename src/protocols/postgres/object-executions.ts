@@ -47,7 +47,8 @@ export class ObjectExecutions {
     // The policy sees each EXECUTE as the query its arguments are; the rest as written.
     const policyText = ops
       .map((s) => (s.op?.op === "execute" && !s.op.nested ? s.op.args : s.text))
-      .join(";\n");
+      // On lines of their own: a piece may end in a `--` comment.
+      .join("\n;\n");
     let decision = await decided(this.decide, single && ops[0]!.op?.op !== "execute" ? text : policyText);
     // Objects this Query creates or drops, seen by its later statements (the server runs them in order; if
     // one fails, the rest do not run).
@@ -192,6 +193,9 @@ export class ObjectExecutions {
         const withArgs = decision;
         return decided(this.decide, op.args).then((d) => this.ofStatement(stmt, sent, combine(withArgs, d)));
       }
+    } else if (op?.op === "prepare" && decision.action === "review") {
+      // PREPARE runs nothing: the statement keeps its review, and each EXECUTE of it is reviewed.
+      decision = { ...decision, action: "allow", reason: `prepared under review: ${decision.reason}` };
     } else if (op?.op === "fetch") {
       const target = this.objects.portal(op.name);
       if (target === WAIT) return WAIT;
