@@ -6,6 +6,9 @@
 // look-alikes (drivers' prepared statements, psql \d, cursors over plain columns, a human's PREPARE and
 // EXECUTE) keep working.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import postgres from "postgres";
 import { fixtureRows, fixtureSecrets, fixtureSql } from "../../src/demo/fixture.ts";
@@ -523,6 +526,76 @@ describe("a human's prepared statements: each execution is its own decision and 
       human.quit();
     }
   }, 30_000);
+});
+
+describe("fast-path FunctionCall, decided like the SELECT it stands for", () => {
+  const functionCall = (oid: number, args: Buffer[]) =>
+    wire.typed(
+      "F",
+      Buffer.concat([
+        i32(oid),
+        i16(1),
+        i16(1), // binary arguments
+        i16(args.length),
+        ...args.flatMap((a) => [i32(a.length), a]),
+        i16(1),
+      ]),
+    );
+  const objects = () => db.sql("SELECT count(*) FROM pg_largeobject_metadata", "ledger").trim();
+
+  test("psql \\lo_import and \\lo_export by a human through the gateway, byte for byte", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "custos-lo-"));
+    const src = join(dir, "in.bin");
+    const out = join(dir, "out.bin");
+    const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7 + 3) & 0xff));
+    writeFileSync(src, bytes);
+    const url = gw.url(humanToken);
+    const imported = await psql(url, ["-c", `\\lo_import ${src}`]);
+    expect(imported.stderr).toBe("");
+    const oid = Number(/lo_import (\d+)/.exec(imported.stdout)?.[1]);
+    expect(oid).toBeGreaterThan(0);
+    const exported = await psql(url, ["-c", `\\lo_export ${oid} ${out}`]);
+    expect(exported.stderr).toBe("");
+    expect(Buffer.compare(readFileSync(out), bytes)).toBe(0);
+    expect(db.sql(`SELECT length(lo_get(${oid}))`, "ledger").trim()).toBe(String(bytes.length));
+  });
+
+  test("an agent's call is refused (server functions, and results that cannot be masked); the session goes on", async () => {
+    const agent = await wire.session(gw.port, agentToken, "objects-fastpath");
+    try {
+      const before = objects();
+      const creat = Number(db.sql("SELECT 'pg_catalog.lo_creat'::regproc::oid", "ledger").trim());
+      const int4pl = Number(
+        db.sql("SELECT 'pg_catalog.int4pl(int4,int4)'::regprocedure::oid", "ledger").trim(),
+      );
+      let from = await run(agent, [functionCall(creat, [i32(-1)])]);
+      expect(codesSince(agent, from)).toEqual(["42501"]);
+      from = await run(agent, [functionCall(int4pl, [i32(1), i32(2)])]);
+      expect(codesSince(agent, from)).toEqual(["42501"]);
+      from = await run(agent, [functionCall(2_000_000_000, [])]);
+      expect(codesSince(agent, from)).toEqual(["42501"]);
+      from = await run(agent, [query("SELECT 1")]);
+      expect(codesSince(agent, from)).toEqual([]);
+      expect(objects()).toBe(before);
+    } finally {
+      agent.quit();
+    }
+  });
+
+  test("a human's call runs and returns the server's answer", async () => {
+    const human = await wire.session(gw.port, humanToken, "objects-fastpath-human");
+    try {
+      const int4pl = Number(
+        db.sql("SELECT 'pg_catalog.int4pl(int4,int4)'::regprocedure::oid", "ledger").trim(),
+      );
+      const from = await run(human, [functionCall(int4pl, [i32(40), i32(2)])]);
+      expect(codesSince(human, from)).toEqual([]);
+      const v = human.messages.slice(from).find((m) => m.type === "V")!;
+      expect(Buffer.from(v.body).readInt32BE(4)).toBe(42);
+    } finally {
+      human.quit();
+    }
+  });
 });
 
 async function pendingByPrefix(prefix: string) {

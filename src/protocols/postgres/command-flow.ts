@@ -6,12 +6,12 @@
 // the objects change as the server confirms each request (objects.ts).
 import { nowMicros } from "../../core/clock.ts";
 import type { Command } from "../../core/command.ts";
-import type { Decision } from "../../core/decision.ts";
-import { CustosError } from "../../core/errors.ts";
+import { type Decision, deny } from "../../core/decision.ts";
 import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/session.ts";
 import { type ObjectOp, type ObjectStatement, objectStatements } from "../../sql/session-objects.ts";
 import * as codec from "./codec.ts";
 import { durableWait } from "./durability.ts";
+import { callText, decodeFunctionCall, type FunctionCall } from "./function-call.ts";
 import { combine, unknownObject } from "./object-decisions.ts";
 import { type Execution, ObjectExecutions } from "./object-executions.ts";
 import type { ObjectEffect, PortalObject, SessionObjects, StatementObject } from "./objects.ts";
@@ -30,7 +30,6 @@ import type { ServerStream } from "./server-stream.ts";
 import type { PostgresTarget } from "./target.ts";
 import type { Tracked } from "./tracked.ts";
 import { type Pending, type RequestKind, type ResponseTracker, rowsFromTag } from "./tracker.ts";
-import { wireError } from "./wire-error.ts";
 
 export interface CommandFlowDeps {
   gw: GatewaySession<PostgresTarget>;
@@ -399,7 +398,7 @@ export class CommandFlow {
 
   private refuse(
     tracked: Tracked,
-    kind: "query" | "parse",
+    kind: "query" | "parse" | "function",
     substitute: Uint8Array,
     report = true,
     effects?: ObjectEffect[],
@@ -410,15 +409,53 @@ export class CommandFlow {
     return;
   }
 
-  /** 'F' FunctionCall: the fast-path interface calls a function by OID, out of the policy's sight: refused. */
-  refuseFunctionCall(): void {
-    const err = new CustosError(
-      "protocol.unsupported",
-      "fast-path function calls are not supported by Custos",
+  /**
+   * 'F' FunctionCall: decided as `SELECT schema.fn($1, …)`, the OID resolved through the catalog
+   * connection, and relayed. Its result is one raw value the masker cannot read: refused when masked.
+   */
+  functionCall(m: Uint8Array, t: number): Promise<void> | undefined {
+    const call = decodeFunctionCall(m);
+    const refused = (reason: string) => {
+      const d = deny(reason, "custos.function_call");
+      const command = sql(`/* fast-path call of function OID ${call.oid} */`);
+      return this.refuse({ command, decision: d, start: t }, "function", refusedQuery);
+    };
+    if (!this.masking) return refused("no catalog connection to resolve the function's OID");
+    return this.masking.functionName(call.oid).then(
+      (name) => {
+        if (!name) return refused(`no function has OID ${call.oid}`);
+        const command = sql(callText(name, call.params.length));
+        return this.decideThen(command, (cmd, d) => this.forwardFunctionCall(m, cmd, d, call, t));
+      },
+      () => refused("the catalog could not resolve the function's OID"),
     );
-    this.io.send(refusedQuery);
-    this.server.refusalsPending++;
-    this.expect("function", null, wireError(err, "ERROR"));
+  }
+
+  private forwardFunctionCall(
+    m: Uint8Array,
+    command: Command,
+    d: Decision,
+    call: FunctionCall,
+    t: number,
+  ): Promise<void> | undefined {
+    if (d.action === "allow" && d.mask.length) {
+      d = {
+        ...maskingRefusal(new Error("a fast-path function result cannot be masked")),
+        statements: d.statements,
+      };
+    }
+    const tracked: Tracked = { command, decision: d, start: t };
+    if (d.action === "review") {
+      const binding = { params: call.params.map((p) => p && p.slice()), paramFormats: call.paramFormats };
+      return this.holdForReview(command, d, binding, (final) =>
+        this.forwardFunctionCall(m, command, final, call, nowMicros()),
+      );
+    }
+    if (d.action !== "allow") return this.refuse(tracked, "function", refusedQuery);
+    return this.afterDurable(tracked, "query", () => {
+      this.io.send(m);
+      this.expect("function", tracked);
+    });
   }
 
   /** The masking state a command's results need; null when its decision masks nothing. */

@@ -202,8 +202,7 @@ export class Relay {
         this.io.send(m);
         return;
       case 0x46 /* F FunctionCall */:
-        this.commands.refuseFunctionCall();
-        return;
+        return this.commands.functionCall(m, t);
       default:
         throw new CustosError(
           "protocol.malformed",
