@@ -6,12 +6,13 @@
 // look-alikes (drivers' prepared statements, psql \d, cursors over plain columns, a human's PREPARE and
 // EXECUTE) keep working.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import postgres from "postgres";
 import { fixtureRows, fixtureSecrets, fixtureSql } from "../../src/demo/fixture.ts";
+import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { api } from "../approvals/support.ts";
 import { auditReader } from "../policy-e2e/support.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
@@ -596,6 +597,77 @@ describe("fast-path FunctionCall, decided like the SELECT it stands for", () => 
       human.quit();
     }
   });
+});
+
+describe("an approval releases an agent's statement with its masking", () => {
+  let reviewGw: TestGateway;
+  beforeAll(async () => {
+    // The default pack plus a local rule that sends an agent's reads of customers to review.
+    const dir = mkdtempSync(join(tmpdir(), "custos-review-pack-"));
+    cpSync(DEFAULT_POLICY_DIR, dir, { recursive: true });
+    mkdirSync(join(dir, "local"), { recursive: true });
+    writeFileSync(
+      join(dir, "local", "review.rego"),
+      `package custos.local
+
+review contains {"rule": "local.agent_customers", "reason": "agents read customers under review"} if {
+\tinput.identity.kind == "agent"
+\tsome s in input.command.statements
+\t"public.customers" in s.tables_read
+}
+`,
+    );
+    reviewGw = await startTestGateway({
+      pg: db,
+      issuer,
+      policyBundle: buildBundle(dir, join(dir, "bundle.tar.gz")),
+      connection: { approvers: ["approvers"], review_timeout: "5s" },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await reviewGw?.stop();
+  });
+
+  test("a held SELECT, approved, returns masked rows; so does a held EXECUTE of a prepared one", async () => {
+    const token = await reviewGw.token("agent-reviewed@bank.example", ["agents"]);
+    const bob = await reviewGw.token("bob@bank.example", ["approvers"]);
+    const agent = await wire.session(reviewGw.port, token, "objects-review");
+    try {
+      const approve = async (prefix: string) => {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const { json } = await api(reviewGw, bob, "GET", "/approvals?status=pending&kind=statement");
+          const found = (json.requests as Record<string, any>[] | undefined)?.find((r) =>
+            String(r.statement?.text ?? "").startsWith(prefix),
+          );
+          if (found) {
+            expect(
+              (await api(reviewGw, bob, "POST", `/approvals/${found.id}/approve`, { reason: "ok" })).status,
+            ).toBe(200);
+            return;
+          }
+          if (Date.now() > deadline) throw new Error(`no pending request for ${prefix}`);
+          await Bun.sleep(50);
+        }
+      };
+      let from = agent.messages.length;
+      agent.send(query("SELECT id, ssn FROM customers ORDER BY id"));
+      await approve("SELECT id, ssn FROM customers");
+      await agent.until(() => agent.messages.slice(from).some((m) => m.type === "Z"), 10_000);
+      expect(codesSince(agent, from)).toEqual([]);
+      expect(maskedSsns(agent, from)).toBe(CUSTOMERS);
+      await run(agent, [query("PREPARE rc AS SELECT ssn FROM customers")]);
+      from = agent.messages.length;
+      agent.send(query("EXECUTE rc"));
+      await approve("EXECUTE rc");
+      await agent.until(() => agent.messages.slice(from).some((m) => m.type === "Z"), 10_000);
+      expect(codesSince(agent, from)).toEqual([]);
+      expect(maskedSsns(agent, from)).toBe(CUSTOMERS);
+      expect(leaked(agent)).toEqual([]);
+    } finally {
+      agent.quit();
+    }
+  }, 40_000);
 });
 
 async function pendingByPrefix(prefix: string) {
