@@ -114,6 +114,11 @@ export class ResultMasking {
     return this.notices.maskNotification(message);
   }
 
+  /** A function's `schema.name` by OID through the catalog connection; null without a catalog. */
+  functionName(oid: number): Promise<string | null> {
+    return this.deps.catalog ? this.deps.catalog.functionName(oid) : Promise.resolve(null);
+  }
+
   /** A CommandMask when the decision asks for masking, else null (the unmasked fast path). */
   begin(rules: readonly MaskRule[] | undefined, text = ""): CommandMask | null {
     return rules && rules.length > 0 ? new CommandMask(rules, text, this.notices) : null;
