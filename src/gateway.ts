@@ -12,6 +12,7 @@ import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/log.ts";
+import type { ConnectionInfo } from "./core/session.ts";
 import { createAuthenticator } from "./identity/authenticator.ts";
 import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
@@ -26,6 +27,7 @@ import { watchBundle } from "./policy/watch.ts";
 import { createHttpGateway } from "./protocols/http/server.ts";
 import type { HttpTarget } from "./protocols/http/target.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
+import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
 export const VERSION = "0.1.0";
@@ -113,7 +115,17 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         password: c.target.password ?? undefined,
         tls: c.target.tls,
         ca: c.target.ca ?? undefined,
-      },
+        classification: {
+          columnLabels: c.columnLabels,
+          scan: {
+            enabled: c.classification.scan,
+            intervalMs: c.classification.intervalMs,
+            sampleRows: c.classification.sampleRows,
+            maxTables: c.classification.maxTables,
+            maxValueBytes: 4096,
+          },
+        },
+      } satisfies PostgresTarget,
     },
     allowGroups: c.allowGroups,
     idleTimeoutMs: c.idleTimeoutMs,
@@ -183,6 +195,9 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     tls: { cert: tls.cert, key: tls.key },
     logger,
     masking,
+    connections: connections
+      .filter((c) => c.info.type === "postgres")
+      .map((c) => c.info as ConnectionInfo<PostgresTarget>),
   });
 
   // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.

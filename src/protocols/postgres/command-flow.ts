@@ -39,6 +39,34 @@ export interface CommandFlowDeps {
   stats: SessionStats;
 }
 
+/**
+ * Masked identities (agents): what the command touches, resolved through the upstream catalog, goes into
+ * the command before it is decided (statement-resolver.ts). A known shape is attached synchronously; a new
+ * one waits for the catalog. A resolver failure leaves an empty resolution, which the policy input turns
+ * into unresolved statements (refused for agents).
+ */
+function resolveThroughCatalog(
+  gw: GatewaySession<PostgresTarget>,
+  masking: ResultMasking | null,
+  command: Command,
+): Promise<void> | null {
+  const resolver = masking?.resolver;
+  if (!resolver || gw.identity.kind !== "agent") return null;
+  const resolved = resolver.resolve(command.text);
+  if (!(resolved instanceof Promise)) {
+    command.catalog = resolved;
+    return null;
+  }
+  return resolved.then(
+    (r) => {
+      command.catalog = r;
+    },
+    () => {
+      command.catalog = { statements: [] };
+    },
+  );
+}
+
 export class CommandFlow {
   private readonly gw: GatewaySession<PostgresTarget>;
   private readonly io: RelayIo;
@@ -74,6 +102,15 @@ export class CommandFlow {
 
   /** Decides, then continues synchronously when the decision is immediate (the cached hot path). */
   private decideThen(
+    command: Command,
+    next: (cmd: Command, d: Decision) => Promise<void> | undefined,
+  ): Promise<void> | undefined {
+    const resolving = resolveThroughCatalog(this.gw, this.masking, command);
+    if (resolving) return resolving.then(() => this.decideNow(command, next));
+    return this.decideNow(command, next);
+  }
+
+  private decideNow(
     command: Command,
     next: (cmd: Command, d: Decision) => Promise<void> | undefined,
   ): Promise<void> | undefined {
