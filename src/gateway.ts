@@ -27,6 +27,7 @@ import { watchBundle } from "./policy/watch.ts";
 import { createHttpGateway } from "./protocols/http/server.ts";
 import type { HttpTarget } from "./protocols/http/target.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
+import type { ClassificationView } from "./protocols/postgres/connection-classification.ts";
 import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
@@ -41,6 +42,8 @@ export interface RunningGateway {
   readonly approvals: ApprovalService;
   /** Reloads the policy bundle (SIGHUP). */
   reloadPolicy(): Promise<boolean>;
+  /** Runs a PostgreSQL connection's classification scan now; null for an unknown connection. */
+  classify(connection: string): Promise<ClassificationView | null>;
   /** Drains: stop accepting, end sessions after graceMs, flush the recorder, final checkpoint. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -210,6 +213,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     gatewayPublicKey: key.publicRaw,
     approvals: approvalsPort(approvals),
+    classification: { view: (name) => pg.classification(name) },
   });
   const app = createHttpApp(
     {
@@ -274,6 +278,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   let stopping: Promise<void> | null = null;
   return {
     postgresPort: pg.port,
+    classify: (name) => pg.classify(name),
     httpPort: http.port ?? 0,
     logId,
     recorder,

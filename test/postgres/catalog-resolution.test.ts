@@ -93,6 +93,7 @@ beforeAll(async () => {
     pg: db,
     issuer,
     connection: { column_labels: { "public.customers.ref_code": ["ssn"] } },
+    config: { console: { roles: { admin: [], approver: [], auditor: ["auditors"] } } },
   });
   proxy = await captureProxy(gw.port);
   const token = await gw.token("agent-1", ["agents"]);
@@ -276,3 +277,96 @@ describe("classification", () => {
     expect(leaks(Buffer.from(JSON.stringify(e)))).toEqual([]);
   });
 });
+
+describe("discovery after start", () => {
+  test("a table created later is unknown until a scan finds its memo; then its decisions change", async () => {
+    db.sql(
+      `create table notes (id int, memo2 text);
+       insert into notes select g, 'caller gave 536-22-8417 again' from generate_series(1, 5) g;
+       grant select on notes to ${db.roles.scram.user};`,
+      "ledger",
+    );
+    const q = "select id from notes where memo2 like '%8417%'";
+    // Nobody named memo2 and no scan has seen it: the filter is allowed (this is what the scan is for).
+    expect((await run(agentSimple, q, false)).ok).toBe(true);
+    const view = await gw.gw.classify("ledger");
+    expect(view?.scan?.findings.map((f) => f.column)).toContain("public.notes.memo2");
+    const out = await run(agentSimple, q, false);
+    expect(out.ok ? "allowed" : out.code).toBe("42501");
+    const before = proxy.bytes().length;
+    const rows = await agentSimple.unsafe("select memo2 from notes where id = 1").simple();
+    expect(rows).toHaveLength(1);
+    expect(leaks(proxy.bytes().subarray(before))).toEqual([]);
+  });
+
+  test("GET /api/connections/ledger/classification shows configured labels and findings, no values", async () => {
+    const token = await gw.token("audrey", ["auditors"]);
+    const res = await fetch(`http://127.0.0.1:${gw.httpPort}/api/connections/ledger/classification`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const body = JSON.parse(text) as {
+      configured: { column: string; labels: string[] }[];
+      scan: { findings: { column: string; labels: string[] }[] };
+    };
+    expect(body.configured).toEqual([{ column: "public.customers.ref_code", labels: ["ssn"] }]);
+    expect(body.scan.findings.find((f) => f.column === "public.customers.memo")?.labels).toContain("ssn");
+    expect(leaks(Buffer.from(text))).toEqual([]);
+    const missing = await fetch(`http://127.0.0.1:${gw.httpPort}/api/connections/nope/classification`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(missing.status).toBe(404);
+    const anonymous = await fetch(`http://127.0.0.1:${gw.httpPort}/api/connections/ledger/classification`);
+    expect(anonymous.status).toBe(401);
+  });
+
+  test("custos connections classify prints the recorded findings (and a fresh scan), no values", async () => {
+    await gw.gw.recorder.durable();
+    const file = `${gw.dataDir}/classify-config.json`;
+    await Bun.write(file, JSON.stringify(rawConfig(gw)));
+    const env = { ...process.env, LEDGER_DB_PASSWORD: db.roles.scram.password };
+    for (const extra of [[], ["--scan"]]) {
+      const proc = Bun.spawn(["./custos", "connections", "classify", "ledger", "--config", file, ...extra], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env,
+      });
+      const [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      expect(out).toContain("public.customers.memo  ssn");
+      expect(out).toContain("public.customers.ref_code  ssn  (configured)");
+      expect(leaks(Buffer.from(out))).toEqual([]);
+    }
+  }, 60_000);
+});
+
+/** The test gateway's config as a file the CLI can load (same store, same target). */
+function rawConfig(t: TestGateway): Record<string, unknown> {
+  const c = t.config.connections[0]!;
+  return {
+    data_dir: t.dataDir,
+    identity: { issuers: [{ issuer: issuer.issuer, audience: "custos" }] },
+    connections: [
+      {
+        name: c.name,
+        type: "postgres",
+        target: {
+          host: c.target.host,
+          port: c.target.port,
+          database: c.target.database,
+          user: c.target.user,
+          password_env: "LEDGER_DB_PASSWORD",
+          tls: "disable",
+        },
+        allow_groups: ["agents"],
+        column_labels: c.columnLabels,
+      },
+    ],
+  };
+}
