@@ -26,8 +26,8 @@ import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
 import { createHttpGateway } from "./protocols/http/server.ts";
 import type { HttpTarget } from "./protocols/http/target.ts";
-import { startPostgresServer } from "./protocols/postgres/server.ts";
 import type { ClassificationView } from "./protocols/postgres/connection-classification.ts";
+import { startPostgresServer } from "./protocols/postgres/server.ts";
 import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
