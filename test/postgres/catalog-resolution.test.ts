@@ -221,6 +221,28 @@ describe.each([
   });
 });
 
+describe("bind parameters (drivers' extended protocol)", () => {
+  test("a parameterised read of plain columns works; a parameterised oracle on a view column is refused", async () => {
+    const rows = await agentExtended.unsafe(
+      "select name from customers where id = $1 and name <> $2",
+      [1, "x"],
+      {
+        prepare: true,
+      },
+    );
+    expect(rows).toHaveLength(1);
+    const before = proxy.bytes().length;
+    const out = await agentExtended
+      .unsafe("select id from vv where code like $1", ["53%"], { prepare: true })
+      .then(
+        () => "allowed",
+        (e: { code?: string }) => e.code,
+      );
+    expect(out).toBe("42501");
+    expect(leaks(proxy.bytes().subarray(before))).toEqual([]);
+  });
+});
+
 describe("masking by resolved source", () => {
   test("a view's renamed column, a scanned column and a labelled one come back masked", async () => {
     const before = proxy.bytes().length;

@@ -19,10 +19,14 @@ export async function genericPlan(sql: postgres.Sql, query: string, params: numb
       await tx
         .unsafe("set local statement_timeout = '5s'; set local plan_cache_mode = force_generic_plan")
         .simple();
-      await tx.unsafe(`prepare ${name} as ${query}`).simple();
-      const rows = (await tx
-        .unsafe(`explain (verbose, costs off, format json) execute ${name}${nulls}`)
-        .simple()) as unknown as { "QUERY PLAN": unknown }[];
+      // The statement's text goes through the extended protocol: one Parse holds one statement, so a text
+      // this gateway split differently from the server could never run a second statement here.
+      await tx.unsafe(`prepare ${name} as ${query}`, [], EXTENDED);
+      const rows = (await tx.unsafe(
+        `explain (verbose, costs off, format json) execute ${name}${nulls}`,
+        [],
+        EXTENDED,
+      )) as unknown as { "QUERY PLAN": unknown }[];
       const plan = parsePlan(rows[0]?.["QUERY PLAN"]);
       await tx.unsafe(`deallocate ${name}`).simple();
       return plan;
@@ -36,6 +40,9 @@ export async function genericPlan(sql: postgres.Sql, query: string, params: numb
     throw err;
   }
 }
+
+/** postgres.js sends a query without parameters as a simple Query unless told otherwise. */
+const EXTENDED = { simple: false } as unknown as postgres.UnsafeQueryOptions;
 
 function parsePlan(raw: unknown): PlanNode {
   const doc = typeof raw === "string" ? JSON.parse(raw) : raw;

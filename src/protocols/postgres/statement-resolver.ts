@@ -3,13 +3,15 @@
 // parameters, generic plan, EXPLAIN without ANALYZE) and its plan read into column uses (plan-uses.ts),
 // each with the labels the connection knows for that column (configuration, classification scan).
 //
-// Cached by statement shape (pg_query normalize: the decision cache's own key), with the exact text in
-// front, so a decided shape is a map lookup and synchronous. Entries older than the TTL are served while
+// Cached by statement shape (pg_query normalize: the decision cache's own key), with the exact text and
+// the classifier's literal key (src/sql/literal-key.ts: texts with one key share one classification and
+// so one decision) in front, so a decided shape is a map lookup and synchronous, new literals included. Entries older than the TTL are served while
 // they are refreshed in the background; when a refresh (or a new scan finding) changes an answer, the
 // cached decisions are dropped through `onChange`, so no decision outlives the catalog it was made on.
 import { normalizeSync } from "libpg-query";
 import type postgres from "postgres";
 import type { CatalogResolution, ResolvedStatement, SourceColumnUse } from "../../core/command.ts";
+import { literalKey } from "../../sql/literal-key.ts";
 import { Lru } from "../../sql/lru.ts";
 import { functionVolatility, genericPlan, indexColumns, relationColumns } from "./catalog-queries.ts";
 import { snakeName } from "./column-names.ts";
@@ -43,6 +45,7 @@ export class StatementResolver {
   private readonly byText: Lru<string, Entry>;
   private readonly byShape: Lru<string, Entry>;
   private readonly inFlight = new Map<string, Promise<Entry>>();
+  private readonly recent = new Map<string, { key: string; entry: Entry }>();
   private readonly ttlMs: number;
   private readonly now: () => number;
   /** New shapes resolved and how long they took, for the gateway's metrics and the report. */
@@ -61,8 +64,16 @@ export class StatementResolver {
 
   /** The resolution of `text`: synchronous for a known shape; a promise (one catalog round trip set) otherwise. */
   resolve(text: string): CatalogResolution | Promise<CatalogResolution> {
-    const hit = this.byText.get(text);
-    if (hit) return this.served(hit, null);
+    // Exact texts seen lately first (one hash lookup); bounded by starting over rather than evicting.
+    const recent = this.recent.get(text);
+    if (recent && this.byText.get(recent.key) === recent.entry) return this.served(recent.entry, null);
+    const literal = literalKey(text);
+    const key = literal === null ? `t${text}` : `k${literal}`;
+    const hit = this.byText.get(key);
+    if (hit) {
+      this.remember(text, key, hit);
+      return this.served(hit, null);
+    }
     let shape: string;
     try {
       shape = normalizeSync(text);
@@ -72,17 +83,23 @@ export class StatementResolver {
     }
     const known = this.byShape.get(shape);
     if (known) {
-      this.byText.set(text, known);
+      this.byText.set(key, known);
       return this.served(known, shape);
     }
     return this.load(shape, text).then((e) => {
-      this.byText.set(text, e);
+      this.byText.set(key, e);
       return e.resolution;
     });
   }
 
+  private remember(text: string, key: string, entry: Entry): void {
+    if (this.recent.size >= 1024) this.recent.clear();
+    this.recent.set(text, { key, entry });
+  }
+
   /** Drops every cached answer (labels changed): the next statement of each shape is resolved again. */
   invalidate(): void {
+    this.recent.clear();
     this.byText.clear();
     this.byShape.clear();
     this.opts.onChange?.();
