@@ -9,7 +9,7 @@ resolved(uses, functions) := {"status": "resolved", "uses": uses, "functions": f
 test_agent_filter_on_sensitive_source_denied if {
 	s := stmt({"catalog": resolved([use("public.customers.ssn", "ssn", "filter", [])], [])})
 	d := custos.decision with input as agent_input(s)
-	denied_by(d, "custos.agent_sensitive_source")
+	denied_by(d, "custos.agent_masked_filter")
 }
 
 test_agent_output_of_sensitive_source_masked if {
@@ -23,13 +23,13 @@ test_agent_output_of_sensitive_source_masked if {
 test_agent_labelled_column_computed_denied if {
 	s := stmt({"catalog": resolved([use("public.customers.memo", "memo", "computed", ["ssn"])], [])})
 	d := custos.decision with input as agent_input(s)
-	denied_by(d, "custos.agent_sensitive_source")
+	denied_by(d, "custos.agent_masked_expression")
 }
 
 test_agent_camel_case_name_whole_row_denied if {
 	s := stmt({"catalog": resolved([use("public.t.customerSSN", "customer_ssn", "whole_row", [])], [])})
 	d := custos.decision with input as agent_input(s)
-	denied_by(d, "custos.agent_sensitive_source")
+	denied_by(d, "custos.agent_whole_row")
 }
 
 test_agent_filter_on_plain_source_allowed if {
@@ -92,5 +92,5 @@ test_agent_activity_function_denied if {
 test_agent_iban_named_filter_denied if {
 	s := stmt({"catalog": resolved([use("public.customers.iban", "iban", "computed", [])], [])})
 	d := custos.decision with input as agent_input(s)
-	denied_by(d, "custos.agent_sensitive_source")
+	denied_by(d, "custos.agent_masked_expression")
 }

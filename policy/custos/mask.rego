@@ -62,6 +62,8 @@ mask_rules contains {"column": u.column, "method": method} if {
 source_methods(u) := {label_method(l) | some l in u.labels} | {m | some m in mask_methods(u.name)}
 
 label_method(label) := m if {
+	m := data.custos.lists.mask[data.custos.lists.label_columns[lower(label)]]
+} else := m if {
 	m := data.custos.lists.mask[data.custos.lists.mask_names[lower(label)]]
 } else := m if {
 	m := data.custos.lists.mask[lower(label)]

@@ -49,7 +49,7 @@ masked_name(name) if {
 # statement reads, through views, `*`, positions and attribute notation. A sensitive source may only be
 # output as itself, where result masking finds it by the RowDescription's source; used any other way it is
 # refused whatever the statement calls it. A statement the catalog could not resolve is refused.
-agent_denials contains {"rule": "custos.agent_sensitive_source", "reason": sprintf("agents may not use the sensitive column %s %s (%s): the value would leave unmasked or be revealed", [u.column, source_use_text[u.use], u.where])} if {
+agent_denials contains {"rule": source_use_rule[u.use], "reason": sprintf("agents may not use the sensitive column %s %s (%s): the value would leave unmasked or be revealed", [u.column, source_use_text[u.use], u.where])} if {
 	agent
 	some s in statements
 	some u in object.get(s, ["catalog", "uses"], [])
@@ -77,6 +77,15 @@ agent_denials contains {"rule": "custos.agent_value_exposing_view", "reason": sp
 	some s in statements
 	some t in s.tables_read
 	t in data.custos.lists.agent.value_exposing_tables
+}
+
+# The same rules as the parse-tree layer's, so a client learns one name per kind of use.
+source_use_rule := {
+	"computed": "custos.agent_masked_expression",
+	"filter": "custos.agent_masked_filter",
+	"whole_row": "custos.agent_whole_row",
+	"subplan": "custos.agent_masked_expression",
+	"set_operation": "custos.agent_masked_expression",
 }
 
 source_use_text := {
