@@ -51,41 +51,36 @@ function parsePlan(raw: unknown): PlanNode {
   return plan;
 }
 
-export async function relationColumns(
+/**
+ * Columns of the relations a plan scans, and the columns each scanned index reads (its key columns, or
+ * every column of the table for expression and partial indexes), in one round trip.
+ */
+export async function relationsAndIndexes(
   sql: postgres.Sql,
   relations: readonly { schema: string; table: string }[],
-): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (relations.length === 0) return out;
-  const rows = await sql<{ nspname: string; relname: string; cols: string[] }[]>`
-    select n.nspname, c.relname, array_agg(a.attname::text order by a.attnum) as cols
+  indexes: readonly { schema: string; index: string }[],
+): Promise<{ columns: Map<string, string[]>; indexes: Map<string, string[]> }> {
+  const columns = new Map<string, string[]>();
+  const indexed = new Map<string, string[]>();
+  if (relations.length + indexes.length === 0) return { columns, indexes: indexed };
+  const rows = await sql<{ kind: string; nspname: string; relname: string; cols: string[] }[]>`
+    select 'r' as kind, n.nspname::text, c.relname::text, array_agg(a.attname::text order by a.attnum) as cols
     from unnest(${relations.map((r) => r.schema)}::text[], ${relations.map((r) => r.table)}::text[]) as k(s, t)
     join pg_namespace n on n.nspname = k.s
     join pg_class c on c.relnamespace = n.oid and c.relname = k.t
     join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-    group by n.nspname, c.relname`;
-  for (const r of rows) out.set(`${r.nspname}.${r.relname}`, r.cols);
-  return out;
-}
-
-/** Columns each index reads: its key columns, or every column of the table for expression and partial indexes. */
-export async function indexColumns(
-  sql: postgres.Sql,
-  indexes: readonly { schema: string; index: string }[],
-): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (indexes.length === 0) return out;
-  const rows = await sql<{ nspname: string; relname: string; cols: string[] }[]>`
-    select n.nspname, i.relname,
+    group by n.nspname, c.relname
+    union all
+    select 'i', n.nspname::text, i.relname::text,
       array(select a.attname::text from pg_attribute a
             where a.attrelid = x.indrelid and a.attnum > 0 and not a.attisdropped
-              and (x.indexprs is not null or x.indpred is not null or a.attnum = any(x.indkey::int2[]))) as cols
+              and (x.indexprs is not null or x.indpred is not null or a.attnum = any(x.indkey::int2[])))
     from unnest(${indexes.map((r) => r.schema)}::text[], ${indexes.map((r) => r.index)}::text[]) as k(s, t)
     join pg_namespace n on n.nspname = k.s
     join pg_class i on i.relnamespace = n.oid and i.relname = k.t
     join pg_index x on x.indexrelid = i.oid`;
-  for (const r of rows) out.set(`${r.nspname}.${r.relname}`, r.cols);
-  return out;
+  for (const r of rows) (r.kind === "r" ? columns : indexed).set(`${r.nspname}.${r.relname}`, r.cols);
+  return { columns, indexes: indexed };
 }
 
 export type Volatility = "immutable" | "stable" | "volatile" | "unknown";

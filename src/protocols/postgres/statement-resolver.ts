@@ -13,7 +13,7 @@ import type postgres from "postgres";
 import type { CatalogResolution, ResolvedStatement, SourceColumnUse } from "../../core/command.ts";
 import { literalKey } from "../../sql/literal-key.ts";
 import { Lru } from "../../sql/lru.ts";
-import { functionVolatility, genericPlan, indexColumns, relationColumns } from "./catalog-queries.ts";
+import { functionVolatility, genericPlan, relationsAndIndexes } from "./catalog-queries.ts";
 import { snakeName } from "./column-names.ts";
 import { parameterize } from "./literal-params.ts";
 import { PlanError, planRelations, planUses } from "./plan-uses.ts";
@@ -174,33 +174,39 @@ export class StatementResolver {
     functionNames: string[],
   ): Promise<ResolvedStatement> {
     const sql = this.opts.sql;
-    let functions: ResolvedStatement["functions"] = [];
-    try {
-      const vol = await functionVolatility(sql, functionNames);
-      functions = functionNames.map((name) => ({ name, volatility: vol.get(name) ?? "unknown" }));
-    } catch (err) {
-      return unresolved(`function volatility could not be read: ${message(err)}`);
+    const volatility = async (names: string[]) => {
+      const vol = await functionVolatility(sql, names);
+      return names.map((name) => ({ name, volatility: vol.get(name) ?? "unknown" }) as const);
+    };
+    if (query.kind !== "query") {
+      let functions: ResolvedStatement["functions"];
+      try {
+        functions = await volatility(functionNames);
+      } catch (err) {
+        return unresolved(`function volatility could not be read: ${message(err)}`);
+      }
+      if (query.kind === "not_applicable")
+        return { status: "not_applicable", reason: query.reason, uses: [], functions };
+      return { ...unresolved(query.reason), functions };
     }
-    if (query.kind === "not_applicable")
-      return { status: "not_applicable", reason: query.reason, uses: [], functions };
-    if (query.kind === "unresolved") return { ...unresolved(query.reason), functions };
     let plan: Awaited<ReturnType<typeof genericPlan>>;
     try {
       const p = parameterize(query.text);
       plan = await genericPlan(sql, p.text, p.params);
     } catch (err) {
-      // The server's message names relations and columns, never row values: nothing was executed.
+      // The server's message names relations and columns, never row values: nothing was executed. The
+      // functions are still reported: a refusal names the most precise reason.
+      const functions = await volatility(functionNames).catch(() => []);
       return { ...unresolved(`the statement could not be planned: ${message(err)}`), functions };
     }
+    let functions: ResolvedStatement["functions"] = [];
     try {
       const rel = planRelations(plan);
-      const scanned = rel.functions.filter((f) => !functionNames.includes(f));
-      const [columns, indexes, scannedVol] = await Promise.all([
-        relationColumns(sql, rel.relations),
-        indexColumns(sql, rel.indexes),
-        functionVolatility(sql, scanned),
-      ]);
-      for (const name of scanned) functions.push({ name, volatility: scannedVol.get(name) ?? "unknown" });
+      // The functions as written and those the plan scans (a view's), in one catalog round trip; the
+      // relations' and indexes' columns in another.
+      const names = [...new Set([...functionNames, ...rel.functions])];
+      functions = await volatility(names);
+      const { columns, indexes } = await relationsAndIndexes(sql, rel.relations, rel.indexes);
       const uses = planUses(plan, {
         columns: (schema, table) => columns.get(`${schema}.${table}`),
         indexColumns: (schema, index) => indexes.get(`${schema}.${index}`),
