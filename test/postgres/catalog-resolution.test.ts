@@ -197,6 +197,15 @@ const HARMLESS: [string, (rows: unknown[]) => void][] = [
   ],
   ["select id from customers where name like 'A%'", (r) => expect(r).toHaveLength(1)],
   ["select random() < 2 as r, gen_random_uuid() is not null as u", (r) => expect(r).toHaveLength(1)],
+  [
+    "select json_build_object('n', name) as j, concat('x', name) as c from customers",
+    (r) => expect(r).toHaveLength(2),
+  ],
+  [
+    "select o.customer_id, count(*) from orders o group by 1 order by 2 desc",
+    (r) => expect(r).toHaveLength(2),
+  ],
+  ["select distinct name from customers", (r) => expect(r).toHaveLength(2)],
 ];
 
 describe.each([

@@ -82,3 +82,13 @@ test("what the catalog cannot plan is unresolved, with the server's reason", asy
   expect(res.statements[0]).toMatchObject({ status: "unresolved" });
   expect(res.statements[0]!.reason).toContain("nosuch");
 });
+
+test("a literal in a variadic argument is planned with its own type", async () => {
+  const r = new StatementResolver({ sql, labels: { labelsOf: () => [] } });
+  const res = await r.resolve(
+    "select json_build_object('k', name, 'n', 1), concat('a', name) from people where id = 1",
+  );
+  expect(res.statements[0]).toMatchObject({ status: "resolved" });
+  const bad = await r.resolve("select json_build_object('k', ssn) from people");
+  expect(uses(bad)).toContain("public.people.ssn:computed");
+});

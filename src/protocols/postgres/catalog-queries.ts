@@ -11,8 +11,18 @@ let counter = 0;
  * The plan PostgreSQL would use for any literals: the statement is PREPAREd with its literals as
  * parameters and EXPLAINed (no ANALYZE: nothing executes) under `plan_cache_mode = force_generic_plan`.
  */
-export async function genericPlan(sql: postgres.Sql, query: string, params: number): Promise<PlanNode> {
+export async function genericPlan(
+  sql: postgres.Sql,
+  query: string,
+  params: number,
+  /** Declared types by parameter number; the others are inferred (`unknown`). */
+  types: ReadonlyMap<number, string> = new Map(),
+): Promise<PlanNode> {
   const name = `custos_resolve_${process.pid}_${++counter}`;
+  const declared =
+    types.size > 0
+      ? `(${Array.from({ length: params }, (_, i) => types.get(i + 1) ?? "unknown").join(", ")})`
+      : "";
   const nulls = params > 0 ? `(${Array.from({ length: params }, () => "null").join(", ")})` : "";
   try {
     return await sql.begin("read only", async (tx) => {
@@ -21,7 +31,7 @@ export async function genericPlan(sql: postgres.Sql, query: string, params: numb
         .simple();
       // The statement's text goes through the extended protocol: one Parse holds one statement, so a text
       // this gateway split differently from the server could never run a second statement here.
-      await tx.unsafe(`prepare ${name} as ${query}`, [], EXTENDED);
+      await tx.unsafe(`prepare ${name}${declared} as ${query}`, [], EXTENDED);
       const rows = (await tx.unsafe(
         `explain (verbose, costs off, format json) execute ${name}${nulls}`,
         [],

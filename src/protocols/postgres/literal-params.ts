@@ -9,6 +9,11 @@ export interface Parameterized {
   text: string;
   /** Highest parameter number the text uses (its own $n and the ones added). */
   params: number;
+  /**
+   * The type each added parameter's literal has when PostgreSQL cannot infer one from its context (a
+   * variadic "any" argument like json_build_object('k', x)): strings text, integers int8, others numeric.
+   */
+  literalTypes: Map<number, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -72,12 +77,13 @@ function collect(tree: unknown): { consts: number[]; maxParam: number } {
 export function parameterize(text: string): Parameterized {
   const tree = parseSync(text);
   const { consts, maxParam } = collect(tree);
-  if (consts.length === 0) return { text, params: maxParam };
+  const literalTypes = new Map<number, string>();
+  if (consts.length === 0) return { text, params: maxParam, literalTypes };
   const bytes = Buffer.from(text);
   const tokens = scanSync(text).tokens;
   const at = new Map<number, number>();
   for (const [i, t] of tokens.entries()) at.set(t.start, i);
-  const spans: [number, number][] = [];
+  const spans: [number, number, string][] = [];
   for (const loc of new Set(consts)) {
     let i = at.get(loc);
     if (i === undefined) continue;
@@ -85,18 +91,19 @@ export function parameterize(text: string): Parameterized {
     if (tokens[i]!.text === "-" || tokens[i]!.text === "+") i++;
     const tok = tokens[i];
     if (!tok || !LITERAL_TOKENS.has(tok.tokenName)) continue;
-    spans.push([start, tok.end]);
+    spans.push([start, tok.end, tok.tokenName]);
     start = tok.end;
   }
   spans.sort((a, b) => a[0] - b[0]);
   let n = maxParam;
   const parts: Buffer[] = [];
   let pos = 0;
-  for (const [s, e] of spans) {
+  for (const [s, e, kind] of spans) {
     if (s < pos) continue;
     parts.push(bytes.subarray(pos, s), Buffer.from(`$${++n}`));
+    literalTypes.set(n, kind === "ICONST" ? "int8" : kind === "FCONST" ? "numeric" : "text");
     pos = e;
   }
   parts.push(bytes.subarray(pos));
-  return { text: Buffer.concat(parts).toString(), params: n };
+  return { text: Buffer.concat(parts).toString(), params: n, literalTypes };
 }

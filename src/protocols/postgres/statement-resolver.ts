@@ -169,6 +169,22 @@ export class StatementResolver {
     return { resolution, digest: JSON.stringify(statements), at: this.now(), refreshing: false };
   }
 
+  /** The generic plan of a query; a literal whose parameter has no inferable type gets its literal's type. */
+  private async plan(text: string): Promise<Awaited<ReturnType<typeof genericPlan>>> {
+    const p = parameterize(text);
+    const types = new Map<number, string>();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await genericPlan(this.opts.sql, p.text, p.params, types);
+      } catch (err) {
+        const n = Number(UNDETERMINED.exec(message(err))?.[1]);
+        const type = p.literalTypes.get(n);
+        if (!type || types.has(n) || attempt >= p.params) throw err;
+        types.set(n, type);
+      }
+    }
+  }
+
   private async statement(
     query: ReturnType<typeof statementQueries>[number]["query"],
     functionNames: string[],
@@ -191,8 +207,7 @@ export class StatementResolver {
     }
     let plan: Awaited<ReturnType<typeof genericPlan>>;
     try {
-      const p = parameterize(query.text);
-      plan = await genericPlan(sql, p.text, p.params);
+      plan = await this.plan(query.text);
     } catch (err) {
       // The server's message names relations and columns, never row values: nothing was executed. The
       // functions are still reported: a refusal names the most precise reason.
@@ -233,6 +248,9 @@ export class StatementResolver {
 }
 
 type Resolved = CatalogResolution & { text: string };
+
+/** "could not determine data type of parameter $3" (SQLSTATE 42P18): the literal's own type is declared. */
+const UNDETERMINED = /could not determine data type of parameter \$(\d+)/;
 
 function unresolved(reason: string): ResolvedStatement {
   return { status: "unresolved", reason, uses: [], functions: [] };
