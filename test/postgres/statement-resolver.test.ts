@@ -89,6 +89,10 @@ test("a literal in a variadic argument is planned with its own type", async () =
     "select json_build_object('k', name, 'n', 1), concat('a', name) from people where id = 1",
   );
   expect(res.statements[0]).toMatchObject({ status: "resolved" });
+  const recursive = await r.resolve(
+    "with recursive t(n, s) as (select 1, ssn from people union all select n + 1, s from t where n < 3) select n from t",
+  );
+  expect(recursive.statements[0]).toMatchObject({ status: "resolved" });
   const bad = await r.resolve("select json_build_object('k', ssn) from people");
   expect(uses(bad)).toContain("public.people.ssn:computed");
 });

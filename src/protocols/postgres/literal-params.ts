@@ -11,7 +11,8 @@ export interface Parameterized {
   params: number;
   /**
    * The type each added parameter's literal has when PostgreSQL cannot infer one from its context (a
-   * variadic "any" argument like json_build_object('k', x)): strings text, integers int8, others numeric.
+   * variadic "any" argument like json_build_object('k', x), a recursive CTE's `select 1`): strings text,
+   * integers int4 (int8 when larger), other numbers numeric.
    */
   literalTypes: Map<number, string>;
 }
@@ -73,6 +74,17 @@ function collect(tree: unknown): { consts: number[]; maxParam: number } {
   return { consts, maxParam };
 }
 
+/** The type PostgreSQL gives a literal token of its own (int4 when it fits, like the parser's make_const). */
+function literalType(kind: string, text: string): string {
+  if (kind === "ICONST") {
+    const v = Number(text.replace(/_/g, ""));
+    return Number.isSafeInteger(v) && v >= -2147483648 && v <= 2147483647 ? "int4" : "int8";
+  }
+  if (kind === "FCONST") return "numeric";
+  if (kind === "BCONST" || kind === "XCONST") return "bit";
+  return "text";
+}
+
 /** One statement's text with its literals as parameters; throws on a text the parser refuses. */
 export function parameterize(text: string): Parameterized {
   const tree = parseSync(text);
@@ -101,7 +113,7 @@ export function parameterize(text: string): Parameterized {
   for (const [s, e, kind] of spans) {
     if (s < pos) continue;
     parts.push(bytes.subarray(pos, s), Buffer.from(`$${++n}`));
-    literalTypes.set(n, kind === "ICONST" ? "int8" : kind === "FCONST" ? "numeric" : "text");
+    literalTypes.set(n, literalType(kind, bytes.subarray(s, e).toString()));
     pos = e;
   }
   parts.push(bytes.subarray(pos));

@@ -169,20 +169,36 @@ export class StatementResolver {
     return { resolution, digest: JSON.stringify(statements), at: this.now(), refreshing: false };
   }
 
-  /** The generic plan of a query; a literal whose parameter has no inferable type gets its literal's type. */
+  /**
+   * The generic plan of a query. Parameters take their types from context; where that fails (a variadic
+   * "any" argument, a recursive CTE's `select 1`), the literal's own type is declared: first for the
+   * parameter the server names, then for every number, then for every literal. Types change no column a
+   * plan reads, only whether it can be made.
+   */
   private async plan(text: string): Promise<Awaited<ReturnType<typeof genericPlan>>> {
     const p = parameterize(text);
+    const numbers = new Map([...p.literalTypes].filter(([, t]) => t !== "text"));
+    const fallbacks = [numbers, p.literalTypes];
     const types = new Map<number, string>();
-    for (let attempt = 0; ; attempt++) {
+    let first: unknown = null;
+    for (let attempt = 0; attempt <= p.params + fallbacks.length; attempt++) {
       try {
         return await genericPlan(this.opts.sql, p.text, p.params, types);
       } catch (err) {
+        first ??= err;
         const n = Number(UNDETERMINED.exec(message(err))?.[1]);
         const type = p.literalTypes.get(n);
-        if (!type || types.has(n) || attempt >= p.params) throw err;
-        types.set(n, type);
+        if (type && !types.has(n)) {
+          types.set(n, type);
+          continue;
+        }
+        let next = fallbacks.shift();
+        while (next && next.size === 0) next = fallbacks.shift();
+        if (!next) break;
+        for (const [k, v] of next) types.set(k, v);
       }
     }
+    throw first;
   }
 
   private async statement(
