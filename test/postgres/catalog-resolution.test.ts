@@ -330,6 +330,23 @@ describe("discovery after start", () => {
     expect(leaks(proxy.bytes().subarray(before))).toEqual([]);
   });
 
+  test("a view redefined upstream (outside the gateway) changes the decisions of its shapes within seconds", async () => {
+    db.sql(
+      `create view w as select id, name as code from customers; grant select on w to ${db.roles.scram.user};`,
+      "ledger",
+    );
+    const q = (n: number) => `select id from w where code like 'A${n}%'`;
+    expect((await run(agentSimple, q(1), false)).ok).toBe(true);
+    db.sql("create or replace view w as select id, ssn as code from customers", "ledger");
+    let refused = false;
+    for (let i = 0; i < 60 && !refused; i++) {
+      await Bun.sleep(250);
+      const out = await run(agentSimple, q(i + 2), false);
+      refused = !out.ok && out.code === "42501";
+    }
+    expect(refused).toBe(true);
+  }, 30_000);
+
   test("GET /api/connections/ledger/classification shows configured labels and findings, no values", async () => {
     const token = await gw.token("audrey", ["auditors"]);
     const res = await fetch(`http://127.0.0.1:${gw.httpPort}/api/connections/ledger/classification`, {

@@ -6,6 +6,7 @@ import type { ConnectionInfo, Gateway } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { type Address, type Listener, listen } from "../../net/listen.ts";
 import { CancelRegistry } from "./cancel-registry.ts";
+import { watchCatalogVersion } from "./catalog-version.ts";
 import { type CatalogConnection, ColumnCatalog } from "./column-catalog.ts";
 import {
   type ClassificationView,
@@ -120,7 +121,8 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
       clearInterval(sweep);
       const deadline = Date.now() + graceMs;
       while (live.size && Date.now() < deadline) await Bun.sleep(50);
-      for (const { catalog, classification } of states.values()) {
+      for (const { catalog, classification, stopWatch } of states.values()) {
+        stopWatch();
         classification.stop();
         catalog.close().catch(() => {});
       }
@@ -133,8 +135,13 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
   };
 }
 
+/** How often each connection's catalog fingerprint is compared (catalog-version.ts). */
+const CATALOG_POLL_MS = 5_000;
+
 interface ConnectionState {
   catalog: ColumnCatalog;
+  /** Stops the catalog version poll. */
+  stopWatch: () => void;
   classification: ConnectionClassification;
   resolver: StatementResolver;
   /** Null when no masking engine is configured. */
@@ -167,7 +174,8 @@ function connectionState(
   );
   resolver.labels = classification;
   const masking = engine ? new ResultMasking({ engine, catalog, resolver }) : null;
-  return { catalog, classification, resolver, masking };
+  const watch = watchCatalogVersion(catalog.client, CATALOG_POLL_MS, () => resolver.invalidate());
+  return { catalog, classification, resolver, masking, stopWatch: watch.stop };
 }
 
 /** The catalog connection uses the connection's own upstream account, with the same TLS requirements. */
