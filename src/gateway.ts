@@ -12,6 +12,7 @@ import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/log.ts";
+import type { ConnectionInfo } from "./core/session.ts";
 import { createAuthenticator } from "./identity/authenticator.ts";
 import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
@@ -25,7 +26,9 @@ import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
 import { createHttpGateway } from "./protocols/http/server.ts";
 import type { HttpTarget } from "./protocols/http/target.ts";
+import type { ClassificationView } from "./protocols/postgres/connection-classification.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
+import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
 export const VERSION = "0.1.0";
@@ -39,6 +42,8 @@ export interface RunningGateway {
   readonly approvals: ApprovalService;
   /** Reloads the policy bundle (SIGHUP). */
   reloadPolicy(): Promise<boolean>;
+  /** Runs a PostgreSQL connection's classification scan now; null for an unknown connection. */
+  classify(connection: string): Promise<ClassificationView | null>;
   /** Drains: stop accepting, end sessions after graceMs, flush the recorder, final checkpoint. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -115,7 +120,17 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         password: c.target.password ?? undefined,
         tls: c.target.tls,
         ca: c.target.ca ?? undefined,
-      },
+        classification: {
+          columnLabels: c.columnLabels,
+          scan: {
+            enabled: c.classification.scan,
+            intervalMs: c.classification.intervalMs,
+            sampleRows: c.classification.sampleRows,
+            maxTables: c.classification.maxTables,
+            maxValueBytes: 4096,
+          },
+        },
+      } satisfies PostgresTarget,
     },
     allowGroups: c.allowGroups,
     idleTimeoutMs: c.idleTimeoutMs,
@@ -194,6 +209,9 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       statementTimeoutMs: config.limits.agentStatementTimeoutMs,
       idleInTransactionTimeoutMs: config.limits.agentIdleInTransactionTimeoutMs,
     },
+    connections: connections
+      .filter((c) => c.info.type === "postgres")
+      .map((c) => c.info as ConnectionInfo<PostgresTarget>),
   });
 
   // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.
@@ -206,6 +224,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     gatewayPublicKey: key.publicRaw,
     approvals: approvalsPort(approvals),
+    classification: { view: (name) => pg.classification(name) },
   });
   const app = createHttpApp(
     {
@@ -270,6 +289,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   let stopping: Promise<void> | null = null;
   return {
     postgresPort: pg.port,
+    classify: (name) => pg.classify(name),
     httpPort: http.port ?? 0,
     logId,
     recorder,

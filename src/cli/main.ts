@@ -4,6 +4,7 @@ import { accessCommands } from "./access.ts";
 import { approveCommand } from "./approve.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
+import { connectionsClassifyCommand } from "./connections-classify.ts";
 import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
 import { policyCommands } from "./policy.ts";
@@ -18,6 +19,7 @@ const commands: CliCommand[] = [
   sessionsListCommand,
   sessionsShowCommand,
   auditVerifyCommand,
+  connectionsClassifyCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,

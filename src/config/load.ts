@@ -117,6 +117,13 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       allowGroups: conn.allow_groups,
       labels: conn.labels,
       tableLabels: conn.table_labels,
+      columnLabels: conn.column_labels,
+      classification: {
+        scan: conn.classification.scan,
+        intervalMs: conn.classification.interval,
+        sampleRows: conn.classification.sample_rows,
+        maxTables: conn.classification.max_tables,
+      },
       idleTimeoutMs: conn.idle_timeout,
       maxSessionMs: conn.max_session,
       maxSessionsPerIdentity: conn.max_sessions_per_identity,

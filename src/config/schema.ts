@@ -123,6 +123,23 @@ const postgresConnection = z.strictObject({
   table_labels: z
     .record(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "expected schema.table"), z.array(nonEmpty))
     .default({}),
+  // Columns known to hold regulated data, by `schema.table.column` (classes: ssn, card, iban, email,
+  // phone, or a custom detector's name): masked and refused for agents whatever a statement calls them.
+  column_labels: z
+    .record(
+      z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, "expected schema.table.column"),
+      z.array(nonEmpty).min(1, "name at least one class"),
+    )
+    .default({}),
+  // The classification scan: samples each readable table with the detectors, at start and every interval.
+  classification: z
+    .strictObject({
+      scan: z.boolean().default(true),
+      interval: duration.default(6 * 3_600_000),
+      sample_rows: z.number().int().min(1).max(10_000).default(200),
+      max_tables: z.number().int().min(1).max(100_000).default(500),
+    })
+    .default({ scan: true, interval: 6 * 3_600_000, sample_rows: 200, max_tables: 500 }),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
   // Live sessions one identity may hold on this connection; beyond, 53300 before the upstream is dialed.

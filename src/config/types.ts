@@ -35,6 +35,10 @@ export interface ConnectionConfig {
   labels: string[];
   /** "schema.table" to labels, e.g. {"public.accounts": ["regulated"]}. */
   tableLabels: Record<string, string[]>;
+  /** "schema.table.column" to the classes it holds, e.g. {"public.customers.tin": ["ssn"]}. */
+  columnLabels: Record<string, string[]>;
+  /** The classification scan of this connection's tables. */
+  classification: { scan: boolean; intervalMs: number; sampleRows: number; maxTables: number };
   idleTimeoutMs: number;
   maxSessionMs: number;
   maxSessionsPerIdentity: number;

@@ -37,6 +37,8 @@ export interface ConnectionEntry {
 
 export interface CommandDecider {
   decide(ctx: DecisionContext, command: Command): Decision | Promise<Decision>;
+  /** Drops cached decisions (a connection's catalog resolution changed). */
+  invalidate?(): void;
 }
 
 export interface PipelineOptions {
@@ -229,6 +231,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           client_addr: clientAddr,
         },
       });
+    },
+
+    catalogChanged(connection) {
+      logger.info("catalog changed: cached decisions dropped", { connection });
+      opts.decider.invalidate?.();
+    },
+
+    connectionEvent(connection, type, data) {
+      recorder.event({ type, time: Date.now(), data: { ...data, connection } });
     },
 
     terminateAll(reason) {

@@ -6,6 +6,7 @@ import type { AuditEvent } from "../../core/audit-event.ts";
 import type { Frame } from "../../core/frame.ts";
 import type { ExpanderFactory } from "../../core/recording-expander.ts";
 import type { Authenticator } from "../../identity/authenticator.ts";
+import type { ClassificationView } from "../../protocols/postgres/connection-classification.ts";
 import type { ApprovalsPort } from "./approvals-port.ts";
 
 /** A connection as the API shows it: where it points and who may use it, never a credential. */
@@ -45,6 +46,8 @@ export interface AdminDeps {
   cookieKey: Uint8Array;
   /** Null until the approvals module is wired in: the routes then answer 503. */
   approvals: ApprovalsPort | null;
+  /** What each PostgreSQL connection knows of its sensitive columns (labels, scan findings); absent: 503. */
+  classification?: { view(connection: string): ClassificationView | null };
   /**
    * Turns a session's stored recording into decoded frames for its protocol (a PostgreSQL session is stored
    * as raw byte streams); identity when absent. Keeps the API free of protocol codecs.

@@ -43,7 +43,7 @@ export function errorResponse(c: Context, err: unknown): Response {
  * RFC 9457 problem details (title, status, detail), with the `error` object this API has always sent kept
  * beside them, so clients reading either find what went wrong.
  */
-function problem(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
+export function problem(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
   const body = { type: "about:blank", title: code, status, detail: message, error: { code, message } };
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }

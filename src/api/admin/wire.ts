@@ -20,6 +20,7 @@ export interface AdminWiring {
   logId: string;
   gatewayPublicKey: Uint8Array;
   approvals: ApprovalsPort | null;
+  classification?: AdminDeps["classification"];
 }
 
 export async function openAdmin(w: AdminWiring): Promise<{ deps: AdminDeps; close(): Promise<void> }> {
@@ -39,6 +40,7 @@ export async function openAdmin(w: AdminWiring): Promise<{ deps: AdminDeps; clos
     gatewayPublicKey: w.gatewayPublicKey,
     cookieKey: loadOrCreateConsoleKey(w.config.dataDir),
     approvals: w.approvals,
+    ...(w.classification ? { classification: w.classification } : {}),
     secureCookies: false,
     decodeRecording: (protocol, frames) => (protocol === "postgres" ? expandRecording(frames) : frames),
     recordingExpander: (protocol, state) =>

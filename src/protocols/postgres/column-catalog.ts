@@ -154,6 +154,11 @@ export class ColumnCatalog {
     return this.cache.size;
   }
 
+  /** The catalog connection itself, for the statement resolver and the classification scan (same account). */
+  get client(): postgres.Sql {
+    return this.sql;
+  }
+
   async close(): Promise<void> {
     await this.sql.end({ timeout: 2 });
   }

@@ -36,6 +36,34 @@ export interface CommandFlowDeps {
   stats: SessionStats;
 }
 
+/**
+ * Masked identities (agents): what the command touches, resolved through the upstream catalog, goes into
+ * the command before it is decided (statement-resolver.ts). A known shape is attached synchronously; a new
+ * one waits for the catalog. A resolver failure leaves an empty resolution, which the policy input turns
+ * into unresolved statements (refused for agents).
+ */
+function resolveThroughCatalog(
+  gw: GatewaySession<PostgresTarget>,
+  masking: ResultMasking | null,
+  command: Command,
+): Promise<void> | null {
+  const resolver = masking?.resolver;
+  if (!resolver || gw.identity.kind !== "agent") return null;
+  const resolved = resolver.resolve(command.text);
+  if (!(resolved instanceof Promise)) {
+    command.catalog = resolved;
+    return null;
+  }
+  return resolved.then(
+    (r) => {
+      command.catalog = r;
+    },
+    () => {
+      command.catalog = { statements: [] };
+    },
+  );
+}
+
 export class CommandBase {
   protected readonly gw: GatewaySession<PostgresTarget>;
   protected readonly io: RelayIo;
@@ -59,6 +87,12 @@ export class CommandBase {
 
   /** The gateway's decision of a command; any failure is a denial. */
   protected decideSafely(command: Command): Decision | Promise<Decision> {
+    const resolving = resolveThroughCatalog(this.gw, this.masking, command);
+    if (resolving) return resolving.then(() => this.decideResolved(command));
+    return this.decideResolved(command);
+  }
+
+  private decideResolved(command: Command): Decision | Promise<Decision> {
     if (!this.gw.recordable()) return auditRefusal();
     try {
       const d = this.gw.decide(command);

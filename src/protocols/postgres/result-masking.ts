@@ -11,11 +11,14 @@ import type { ColumnCatalog } from "./column-catalog.ts";
 import { type CopyPlan, CopyRun, copyPlans } from "./copy-mask.ts";
 import { maskDataRow, type PgRowMasker, parseRowDescription, pgRowMasker, type RowField } from "./mask.ts";
 import { NoticeMasker } from "./notice-mask.ts";
+import type { StatementResolver } from "./statement-resolver.ts";
 
 export interface MaskingDeps {
   engine: MaskingEngine;
   /** Resolves column sources upstream; null when the connection has no catalog (names only). */
   catalog: ColumnCatalog | null;
+  /** Resolves statements through the catalog before they are decided (masked identities); null: not done. */
+  resolver?: StatementResolver | null;
 }
 
 /** Masking state of one command (a simple Query or one Execute of a portal). */
@@ -117,6 +120,11 @@ export class ResultMasking {
   /** A function's `schema.name` by OID through the catalog connection; null without a catalog. */
   functionName(oid: number): Promise<string | null> {
     return this.deps.catalog ? this.deps.catalog.functionName(oid) : Promise.resolve(null);
+  }
+
+  /** The connection's statement resolver (statement-resolver.ts), when it has a catalog. */
+  get resolver(): StatementResolver | null {
+    return this.deps.resolver ?? null;
   }
 
   /** A CommandMask when the decision asks for masking, else null (the unmasked fast path). */
