@@ -3,8 +3,10 @@
 
 export type MaskMethod = "redact" | "partial" | "hash" | "null";
 
+import { columnFlags } from "./sensitive-names.ts";
+
 /** Bit flags describing the column a value came from; detectors may relax their rules with them. */
-export const COLUMN_SSN_LIKE = 1;
+export { COLUMN_PHONE_LIKE, COLUMN_SSN_LIKE } from "./sensitive-names.ts";
 
 /** What the cheap prefilter found in a value; detectors declare what they need. */
 export const HAS_DIGIT = 1;
@@ -64,4 +66,33 @@ export function boundaryAfter(buf: Uint8Array, pos: number, end: number): boolea
   // "…1111.00" or "…1111-2": a decimal or a longer dashed number.
   if ((b === 46 || b === 45) && pos + 1 < end && isDigit(buf[pos + 1])) return false;
   return true;
+}
+
+/** Bytes that may sit between a key and its value: quotes, `:`, `=`, `>`, spaces, tabs. */
+function isKeySep(b: number | undefined): boolean {
+  return b === 34 || b === 39 || b === 58 || b === 61 || b === 62 || b === 32 || b === 9;
+}
+
+function isKeyChar(b: number | undefined): boolean {
+  return isAlnum(b) || b === 95 || b === 45;
+}
+
+/**
+ * Column flags for the key written just before `pos` in free text (`"ssn":"`, `taxId=`, `<phone>`,
+ * `mobile: `), so a bare number in a text body is read like one in a column of that name. 0 when none.
+ */
+export function keyFlagsBefore(buf: Uint8Array, pos: number, start: number): number {
+  let p = pos;
+  let seps = 0;
+  while (p > start && isKeySep(buf[p - 1]) && seps < 4) {
+    p--;
+    seps++;
+  }
+  if (seps === 0 || p === pos) return 0;
+  const end = p;
+  while (p > start && isKeyChar(buf[p - 1]) && end - p < 48) p--;
+  if (p === end) return 0;
+  let name = "";
+  for (let k = p; k < end; k++) name += String.fromCharCode(buf[k]!);
+  return columnFlags(name);
 }
