@@ -115,7 +115,6 @@ export const phoneDetector: Detector = {
           ((flags & COLUMN_PHONE_LIKE) !== 0 || (keyFlagsBefore(buf, from, start) & COLUMN_PHONE_LIKE) !== 0)
         )
           out.push(from, i);
-        continue;
       } else i++;
     }
   },
