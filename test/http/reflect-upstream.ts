@@ -63,7 +63,7 @@ export const FORMATS: Record<string, [string | null, string]> = {
   ],
   html: [
     "text/html",
-    `<html><body><p>SSN ${FIXTURE.ssn}</p><p>${FIXTURE.email} ${FIXTURE.phone} ${FIXTURE.iban} ${FIXTURE.lowerIban} ${FIXTURE.card}</p><span data-taxid="${FIXTURE.bareSsn}">x</span><i>mobilePhone: ${FIXTURE.barePhone}</i><b>bankAccount=${FIXTURE.account}</b><u>dateOfBirth=${FIXTURE.dob}</u></body></html>`,
+    `<html><body><h1>${record.name}</h1><p>order ${HARMLESS.orderId}</p><p>SSN ${FIXTURE.ssn}</p><p>${FIXTURE.email} ${FIXTURE.phone} ${FIXTURE.iban} ${FIXTURE.lowerIban} ${FIXTURE.card}</p><span data-taxid="${FIXTURE.bareSsn}">x</span><i>mobilePhone: ${FIXTURE.barePhone}</i><b>bankAccount=${FIXTURE.account}</b><u>dateOfBirth=${FIXTURE.dob}</u></body></html>`,
   ],
   csv: ["text/csv", `${fields.join(",")}\r\n${fields.map((f) => csvCell(record[f])).join(",")}\r\n`],
   tsv: [
@@ -147,8 +147,12 @@ export async function startReflector(): Promise<Reflector> {
       const fmt = seg[1] ?? (accept.includes("text/csv") ? "csv" : accept.includes("xml") ? "xml" : "json");
       const f = FORMATS[fmt];
       if (!f) return send(404, "text/plain", "no such format");
+      const pad = Number(url.searchParams.get("pad") ?? 0);
+      if (pad && fmt === "json")
+        return send(200, f[0], JSON.stringify({ customers: [record], filler: "x".repeat(pad) }));
       return send(200, f[0], f[1]);
     }
+    if (seg[0] === "badjson") return send(200, "application/json", `{"ssn": "${FIXTURE.ssn}", oops`);
     if (seg[0] === "bin") return send(200, "application/octet-stream", `BIN ${FIXTURE.ssn}`);
     if (seg[0] === "png") return send(200, "image/png", `\x89PNG ${FIXTURE.ssn}`);
     if (seg[0] === "echo") {
