@@ -217,7 +217,7 @@ export function startWsUpstream(): WsUpstream {
       message(ws, msg) {
         const text = typeof msg === "string" ? msg : new TextDecoder().decode(msg);
         received.push(text);
-        if (text === "binary") ws.send(new TextEncoder().encode(`bytes ${FIXTURE.ssn}`));
+        if (text.includes("binary")) ws.send(new TextEncoder().encode(`bytes ${FIXTURE.ssn}`));
         else ws.send(`echo:${text}`);
       },
     },
