@@ -17,7 +17,7 @@ export function rawRequest(
   return new Promise((resolve, reject) => {
     const sock = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
-    sock.on("data", (d) => chunks.push(d));
+    sock.on("data", (d: Buffer) => chunks.push(d));
     sock.on("error", reject);
     sock.on("close", () => {
       const text = Buffer.concat(chunks).toString("latin1");

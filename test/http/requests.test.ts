@@ -191,7 +191,7 @@ describe("method overrides", () => {
   test("where the connection honours overrides, the overridden method is what is decided and executed", async () => {
     up.received.length = 0;
     // An agent's GET that says DELETE is a DELETE: review, and nothing reaches the upstream.
-    for (const headers of [{ "x-http-method-override": "DELETE" }, {}]) {
+    for (const headers of [{ "x-http-method-override": "DELETE" }, {}] as Record<string, string>[]) {
       const target =
         "x-http-method-override" in headers ? "/c/override/orders/1" : "/c/override/orders/1?_method=DELETE";
       const res = await raw(target, agent, headers);
