@@ -129,6 +129,33 @@ describe("masked identities", () => {
     expect([ok.status, leaks(ok.text)]).toEqual([200, {}]);
   });
 
+  test("response headers are masked too: by name and by detectors, cookies and redirects included", async () => {
+    const r = await everything("/c/api/headers", agent);
+    expect(r.status).toBe(200);
+    expect(leaks(r.text)).toEqual({});
+    const human_ = await everything("/c/api/headers", human);
+    expect(leaks(human_.text)[FIXTURE.ssn]).toBe(1);
+  });
+
+  test("JSON served as text is masked as JSON: escaped names and values, nested under sensitive names", async () => {
+    for (const t of ["", "?t=chunked", "?enc=gzip"]) {
+      const r = await everything(`/c/api/escaped${t}`, agent);
+      expect(r.status).toBe(200);
+      const parsed = JSON.parse(r.body.toString()) as Record<string, unknown>;
+      expect(leaks(JSON.stringify(parsed))).toEqual({});
+      expect(leaks(r.text)).toEqual({});
+      expect(parsed.name).toBe(HARMLESS.name);
+    }
+  });
+
+  test("text in a charset the detectors cannot read is refused", async () => {
+    for (const p of ["/c/api/utf16", "/c/api/bom16"]) {
+      const r = await everything(p, agent);
+      expect(r.status).toBe(502);
+      expect(r.body.includes(Buffer.from(FIXTURE.ssn, "utf16le"))).toBe(false);
+    }
+  });
+
   test("a body that does not parse as its declared type is refused", async () => {
     const r = await everything("/c/api/badjson", agent);
     expect(r.status).toBe(502);

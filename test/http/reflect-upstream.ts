@@ -152,6 +152,30 @@ export async function startReflector(): Promise<Reflector> {
         return send(200, f[0], JSON.stringify({ customers: [record], filler: "x".repeat(pad) }));
       return send(200, f[0], f[1]);
     }
+    if (seg[0] === "headers")
+      return send(200, "application/json", "{}", {
+        "x-customer-ssn": FIXTURE.ssn,
+        "x-debug": `mail=${FIXTURE.email}`,
+        location: `/next?iban=${FIXTURE.iban}`,
+        "set-cookie": `last=${FIXTURE.card}; Path=/`,
+      });
+    if (seg[0] === "escaped")
+      // JSON as text/plain with escaped members and values and values nested under sensitive names.
+      return send(
+        200,
+        "text/plain",
+        `{"s\u0073n":"\u0031\u0032\u0033-45-6789","taxId":{"value":"${FIXTURE.bareSsn}"},"phones":{"mobile":["${FIXTURE.barePhone}"]},"name":"${record.name}"}`,
+      );
+    if (seg[0] === "utf16") {
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-16le" });
+      return res.end(Buffer.from(`ssn ${FIXTURE.ssn}`, "utf16le"));
+    }
+    if (seg[0] === "bom16") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      return res.end(
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`ssn ${FIXTURE.ssn}`, "utf16le")]),
+      );
+    }
     if (seg[0] === "badjson") return send(200, "application/json", `{"ssn": "${FIXTURE.ssn}", oops`);
     if (seg[0] === "bin") return send(200, "application/octet-stream", `BIN ${FIXTURE.ssn}`);
     if (seg[0] === "png") return send(200, "image/png", `\x89PNG ${FIXTURE.ssn}`);

@@ -13,7 +13,14 @@ import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } 
 import { FieldPlans } from "./field-plans.ts";
 import { type ClientOrigin, recordedHeaders } from "./headers.ts";
 import { jsonMasker } from "./mask.ts";
-import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
+import {
+  chooseOverride,
+  commandFor,
+  METHOD_PARAM,
+  prepareRequest,
+  shapeOf,
+  takeOverrides,
+} from "./request.ts";
 import { type ResponseMasking, relayResponse } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
 import type { RequestHold } from "./sessions.ts";
@@ -316,7 +323,7 @@ function formBody(
   if (type === "multipart") {
     const text = decoder.decode(bytes);
     const m =
-      /content-disposition:[^\r\n]*name="?_method"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/i.exec(
+      /content-disposition:[^\r\n]*name="?(?:_method|x-http-method-override|x-http-method|x-method-override)"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/i.exec(
         text,
       );
     if (!m) return {};
@@ -328,7 +335,7 @@ function formBody(
     return { override: m[1]! };
   }
   const params = new URLSearchParams(decoder.decode(bytes));
-  const overrides = params.getAll(METHOD_PARAM);
+  const overrides = takeOverrides(params);
   const fields: Record<string, string[]> = {};
   if (overrides.length > 1 && new Set(overrides).size > 1)
     return new CustosError("protocol.malformed", "conflicting method overrides");
@@ -343,7 +350,6 @@ function formBody(
     collect();
     return { fields };
   }
-  params.delete(METHOD_PARAM);
   collect();
   return {
     ...(honour ? { override: overrides[0]! } : {}),

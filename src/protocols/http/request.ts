@@ -13,8 +13,27 @@ import {
 } from "./headers.ts";
 import { type HttpTarget, injectedHeader } from "./target.ts";
 
-/** The override parameter in a query or form body (Rails, Laravel, Express method-override). */
+/** The override parameter in a query or form body (Rails, Laravel, Symfony, Express method-override). */
 export const METHOD_PARAM = "_method";
+
+/** Parameter names (compared lower-cased) that some framework reads as a method override. */
+const OVERRIDE_PARAMS = new Set([
+  METHOD_PARAM,
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+]);
+
+/** Takes every override parameter out of `params` (any case), returning their values. */
+export function takeOverrides(params: URLSearchParams): string[] {
+  const names = [...new Set([...params.keys()].filter((k) => OVERRIDE_PARAMS.has(k.toLowerCase())))];
+  const values: string[] = [];
+  for (const k of names) {
+    values.push(...params.getAll(k));
+    params.delete(k);
+  }
+  return values;
+}
 
 export interface UpstreamRequest {
   /** What the upstream executes, and what the policy decides. */
@@ -52,8 +71,7 @@ export function prepareRequest(
     const v = req.headers.get(h);
     if (v !== null) overrides.push(v);
   }
-  overrides.push(...params.getAll(METHOD_PARAM));
-  params.delete(METHOD_PARAM);
+  overrides.push(...takeOverrides(params));
   let method = req.method;
   if (target.relay.methodOverride && overrides.length > 0) {
     const chosen = chooseOverride(overrides);

@@ -8,16 +8,15 @@
 import { nowMicros } from "../../core/clock.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
-import { declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
+import { declaredLength, head, tap, WHOLE_BODY_MAX } from "./body.ts";
 import { contentKind, listedType, mediaType } from "./content-kind.ts";
 import type { FieldPlans } from "./field-plans.ts";
 import { forwardResponseHeaders, recordedHeaders } from "./headers.ts";
 import type { JsonMasker } from "./mask.ts";
+import { maskedResponse, maskHeaders } from "./masked-body.ts";
 import { type Scrubber, scrubBytes, scrubHeaders, scrubStream } from "./scrub.ts";
 import type { PooledSession } from "./sessions.ts";
-import { maskCsvStream, maskForm, maskNdjsonStream, maskSseStream, maskXml } from "./structured-mask.ts";
 import type { HttpTarget } from "./target.ts";
-import { maskTextStream } from "./text-mask.ts";
 import { problemResponse } from "./wire-error.ts";
 
 /** How a masked identity's response bodies are masked: the JSON masker and the per-field plans. */
@@ -39,9 +38,6 @@ export interface RelayResponseOptions {
   onDone(status: number, detail: Record<string, unknown>): void;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /** Content codings the gateway decodes to read a body (RFC 9110 §8.4.1); others cannot be masked. */
 const DECODERS: Record<string, string> = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate", br: "brotli" };
 
@@ -61,6 +57,8 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
   const headers = forwardResponseHeaders(upstream.headers, rewritten);
   if (o.scrubber) scrubHeaders(o.scrubber, headers);
   rewriteLocation(headers, target.url, o.name);
+  // Header values are bytes the client receives too (a debug header, a Location with a query).
+  if (o.masking) maskHeaders(o.masking.plans, headers);
   const recorded = recordedHeaders(headers);
   const extra = unmaskedType ? { unmasked_type: mediaType(contentType) } : {};
 
@@ -105,80 +103,21 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
   }
 
   if (masked) {
-    const m = o.masking!;
-    if (kind === "opaque") {
-      await upstream.body.cancel().catch(() => {});
-      return fail(
-        new CustosError(
-          "upstream.protocol",
-          `a ${mediaType(contentType)} response cannot be masked and is refused for this identity`,
-        ),
-      );
-    }
-    if (kind === "json" || kind === "form" || kind === "xml") {
-      let bytes: Uint8Array;
-      try {
-        const b = await readBounded(source, target.limits.maskBody);
-        if (!b.complete) {
-          await b.stream.cancel().catch(() => {});
-          return fail(
-            new CustosError(
-              "upstream.protocol",
-              `the response exceeds ${target.limits.maskBody} bytes, the bound for masking`,
-            ),
-          );
-        }
-        bytes = b.bytes;
-      } catch (err) {
-        return fail(
-          new CustosError("upstream.protocol", "the upstream response body failed", { error: String(err) }),
-        );
-      }
-      let out: Uint8Array;
-      try {
-        const text = decoder.decode(bytes);
-        const value =
-          kind === "json"
-            ? JSON.stringify(m.json.mask(JSON.parse(text)))
-            : kind === "form"
-              ? maskForm(m.plans, text)
-              : maskXml(m.plans, text);
-        out = encoder.encode(value);
-      } catch {
-        // Fail closed: a body that does not parse as its declared type cannot be shown masked.
-        return fail(
-          new CustosError(
-            "upstream.protocol",
-            `the upstream response is not valid ${kind} and must be masked`,
-          ),
-        );
-      }
-      if (o.scrubber) out = scrubBytes(o.scrubber, out);
-      record(head(out, target.limits.recordBody), out.length, "complete");
-      o.onDone(status, { bytes_out: out.length, masking: m.json.evidence });
-      return new Response(out as Uint8Array<ArrayBuffer>, init);
-    }
-    const bound = target.limits.maskBody;
-    const transform =
-      kind === "sse"
-        ? maskSseStream(m.plans, m.json, bound)
-        : kind === "ndjson"
-          ? maskNdjsonStream(m.json, bound)
-          : kind === "csv" || kind === "tsv"
-            ? maskCsvStream(m.plans, kind === "csv" ? "," : "\t", bound)
-            : maskTextStream(m.plans, bound);
-    source = source.pipeThrough(transform);
-    if (o.scrubber) source = source.pipeThrough(scrubStream(o.scrubber));
-    const body = tap(source, target.limits.recordBody, (r) => {
-      record(r.head, r.bytes, r.end);
-      o.onDone(r.end === "error" ? 502 : status, {
-        bytes_out: r.bytes,
-        end: r.end,
-        masking: m.json.evidence,
-        ...(r.error ? { error: "upstream_body" } : {}),
-      });
+    return maskedResponse({
+      masking: o.masking!,
+      kind,
+      contentType,
+      source,
+      cancel: () => upstream.body!.cancel().catch(() => {}),
+      maskBody: target.limits.maskBody,
+      recordBody: target.limits.recordBody,
+      scrubber: o.scrubber,
+      init,
+      record,
+      fail,
+      done: (st, detail) => o.onDone(st, detail),
+      status,
     });
-    return new Response(body, init);
   }
 
   // Unmasked: a small body of declared length is read whole (body.ts, WHOLE_BODY_MAX); the rest streams.
