@@ -122,4 +122,8 @@ http_reviews contains {"rule": "custos.http_agent_ws_opaque", "reason": "agents 
 
 http_path_under(path, prefix) if path == prefix
 
-http_path_under(path, prefix) if startswith(path, concat("", [prefix, "/"]))
+# `/admin.json` and `/admin%20` are `/admin` to routers that match suffixes or trim trailing blanks.
+http_path_under(path, prefix) if {
+	some sep in ["/", ".", "%20"]
+	startswith(path, concat("", [prefix, sep]))
+}

@@ -110,3 +110,18 @@ test_human_ws_write_allowed_sync if {
 	d.action == "allow"
 	d.record == "sync"
 }
+
+test_agent_denied_path_variants if {
+	every p in ["/admin", "/ADMIN/users", "/admin.json", "/admin%20", "/internal/x"] {
+		d := custos.decision with input as http_input("agent", "GET", p)
+		d.action == "deny"
+		d.rule == "custos.http_denied_path"
+	}
+}
+
+test_agent_lookalike_paths_allowed if {
+	every p in ["/administrators-guide", "/v1/admin", "/internals"] {
+		d := custos.decision with input as http_input("agent", "GET", p)
+		d.action == "allow"
+	}
+}

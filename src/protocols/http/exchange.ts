@@ -25,7 +25,7 @@ import { type ResponseMasking, relayResponse } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
 import type { RequestHold } from "./sessions.ts";
 import { applyInjection, type HttpTarget } from "./target.ts";
-import { problemResponse } from "./wire-error.ts";
+import { problemResponse, statusFor } from "./wire-error.ts";
 
 export interface ExchangeContext {
   masking: MaskingEngine;
@@ -184,8 +184,12 @@ export async function exchange(
   const headers = upstreamReq.headers;
   applyInjection(target.inject, headers, url);
   // Masking reads the body, so ask for it unencoded (response.ts decodes gzip/deflate/br if it comes anyway).
-  if (masking) headers.set("accept-encoding", "identity");
-  else if (target.inject)
+  if (masking) {
+    headers.set("accept-encoding", "identity");
+    // A byte range would cut values in pieces no detector recognises: masked identities get whole bodies.
+    headers.delete("range");
+    headers.delete("if-range");
+  } else if (target.inject)
     headers.set("accept-encoding", readableEncodings(req.headers.get("accept-encoding")));
   let bytesIn = body instanceof Uint8Array ? body.length : 0;
   if (body instanceof ReadableStream) {
@@ -254,7 +258,7 @@ export async function exchange(
 }
 
 /** A request refused before its decision: recorded, answered 400 (or the error's status), audited. */
-function malformed(
+export function malformed(
   hold: RequestHold,
   req: Request,
   rest: string,
@@ -278,7 +282,7 @@ function malformed(
     data: { method: req.method, path: rest || "/", query: search, refused: err.message },
   });
   const decision = deny(err.message, "custos.http_malformed_request");
-  hold.complete(command, decision, outcome(started, 400, { error: err.code }));
+  hold.complete(command, decision, outcome(started, statusFor(err.code), { error: err.code }));
   return problemResponse(err);
 }
 

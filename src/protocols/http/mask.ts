@@ -165,9 +165,3 @@ function whole(value: unknown, method: MaskRule["method"], hasher: Hasher | null
   methodPieces(method, bytes, 0, bytes.length, hasher, false, pieces);
   return decoder.decode(materialize(bytes, pieces));
 }
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
-
-export function isJsonType(contentType: string | null): boolean {
-  return contentType !== null && JSON_TYPE.test(contentType.trim());
-}

@@ -9,7 +9,7 @@ import type { Logger } from "../../core/log.ts";
 import type { Gateway } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { listedType } from "./content-kind.ts";
-import { exchange, refuse } from "./exchange.ts";
+import { exchange, malformed, refuse } from "./exchange.ts";
 import { FieldPlans } from "./field-plans.ts";
 import { bearerToken, type ClientOrigin } from "./headers.ts";
 import { jsonMasker } from "./mask.ts";
@@ -128,10 +128,7 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     const session = hold.pooled.session;
     const target = session.connection.target;
     const prepared = prepareRequest(req, target, rest, search, origin);
-    if (!prepared.ok) {
-      hold.release();
-      return problemResponse(prepared.error);
-    }
+    if (!prepared.ok) return malformed(hold, req, rest, search, started, prepared.error);
     const up = prepared.request;
     const { command, http } = commandFor(up);
     http.websocket = "upgrade";

@@ -114,17 +114,32 @@ function csvField(value: string, sep: string): string {
   return value.includes(sep) || /["\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
+/** The separator a header line uses: the declared one, unless it holds none and `;` or a tab instead. */
+function sniffSeparator(text: string, declared: string): string {
+  const nl = text.search(/[\r\n]/);
+  const line = nl === -1 ? text : text.slice(0, nl);
+  if (line.includes(declared)) return declared;
+  for (const s of [";", "\t", ",", "|"]) if (line.includes(s)) return s;
+  return declared;
+}
+
 export function maskCsvStream(
   plans: FieldPlans,
-  sep: string,
+  declared: string,
   bound: number,
 ): TransformStream<Uint8Array, Uint8Array> {
   let header: string[] | null = null;
+  let sep = declared;
   let out = "";
   return unitStream(
     bound,
     "CSV record",
     (text, final) => {
+      if (header === null) {
+        // Wait for the whole header line to know its separator (European CSV uses `;`).
+        if (!final && !/[\r\n]/.test(text)) return 0;
+        sep = sniffSeparator(text, declared);
+      }
       const { records, ends, rest } = csvRecords(text, sep, final);
       out = "";
       records.forEach((fields, r) => {
