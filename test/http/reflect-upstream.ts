@@ -66,6 +66,7 @@ export const FORMATS: Record<string, [string | null, string]> = {
     `<html><body><h1>${record.name}</h1><p>order ${HARMLESS.orderId}</p><p>SSN ${FIXTURE.ssn}</p><p>${FIXTURE.email} ${FIXTURE.phone} ${FIXTURE.iban} ${FIXTURE.lowerIban} ${FIXTURE.card}</p><span data-taxid="${FIXTURE.bareSsn}">x</span><i>mobilePhone: ${FIXTURE.barePhone}</i><b>bankAccount=${FIXTURE.account}</b><u>dateOfBirth=${FIXTURE.dob}</u></body></html>`,
   ],
   csv: ["text/csv", `${fields.join(",")}\r\n${fields.map((f) => csvCell(record[f])).join(",")}\r\n`],
+  semicolon: ["text/csv", `${fields.join(";")}\n${fields.map((f) => String(record[f])).join(";")}\n`],
   tsv: [
     "text/tab-separated-values",
     `${fields.join("\t")}\n${fields.map((f) => String(record[f])).join("\t")}\n`,

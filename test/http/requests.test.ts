@@ -101,6 +101,9 @@ describe("canonical paths", () => {
     "/c/api/internal;x/../internal",
     "/c/api/%69nternal",
     "/c/api///internal//keys",
+    "/c/api/admin.json",
+    "/c/api/ADMIN%20",
+    "/c/api/Admin/",
   ];
 
   test.each(attacks)("an agent cannot reach the admin handler with %p", async (target) => {
@@ -273,6 +276,16 @@ describe("request headers", () => {
     expect(h["x-tenant"]).toBe("other-tenant");
     expect(h["x-api-key"]).toBeUndefined();
     expect(h["x-forwarded-for"]).toBe("127.0.0.1");
+  });
+
+  test("a masked identity's Range is not forwarded: values are not cut into unrecognisable pieces", async () => {
+    up.received.length = 0;
+    expect((await raw("/c/api/data/text", agent, { range: "bytes=10-20", "if-range": "x" })).status).toBe(
+      200,
+    );
+    expect(up.received[0]!.headers.range).toBeUndefined();
+    expect((await raw("/c/api/data/text", human, { range: "bytes=10-20" })).status).toBe(200);
+    expect(up.received[1]!.headers.range).toBe("bytes=10-20");
   });
 
   test("an encoded request body the policy cannot read is refused", async () => {
