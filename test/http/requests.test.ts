@@ -177,6 +177,17 @@ describe("method overrides", () => {
     expect(up.received[0]!.body).toBe("qty=2");
   });
 
+  test("a `_method` member in a JSON body is refused", async () => {
+    up.received.length = 0;
+    const res = await fetch(`${gw.base}/c/api/orders/1`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${human}`, "content-type": "application/json" },
+      body: JSON.stringify({ _method: "DELETE", qty: 2 }),
+    });
+    expect(res.status).toBe(400);
+    expect(up.received).toHaveLength(0);
+  });
+
   test("a `_method` field in a multipart body is refused", async () => {
     up.received.length = 0;
     const form = new FormData();

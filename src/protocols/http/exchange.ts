@@ -89,6 +89,29 @@ export async function exchange(
         } catch {
           http.body_skipped = "invalid_json";
         }
+        // Laravel reads `_method` from a JSON body as well: honoured, or refused (re-encoding JSON could
+        // change the numbers in it).
+        const jsonOverride = overrideMember(http.body);
+        if (jsonOverride !== null) {
+          if (!target.relay.methodOverride)
+            return malformed(
+              hold,
+              req,
+              rest,
+              search,
+              started,
+              new CustosError("protocol.malformed", `a ${METHOD_PARAM} member in a JSON body is not relayed`),
+            );
+          const chosen = chooseOverride([
+            jsonOverride,
+            ...(upstreamReq.method !== req.method ? [upstreamReq.method] : []),
+          ]);
+          if (chosen instanceof CustosError) return malformed(hold, req, rest, search, started, chosen);
+          const parsed = http.body;
+          upstreamReq.method = chosen;
+          ({ command, http } = commandFor(upstreamReq));
+          http.body = parsed;
+        }
       } else {
         const form = formBody(b.bytes, bodyType, target.relay.methodOverride);
         if (form instanceof CustosError) return malformed(hold, req, rest, search, started, form);
@@ -303,6 +326,15 @@ function readableEncodings(accept: string | null): string {
 
 function isIdentity(value: string | null): boolean {
   return value === null || value.trim() === "" || value.trim().toLowerCase() === "identity";
+}
+
+/** A method override written as a top-level member of a JSON object body, or null. */
+function overrideMember(body: unknown): string | null {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return null;
+  for (const [k, v] of Object.entries(body)) {
+    if (k.toLowerCase() === METHOD_PARAM) return typeof v === "string" ? v : "";
+  }
+  return null;
 }
 
 type BodyType = "json" | "form" | "multipart" | "other";
