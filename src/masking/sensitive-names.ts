@@ -63,8 +63,19 @@ const SPELLINGS: Record<string, string> = {
 /** Names longer than this are not looked up (a key is short; this bounds the work per name). */
 const MAX_NAME = 96;
 
+const normalized = new Map<string, string>();
+
 /** Lower snake case: camelCase and acronyms split (`taxID` → `tax_id`), any other separator → `_`. */
 export function normalizeName(name: string): string {
+  const hit = normalized.get(name);
+  if (hit !== undefined) return hit;
+  const out = normalizeUncached(name);
+  if (normalized.size > 10_000) normalized.clear();
+  normalized.set(name, out);
+  return out;
+}
+
+function normalizeUncached(name: string): string {
   if (name.length > MAX_NAME) name = name.slice(0, MAX_NAME);
   let out = "";
   let prev = 0; // 0 start/separator, 1 lower or digit, 2 upper
@@ -122,7 +133,19 @@ function lookup(norm: string): string | null {
  * means: the same name, or both spell the same sensitive name, or `name` holds `rule`'s words at one
  * end (`employee_salary` for a rule `salary`).
  */
+const matches = new Map<string, boolean>();
+
 export function nameMatchesRule(rule: string, name: string): boolean {
+  const key = `${rule}\u0000${name}`;
+  const hit = matches.get(key);
+  if (hit !== undefined) return hit;
+  const m = matchUncached(rule, name);
+  if (matches.size > 20_000) matches.clear();
+  matches.set(key, m);
+  return m;
+}
+
+function matchUncached(rule: string, name: string): boolean {
   const r = rule.toLowerCase();
   if (r === name.toLowerCase()) return true;
   const ruleNorm = normalizeName(rule);

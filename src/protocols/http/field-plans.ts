@@ -2,7 +2,6 @@
 // form keys, XML elements and attributes, `key=value` in free text). Plans come from the masking
 // engine (so names match by spelling, sensitive-names.ts) and are cached per name for the response.
 import type { MaskRule } from "../../core/decision.ts";
-import { CustosError } from "../../core/errors.ts";
 import type { MaskMethod } from "../../masking/detector.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import type { Hasher } from "../../masking/methods.ts";
@@ -11,6 +10,7 @@ import type { ColumnPlan } from "../../masking/plan.ts";
 import type { ActiveDetector } from "../../masking/scan.ts";
 import { scanValue } from "../../masking/scan.ts";
 import type { JsonMaskEvidence } from "./mask.ts";
+import { remembered, sharedStore } from "./plan-cache.ts";
 
 const NOTHING: ColumnPlan = { method: null, rule: null, detectors: [], flags: 0 };
 const encoder = new TextEncoder();
@@ -20,36 +20,32 @@ export class FieldPlans {
   readonly hasher: Hasher | null;
   /** The plan for text with no field name: the decision's detectors. */
   readonly anonymous: ColumnPlan;
-  private readonly named: MaskRule[] = [];
-  private readonly cache = new Map<string, ColumnPlan>();
+  private readonly named: MaskRule[];
+  private readonly store: Map<string, unknown>;
 
   constructor(
     private readonly engine: MaskingEngine,
     rules: readonly MaskRule[],
     readonly evidence: JsonMaskEvidence,
   ) {
-    for (const rule of rules) {
-      const column = rule.column;
-      if (column?.startsWith("$")) {
-        // Formats without a document tree read a path rule by its last member name (`$.a[*].ssn` is
-        // `ssn`); a path that ends in `*` or an index names nothing and cannot be honoured.
-        const m = /(?:\.|\[['"])([A-Za-z_$][\w$-]*)['"]?\]?$/.exec(column);
-        if (!m) throw new CustosError("policy.unavailable", `mask path ${column} cannot apply to this body`);
-        this.named.push({ ...rule, column: m[1]! });
-      } else this.named.push(rule);
-    }
-    const probe = engine.plan(this.named, [{ name: "" }]);
-    this.hasher = probe.hasher;
-    this.anonymous = probe.columns[0] ?? NOTHING;
+    this.store = sharedStore(engine, rules);
+    const base = remembered(this.store, "field:rules", () => prepareFields(engine, rules));
+    this.named = base.named;
+    this.hasher = base.hasher;
+    this.anonymous = base.anonymous;
+    this.unnamed = base.unnamed;
   }
 
+  /** A path rule no field name stands for (`$.a[*]`): bodies without a document tree cannot honour it. */
+  readonly unnamed: string | null;
+
   plan(name: string): ColumnPlan {
-    let p = this.cache.get(name);
-    if (!p) {
-      p = name === "" ? this.anonymous : (this.engine.plan(this.named, [{ name }]).columns[0] ?? NOTHING);
-      if (this.cache.size < 4096) this.cache.set(name, p);
-    }
-    return p;
+    if (name === "") return this.anonymous;
+    return remembered(
+      this.store,
+      `field:${name}`,
+      () => this.engine.plan(this.named, [{ name }]).columns[0] ?? NOTHING,
+    );
   }
 
   /** Whether any rule can act on text at all (detectors or names); without one, text cannot be masked. */
@@ -93,6 +89,27 @@ export class FieldPlans {
     if (at < bytes.length) pieces.push({ kind: 0, s: at, e: bytes.length });
     return decoder.decode(materialize(bytes, pieces));
   }
+}
+
+/** Path rules read by their last member name; validated once per rule list. */
+function prepareFields(
+  engine: MaskingEngine,
+  rules: readonly MaskRule[],
+): { named: MaskRule[]; hasher: Hasher | null; anonymous: ColumnPlan; unnamed: string | null } {
+  const named: MaskRule[] = [];
+  let unnamed: string | null = null;
+  for (const rule of rules) {
+    const column = rule.column;
+    if (column?.startsWith("$")) {
+      // Formats without a document tree read a path rule by its last member name (`$.a[*].ssn` is
+      // `ssn`); a path that ends in `*` or an index names nothing and cannot be honoured.
+      const m = /(?:\.|\[['"])([A-Za-z_$][\w$-]*)['"]?\]?$/.exec(column);
+      if (!m) unnamed = column;
+      else named.push({ ...rule, column: m[1]! });
+    } else named.push(rule);
+  }
+  const probe = engine.plan(named, [{ name: "" }]);
+  return { named, hasher: probe.hasher, anonymous: probe.columns[0] ?? NOTHING, unnamed };
 }
 
 /** In text there is no NULL: the `null` method redacts. */

@@ -156,6 +156,15 @@ export async function maskedResponse(c: MaskedContext): Promise<Response> {
       ),
     );
   }
+  if (m.plans.unnamed !== null && kind !== "json" && kind !== "ndjson") {
+    await c.cancel();
+    return c.fail(
+      new CustosError(
+        "policy.unavailable",
+        `mask path ${m.plans.unnamed} cannot apply to a ${type || "untyped"} body`,
+      ),
+    );
+  }
   let source = c.source;
   // What the body is read whole as, when it is: strictly (refused unless it parses), or tentatively.
   let whole: "json" | "form" | "xml" | "json?" | "jsonp?" | null =
