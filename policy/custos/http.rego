@@ -49,12 +49,27 @@ http_ws_write_verbs := {
 	"create", "insert", "update", "upsert", "delete", "remove", "drop", "put", "post", "patch", "write",
 	"exec", "execute", "alter", "truncate", "grant", "revoke", "transfer", "send", "submit", "cancel",
 	"approve", "pay", "move", "rename", "purge", "destroy", "kill", "reset", "restore", "import",
+	"modify", "edit", "save", "mutate", "mutation", "assign", "revert", "deploy", "merge", "upload",
+	"publish", "disable", "enable", "archive", "lock", "unlock", "block", "refund", "withdraw", "charge",
+}
+
+# The verb at the top level, or one level down (`{"data": {"action": "delete"}}`, `{"payload": {…}}`).
+http_ws_verbs contains lower(input.command.body[k]) if {
+	some k in http_ws_verb_keys
+	is_string(input.command.body[k])
+}
+
+http_ws_verbs contains lower(inner[k]) if {
+	some inner in input.command.body
+	is_object(inner)
+	some k in http_ws_verb_keys
+	is_string(inner[k])
 }
 
 http_ws_write if {
 	http_ws_message
-	some k in http_ws_verb_keys
-	verb := lower(input.command.body[k])
+	is_object(input.command.body)
+	some verb in http_ws_verbs
 	some w in http_ws_write_verbs
 	http_ws_names_verb(verb, w)
 }

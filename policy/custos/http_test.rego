@@ -89,6 +89,8 @@ test_agent_ws_write_message_reviewed if {
 		{"jsonrpc": "2.0", "method": "orders.cancel", "id": 1},
 		{"type": "deleteUser"},
 		{"type": "subscribe", "payload": {"query": "mutation { drop }"}},
+		{"id": 3, "data": {"action": "remove"}},
+		{"event": "order:refund"},
 	] {
 		d := custos.decision with input as ws_message("agent", body)
 		d.action == "review"

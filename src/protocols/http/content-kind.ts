@@ -1,6 +1,21 @@
 // Which masker reads a response body, by its media type (RFC 9110 §8.3). Types no masker reads are
 // `opaque`: refused for masked identities unless the connection lists them in `unmasked_types`.
 
+/** `application/…` types that are text a person or an agent reads (scripts, configuration, queries). */
+const TEXT_APPLICATION = new Set([
+  "application/javascript",
+  "application/x-javascript",
+  "application/ecmascript",
+  "application/yaml",
+  "application/x-yaml",
+  "application/toml",
+  "application/x-toml",
+  "application/sql",
+  "application/graphql",
+  "application/x-sh",
+  "application/x-httpd-php",
+]);
+
 export type ContentKind = "json" | "ndjson" | "sse" | "csv" | "tsv" | "form" | "xml" | "text" | "opaque";
 
 /** The `type/subtype` of a Content-Type value, lower-cased; "" when absent. */
@@ -23,8 +38,7 @@ export function contentKind(contentType: string | null): ContentKind {
   if (t === "application/x-www-form-urlencoded") return "form";
   if (t === "application/xml" || t === "text/xml" || /^application\/[\w.+-]+\+xml$/.test(t)) return "xml";
   if (t.startsWith("text/")) return "text";
-  if (t === "application/javascript" || t === "application/x-javascript" || t === "application/ecmascript")
-    return "text";
+  if (TEXT_APPLICATION.has(t)) return "text";
   return "opaque";
 }
 
