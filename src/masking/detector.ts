@@ -77,6 +77,12 @@ function isKeyChar(b: number | undefined): boolean {
   return isAlnum(b) || b === 95 || b === 45;
 }
 
+function latin1(buf: Uint8Array, s: number, e: number): string {
+  let name = "";
+  for (let k = s; k < e; k++) name += String.fromCharCode(buf[k]!);
+  return name;
+}
+
 /**
  * Column flags for the key written just before `pos` in free text (`"ssn":"`, `taxId=`, `<phone>`,
  * `mobile: `), so a bare number in a text body is read like one in a column of that name. 0 when none.
@@ -84,15 +90,32 @@ function isKeyChar(b: number | undefined): boolean {
 export function keyFlagsBefore(buf: Uint8Array, pos: number, start: number): number {
   let p = pos;
   let seps = 0;
-  while (p > start && isKeySep(buf[p - 1]) && seps < 4) {
-    p--;
+  // Up to three markup tags between a label and its value (`<th>ssn</th><td>123456789`).
+  for (let round = 0; round < 4; round++) {
+    while (p > start && isKeySep(buf[p - 1]) && buf[p - 1] !== 62 && seps < 8) {
+      p--;
+      seps++;
+    }
+    if (round === 3 || buf[p - 1] !== 62 /* > */) break;
+    const close = p - 1;
+    let q = close;
+    while (q > start && buf[q - 1] !== 60 /* < */ && close - q < 40) q--;
+    if (q <= start || buf[q - 1] !== 60) break;
+    // An opening tag names its content (`<customer_ssn>123456789`).
+    if (buf[q] !== 47 /* / */) {
+      let e = q;
+      while (e < close && isKeyChar(buf[e])) e++;
+      if (e > q) {
+        const f = columnFlags(latin1(buf, q, e));
+        if (f !== 0) return f;
+      }
+    }
+    p = q - 1;
     seps++;
   }
   if (seps === 0 || p === pos) return 0;
   const end = p;
   while (p > start && isKeyChar(buf[p - 1]) && end - p < 48) p--;
   if (p === end) return 0;
-  let name = "";
-  for (let k = p; k < end; k++) name += String.fromCharCode(buf[k]!);
-  return columnFlags(name);
+  return columnFlags(latin1(buf, p, end));
 }

@@ -94,6 +94,7 @@ describe("ssn", () => {
     ["taxId=123456789&x=1", "123456789"],
     ["<customer_ssn>123456789</customer_ssn>", "123456789"],
     ["SSN: 123456789", "123456789"],
+    ["<tr><th>SSN</th><td>123456789</td></tr>", "123456789"],
   ])("bare form right after a key named like an SSN: %p", (text, want) => {
     expect(found(ssnDetector, text).join("|")).toBe(want);
   });

@@ -47,6 +47,11 @@ describe("text streams", () => {
     },
   );
 
+  test("a grouped number after a masked key is masked whole", async () => {
+    const out = await through(maskTextStream(plans(), 1 << 20), "ssn: 123 45 6789, name: Ada\n", 3);
+    expect(out).toBe("ssn: *** ** 6789, name: Ada\n");
+  });
+
   test("the same bytes out whatever the chunking", async () => {
     const one = await through(maskTextStream(plans(), 1 << 20), text, 1 << 20);
     expect(await through(maskTextStream(plans(), 1 << 20), text, 5)).toBe(one);

@@ -40,6 +40,10 @@ function isBlank(b: number | undefined): boolean {
   return b === 32 || b === 9;
 }
 
+function isNumberContinuation(b: number | undefined): boolean {
+  return b !== undefined && ((b >= 48 && b <= 57) || b === 40 || b === 45 || b === 43);
+}
+
 /** Ends an unquoted value. */
 function isValueEnd(b: number): boolean {
   return (
@@ -130,7 +134,9 @@ export function textSpans(
       i = k;
       continue;
     } else {
-      while (ve < end && !isValueEnd(buf[ve]!)) ve++;
+      // A blank inside a grouped number (`123 45 6789`, `(212) 555 0187`) does not end the value.
+      while (ve < end && (!isValueEnd(buf[ve]!) || (isBlank(buf[ve]) && isNumberContinuation(buf[ve + 1]))))
+        ve++;
       if (ve >= end && !final) {
         pending = Math.min(pending, i);
         break;
