@@ -64,7 +64,11 @@ export function prepareRequest(
   if (!canonical.ok) return { ok: false, error: new CustosError("protocol.malformed", canonical.reason) };
   const injected = injectedHeader(target.inject);
   const params = new URLSearchParams(search);
-  if (target.inject?.kind === "query") params.delete(target.inject.name);
+  if (target.inject?.kind === "query") {
+    // Any spelling of the credential's parameter: some frameworks read query names case-insensitively.
+    const own = target.inject.name.toLowerCase();
+    for (const k of [...new Set(params.keys())]) if (k.toLowerCase() === own) params.delete(k);
+  }
   // Every override the client wrote, from headers and the query.
   const overrides: string[] = [];
   for (const h of METHOD_OVERRIDE_HEADERS) {
