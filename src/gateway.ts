@@ -150,6 +150,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
           tls: c.tls,
           timeoutMs: c.timeoutMs,
           limits: c.limits,
+          relay: c.relay,
         } satisfies HttpTarget,
       },
       allowGroups: c.allowGroups,
@@ -240,7 +241,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     { admin: admin.deps },
   );
   // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
-  const httpGateway = createHttpGateway({ gateway: pipeline, masking, logger });
+  const httpGateway = createHttpGateway({ gateway: pipeline, masking, logger, tls: config.tls !== null });
   const http = Bun.serve({
     hostname: config.listen.http.host,
     port: config.listen.http.port,

@@ -76,6 +76,13 @@ export interface HttpConnectionConfig {
   /** Until the upstream's response headers arrive. */
   timeoutMs: number;
   limits: { policyBody: number; maskBody: number; recordBody: number };
+  /** What of the client's request may reach the upstream, and what may return unmasked. */
+  relay: {
+    forwardHeaders: string[];
+    forwardCookies: boolean;
+    methodOverride: boolean;
+    unmaskedTypes: string[];
+  };
   allowGroups: string[];
   labels: string[];
   idleTimeoutMs: number;

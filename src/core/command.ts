@@ -82,6 +82,11 @@ export interface HttpRequestInfo {
   body?: unknown;
   /** Why `body` is absent although the request has one: "too_large", "not_json", "invalid_json". */
   body_skipped?: string;
+  /**
+   * WebSocket: "upgrade" for the handshake, "message" for one client message (its text, or its JSON
+   * parsed, in `body`; `body_skipped: "binary"` for a binary one).
+   */
+  websocket?: "upgrade" | "message";
 }
 
 export interface CommandOutcome {

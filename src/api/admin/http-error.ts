@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CustosError, type ErrorCode } from "../../core/errors.ts";
+import { problemType } from "../../core/problem.ts";
 
 const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   "identity.missing": 401,
@@ -44,7 +45,7 @@ export function errorResponse(c: Context, err: unknown): Response {
  * beside them, so clients reading either find what went wrong.
  */
 export function problem(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
-  const body = { type: "about:blank", title: code, status, detail: message, error: { code, message } };
+  const body = { type: problemType(code), title: code, status, detail: message, error: { code, message } };
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }
 
