@@ -1,6 +1,7 @@
 // The configuration file's shape (the public contract of key names), validated with zod. Pure: no env,
 // no files. Durations and listen addresses are converted here; secrets and paths are resolved in load.ts.
 import { z } from "zod";
+import { auditExtras, retention } from "./audit-schema.ts";
 import { parseDuration } from "./duration.ts";
 import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
@@ -111,6 +112,7 @@ const postgresConnection = z.strictObject({
     .default({}),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
+  retention: retention.optional(),
   ...accessKeys,
 });
 
@@ -121,6 +123,7 @@ const audit = z.strictObject({
   store_env: envName.optional(),
   store_file: nonEmpty.optional(),
   sync: z.enum(["writes", "all", "none"]).default("writes"),
+  ...auditExtras,
 });
 
 const policy = z.strictObject({
@@ -196,7 +199,7 @@ export const rawConfigSchema = z.strictObject({
   data_dir: nonEmpty.default("./data"),
   identity: identity.default({ issuers: [], agent_groups: [], gateway_tokens: { max_ttl: 24 * 3_600_000 } }),
   connections: z.array(connection).default([]),
-  audit: audit.default({ sync: "writes" }),
+  audit: audit.default({ sync: "writes", anchors: [], retention: {}, prune_interval: 3_600_000 }),
   policy: policy.default({ watch: true }),
   masking: masking.default({ detectors: [] }),
   approvals: approvals.default({}),
