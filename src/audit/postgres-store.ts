@@ -1,7 +1,7 @@
 // PostgreSQL adapter (postgres.js + drizzle-orm/postgres-js): one store shared by several gateways, each
 // writing its own log_id. Pending migrations run under an advisory lock so gateways starting together do not
 // race; a migrated store opens without the migrator (migration-state.ts).
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, max, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
@@ -204,7 +204,8 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       const rows = await db
         .select({ logId: t.auditEvents.logId, seq: t.auditEvents.seq, body: t.auditEvents.body })
         .from(t.auditEvents)
-        .where(eq(t.auditEvents.sessionId, id))
+        // Retention emptied a pruned event's body: there is nothing left to decode.
+        .where(and(eq(t.auditEvents.sessionId, id), isNull(t.auditEvents.prunedAt)))
         .orderBy(asc(t.auditEvents.seq));
       return rows.map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));
     },
@@ -213,7 +214,7 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       const rows = await db
         .select({ data: t.recordings.data })
         .from(t.recordings)
-        .where(eq(t.recordings.sessionId, id))
+        .where(and(eq(t.recordings.sessionId, id), isNull(t.recordings.prunedAt)))
         .orderBy(asc(t.recordings.batch));
       return rows.flatMap((r) => decodeFrames(r.data));
     },
@@ -223,7 +224,13 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       return db
         .select()
         .from(t.recordings)
-        .where(and(eq(t.recordings.sessionId, id), gte(t.recordings.batch, range.from)))
+        .where(
+          and(
+            eq(t.recordings.sessionId, id),
+            gte(t.recordings.batch, range.from),
+            isNull(t.recordings.prunedAt),
+          ),
+        )
         .orderBy(asc(t.recordings.batch))
         .limit(range.limit);
     },
@@ -274,17 +281,21 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
     },
 
     async sessionHeads(ids) {
-      const out = new Map<string, { events: StoredEvent[]; statements: number }>();
+      const out = new Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>();
       if (ids.length === 0) return out;
-      for (const id of ids) out.set(id, { events: [], statements: 0 });
+      for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
       const E = t.auditEvents;
       const heads = await db
-        .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt })
+        .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt, sessionId: E.sessionId })
         .from(E)
         .where(and(inArray(E.sessionId, ids), inArray(E.type, ["session.start", "session.end"])))
         .orderBy(asc(E.seq));
       for (const r of heads) {
-        if (r.prunedAt != null) continue;
+        if (r.prunedAt != null) {
+          const h = out.get(r.sessionId ?? "");
+          if (h) h.pruned = true;
+          continue;
+        }
         const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
         out.get(e.sessionId ?? "")?.events.push(e);
       }

@@ -2,7 +2,7 @@
 // a commit that returned survives power loss; one writer (the recorder worker) per file.
 import { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, max, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
@@ -240,7 +240,8 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
       const rows = db
         .select({ logId: t.auditEvents.logId, seq: t.auditEvents.seq, body: t.auditEvents.body })
         .from(t.auditEvents)
-        .where(eq(t.auditEvents.sessionId, id))
+        // Retention emptied a pruned event's body: there is nothing left to decode.
+        .where(and(eq(t.auditEvents.sessionId, id), isNull(t.auditEvents.prunedAt)))
         .orderBy(asc(t.auditEvents.seq))
         .all();
       return rows.map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));
@@ -250,7 +251,7 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
       const rows = db
         .select({ data: t.recordings.data })
         .from(t.recordings)
-        .where(eq(t.recordings.sessionId, id))
+        .where(and(eq(t.recordings.sessionId, id), isNull(t.recordings.prunedAt)))
         .orderBy(asc(t.recordings.batch))
         .all();
       return rows.flatMap((r) => decodeFrames(r.data));
@@ -261,7 +262,13 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
       return db
         .select()
         .from(t.recordings)
-        .where(and(eq(t.recordings.sessionId, id), gte(t.recordings.batch, range.from)))
+        .where(
+          and(
+            eq(t.recordings.sessionId, id),
+            gte(t.recordings.batch, range.from),
+            isNull(t.recordings.prunedAt),
+          ),
+        )
         .orderBy(asc(t.recordings.batch))
         .limit(range.limit)
         .all();
@@ -317,18 +324,22 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
     },
 
     async sessionHeads(ids) {
-      const out = new Map<string, { events: StoredEvent[]; statements: number }>();
+      const out = new Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>();
       if (ids.length === 0) return out;
-      for (const id of ids) out.set(id, { events: [], statements: 0 });
+      for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
       const E = t.auditEvents;
       const heads = db
-        .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt })
+        .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt, sessionId: E.sessionId })
         .from(E)
         .where(and(inArray(E.sessionId, ids), inArray(E.type, ["session.start", "session.end"])))
         .orderBy(asc(E.seq))
         .all();
       for (const r of heads) {
-        if (r.prunedAt != null) continue;
+        if (r.prunedAt != null) {
+          const h = out.get(r.sessionId ?? "");
+          if (h) h.pruned = true;
+          continue;
+        }
         const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
         out.get(e.sessionId ?? "")?.events.push(e);
       }

@@ -85,7 +85,9 @@ export interface AuditStore {
     limit: number,
   ): Promise<{ request: ApprovalRequestRow; decisions: ApprovalDecisionRow[] }[]>;
   /** The events a sessions row is folded from (session.start, session.end) and statement counts, per id. */
-  sessionHeads(ids: string[]): Promise<Map<string, { events: StoredEvent[]; statements: number }>>;
+  sessionHeads(
+    ids: string[],
+  ): Promise<Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>>;
   /** Retention: seqs of events, and of recording.batch events whose recording, past their cutoffs. */
   pruneCandidates(
     logId: string,

@@ -2,6 +2,9 @@
 import { CustosError } from "../core/errors.ts";
 import { accessCommands } from "./access.ts";
 import { approveCommand } from "./approve.ts";
+import { auditExportKeyCommand } from "./audit-export-key.ts";
+import { auditProveCommand } from "./audit-prove.ts";
+import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
 import { demoCommand } from "./demo.ts";
@@ -18,6 +21,9 @@ const commands: CliCommand[] = [
   sessionsListCommand,
   sessionsShowCommand,
   auditVerifyCommand,
+  auditProveCommand,
+  auditExportKeyCommand,
+  auditPruneCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,
