@@ -59,9 +59,10 @@ export function parsePublicKeys(text: string, where = "public key file"): Uint8A
   for (const raw of text.replace(pem, "").split("\n")) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
-    const parts = line.split("+");
-    if (parts.length !== 3) throw new TrustError(`${where}: "${line.slice(0, 40)}" is not a verifier key`);
-    const [name, hash, data] = parts as [string, string, string];
+    // name+hash+keydata: the name holds no "+", the hash is 8 hex digits, the base64 key data may hold "+".
+    const m = /^([^+\s]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw new TrustError(`${where}: "${line.slice(0, 40)}" is not a verifier key`);
+    const [, name, hash, data] = m as unknown as [string, string, string, string];
     const bytes = Buffer.from(data, "base64");
     if (bytes.length !== 33 || bytes[0] !== ED25519_ALG) {
       throw new TrustError(`${where}: verifier key ${name} is not an Ed25519 key`);

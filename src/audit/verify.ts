@@ -87,7 +87,6 @@ export async function verifyLog(store: AuditStore, opts: VerifyOptions = {}): Pr
     if (!wanted(id) || reports.some((r) => r.logId === id)) return;
     reports.push({ ...empty(id), ok: false, firstFailure: { reason: why } });
   };
-  for (const id of opts.logIds ?? []) missing(id, `log ${id} not found in the store`);
   for (const t of opts.trust?.logs.values() ?? []) {
     const top = t.checkpoints.at(-1)?.size ?? 0;
     missing(
@@ -103,6 +102,7 @@ export async function verifyLog(store: AuditStore, opts: VerifyOptions = {}): Pr
       );
     }
   }
+  for (const id of opts.logIds ?? []) missing(id, `log ${id} not found in the store`);
   if (opts.trust && reports.length === 0) {
     reports.push({
       ...empty("(none)"),
