@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { anchorSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../src/audit/anchors/http.ts";
 import { parsePublicKeys, parseSignedNotes, trustFromAnchorDir } from "../../src/audit/trust.ts";
+import { adminHarness, CONSOLE_ROLES } from "../api/support.ts";
 import { cli } from "../approvals/support.ts";
 import { freePort } from "../support/free-port.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
@@ -71,6 +72,7 @@ beforeAll(async () => {
     issuer,
     dataDir,
     config: {
+      console: CONSOLE_ROLES,
       audit: {
         anchors: [
           { type: "file", name: "worm", path: anchorDir },
@@ -156,6 +158,54 @@ describe("anchors written by a running gateway", () => {
     );
   }, 90_000);
 
+  test("an edited sessions row: the CLI warns and shows the logged values; verify names the row", async () => {
+    const db = new Database(join(tg.dataDir, "audit.db"));
+    try {
+      const row = db.query("SELECT id, subject FROM sessions ORDER BY started_at LIMIT 1").get() as {
+        id: string;
+        subject: string;
+      };
+      db.query("UPDATE sessions SET subject = 'mallory' WHERE id = ?").run(row.id);
+      const list = await cli(["sessions", "list", "--config", configFile]);
+      expect(list.stdout).toContain("WARNING");
+      expect(list.stdout).toContain(`! ${row.id}: the sessions table differs from the audit log in subject`);
+      expect(list.stdout).not.toContain("mallory");
+      const show = await cli(["sessions", "show", row.id, "--config", configFile]);
+      expect(show.stdout).toContain("WARNING: the sessions table differs");
+      expect(show.stdout).toContain(`subject     ${row.subject}`);
+      const v = await cli(["audit", "verify", "--config", configFile, "--anchor", "worm"]);
+      expect(v.code).toBe(1);
+      expect(v.stdout).toContain(`FAIL  sessions ${row.id}: subject`);
+      // The admin API and the console show the row as logged, with the warning.
+      const admin = await adminHarness(tg);
+      try {
+        const token = await admin.gatewayToken("ann@example.com", ["auditors"]);
+        const api = (await (await admin.call("/api/sessions?limit=500", token)).json()) as {
+          items: { id: string; subject: string; integrity: unknown }[];
+        };
+        const item = api.items.find((i) => i.id === row.id);
+        expect(item?.integrity).toEqual({ differs_from_log: ["subject"] });
+        expect(item?.subject).toBe(row.subject);
+        expect(api.items.filter((i) => i.id !== row.id).every((i) => i.integrity === "ok")).toBe(true);
+        const one = (await (await admin.call(`/api/sessions/${row.id}`, token)).json()) as {
+          integrity: unknown;
+        };
+        expect(one.integrity).toEqual({ differs_from_log: ["subject"] });
+        const list = await (await admin.call("/console/sessions", token)).text();
+        expect(list).toContain("differs from log: subject");
+        expect(list).not.toContain("mallory");
+        const page = await (await admin.call(`/console/sessions/${row.id}`, token)).text();
+        expect(page).toContain("integrity-warning");
+        expect(page).toContain("differs from this session&#39;s audit events in subject");
+      } finally {
+        await admin.close();
+      }
+      db.query("UPDATE sessions SET subject = ? WHERE id = ?").run(row.subject, row.id);
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+
   test("the gateway's prune job empties recordings past retention; verify against the anchor stays green", async () => {
     await waitFor(
       "recordings pruned",
@@ -197,28 +247,29 @@ describe("anchors written by a running gateway", () => {
     expect(p.stdout).toContain("gateway.start");
   }, 60_000);
 
-  test("an edited sessions row: the CLI warns and shows the logged values; verify names the row", async () => {
-    const db = new Database(join(tg.dataDir, "audit.db"));
-    try {
-      const row = db.query("SELECT id, subject FROM sessions ORDER BY started_at LIMIT 1").get() as {
-        id: string;
-        subject: string;
-      };
-      db.query("UPDATE sessions SET subject = 'mallory' WHERE id = ?").run(row.id);
-      const list = await cli(["sessions", "list", "--config", configFile]);
-      expect(list.stdout).toContain("WARNING");
-      expect(list.stdout).toContain(`! ${row.id}: the sessions table differs from the audit log in subject`);
-      expect(list.stdout).not.toContain("mallory");
-      const show = await cli(["sessions", "show", row.id, "--config", configFile]);
-      expect(show.stdout).toContain("WARNING: the sessions table differs");
-      expect(show.stdout).toContain(`subject     ${row.subject}`);
-      const v = await cli(["audit", "verify", "--config", configFile, "--anchor", "worm"]);
-      expect(v.code).toBe(1);
-      expect(v.stdout).toContain(`FAIL  sessions ${row.id}: subject`);
-      db.query("UPDATE sessions SET subject = ? WHERE id = ?").run(row.subject, row.id);
-    } finally {
-      db.close();
-    }
+  test("custos audit prune empties event bodies past retention, logs the claim in its maintenance log, and verify stays green", async () => {
+    const pruneConfig = join(dir, "prune.yaml");
+    writeFileSync(
+      pruneConfig,
+      readFileSync(configFile, "utf8").replace(
+        "retention: {recordings: 1s}",
+        "retention: {events: 1s, recordings: 1s}",
+      ),
+    );
+    await Bun.sleep(1_100);
+    const r = await cli(["audit", "prune", "--config", pruneConfig]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const n = Number(/: (\d+) event bodies/.exec(r.stdout)?.[1]);
+    expect(n).toBeGreaterThan(5);
+    const logId = tg.gw.logId;
+    expect(existsSync(join(anchorDir, `${logId}.maintenance.checkpoints`))).toBe(true);
+    const v = await cli(["audit", "verify", "--config", pruneConfig, "--anchor", "worm"]);
+    expect(v.stdout).toContain(`ok    ${logId}.maintenance:`);
+    expect(v.stdout).toMatch(new RegExp(`ok {4}${logId}: .*${n} event bodies`));
+    expect(v.code).toBe(0);
+    // Pruned sessions are not called lies: their rows can no longer be checked.
+    expect(v.stdout).toMatch(/sessions \(0 differ from the log, \d+ pruned\)/);
   }, 60_000);
 
   test("cutting the tail with its checkpoints, then deleting everything: verify fails with the anchor and with the data_dir head", async () => {
