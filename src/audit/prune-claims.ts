@@ -64,4 +64,27 @@ function push(map: Map<string, SeqRange[]>, log: string, ranges: SeqRange[]): vo
   map.set(log, list);
 }
 
-const covers = (ranges: readonly SeqRange[], s: number) => ranges.some(([a, b]) => s >= a && s < b);
+/** Sorted, non-overlapping: what covers() searches. */
+function merged(ranges: readonly SeqRange[]): SeqRange[] {
+  const out: SeqRange[] = [];
+  for (const [a, b] of [...ranges].sort((x, y) => x[0] - y[0])) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** Binary search: a long-lived log has many prune rounds and many pruned seqs. */
+function covers(ranges: readonly SeqRange[], s: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = ranges[mid]!;
+    if (s < a) hi = mid - 1;
+    else if (s >= b) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
