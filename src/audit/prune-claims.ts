@@ -48,9 +48,9 @@ export class PruneClaims {
     prunedEvents: readonly number[],
     prunedRecordings: readonly number[],
   ): { seq: number; what: string } | null {
-    const ev = this.events.get(logId) ?? [];
+    const ev = merged(this.events.get(logId) ?? []);
     for (const s of prunedEvents) if (!covers(ev, s)) return { seq: s, what: "event" };
-    const rec = [...ev, ...(this.recordings.get(logId) ?? [])];
+    const rec = merged([...ev, ...(this.recordings.get(logId) ?? [])]);
     for (const s of prunedRecordings)
       if (!covers(rec, s)) return { seq: s, what: "the recording of the event" };
     return null;
@@ -69,7 +69,8 @@ function merged(ranges: readonly SeqRange[]): SeqRange[] {
   const out: SeqRange[] = [];
   for (const [a, b] of [...ranges].sort((x, y) => x[0] - y[0])) {
     const last = out.at(-1);
-    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    if (last && a <= last[1])
+      last[1] = Math.max(last[1], b); // `last` is a copy: claims stay as logged
     else out.push([a, b]);
   }
   return out;
