@@ -10,7 +10,7 @@ import { createWebhook } from "./approvals/webhook.ts";
 import { EvidenceJobs } from "./audit/evidence-jobs.ts";
 import { Recorder } from "./audit/recorder.ts";
 import { publicKeyFingerprint } from "./audit/trust.ts";
-import { createAnchorPublisher, retentionPolicy } from "./audit-wiring.ts";
+import { createAnchorPublisher, ownExpectations, retentionPolicy } from "./audit-wiring.ts";
 import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
@@ -202,6 +202,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     gatewayPublicKey: key.publicRaw,
     approvals: approvalsPort(approvals),
+    // The integrity panel also checks this gateway's log reaches the head signed into data_dir.
+    verifyExpect: () => ownExpectations(config),
   });
   const evidence = new EvidenceJobs({
     store: admin.deps.store,

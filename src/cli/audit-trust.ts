@@ -1,30 +1,13 @@
 // What `audit verify` and `audit prove` trust, from the flags and the config: the operator's key file and
 // checkpoints (--public-key, --trusted-checkpoint), a file anchor (--anchor NAME|PATH), and otherwise this
 // gateway's own key and signed head in its data_dir (audit/anchors/local-head.ts).
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { localHeadPath } from "../audit/anchors/local-head.ts";
-import {
-  parseSignedNotes,
-  type Trust,
-  TrustError,
-  trustFromAnchorDir,
-  trustFromFiles,
-  trustFromKeys,
-} from "../audit/trust.ts";
-import type { ExpectedLog } from "../audit/verify.ts";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { type Trust, TrustError, trustFromAnchorDir, trustFromFiles, trustFromKeys } from "../audit/trust.ts";
 import type { Config } from "../config/types.ts";
-import { GATEWAY_KEY_FILE, loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
 import { CliError } from "./command.ts";
 
-/** The log `custos audit prune` writes its audit.prune events to, beside the gateway's own. */
-export const maintenanceLogId = (own: string) => `${own}.maintenance`;
-
-/** This data_dir's log id, without creating one (an auditor's copy of the config may have none). */
-export function ownLogId(config: Config): string | null {
-  const path = join(config.dataDir, "instance-id");
-  return existsSync(path) ? readFileSync(path, "utf8").trim() || null : null;
-}
+export { maintenanceLogId, ownExpectations, ownLogId } from "../audit-wiring.ts";
 
 export async function operatorTrust(
   flags: Record<string, string | boolean | undefined>,
@@ -55,30 +38,4 @@ function anchorDir(nameOrPath: string, config: Config): string {
   if (existsSync(nameOrPath)) return resolve(nameOrPath);
   const names = config.audit.anchors.map((a) => a.name).join(", ") || "none configured";
   throw new CliError(`--anchor ${nameOrPath}: no such anchor (${names}) or directory`, 2);
-}
-
-/**
- * Without operator trust: this gateway's logs must be in the store, under its key, and reach the head it
- * signed last (kept in data_dir, not in the store).
- */
-export async function ownExpectations(config: Config): Promise<ExpectedLog[]> {
-  const own = ownLogId(config);
-  if (!own || !existsSync(join(config.dataDir, GATEWAY_KEY_FILE))) return [];
-  const key = await loadOrCreateGatewayKey(config.dataDir);
-  const out: ExpectedLog[] = [];
-  for (const logId of [own, maintenanceLogId(own)]) {
-    const path = localHeadPath(config.dataDir, logId);
-    let head = null;
-    if (existsSync(path)) {
-      try {
-        head =
-          (await parseSignedNotes(readFileSync(path, "utf8"), [key.publicRaw], path)).at(-1)?.checkpoint ??
-          null;
-      } catch (err) {
-        throw new CliError(err instanceof Error ? err.message : String(err));
-      }
-    }
-    if (logId === own || head) out.push({ logId, head, publicKey: key.publicRaw });
-  }
-  return out;
 }
