@@ -77,7 +77,8 @@ export function checkRoot(
     throw new Failed({
       size: cp.size,
       reason: trusted
-        ? `the store's log is not the one the trusted checkpoint at size ${cp.size} signed (forked or rewritten ${window})`
+        ? // Earlier stored checkpoints may have been re-signed over the change: only "before" is certain.
+          `the store's log is not the one the trusted checkpoint at size ${cp.size} signed: forked or rewritten before seq ${cp.size}`
         : `root over the first ${cp.size} events differs from the signed checkpoint: an event ${window} was changed, inserted, deleted or reordered`,
     });
   }

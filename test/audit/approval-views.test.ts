@@ -89,7 +89,9 @@ test("an approval edited in the store is named by verify and flagged in the cons
     ).text();
     expect(page).toContain("differs from log: decision bob@bank.example: (decision row missing)");
     const panel = await (
-      await fetch(`http://127.0.0.1:${gw.httpPort}/console/audit`, { headers: { authorization: `Bearer ${auditor}` } })
+      await fetch(`http://127.0.0.1:${gw.httpPort}/console/audit`, {
+        headers: { authorization: `Bearer ${auditor}` },
+      })
     ).text();
     expect(panel).toContain("1 differ from the log");
     expect(panel).toContain(`approval_requests <code>${pending.id}</code>`);

@@ -205,6 +205,52 @@ export function evidenceConformance(name: string, setup: () => Promise<StoreHarn
       expect(r.firstFailure?.reason).toContain("cut from the tail");
     });
 
+    test("a trusted checkpoint the store no longer holds is still checked: its root is recomputed at its size", async () => {
+      const logId = newLogId("gap");
+      await writeSessions(store, logId, await testSigner(), [1_000, 2_000, 3_000]);
+      const middle = (await store.checkpoints(logId))[1]!;
+      const file = join(dir, `${logId}.middle.note`);
+      writeFileSync(file, signedNote(middle, (await testKeys).publicKeyRaw));
+      const trust = await trustFromFiles(keyFile, [file]);
+      await h.exec("DELETE FROM checkpoints WHERE log_id = ? AND size = ?", [logId, middle.size]);
+      const ok = await one(logId, { trust });
+      expect(ok.ok).toBe(true);
+      expect(ok.trustedCheckpoints).toBe(1);
+      // An event before it changed, and the later checkpoint re-signed over the change by the key holder:
+      // the store is consistent with itself, the trusted checkpoint is not.
+      const signer = await testSigner();
+      const [row] = await store.readEvents(logId, 1, 1);
+      const { decodeEvent, encodeEvent } = await import("../../src/audit/codec.ts");
+      const original = decodeEvent(row!.body);
+      const forged = encodeEvent({
+        ...original,
+        data: { ...original.data, text: "select 'nothing to see'" },
+      });
+      const { leafHash } = await import("../../src/audit/merkle.ts");
+      await h.exec("UPDATE audit_events SET body = ?, leaf_hash = ? WHERE log_id = ? AND seq = 1", [
+        forged,
+        leafHash(forged),
+        logId,
+      ]);
+      const { MerkleFrontier } = await import("../../src/audit/merkle.ts");
+      const { signCheckpoint } = await import("../../src/audit/checkpoint.ts");
+      for (const cp of await store.checkpoints(logId)) {
+        const f = new MerkleFrontier();
+        for (const l of await store.readLeaves(logId, 0, cp.size)) f.append(l.leafHash);
+        const again = await signCheckpoint(signer, logId, cp.size, f.root(), cp.time);
+        await h.exec("UPDATE checkpoints SET root_hash = ?, signature = ? WHERE log_id = ? AND size = ?", [
+          again.rootHash,
+          again.signature,
+          logId,
+          cp.size,
+        ]);
+      }
+      expect((await one(logId)).ok).toBe(true);
+      const caught = await one(logId, { trust });
+      expect(caught.ok).toBe(false);
+      expect(caught.firstFailure?.reason).toContain("forked or rewritten before seq");
+    });
+
     test("a checkpoint file signed by another key is refused before the store is read", async () => {
       const logId = newLogId("badnote");
       await writeSessions(store, logId, await importSigner(await generateSignerKeys()), [1_000]);
