@@ -7,7 +7,10 @@ import { createHttpApp } from "./api/http.ts";
 import { openApprovalRepository } from "./approvals/repository.ts";
 import { ApprovalService } from "./approvals/service.ts";
 import { createWebhook } from "./approvals/webhook.ts";
+import { EvidenceJobs } from "./audit/evidence-jobs.ts";
 import { Recorder } from "./audit/recorder.ts";
+import { publicKeyFingerprint } from "./audit/trust.ts";
+import { createAnchorPublisher, ownExpectations, retentionPolicy } from "./audit-wiring.ts";
 import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
@@ -76,6 +79,10 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     signer: { privateKeyPkcs8: key.pkcs8, publicKeyRaw: key.publicRaw },
   });
+  // Every signed checkpoint (and the key) goes to the anchors outside the host, off the commit path.
+  const anchors = createAnchorPublisher(config, logger);
+  recorder.onCheckpoint((cp, publicKey) => anchors.publish(cp, publicKey));
+  logger.info("audit signing key", { log_id: logId, fingerprint: publicKeyFingerprint(key.publicRaw) });
   recorder.onStateChange((s) =>
     s.writable
       ? logger.info("audit store writable again")
@@ -226,16 +233,34 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     gatewayPublicKey: key.publicRaw,
     approvals: approvalsPort(approvals),
     classification: { view: (name) => pg.classification(name) },
+    // The integrity panel also checks this gateway's log reaches the head signed into data_dir.
+    verifyExpect: () => ownExpectations(config),
   });
+  const evidence = new EvidenceJobs({
+    store: admin.deps.store,
+    logId,
+    policy: retentionPolicy(config),
+    pruneIntervalMs: config.audit.pruneIntervalMs,
+    maxSizeBytes: config.audit.maxSizeBytes,
+    anchors,
+    record: async (e) => {
+      recorder.event(e);
+      await recorder.durable();
+    },
+    onError: (what, err) => logger.error(what, { error: err instanceof Error ? err.message : String(err) }),
+  });
+  evidence.start();
   const app = createHttpApp(
     {
+      warnings: () => evidence.warnings(),
       notReady() {
         const problems: string[] = [];
         if (!recorder.writable()) problems.push("audit store not writable");
         if (!policy.hash) problems.push("no policy bundle loaded");
         return problems;
       },
-      metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
+      metrics: () =>
+        metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }) + evidence.metrics(),
       api: [approvalsApi({ approvals, authenticator })],
     },
     { admin: admin.deps },
@@ -304,11 +329,14 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
         await httpGateway.close();
         http.stop(true);
+        await evidence.stop();
         await admin.close();
         await approvals.stop();
         await approvalRepo.close();
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
         await recorder.close();
+        // The final checkpoint (signed at close) reaches the anchors before the process goes.
+        await anchors.close();
         logger.info("gateway stopped");
       })();
       return stopping;

@@ -288,6 +288,17 @@ export const openApiDocument = {
           statements: { type: "integer" },
           bytes_in: { type: "integer" },
           bytes_out: { type: "integer" },
+          integrity: {
+            description:
+              "How the stored sessions row compares with the session's audit events: ok, pruned (retention removed the events), or the columns that differ (the row is then shown as the events say).",
+            oneOf: [
+              { type: "string", enum: ["ok", "pruned"] },
+              {
+                type: "object",
+                properties: { differs_from_log: { type: "array", items: { type: "string" } } },
+              },
+            ],
+          },
         },
       },
       SessionPage: {

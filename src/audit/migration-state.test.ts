@@ -46,14 +46,26 @@ test("the embedded store migrates itself: a new file, and one a migration behind
   try {
     await openSqliteStore(path).close();
     expect(tables()).toEqual(["approval_decisions", "approval_requests"]);
-    // Back to the state before 0001_approvals, as an older Custos left it.
+    const pruneColumns = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.query("SELECT name FROM pragma_table_info('audit_events') WHERE name = 'pruned_at'").all()
+          .length;
+      } finally {
+        db.close();
+      }
+    };
+    expect(pruneColumns()).toBe(1);
+    // Back to the state before 0002_retention, as an older Custos left it.
     const last = readJournal(SQLITE).at(-1)!;
+    expect(last.tag).toBe("0002_retention");
     const db = new Database(path);
-    db.exec("DROP TABLE approval_decisions; DROP TABLE approval_requests;");
+    db.exec("ALTER TABLE audit_events DROP COLUMN pruned_at; ALTER TABLE recordings DROP COLUMN pruned_at;");
     db.query("DELETE FROM __drizzle_migrations WHERE created_at = ?").run(last.when);
     db.close();
-    expect(tables()).toEqual([]);
+    expect(pruneColumns()).toBe(0);
     await openSqliteStore(path).close();
+    expect(pruneColumns()).toBe(1);
     expect(tables()).toEqual(["approval_decisions", "approval_requests"]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -22,6 +22,8 @@ export const auditEvents = pgTable(
     sessionId: text("session_id"),
     body: bytes("body").notNull(),
     leafHash: bytes("leaf_hash").notNull(),
+    /** Set when retention removed the body (left empty); the leaf hash stays, so the tree still verifies. */
+    prunedAt: millis("pruned_at"),
   },
   (t) => [primaryKey({ columns: [t.logId, t.seq] }), index("audit_events_session").on(t.sessionId, t.seq)],
 );
@@ -50,6 +52,8 @@ export const recordings = pgTable(
     frameCount: integer("frame_count").notNull(),
     data: bytes("data").notNull(),
     sha256: bytes("sha256").notNull(),
+    /** Set when retention removed the payload (left empty); sha256 and the batch's event stay. */
+    prunedAt: millis("pruned_at"),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.batch] }),

@@ -21,6 +21,8 @@ export const auditEvents = sqliteTable(
     sessionId: text("session_id"),
     body: bytes("body").notNull(),
     leafHash: bytes("leaf_hash").notNull(),
+    /** Set when retention removed the body (left empty); the leaf hash stays, so the tree still verifies. */
+    prunedAt: integer("pruned_at"),
   },
   (t) => [primaryKey({ columns: [t.logId, t.seq] }), index("audit_events_session").on(t.sessionId, t.seq)],
 );
@@ -49,6 +51,8 @@ export const recordings = sqliteTable(
     frameCount: integer("frame_count").notNull(),
     data: bytes("data").notNull(),
     sha256: bytes("sha256").notNull(),
+    /** Set when retention removed the payload (left empty); sha256 and the batch's event stay. */
+    prunedAt: integer("pruned_at"),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.batch] }),

@@ -2,6 +2,9 @@
 import { CustosError } from "../core/errors.ts";
 import { accessCommands } from "./access.ts";
 import { approveCommand } from "./approve.ts";
+import { auditExportKeyCommand } from "./audit-export-key.ts";
+import { auditProveCommand } from "./audit-prove.ts";
+import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
 import { connectionsClassifyCommand } from "./connections-classify.ts";
@@ -20,6 +23,9 @@ const commands: CliCommand[] = [
   sessionsShowCommand,
   auditVerifyCommand,
   connectionsClassifyCommand,
+  auditProveCommand,
+  auditExportKeyCommand,
+  auditPruneCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,

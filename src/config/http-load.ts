@@ -41,6 +41,9 @@ export function resolveHttpConnection(
     labels: conn.labels,
     idleTimeoutMs: conn.idle_timeout,
     maxSessionMs: conn.max_session,
+    retention: conn.retention
+      ? { eventsMs: conn.retention.events ?? null, recordingsMs: conn.retention.recordings ?? null }
+      : null,
   };
 }
 

@@ -1,6 +1,7 @@
 // The shape of `type: http` connections: an upstream URL, the credential Custos injects, TLS towards the
 // upstream, a response timeout and the body bounds. Pure, like schema.ts; secrets resolve in http-load.ts.
 import { z } from "zod";
+import { retention } from "./audit-schema.ts";
 import { parseDuration } from "./duration.ts";
 import { parseSize } from "./size.ts";
 
@@ -102,6 +103,7 @@ export const httpConnection = z.strictObject({
   labels: z.array(nonEmpty).default([]),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
+  retention: retention.optional(),
 });
 
 export type RawHttpConnection = z.output<typeof httpConnection>;

@@ -1,6 +1,7 @@
 // The configuration file's shape (the public contract of key names), validated with zod. Pure: no env,
 // no files. Durations and listen addresses are converted here; secrets and paths are resolved in load.ts.
 import { z } from "zod";
+import { auditExtras, retention } from "./audit-schema.ts";
 import { parseDuration } from "./duration.ts";
 import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
@@ -144,6 +145,7 @@ const postgresConnection = z.strictObject({
   max_session: duration.default(8 * 3_600_000),
   // Live sessions one identity may hold on this connection; beyond, 53300 before the upstream is dialed.
   max_sessions_per_identity: z.number().int().min(1).default(20),
+  retention: retention.optional(),
   ...accessKeys,
 });
 
@@ -172,6 +174,7 @@ const audit = z.strictObject({
   store_env: envName.optional(),
   store_file: nonEmpty.optional(),
   sync: z.enum(["writes", "all", "none"]).default("writes"),
+  ...auditExtras,
 });
 
 const policy = z.strictObject({
@@ -253,7 +256,7 @@ export const rawConfigSchema = z.strictObject({
   }),
   connections: z.array(connection).default([]),
   limits: limits.default(limitDefaults),
-  audit: audit.default({ sync: "writes" }),
+  audit: audit.default({ sync: "writes", anchors: [], retention: {}, prune_interval: 3_600_000 }),
   policy: policy.default({ watch: true }),
   masking: masking.default({ detectors: [] }),
   approvals: approvals.default({}),

@@ -42,7 +42,30 @@ export interface ConnectionConfig {
   idleTimeoutMs: number;
   maxSessionMs: number;
   maxSessionsPerIdentity: number;
+  /** Overrides audit.retention for this connection's sessions; null keeps the default. */
+  retention: RetentionConfig | null;
   access: AccessConfig;
+}
+
+/** How long event bodies and recording payloads are kept; null: for ever. */
+export interface RetentionConfig {
+  eventsMs: number | null;
+  recordingsMs: number | null;
+}
+
+/** Where each signed checkpoint and the public key are published (audit/anchors/). */
+export type AnchorConfig =
+  | { type: "file"; name: string; path: string }
+  | { type: "http"; name: string; url: string; secret: Secret | null; auth: "hmac" | "bearer" };
+
+export interface AuditConfig {
+  store: AuditStoreConfig;
+  sync: "writes" | "all" | "none";
+  anchors: AnchorConfig[];
+  retention: RetentionConfig;
+  /** Bytes; past 90% a metric and /healthz warn. Null: no limit configured. */
+  maxSizeBytes: number | null;
+  pruneIntervalMs: number;
 }
 
 /** Just-in-time access and statement review for one connection. */
@@ -87,6 +110,7 @@ export interface HttpConnectionConfig {
   labels: string[];
   idleTimeoutMs: number;
   maxSessionMs: number;
+  retention: RetentionConfig | null;
 }
 
 export interface LimitsConfig {
@@ -141,7 +165,7 @@ export interface Config {
   /** HTTP connections (`type: http`); names are unique across both lists. */
   httpConnections: HttpConnectionConfig[];
   limits: LimitsConfig;
-  audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
+  audit: AuditConfig;
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };
   /** hmacKey null: the gateway keeps its own key in data_dir (masking-hmac.key). */

@@ -1,6 +1,7 @@
 // What the admin API and console need from the gateway, built in the composition root (src/gateway.ts) and
 // passed in as one object: the API imports no gateway internals, so tests can build it around a real store.
 import type { AuditStore } from "../../audit/store.ts";
+import type { ExpectedLog } from "../../audit/verify.ts";
 import type { ConsoleConfig } from "../../config/types.ts";
 import type { AuditEvent } from "../../core/audit-event.ts";
 import type { Frame } from "../../core/frame.ts";
@@ -60,6 +61,8 @@ export interface AdminDeps {
   recordingExpander?: ExpanderFactory;
   /** Mark cookies Secure (the listener is behind TLS). */
   secureCookies: boolean;
+  /** What the integrity panel's verify must also find: this gateway's logs up to the head in its data_dir. */
+  verifyExpect?: () => Promise<ExpectedLog[]>;
   /** How long a verify result is served before the next request re-runs it. Default 60 s. */
   verifyMaxAgeMs?: number;
   now?: () => number;
