@@ -6,6 +6,8 @@ import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
 import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
+import { evidenceExportCommand } from "./evidence-export.ts";
+import { evidenceVerifyCommand } from "./evidence-verify.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
@@ -18,6 +20,8 @@ const commands: CliCommand[] = [
   sessionsListCommand,
   sessionsShowCommand,
   auditVerifyCommand,
+  evidenceExportCommand,
+  evidenceVerifyCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,

@@ -1,0 +1,152 @@
+// Chooses what an evidence bundle holds for one log: the events in the time range (narrowed to a
+// connection or subject), the checkpoints over them, inclusion proofs of every event against the range's
+// last checkpoint, consistency proofs between its checkpoints, and the recordings those events commit.
+import type { AuditEvent } from "../../core/audit-event.ts";
+import { decodeEvent } from "../codec.ts";
+import {
+  consistencyProof,
+  EMPTY_ROOT,
+  inclusionProof,
+  nodeHash,
+  type SubtreeHash,
+  splitPoint,
+} from "../merkle.ts";
+import type { AuditStore, CheckpointRow, EventRow, RecordingRow } from "../store.ts";
+
+export interface Selection {
+  /** Epoch ms, inclusive. */
+  from: number;
+  to: number;
+  connection?: string;
+  subject?: string;
+}
+
+export interface SelectedEvent {
+  row: EventRow;
+  event: AuditEvent;
+}
+
+export interface LogEvidence {
+  logId: string;
+  publicKey: Uint8Array;
+  events: SelectedEvent[];
+  /** Ascending by size; the last one is the tree every inclusion proof leads to. */
+  checkpoints: CheckpointRow[];
+  treeSize: number;
+  inclusion: Map<number, Uint8Array[]>;
+  consistency: { from: number; to: number; proof: Uint8Array[] }[];
+  recordings: RecordingRow[];
+  /** Events that matched but lie past the newest checkpoint: no signature covers them yet. */
+  unproven: number;
+}
+
+const PAGE = 5_000;
+/** Events that set the policy in force (kept whatever the connection/subject filter, F3, F13). */
+const POLICY_EVENTS = new Set(["gateway.start", "policy.reload"]);
+
+export async function collectLog(
+  store: AuditStore,
+  log: { logId: string; publicKey: Uint8Array },
+  sel: Selection,
+): Promise<LogEvidence> {
+  const { logId } = log;
+  const leaves: Uint8Array[] = [];
+  const sessions = new Map<string, { connection: unknown; subject: unknown }>();
+  const inRange: SelectedEvent[] = [];
+  let policyBefore: SelectedEvent | undefined;
+  for (let page = await store.readEvents(logId, 0, PAGE); page.length > 0; ) {
+    for (const row of page) {
+      if (row.seq !== leaves.length) throw new Error(`log ${logId} has a gap at seq ${leaves.length}`);
+      leaves.push(row.leafHash);
+      const wantsBody = row.type === "session.start" || row.time >= sel.from || POLICY_EVENTS.has(row.type);
+      if (!wantsBody) continue;
+      const event = decodeEvent(row.body);
+      if (row.type === "session.start" && row.sessionId) {
+        sessions.set(row.sessionId, { connection: event.data.connection, subject: event.data.subject });
+      }
+      if (row.time >= sel.from && row.time <= sel.to) inRange.push({ row, event });
+      else if (row.time < sel.from && POLICY_EVENTS.has(row.type)) policyBefore = { row, event };
+    }
+    page = await store.readEvents(logId, leaves.length, PAGE);
+  }
+  const matches = (e: SelectedEvent) => {
+    if (!sel.connection && !sel.subject) return true;
+    if (POLICY_EVENTS.has(e.row.type)) return true;
+    const s = e.row.sessionId ? sessions.get(e.row.sessionId) : undefined;
+    const d = e.event.data;
+    const connection = s?.connection ?? d.connection;
+    const subject = s?.subject ?? d.subject ?? d.requester;
+    return (!sel.connection || connection === sel.connection) && (!sel.subject || subject === sel.subject);
+  };
+  // The bundle in force when the range opens is evidence too (F3): its load event comes along.
+  const chosen = [...(policyBefore ? [policyBefore] : []), ...inRange.filter(matches)];
+
+  const cps = (await store.checkpoints(logId)).filter((c) => c.size > 0 && c.size <= leaves.length);
+  const last = chosen.at(-1)?.row.seq ?? -1;
+  const target = cps.find((c) => c.size > last) ?? cps.at(-1);
+  const treeSize = target?.size ?? 0;
+  const events = chosen.filter((e) => e.row.seq < treeSize);
+  const unproven = chosen.length - events.length;
+
+  // The range's checkpoints, the one before them (the state the range starts from) and the target.
+  const included: CheckpointRow[] = [];
+  if (target) {
+    const firstIn = cps.findIndex((c) => c.time >= sel.from);
+    const start = firstIn === -1 ? cps.indexOf(target) : Math.max(0, firstIn - 1);
+    for (const c of cps.slice(start)) {
+      if (c.size > treeSize) break;
+      if (c.time <= sel.to || c === target) included.push(c);
+    }
+    if (included.at(-1) !== target) included.push(target);
+  }
+
+  const mth = memoized(leaves);
+  const inclusion = new Map<number, Uint8Array[]>();
+  for (const e of events) inclusion.set(e.row.seq, inclusionProof(e.row.seq, treeSize, mth));
+  const consistency = included.slice(1).map((c, i) => {
+    const from = included[i]!.size;
+    return { from, to: c.size, proof: consistencyProof(from, c.size, mth) };
+  });
+
+  const recordings: RecordingRow[] = [];
+  const batchSeqs = new Set(events.filter((e) => e.row.type === "recording.batch").map((e) => e.row.seq));
+  if (batchSeqs.size > 0) {
+    const seqs = [...batchSeqs];
+    const rows = await store.recordingsByEventSeq(logId, Math.min(...seqs), Math.max(...seqs) + 1);
+    for (const r of rows) if (batchSeqs.has(r.eventSeq)) recordings.push(r);
+  }
+  return {
+    logId,
+    publicKey: log.publicKey,
+    events,
+    checkpoints: included,
+    treeSize,
+    inclusion,
+    consistency,
+    recordings,
+    unproven,
+  };
+}
+
+/** MTH over leaves held in memory, each subtree hashed once: proofs for every event stay O(n) in all. */
+function memoized(leaves: readonly Uint8Array[]): SubtreeHash {
+  const cache = new Map<string, Uint8Array>();
+  const mth: SubtreeHash = (start, end) => {
+    const n = end - start;
+    if (n === 0) return EMPTY_ROOT;
+    if (n === 1) {
+      const leaf = leaves[start];
+      if (!leaf) throw new RangeError(`leaf ${start} not available`);
+      return leaf;
+    }
+    const key = `${start}:${end}`;
+    let h = cache.get(key);
+    if (!h) {
+      const k = splitPoint(n);
+      h = nodeHash(mth(start, start + k), mth(start + k, end));
+      cache.set(key, h);
+    }
+    return h;
+  };
+  return mth;
+}
