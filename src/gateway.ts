@@ -8,6 +8,7 @@ import { openApprovalRepository } from "./approvals/repository.ts";
 import { ApprovalService } from "./approvals/service.ts";
 import { createWebhook } from "./approvals/webhook.ts";
 import { Recorder } from "./audit/recorder.ts";
+import { openSiem } from "./audit/siem/open.ts";
 import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
@@ -161,6 +162,15 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   await approvals.start();
 
   const metrics = new Metrics();
+  // SIEM sinks stream what the recorder committed, from durable cursors: never on the data path.
+  const siem = await openSiem({
+    sinks: config.siem,
+    storeUrl: storeUrl(config),
+    logId,
+    publicKey: key.publicRaw,
+    logger,
+    version: VERSION,
+  });
   const pipeline = createPipeline({
     authenticator,
     recorder,
@@ -204,7 +214,12 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         if (!policy.hash) problems.push("no policy bundle loaded");
         return problems;
       },
-      metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
+      metrics: () =>
+        metrics.render(recorder.stats(), {
+          policyLoaded: policy.hash !== null,
+          ...(siem ? { siem: siem.streamer.stats() } : {}),
+        }),
+      ...(siem ? { detail: () => ({ siem: siem.streamer.stats() }) } : {}),
       api: [approvalsApi({ approvals, authenticator })],
     },
     { admin: admin.deps },
@@ -277,6 +292,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         await approvalRepo.close();
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
         await recorder.close();
+        await siem?.close();
         logger.info("gateway stopped");
       })();
       return stopping;

@@ -8,6 +8,8 @@ export interface HealthSource {
   /** Names of the conditions that keep the gateway from being ready; empty when ready. */
   notReady(): string[];
   metrics(): string;
+  /** Extra state shown by /healthz without deciding readiness (SIEM delivery). */
+  detail?(): Record<string, unknown>;
   /** Routes served under /api (approvals, later the admin API). */
   api?: Hono<any>[];
 }
@@ -21,7 +23,10 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
   }
   app.get("/healthz", (c) => {
     const problems = source.notReady();
-    return problems.length ? c.json({ status: "unavailable", problems }, 503) : c.json({ status: "ok" }, 200);
+    const detail = source.detail?.() ?? {};
+    return problems.length
+      ? c.json({ status: "unavailable", problems, ...detail }, 503)
+      : c.json({ status: "ok", ...detail }, 200);
   });
   app.get("/metrics", (c) =>
     c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),

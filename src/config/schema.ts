@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
+import { siemSection } from "./siem-schema.ts";
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -202,6 +203,7 @@ export const rawConfigSchema = z.strictObject({
   approvals: approvals.default({}),
   console: consoleSection.default({ roles: { admin: [], approver: [], auditor: [] } }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
+  siem: siemSection,
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
     .default({ level: "info" }),
