@@ -19,6 +19,11 @@ export interface Selection {
   to: number;
   connection?: string;
   subject?: string;
+  /**
+   * Most checkpoints kept for a log (the recorder signs up to one a second): the one before the range and
+   * the last always stay, the rest are thinned evenly; consistency proofs chain whichever are kept.
+   */
+  maxCheckpoints?: number;
 }
 
 export interface SelectedEvent {
@@ -99,12 +104,13 @@ export async function collectLog(
     }
     if (included.at(-1) !== target) included.push(target);
   }
+  const kept = thin(included, Math.max(2, sel.maxCheckpoints ?? 1000));
 
   const mth = memoized(leaves);
   const inclusion = new Map<number, Uint8Array[]>();
   for (const e of events) inclusion.set(e.row.seq, inclusionProof(e.row.seq, treeSize, mth));
-  const consistency = included.slice(1).map((c, i) => {
-    const from = included[i]!.size;
+  const consistency = kept.slice(1).map((c, i) => {
+    const from = kept[i]!.size;
     return { from, to: c.size, proof: consistencyProof(from, c.size, mth) };
   });
 
@@ -119,13 +125,20 @@ export async function collectLog(
     logId,
     publicKey: log.publicKey,
     events,
-    checkpoints: included,
+    checkpoints: kept,
     treeSize,
     inclusion,
     consistency,
     recordings,
     unproven,
   };
+}
+
+/** At most `max` of the list, evenly spread, keeping the first and the last. */
+function thin<T>(list: T[], max: number): T[] {
+  if (list.length <= max) return list;
+  const step = (list.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => list[Math.round(i * step)]!);
 }
 
 /** MTH over leaves held in memory, each subtree hashed once: proofs for every event stay O(n) in all. */
