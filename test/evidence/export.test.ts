@@ -1,8 +1,10 @@
 // Evidence export end to end: a real gateway in front of a real PostgreSQL, agent sessions with allowed,
 // denied and masked statements, `custos evidence export` through the CLI, then both verifiers (the CLI's
 // TypeScript one and the bundle's own Python one) on the intact bundle and on each tampered copy.
+
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decoder, Encoder } from "@msgpack/msgpack";
@@ -226,6 +228,66 @@ describe("the bundle", () => {
     expect(events.some((e) => e.event.type === "gateway.start")).toBe(true);
     const [ts, py] = await Promise.all([verifyTs(out, keyFile), verifyPy(verifier, out, keyFile)]);
     expect([ts.ok, py.ok]).toEqual([true, true]);
+  });
+});
+
+describe("a range pruned by retention", () => {
+  let prunedPath: string;
+  test("pruned bodies and recordings are marked, their leaves still proven, and both verifiers pass", async () => {
+    // Retention as the store will do it: bodies and payloads emptied, leaf hashes and rows kept.
+    const copy = mkdtempSync(join(tmpdir(), "custos-evidence-pruned-"));
+    cpSync(world.gw.dataDir, copy, { recursive: true });
+    const db = new Database(join(copy, "audit.db"));
+    db.exec(
+      "UPDATE audit_events SET body = x'' WHERE type = 'statement' AND seq IN (SELECT seq FROM audit_events WHERE type = 'statement' ORDER BY seq LIMIT 2)",
+    );
+    db.exec(
+      "UPDATE recordings SET data = x'' WHERE rowid IN (SELECT rowid FROM recordings ORDER BY event_seq LIMIT 2)",
+    );
+    db.close();
+    const cfg = join(copy, "custos.yaml");
+    writeFileSync(
+      cfg,
+      readFileSync(configFile, "utf8").replace(JSON.stringify(world.gw.dataDir).slice(1, -1), copy),
+    );
+    prunedPath = join(copy, "pruned.tar.gz");
+    const r = await cli([
+      "evidence",
+      "export",
+      "--config",
+      cfg,
+      "--from",
+      new Date(start - 1000).toISOString(),
+      "--out",
+      prunedPath,
+    ]);
+    expect(r.code).toBe(0);
+    const [ts, py] = await Promise.all([
+      verifyTs(prunedPath, keyFile),
+      verifyPy(verifier, prunedPath, keyFile),
+    ]);
+    expect([ts.failures, py.failures]).toEqual([[], []]);
+    expect(ts.counts).toEqual(py.counts);
+    expect(ts.counts.pruned_events).toBe(2);
+    expect(ts.counts.pruned_recordings).toBe(2);
+    const f = readTarGz(new Uint8Array(readFileSync(prunedPath)));
+    const controls = JSON.parse(new TextDecoder().decode(f.get("report/controls.json")!));
+    expect(controls.find((c: { id: string }) => c.id === "F12")).toMatchObject({ status: "partial" });
+  });
+
+  test("an event passed off as pruned (to hide what it says) fails both", async () => {
+    const original = new Uint8Array(readFileSync(bundlePath));
+    const path = tamper(
+      original,
+      (f) =>
+        editLines(f, eventsPath(), (rows) => {
+          const i = rows.findIndex((r) => (r.event as { data: { action?: string } }).data.action === "deny");
+          rows[i] = { leaf_hash: rows[i]!.leaf_hash, pruned: true, seq: rows[i]!.seq, type: "statement" };
+          return rows;
+        }),
+      "fake-prune",
+    );
+    await bothFail(path, "event.pruned");
   });
 });
 

@@ -29,6 +29,8 @@ export interface Selection {
 export interface SelectedEvent {
   row: EventRow;
   event: AuditEvent;
+  /** The body is gone (pruned by retention): only its leaf hash, still in the tree, remains. */
+  pruned?: true;
 }
 
 export interface LogEvidence {
@@ -65,12 +67,15 @@ export async function collectLog(
       leaves.push(row.leafHash);
       const wantsBody = row.type === "session.start" || row.time >= sel.from || POLICY_EVENTS.has(row.type);
       if (!wantsBody) continue;
-      const event = decodeEvent(row.body);
-      if (row.type === "session.start" && row.sessionId) {
-        sessions.set(row.sessionId, { connection: event.data.connection, subject: event.data.subject });
+      const sel1 = bodyOf(row);
+      if (row.type === "session.start" && row.sessionId && !sel1.pruned) {
+        sessions.set(row.sessionId, {
+          connection: sel1.event.data.connection,
+          subject: sel1.event.data.subject,
+        });
       }
-      if (row.time >= sel.from && row.time <= sel.to) inRange.push({ row, event });
-      else if (row.time < sel.from && POLICY_EVENTS.has(row.type)) policyBefore = { row, event };
+      if (row.time >= sel.from && row.time <= sel.to) inRange.push(sel1);
+      else if (row.time < sel.from && POLICY_EVENTS.has(row.type)) policyBefore = sel1;
     }
     page = await store.readEvents(logId, leaves.length, PAGE);
   }
@@ -115,7 +120,9 @@ export async function collectLog(
   });
 
   const recordings: RecordingRow[] = [];
-  const batchSeqs = new Set(events.filter((e) => e.row.type === "recording.batch").map((e) => e.row.seq));
+  const batchSeqs = new Set(
+    events.filter((e) => e.row.type === "recording.batch" && !e.pruned).map((e) => e.row.seq),
+  );
   if (batchSeqs.size > 0) {
     const seqs = [...batchSeqs];
     const rows = await store.recordingsByEventSeq(logId, Math.min(...seqs), Math.max(...seqs) + 1);
@@ -132,6 +139,22 @@ export async function collectLog(
     recordings,
     unproven,
   };
+}
+
+/** The event decoded, or marked pruned when retention removed its body (empty, absent or undecodable). */
+function bodyOf(row: EventRow): SelectedEvent {
+  const envelope = (): AuditEvent => ({
+    type: row.type,
+    time: row.time,
+    ...(row.sessionId ? { sessionId: row.sessionId } : {}),
+    data: {},
+  });
+  if (!row.body || row.body.length === 0) return { row, event: envelope(), pruned: true };
+  try {
+    return { row, event: decodeEvent(row.body) };
+  } catch {
+    return { row, event: envelope(), pruned: true };
+  }
 }
 
 /** At most `max` of the list, evenly spread, keeping the first and the last. */

@@ -122,9 +122,9 @@ export function mapControls(x: ControlInputs): ControlEvidence[] {
     {
       id: "F12",
       title: "retention; central repository; timely transmission",
-      status: "not evidenced",
-      artefacts: [],
-      detail: "Retention settings and SIEM delivery lag are not part of this bundle.",
+      status: (x.summary.totals.pruned_events ?? 0) > 0 ? "partial" : "not evidenced",
+      artefacts: (x.summary.totals.pruned_events ?? 0) > 0 ? [events, "MANIFEST.json"] : [],
+      detail: `Retention settings and SIEM delivery lag are not part of this bundle. ${x.summary.totals.pruned_events ?? 0} events in range were pruned by retention: their leaf hashes and inclusion proofs remain, their content does not.`,
     },
     {
       id: "F13",

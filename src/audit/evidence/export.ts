@@ -54,13 +54,19 @@ export async function exportEvidence(input: ExportInput): Promise<ExportResult> 
   for (const log of logs) {
     const base = `logs/${log.logId}`;
     files.set(`${base}/public-key.json`, json(publicKeyJson(log.publicKey)));
-    const lines = log.events.map(({ row, event }) =>
-      canonicalJson({
-        body_b64: Buffer.from(row.body).toString("base64"),
-        event: toJsonValue(event),
-        leaf_hash: hex(row.leafHash),
-        seq: row.seq,
-      }),
+    // A pruned event keeps its leaf hash and inclusion proof: it existed and was not altered, but its
+    // content is gone and the bundle says so (the manifest lists which).
+    const lines = log.events.map(({ row, event, pruned }) =>
+      canonicalJson(
+        pruned
+          ? { leaf_hash: hex(row.leafHash), pruned: true, seq: row.seq, type: row.type }
+          : {
+              body_b64: Buffer.from(row.body).toString("base64"),
+              event: toJsonValue(event),
+              leaf_hash: hex(row.leafHash),
+              seq: row.seq,
+            },
+      ),
     );
     files.set(`${base}/events.jsonl`, text(lines.map((l) => `${l}\n`).join("")));
     files.set(
@@ -88,6 +94,17 @@ export async function exportEvidence(input: ExportInput): Promise<ExportResult> 
       json(log.consistency.map((c) => ({ from: c.from, to: c.to, proof: c.proof.map(hex) }))),
     );
     for (const r of log.recordings) {
+      if (!r.data || r.data.length === 0) {
+        recordings.push({
+          log_id: log.logId,
+          session_id: r.sessionId,
+          batch: r.batch,
+          event_seq: r.eventSeq,
+          sha256: hex(r.sha256),
+          pruned: true,
+        });
+        continue;
+      }
       const path = `recordings/${log.logId}/${safe(r.sessionId)}/${r.batch}.msgpack`;
       files.set(path, new Uint8Array(r.data));
       recordings.push({
@@ -185,6 +202,7 @@ export async function exportEvidence(input: ExportInput): Promise<ExportResult> 
       tree_size: l.treeSize,
       checkpoints: l.checkpoints.map((c) => c.size),
       events: l.events.map((e) => e.row.seq),
+      pruned_events: l.events.filter((e) => e.pruned).map((e) => e.row.seq),
       unproven_events: l.unproven,
     })),
     recordings,

@@ -81,7 +81,11 @@ export function summarize(logs: { logId: string; events: SelectedEvent[] }[]): {
     summary.totals[k] = (summary.totals[k] ?? 0) + 1;
   };
   for (const { logId, events } of logs) {
-    for (const { row, event } of events) {
+    for (const { row, event, pruned } of events) {
+      if (pruned) {
+        count("pruned_events");
+        continue;
+      }
       const d = event.data;
       count(`events.${row.type}`);
       const key = `${logId}/${row.sessionId ?? ""}`;

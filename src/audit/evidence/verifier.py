@@ -411,7 +411,15 @@ def read_public_key(path):
 class Report:
     def __init__(self):
         self.failures = []
-        self.counts = {"events": 0, "checkpoints": 0, "consistency_proofs": 0, "recordings": 0, "files": 0}
+        self.counts = {
+            "events": 0,
+            "checkpoints": 0,
+            "consistency_proofs": 0,
+            "recordings": 0,
+            "files": 0,
+            "pruned_events": 0,
+            "pruned_recordings": 0,
+        }
 
     def fail(self, code, where, reason):
         self.failures.append({"code": code, "where": where, "reason": reason})
@@ -536,6 +544,7 @@ def verify_log(files, log, trusted_key, rep, batch_events):
     for p in _jsonl(files, base + "inclusion-proofs.jsonl", rep, "inclusion.missing"):
         inclusion[p.get("seq")] = p
     wanted = log.get("events", [])
+    pruned = set(log.get("pruned_events", []))
     seen = set()
     for line in _jsonl(files, base + "events.jsonl", rep, "event.invalid"):
         seq = line.get("seq")
@@ -546,6 +555,19 @@ def verify_log(files, log, trusted_key, rep, batch_events):
         seen.add(seq)
         if seq not in wanted:
             rep.fail("event.unlisted", where, "the event is not in the manifest")
+        if bool(line.get("pruned")) != (seq in pruned):
+            rep.fail("event.pruned", where, "pruned in the bundle but not in the manifest, or the reverse")
+            continue
+        if line.get("pruned"):
+            # Retention removed the body: the leaf hash alone must still be in the tree.
+            try:
+                leaf = bytes.fromhex(line.get("leaf_hash", ""))
+            except ValueError:
+                rep.fail("event.invalid", where, "leaf_hash is not hex")
+                continue
+            check_inclusion(rep, where, seq, leaf, tree_size, cps, inclusion.get(seq))
+            rep.counts["pruned_events"] += 1
+            continue
         try:
             body = base64.b64decode(line["body_b64"], validate=True)
         except (ValueError, KeyError, TypeError):
@@ -563,24 +585,30 @@ def verify_log(files, log, trusted_key, rep, batch_events):
             rep.fail("event.json", where, "the decoded JSON differs from the logged body")
         if isinstance(decoded, dict) and decoded.get("type") == "recording.batch":
             batch_events[(log_id, seq)] = decoded
-        proof = inclusion.get(seq)
-        if tree_size not in cps:
-            rep.fail("inclusion.proof", where, "no verified checkpoint at the tree size %s" % tree_size)
-        elif proof is None:
-            rep.fail("inclusion.missing", where, "no inclusion proof")
-        else:
-            path = [bytes.fromhex(h) for h in proof.get("proof", [])]
-            if proof.get("tree_size") != tree_size or not verify_inclusion(seq, tree_size, leaf, path, cps[tree_size]):
-                rep.fail("inclusion.proof", where, "the inclusion proof does not lead to the checkpoint's root")
+        check_inclusion(rep, where, seq, leaf, tree_size, cps, inclusion.get(seq))
         rep.counts["events"] += 1
     for seq in wanted:
         if seq not in seen:
             rep.fail("event.missing", "%s#%s" % (log_id, seq), "in the manifest but not in events.jsonl")
 
 
+def check_inclusion(rep, where, seq, leaf, tree_size, cps, proof):
+    if tree_size not in cps:
+        rep.fail("inclusion.proof", where, "no verified checkpoint at the tree size %s" % tree_size)
+    elif proof is None:
+        rep.fail("inclusion.missing", where, "no inclusion proof")
+    else:
+        path = [bytes.fromhex(h) for h in proof.get("proof", [])]
+        if proof.get("tree_size") != tree_size or not verify_inclusion(seq, tree_size, leaf, path, cps[tree_size]):
+            rep.fail("inclusion.proof", where, "the inclusion proof does not lead to the checkpoint's root")
+
+
 def verify_recordings(files, manifest, rep, batch_events):
     for r in manifest.get("recordings", []):
         where = "%s/%s#%s" % (r.get("log_id"), r.get("session_id"), r.get("batch"))
+        if r.get("pruned"):
+            rep.counts["pruned_recordings"] += 1
+            continue
         data = files.get(r.get("path"))
         if data is None:
             rep.fail("recording.missing", where, "the recording file is absent")

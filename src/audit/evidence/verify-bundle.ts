@@ -26,6 +26,8 @@ export interface BundleReport {
     consistency_proofs: number;
     recordings: number;
     files: number;
+    pruned_events: number;
+    pruned_recordings: number;
   };
   failures: BundleFailure[];
 }
@@ -36,9 +38,11 @@ interface ManifestLog {
   tree_size: number;
   checkpoints: number[];
   events: number[];
+  pruned_events?: number[];
 }
 
 interface ManifestRecording {
+  pruned?: boolean;
   log_id: string;
   session_id: string;
   batch: number;
@@ -56,7 +60,15 @@ export async function verifyBundle(
 ): Promise<BundleReport> {
   const failures: BundleFailure[] = [];
   const fail = (code: string, where: string, reason: string) => failures.push({ code, where, reason });
-  const counts = { events: 0, checkpoints: 0, consistency_proofs: 0, recordings: 0, files: 0 };
+  const counts = {
+    events: 0,
+    checkpoints: 0,
+    consistency_proofs: 0,
+    recordings: 0,
+    files: 0,
+    pruned_events: 0,
+    pruned_recordings: 0,
+  };
   const report = (signer: string | null): BundleReport => ({
     ok: failures.length === 0,
     verifier: "typescript",
@@ -119,6 +131,10 @@ export async function verifyBundle(
   const recs = manifest.recordings ?? [];
   for (const r of recs) {
     const where = `${r.log_id}/${r.session_id}#${r.batch}`;
+    if (r.pruned) {
+      counts.pruned_recordings++;
+      continue;
+    }
     const data = files.get(r.path);
     if (!data) {
       fail("recording.missing", where, "the recording file is absent");
@@ -278,6 +294,7 @@ async function verifyLog(
   for (const p of parseLines(files, `${base}inclusion-proofs.jsonl`, "inclusion.missing", fail))
     inclusion.set(p.seq, p);
   const wanted = new Set(log.events);
+  const pruned = new Set(log.pruned_events ?? []);
   const seen = new Set<unknown>();
   const treeRoot = roots.get(log.tree_size);
   for (const line of parseLines(files, `${base}events.jsonl`, "event.invalid", fail)) {
@@ -289,6 +306,21 @@ async function verifyLog(
     }
     seen.add(seq);
     if (!wanted.has(seq)) fail("event.unlisted", where, "the event is not in the manifest");
+    if (Boolean(line.pruned) !== pruned.has(seq)) {
+      fail("event.pruned", where, "pruned in the bundle but not in the manifest, or the reverse");
+      continue;
+    }
+    if (line.pruned) {
+      // Retention removed the body: the leaf hash alone must still be in the tree.
+      const leafHex = String(line.leaf_hash ?? "");
+      if (!/^([0-9a-fA-F]{2})*$/.test(leafHex)) {
+        fail("event.invalid", where, "leaf_hash is not hex");
+        continue;
+      }
+      checkInclusion(fail, where, seq, fromHex(leafHex), log.tree_size, treeRoot, inclusion.get(seq));
+      counts.pruned_events++;
+      continue;
+    }
     const b64 = line.body_b64;
     if (typeof b64 !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
       fail("event.invalid", where, "body_b64 is not base64");
@@ -310,18 +342,29 @@ async function verifyLog(
     }
     const ev = decoded as { type?: unknown; data?: Record<string, unknown>; sessionId?: string };
     if (ev && typeof ev === "object" && ev.type === "recording.batch") batchEvents.set(`${logId}#${seq}`, ev);
-    const proof = inclusion.get(seq);
-    if (!treeRoot) fail("inclusion.proof", where, `no verified checkpoint at the tree size ${log.tree_size}`);
-    else if (!proof) fail("inclusion.missing", where, "no inclusion proof");
-    else {
-      const path = ((proof.proof as string[]) ?? []).map(fromHex);
-      if (proof.tree_size !== log.tree_size || !verifyInclusion(seq, log.tree_size, leaf, path, treeRoot)) {
-        fail("inclusion.proof", where, "the inclusion proof does not lead to the checkpoint's root");
-      }
-    }
+    checkInclusion(fail, where, seq, leaf, log.tree_size, treeRoot, inclusion.get(seq));
     counts.events++;
   }
   for (const seq of log.events) {
     if (!seen.has(seq)) fail("event.missing", `${logId}#${seq}`, "in the manifest but not in events.jsonl");
+  }
+}
+
+function checkInclusion(
+  fail: Fail,
+  where: string,
+  seq: number,
+  leaf: Uint8Array,
+  treeSize: number,
+  root: Uint8Array | undefined,
+  proof: Record<string, unknown> | undefined,
+): void {
+  if (!root) fail("inclusion.proof", where, `no verified checkpoint at the tree size ${treeSize}`);
+  else if (!proof) fail("inclusion.missing", where, "no inclusion proof");
+  else {
+    const path = ((proof.proof as string[]) ?? []).map(fromHex);
+    if (proof.tree_size !== treeSize || !verifyInclusion(seq, treeSize, leaf, path, root)) {
+      fail("inclusion.proof", where, "the inclusion proof does not lead to the checkpoint's root");
+    }
   }
 }
