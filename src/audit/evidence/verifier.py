@@ -543,7 +543,7 @@ def verify_log(files, log, trusted_key, rep, batch_events):
     inclusion = {}
     for p in _jsonl(files, base + "inclusion-proofs.jsonl", rep, "inclusion.missing"):
         inclusion[p.get("seq")] = p
-    wanted = log.get("events", [])
+    wanted = set(log.get("events", []))
     pruned = set(log.get("pruned_events", []))
     seen = set()
     for line in _jsonl(files, base + "events.jsonl", rep, "event.invalid"):
@@ -587,7 +587,7 @@ def verify_log(files, log, trusted_key, rep, batch_events):
             batch_events[(log_id, seq)] = decoded
         check_inclusion(rep, where, seq, leaf, tree_size, cps, inclusion.get(seq))
         rep.counts["events"] += 1
-    for seq in wanted:
+    for seq in log.get("events", []):
         if seq not in seen:
             rep.fail("event.missing", "%s#%s" % (log_id, seq), "in the manifest but not in events.jsonl")
 
@@ -626,8 +626,9 @@ def verify_recordings(files, manifest, rep, batch_events):
             rep.fail("recording.hash", where, "the recording does not match the SHA-256 its event committed")
             continue
         rep.counts["recordings"] += 1
+    listed = {(r.get("log_id"), r.get("event_seq")) for r in manifest.get("recordings", [])}
     for (log_id, seq), event in sorted(batch_events.items()):
-        if not any(r.get("log_id") == log_id and r.get("event_seq") == seq for r in manifest.get("recordings", [])):
+        if (log_id, seq) not in listed:
             rep.fail("recording.missing", "%s#%s" % (log_id, seq), "a recording.batch event whose recording is not in the bundle")
 
 

@@ -152,9 +152,9 @@ export async function verifyBundle(
     }
     counts.recordings++;
   }
+  const recorded = new Set(recs.map((r) => `${r.log_id}#${r.event_seq}`));
   for (const key of [...batchEvents.keys()].sort()) {
-    const [logId, seq] = key.split("#");
-    if (!recs.some((r) => r.log_id === logId && String(r.event_seq) === seq)) {
+    if (!recorded.has(key)) {
       fail("recording.missing", key, "a recording.batch event whose recording is not in the bundle");
     }
   }
