@@ -36,6 +36,8 @@ export interface StreamerOptions {
 }
 
 const SESSION_CACHE = 10_000;
+/** Records formatted between two yields to the event loop (~2 ms of work). */
+const YIELD_EVERY = 25;
 
 export class SiemStreamer {
   private stopped = false;
@@ -95,7 +97,7 @@ export class SiemStreamer {
   private async run(sink: Sink): Promise<void> {
     const st = this.state.get(sink.name)!;
     const poll = this.o.pollMs ?? 1000;
-    const batchSize = this.o.batchSize ?? 500;
+    const batchSize = this.o.batchSize ?? 100;
     let backoff = poll;
     let cursor: Cursor | null = null;
     while (!this.stopped) {
@@ -152,7 +154,10 @@ export class SiemStreamer {
     format: "ocsf" | "native",
   ): Promise<Delivery[]> {
     const out: Delivery[] = [];
+    let n = 0;
     for (const x of interleave(cursor, rows, cps)) {
+      // This runs on the gateway's thread: yield now and then so a backlog never stalls a session.
+      if (++n % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
       let item: StreamItem;
       if ("checkpoint" in x) {
         item = {
