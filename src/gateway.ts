@@ -21,6 +21,7 @@ import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
+import { siemRedactor } from "./pipeline/siem-redact.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
@@ -162,15 +163,6 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   await approvals.start();
 
   const metrics = new Metrics();
-  // SIEM sinks stream what the recorder committed, from durable cursors: never on the data path.
-  const siem = await openSiem({
-    sinks: config.siem,
-    storeUrl: storeUrl(config),
-    logId,
-    publicKey: key.publicRaw,
-    logger,
-    version: VERSION,
-  });
   const pipeline = createPipeline({
     authenticator,
     recorder,
@@ -186,6 +178,16 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   const masking = new MaskingEngine({
     hmacKey: loadOrCreateHmacKey(config.masking.hmacKey, config.dataDir),
     detectors: config.masking.detectors,
+  });
+  // SIEM sinks stream what the recorder committed, from durable cursors: never on the data path.
+  const siem = await openSiem({
+    sinks: config.siem,
+    storeUrl: storeUrl(config),
+    logId,
+    publicKey: key.publicRaw,
+    logger,
+    version: VERSION,
+    redact: siemRedactor(masking),
   });
   const pg = startPostgresServer({
     listen: config.listen.postgres,

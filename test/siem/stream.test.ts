@@ -11,9 +11,12 @@ import { join } from "node:path";
 import { verifyCheckpoint } from "../../src/audit/checkpoint.ts";
 import { decodeEvent, hex } from "../../src/audit/codec.ts";
 import { toJsonValue } from "../../src/audit/evidence/canonical-json.ts";
+import { cleanData } from "../../src/audit/siem/format.ts";
 import { syslogSink } from "../../src/audit/siem/syslog-sink.ts";
 import { type AuditStore, type EventRow, openStore } from "../../src/audit/store.ts";
 import { fixtureSecrets, fixtureSql } from "../../src/demo/fixture.ts";
+import { MaskingEngine } from "../../src/masking/engine.ts";
+import { siemRedactor } from "../../src/pipeline/siem-redact.ts";
 import { freePort } from "../support/free-port.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
@@ -31,6 +34,7 @@ let gw: TestGateway;
 const HMAC = "hmac-key-for-the-test-receiver-0123456789";
 const HEC = "hec-token-0f1e2d3c4b5a";
 const tokens: string[] = [];
+const redact = siemRedactor(new MaskingEngine({}));
 const SINKS = ["rsyslog-tcp", "rsyslog-tls", "http-json", "hec", "file"];
 
 async function gateway(): Promise<TestGateway> {
@@ -145,6 +149,8 @@ describe("streaming across receiver and gateway restarts", () => {
       "select id, full_name from customers order by id limit 3",
       "select id, ssn, card_number from customers order by id limit 5",
       "delete from customers",
+      // A literal regulated value in the agent's own statement: logged, but redacted on the way out.
+      `select id from customers where ssn = '${fixtureSecrets()[0]}'`,
     ]);
     expect(await caughtUp(gw)).toBeGreaterThan(10);
   }, 60_000);
@@ -265,7 +271,8 @@ describe("what the sinks hold", () => {
           leaf: hex(row.leafHash),
           type: row.type,
           time: row.time,
-          data: JSON.stringify(toJsonValue(decodeEvent(row.body).data)),
+          // As logged, with the regulated values of free text redacted (as the gateway's redactor does).
+          data: JSON.stringify(toJsonValue(cleanData(decodeEvent(row.body).data, redact).data)),
         };
         expect({
           sink,
@@ -358,6 +365,19 @@ describe("what the sinks hold", () => {
     for (const t of tokens) expect(all).not.toContain(t.split(".")[2]!);
     expect(fixtureSecrets().filter((s) => all.includes(s))).toEqual([]);
     expect(receiver.refused).toBe(0);
+    // The statement that carried the SSN arrived, redacted and marked so (it no longer hashes to its leaf).
+    const tcp = received().find((r) => r.sink === "rsyslog-tcp")!.records;
+    const literal = tcp.find((r) =>
+      String((r.data as { text?: string }).text ?? "").includes("where ssn ="),
+    )!;
+    expect((literal.data as { text: string }).text).toBe(
+      "select id from customers where ssn = '[REDACTED:ssn]'",
+    );
+    expect(literal.redacted).toBe(true);
+    // Identities stay attributable: a subject is not a regulated value.
+    expect(tcp.some((r) => (r.data as { subject?: string }).subject === "agent-siem-1@bank.example")).toBe(
+      true,
+    );
   });
 
   test("TLS to rsyslog refuses a server the configured CA did not sign", async () => {

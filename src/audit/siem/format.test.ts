@@ -112,3 +112,29 @@ test("OCSF: authentication, HTTP as API Activity, approvals as Account Change, c
     unmapped: { custos: { kind: "checkpoint", size: 9, signed_note: "n" } },
   });
 });
+
+test("free-text fields go through the redactor, identities do not, and the record says it was redacted", () => {
+  const redact = (t: string) => t.replace(/\d{3}-\d{2}-\d{4}/g, "[REDACTED:ssn]");
+  const r = nativeRecord(
+    item("statement", {
+      text: "where ssn = '078-05-1120'",
+      subject: "078-05-1120@x",
+      params: ["078-05-1120"],
+    }),
+    redact,
+  );
+  expect(r.data).toEqual({
+    params: ["[REDACTED:ssn]"],
+    subject: "078-05-1120@x",
+    text: "where ssn = '[REDACTED:ssn]'",
+  });
+  expect(r.redacted).toBe(true);
+  expect(nativeRecord(item("statement", { text: "select 1" }), redact).redacted).toBeUndefined();
+  const o = formatRecord(
+    item("statement", { text: "where ssn = '078-05-1120'", keyword: "select" }),
+    "ocsf",
+    "v",
+    redact,
+  );
+  expect(JSON.stringify(o)).not.toContain("078-05-1120");
+});

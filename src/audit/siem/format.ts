@@ -8,9 +8,36 @@ import { toJsonValue } from "../evidence/canonical-json.ts";
 import type { StreamItem } from "./stream-item.ts";
 
 export type SinkFormat = "ocsf" | "native";
+/** Replaces regulated values found in a text (the masking detectors, injected by the gateway). */
+export type Redact = (text: string) => string;
 const OCSF_VERSION = "1.3.0";
+/** Free-text fields an agent controls (statement text, bind parameters, error messages): scanned. */
+const FREE_TEXT = new Set(["text", "params", "statement", "message", "error", "detail", "query"]);
 
-export function nativeRecord(item: StreamItem): Record<string, unknown> {
+/** scrub() again, then `redact` over the free-text fields; `changed` says whether redact found anything. */
+export function cleanData(
+  data: Record<string, unknown>,
+  redact?: Redact,
+): { data: Record<string, unknown>; changed: boolean } {
+  const scrubbed = scrub(data) as Record<string, unknown>;
+  if (!redact) return { data: scrubbed, changed: false };
+  let changed = false;
+  const deep = (v: unknown, depth: number): unknown => {
+    if (typeof v === "string") {
+      const r = redact(v);
+      if (r !== v) changed = true;
+      return r;
+    }
+    if (depth > 32 || v === null || typeof v !== "object" || v instanceof Uint8Array) return v;
+    if (Array.isArray(v)) return v.map((x) => deep(x, depth + 1));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x, depth + 1)]));
+  };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(scrubbed)) out[k] = FREE_TEXT.has(k) ? deep(v, 0) : v;
+  return { data: out, changed };
+}
+
+export function nativeRecord(item: StreamItem, redact?: Redact): Record<string, unknown> {
   if (item.kind === "checkpoint") {
     return {
       schema: "custos/1",
@@ -24,6 +51,7 @@ export function nativeRecord(item: StreamItem): Record<string, unknown> {
     };
   }
   const r = item.row;
+  const clean = cleanData(item.data, redact);
   return {
     schema: "custos/1",
     kind: "event",
@@ -33,13 +61,22 @@ export function nativeRecord(item: StreamItem): Record<string, unknown> {
     time: r.time,
     type: r.type,
     session_id: r.sessionId,
-    data: toJsonValue(scrub(item.data)),
+    data: toJsonValue(clean.data),
+    // The data differs from the logged body (which leaf_hash covers): regulated values were redacted.
+    ...(clean.changed ? { redacted: true } : {}),
   };
 }
 
-export function formatRecord(item: StreamItem, format: SinkFormat, version: string): Record<string, unknown> {
-  const native = nativeRecord(item);
-  return format === "native" ? native : ocsfRecord(item, native, version);
+export function formatRecord(
+  item: StreamItem,
+  format: SinkFormat,
+  version: string,
+  redact?: Redact,
+): Record<string, unknown> {
+  const native = nativeRecord(item, redact);
+  if (format === "native") return native;
+  const clean = item.kind === "event" ? { ...item, data: cleanData(item.data, redact).data } : item;
+  return ocsfRecord(clean, native, version);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);

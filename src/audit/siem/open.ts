@@ -28,6 +28,7 @@ export async function openSiem(opts: {
   publicKey: Uint8Array;
   logger: Logger;
   version: string;
+  redact?: (text: string) => string;
   pollMs?: number;
 }): Promise<{ streamer: SiemStreamer; close(): Promise<void> } | null> {
   if (opts.sinks.length === 0) return null;
@@ -41,6 +42,7 @@ export async function openSiem(opts: {
     sinks: opts.sinks.map(createSink),
     logger: opts.logger,
     version: opts.version,
+    ...(opts.redact ? { redact: opts.redact } : {}),
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
   });
   streamer.start();

@@ -30,6 +30,8 @@ export interface StreamerOptions {
   sinks: Sink[];
   logger: Logger;
   version: string;
+  /** Redacts regulated values in free text (the masking detectors); absent: scrub only. */
+  redact?: (text: string) => string;
   pollMs?: number;
   batchSize?: number;
   maxBackoffMs?: number;
@@ -174,7 +176,7 @@ export class SiemStreamer {
         const session = row.sessionId ? await this.session(row, data) : undefined;
         if (session) item.session = session;
       }
-      out.push({ item, record: formatRecord(item, format, this.o.version) });
+      out.push({ item, record: formatRecord(item, format, this.o.version, this.o.redact) });
     }
     return out;
   }
