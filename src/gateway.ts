@@ -9,6 +9,7 @@ import { ApprovalService } from "./approvals/service.ts";
 import { createWebhook } from "./approvals/webhook.ts";
 import { EvidenceJobs } from "./audit/evidence-jobs.ts";
 import { Recorder } from "./audit/recorder.ts";
+import { openSiem } from "./audit/siem/open.ts";
 import { publicKeyFingerprint } from "./audit/trust.ts";
 import { createAnchorPublisher, ownExpectations, retentionPolicy } from "./audit-wiring.ts";
 import { publicBase } from "./config/public-url.ts";
@@ -24,6 +25,7 @@ import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
+import { siemRedactor } from "./pipeline/siem-redact.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
@@ -204,6 +206,16 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     hmacKey: loadOrCreateHmacKey(config.masking.hmacKey, config.dataDir),
     detectors: config.masking.detectors,
   });
+  // SIEM sinks stream what the recorder committed, from durable cursors: never on the data path.
+  const siem = await openSiem({
+    sinks: config.siem,
+    storeUrl: storeUrl(config),
+    logId,
+    publicKey: key.publicRaw,
+    logger,
+    version: VERSION,
+    redact: siemRedactor(masking),
+  });
   const pg = startPostgresServer({
     listen: config.listen.postgres,
     gateway: pipeline,
@@ -260,7 +272,11 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         return problems;
       },
       metrics: () =>
-        metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }) + evidence.metrics(),
+        metrics.render(recorder.stats(), {
+          policyLoaded: policy.hash !== null,
+          ...(siem ? { siem: siem.streamer.stats() } : {}),
+        }) + evidence.metrics(),
+      ...(siem ? { detail: () => ({ siem: siem.streamer.stats() }) } : {}),
       api: [approvalsApi({ approvals, authenticator })],
     },
     { admin: admin.deps },
@@ -337,6 +353,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         await recorder.close();
         // The final checkpoint (signed at close) reaches the anchors before the process goes.
         await anchors.close();
+        await siem?.close();
         logger.info("gateway stopped");
       })();
       return stopping;

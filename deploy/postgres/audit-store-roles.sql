@@ -87,4 +87,10 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE ON public.approval_requests TO custos_gateway;
     GRANT SELECT ON public.approval_requests TO custos_auditor;
   END IF;
+  -- SIEM cursors: each sink's position moves forward as deliveries are acknowledged. No DELETE.
+  IF to_regclass('public.siem_cursors') IS NOT NULL THEN
+    REVOKE ALL ON public.siem_cursors FROM custos_gateway, custos_auditor;
+    GRANT SELECT, INSERT, UPDATE ON public.siem_cursors TO custos_gateway;
+    GRANT SELECT ON public.siem_cursors TO custos_auditor;
+  END IF;
 END $$;

@@ -10,6 +10,8 @@ export interface HealthSource {
   /** Conditions worth an operator's attention that do not make the gateway unready (anchors, capacity). */
   warnings?(): string[];
   metrics(): string;
+  /** Extra state shown by /healthz without deciding readiness (SIEM delivery). */
+  detail?(): Record<string, unknown>;
   /** Routes served under /api (approvals, later the admin API). */
   api?: Hono<any>[];
 }
@@ -24,7 +26,7 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
   app.get("/healthz", (c) => {
     const problems = source.notReady();
     const warnings = source.warnings?.() ?? [];
-    const detail = warnings.length ? { warnings } : {};
+    const detail = { ...(source.detail?.() ?? {}), ...(warnings.length ? { warnings } : {}) };
     return problems.length
       ? c.json({ status: "unavailable", problems, ...detail }, 503)
       : c.json({ status: "ok", ...detail }, 200);

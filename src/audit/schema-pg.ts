@@ -148,3 +148,18 @@ export const approvalDecisions = pgTable(
   // One verdict of each kind per approver: min_approvals counts distinct identities.
   (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject, t.verdict] })],
 );
+
+// --- SIEM streaming (src/audit/siem/) ---------------------------------------------------------------------
+// How far each SIEM sink has got in each log: delivery resumes from here after a gateway restart or a
+// receiver outage (at least once, in log order). checkpoint_size: the last checkpoint delivered.
+export const siemCursors = pgTable(
+  "siem_cursors",
+  {
+    sink: text("sink").notNull(),
+    logId: text("log_id").notNull(),
+    nextSeq: bigint("next_seq", { mode: "number" }).notNull(),
+    checkpointSize: bigint("checkpoint_size", { mode: "number" }).notNull(),
+    updatedAt: millis("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sink, t.logId] })],
+);

@@ -147,3 +147,18 @@ export const approvalDecisions = sqliteTable(
   // One verdict of each kind per approver: min_approvals counts distinct identities.
   (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject, t.verdict] })],
 );
+
+// --- SIEM streaming (src/audit/siem/) ---------------------------------------------------------------------
+// How far each SIEM sink has got in each log: delivery resumes from here after a gateway restart or a
+// receiver outage (at least once, in log order). checkpoint_size: the last checkpoint delivered.
+export const siemCursors = sqliteTable(
+  "siem_cursors",
+  {
+    sink: text("sink").notNull(),
+    logId: text("log_id").notNull(),
+    nextSeq: integer("next_seq").notNull(),
+    checkpointSize: integer("checkpoint_size").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sink, t.logId] })],
+);

@@ -10,6 +10,8 @@ import { type CliCommand, CliError } from "./command.ts";
 import { connectionsClassifyCommand } from "./connections-classify.ts";
 import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
+import { evidenceExportCommand } from "./evidence-export.ts";
+import { evidenceVerifyCommand } from "./evidence-verify.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
@@ -26,6 +28,8 @@ const commands: CliCommand[] = [
   auditProveCommand,
   auditExportKeyCommand,
   auditPruneCommand,
+  evidenceExportCommand,
+  evidenceVerifyCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,

@@ -10,6 +10,7 @@ import { CustosError } from "../core/errors.ts";
 import { type HttpLoadContext, resolveHttpConnection } from "./http-load.ts";
 import { type RawConfig, rawConfigSchema } from "./schema.ts";
 import { Secret } from "./secret.ts";
+import { resolveSiem } from "./siem-schema.ts";
 import type {
   AccessConfig,
   AnchorConfig,
@@ -180,6 +181,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     tls: raw.tls
       ? { certFile: resolve(ctx.baseDir, raw.tls.cert_file), keyFile: resolve(ctx.baseDir, raw.tls.key_file) }
       : null,
+    siem: resolveSiem(raw.siem, httpContext(ctx)),
     log: raw.log,
   };
 }

@@ -5,6 +5,7 @@ import { auditExtras, retention } from "./audit-schema.ts";
 import { parseDuration } from "./duration.ts";
 import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
+import { siemSection } from "./siem-schema.ts";
 import { parseSize } from "./size.ts";
 
 const duration = z.string().transform((text, ctx) => {
@@ -262,6 +263,7 @@ export const rawConfigSchema = z.strictObject({
   approvals: approvals.default({}),
   console: consoleSection.default({ roles: { admin: [], approver: [], auditor: [] } }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
+  siem: siemSection,
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
     .default({ level: "info" }),

@@ -3,6 +3,7 @@
 import type { LogLevel } from "../core/log.ts";
 import type { HostPort } from "./listen-address.ts";
 import type { Secret } from "./secret.ts";
+import type { SiemSinkConfig } from "./siem-schema.ts";
 
 export type { HostPort } from "./listen-address.ts";
 
@@ -176,5 +177,7 @@ export interface Config {
   approvals: { webhook: { url: string; secret: Secret } | null };
   console: ConsoleConfig;
   tls: { certFile: string; keyFile: string } | null;
+  /** SIEM sinks the audit stream is delivered to (src/audit/siem/). */
+  siem: SiemSinkConfig[];
   log: { level: LogLevel };
 }

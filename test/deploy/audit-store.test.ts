@@ -95,6 +95,7 @@ test("the owner migrates with the documented command; the file re-runs cleanly a
       "checkpoints",
       "recordings",
       "sessions",
+      "siem_cursors",
     ].map((t) => `${t}:custos_audit_owner`),
   );
   pg.sql(ROLES_SQL, "custos_audit");
@@ -179,7 +180,7 @@ test("against a store nobody migrated, the gateway's role fails closed and says 
   expect((err as CustosError).code).toBe("audit.unavailable");
   const message = (err as CustosError).message;
   expect(message).toContain(
-    "the audit store needs migrating by its owner: 3 migration(s) pending (0000_audit_init, 0001_approvals, 0002_retention)",
+    "the audit store needs migrating by its owner: 4 migration(s) pending (0000_audit_init, 0001_approvals, 0002_retention, 0003_siem_cursors)",
   );
   expect(message).toContain("role custos_gateway may not create objects");
   expect(message).toContain("--config deploy/postgres/migrate.example.yaml");
