@@ -135,9 +135,13 @@ export function textSpans(
       continue;
     } else {
       // A blank inside a grouped number (`123 45 6789`, `(212) 555 0187`) does not end the value.
-      while (ve < end && (!isValueEnd(buf[ve]!) || (isBlank(buf[ve]) && isNumberContinuation(buf[ve + 1]))))
+      while (
+        ve < end &&
+        ve - vs < MAX_VALUE &&
+        (!isValueEnd(buf[ve]!) || (isBlank(buf[ve]) && isNumberContinuation(buf[ve + 1])))
+      )
         ve++;
-      if (ve >= end && !final) {
+      if (ve >= end && !final && ve - vs < MAX_VALUE) {
         pending = Math.min(pending, i);
         break;
       }
