@@ -2,8 +2,9 @@
 // every byte, and `key: value` / `key=value` / `"key":"value"` pairs whose key is named like a masked
 // field (field-plans.ts), so JSON inside text/plain, JSONP and logs are masked by name as well. Chunks
 // are joined only around their edges: the last KEEP bytes are held back until the next chunk (a value
-// split across chunks is seen whole), and CONTEXT bytes already sent stay readable so a key before the
-// cut still names the value after it. Memory per stream: one chunk plus those two bounds.
+// split across chunks is seen whole) unless they end a line (no match spans a line break), and CONTEXT
+// bytes already sent stay readable so a key before the cut still names the value after it. Memory per
+// stream: one chunk plus those two bounds.
 import { CustosError } from "../../core/errors.ts";
 import type { MaskMethod } from "../../masking/detector.ts";
 import { materialize, methodPieces, type Piece } from "../../masking/pieces.ts";
@@ -195,6 +196,12 @@ export function maskTextStream(plans: FieldPlans, bound: number): TransformStrea
   const step = (controller: TransformStreamDefaultController<Uint8Array>, final: boolean) => {
     const { spans, pending } = textSpans(plans, buf, buf.length, final);
     let safe = final ? buf.length : Math.max(ctx, Math.min(buf.length - KEEP, pending));
+    // No match spans a line break, so complete lines go out at once (a log followed live, an event
+    // stream of text) instead of waiting behind the held-back tail.
+    if (!final) {
+      const nl = buf.lastIndexOf(10);
+      if (nl + 1 > safe) safe = Math.min(nl + 1, pending);
+    }
     for (const sp of spans) if (sp.s < safe && sp.e > safe) safe = sp.s;
     if (safe < ctx) safe = ctx;
     if (safe > ctx) controller.enqueue(applySpans(plans, buf, ctx, safe, spans));
@@ -213,7 +220,7 @@ export function maskTextStream(plans: FieldPlans, bound: number): TransformStrea
       next.set(buf, 0);
       next.set(chunk, buf.length);
       buf = next;
-      if (buf.length - ctx > KEEP) step(controller, false);
+      if (buf.length - ctx > KEEP || chunk.includes(10)) step(controller, false);
     },
     flush(controller) {
       step(controller, true);
