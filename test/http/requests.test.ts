@@ -299,6 +299,23 @@ describe("request headers", () => {
     expect(up.received[1]!.headers.range).toBe("bytes=10-20");
   });
 
+  test("a JSON body in a charset the policy would misread is refused", async () => {
+    up.received.length = 0;
+    const res = await fetch(`${gw.base}/c/api/orders`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${human}`, "content-type": "application/json; charset=utf-16le" },
+      body: Buffer.from('{"a":1}', "utf16le"),
+    });
+    expect(res.status).toBe(501);
+    expect(up.received).toHaveLength(0);
+    const ok = await fetch(`${gw.base}/c/api/orders`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${human}`, "content-type": "application/json; charset=UTF-8" },
+      body: '{"a":1}',
+    });
+    expect(ok.status).toBe(200);
+  });
+
   test("an encoded request body the policy cannot read is refused", async () => {
     up.received.length = 0;
     const res = await fetch(`${gw.base}/c/api/orders`, {

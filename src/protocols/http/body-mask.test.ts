@@ -47,6 +47,18 @@ describe("text streams", () => {
     },
   );
 
+  test("complete lines go out as they arrive, masked", async () => {
+    const t = maskTextStream(plans(), 1 << 20);
+    const writer = t.writable.getWriter();
+    const reader = t.readable.getReader();
+    void writer.write(enc.encode("first ssn 123-45-6789 done\nsecond 078-05-"));
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toBe("first ssn [REDACTED] done\n");
+    void writer.write(enc.encode("1120 end\n"));
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("second [REDACTED] end\n");
+    void writer.close();
+  });
+
   test("a grouped number after a masked key is masked whole", async () => {
     const out = await through(maskTextStream(plans(), 1 << 20), "ssn: 123 45 6789, name: Ada\n", 3);
     expect(out).toBe("ssn: *** ** 6789, name: Ada\n");

@@ -14,7 +14,7 @@ import { FieldPlans } from "./field-plans.ts";
 import { type ClientOrigin, recordedHeaders } from "./headers.ts";
 import { jsonMasker } from "./mask.ts";
 import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
-import { formBody, isIdentity, overrideMember, requestBodyType } from "./request-body.ts";
+import { formBody, isIdentity, overrideMember, requestBodyType, unreadableCharset } from "./request-body.ts";
 import { type ResponseMasking, relayResponse } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
 import type { RequestHold } from "./sessions.ts";
@@ -67,6 +67,19 @@ export async function exchange(
       new CustosError(
         "protocol.unsupported",
         "encoded request bodies are not relayed: the policy could not read them",
+      ),
+    );
+  const charset = body ? unreadableCharset(req, bodyType) : null;
+  if (charset !== null)
+    return malformed(
+      hold,
+      req,
+      rest,
+      search,
+      started,
+      new CustosError(
+        "protocol.unsupported",
+        `a ${bodyType} body in ${charset} is not relayed: decide on UTF-8`,
       ),
     );
   if (body instanceof ReadableStream && bodyType !== "other") {

@@ -117,6 +117,15 @@ describe("JSON masking", () => {
     expect(JSON.stringify(out)).not.toMatch(/\d{3}-\d{2}-\d{4}/);
   });
 
+  test("a JSON document inside a string is masked by name too", () => {
+    const out = jsonMasker(engine, [{ column: "date_of_birth", method: "redact" }]).mask({
+      payload: JSON.stringify({ dateOfBirth: "1815-12-10", n: 1 }),
+      text: "{not json",
+    }) as { payload: string; text: string };
+    expect(JSON.parse(out.payload)).toEqual({ dateOfBirth: "[REDACTED]", n: 1 });
+    expect(out.text).toBe("{not json");
+  });
+
   test("content types pick their masker; the unknown is opaque (refused for masked identities)", () => {
     const types = [
       "application/json; charset=utf-8",

@@ -99,6 +99,12 @@ export function jsonMasker(engine: MaskingEngine, rules: readonly MaskRule[]): J
       }
       return obj;
     }
+    // A JSON document inside a string (`"payload": "{\"ssn\": …}"`) is masked by name too.
+    if (typeof value === "string" && nameRules.length && embeddedJson(value)) {
+      try {
+        return JSON.stringify(walk(JSON.parse(value), plan));
+      } catch {}
+    }
     return scanned(value, plan);
   };
 
@@ -158,6 +164,12 @@ function prepare(engine: MaskingEngine, rules: readonly MaskRule[]): Prepared {
 }
 
 const REDACTED = "[REDACTED]";
+const MAX_EMBEDDED = 1 << 20;
+
+function embeddedJson(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c === 123 || c === 91) && text.length >= 2 && text.length <= MAX_EMBEDDED;
+}
 
 /** One value masked whole by `method`. */
 function whole(value: unknown, method: MaskRule["method"], hasher: Hasher | null): unknown {

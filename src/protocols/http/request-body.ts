@@ -20,6 +20,17 @@ export function overrideMember(body: unknown): string | null {
 
 export type BodyType = "json" | "form" | "multipart" | "other";
 
+/**
+ * A JSON or form body in a charset other than UTF-8 (or ASCII) would read differently upstream than in
+ * the policy input: refused rather than decided on a misreading. Null when the charset is fine.
+ */
+export function unreadableCharset(req: Request, type: BodyType): string | null {
+  if (type !== "json" && type !== "form") return null;
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers.get("content-type") ?? "");
+  const cs = m?.[1]?.toLowerCase();
+  return cs === undefined || cs === "utf-8" || cs === "utf8" || cs === "us-ascii" ? null : cs;
+}
+
 export function requestBodyType(req: Request): BodyType {
   const ct = req.headers.get("content-type")?.trim().toLowerCase() ?? "";
   if (/^application\/(?:[\w.+-]+\+)?json\b/.test(ct)) return "json";

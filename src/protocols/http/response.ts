@@ -46,7 +46,7 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
   const session = o.pooled.session;
   const status = upstream.status;
   const contentType = upstream.headers.get("content-type");
-  const encoding = (upstream.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  const encoding = (upstream.headers.get("content-encoding") ?? "").trim().toLowerCase() || "identity";
   const kind = contentKind(contentType);
   const unmaskedType =
     o.masking !== null && kind === "opaque" && listedType(contentType, target.relay.unmaskedTypes);

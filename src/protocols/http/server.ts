@@ -13,7 +13,7 @@ import { exchange, malformed, refuse } from "./exchange.ts";
 import { FieldPlans } from "./field-plans.ts";
 import { bearerToken, type ClientOrigin } from "./headers.ts";
 import { jsonMasker } from "./mask.ts";
-import { commandFor, prepareRequest } from "./request.ts";
+import { commandFor, prepareRequest, shapeOf } from "./request.ts";
 import type { ResponseMasking } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
 import { RequestHold, SessionPool } from "./sessions.ts";
@@ -132,6 +132,8 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     const up = prepared.request;
     const { command, http } = commandFor(up);
     http.websocket = "upgrade";
+    // Part of the decision's cache key: an upgrade is never decided by a plain GET's cached decision.
+    command.shape = shapeOf(http);
     let decision = await session.decide(command);
     session.record({
       t: started,

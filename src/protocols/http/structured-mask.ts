@@ -38,8 +38,12 @@ function unitStream(
   };
   return new TransformStream({
     transform(chunk, controller) {
-      pending += dec.decode(chunk, { stream: true });
-      drain(controller, false);
+      const text = dec.decode(chunk, { stream: true });
+      pending += text;
+      // A unit ends at a line break: without one in this chunk nothing new can be cut, and re-reading
+      // the pending text for every small chunk would cost quadratic time (ENFORCEMENT §7).
+      if (/[\r\n]/.test(text)) drain(controller, false);
+      else if (pending.length > bound) throw tooLarge(bound, what);
     },
     flush(controller) {
       pending += dec.decode();

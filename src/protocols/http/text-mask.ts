@@ -2,8 +2,9 @@
 // every byte, and `key: value` / `key=value` / `"key":"value"` pairs whose key is named like a masked
 // field (field-plans.ts), so JSON inside text/plain, JSONP and logs are masked by name as well. Chunks
 // are joined only around their edges: the last KEEP bytes are held back until the next chunk (a value
-// split across chunks is seen whole), and CONTEXT bytes already sent stay readable so a key before the
-// cut still names the value after it. Memory per stream: one chunk plus those two bounds.
+// split across chunks is seen whole) unless they end a line (no match spans a line break), and CONTEXT
+// bytes already sent stay readable so a key before the cut still names the value after it. Memory per
+// stream: one chunk plus those two bounds.
 import { CustosError } from "../../core/errors.ts";
 import type { MaskMethod } from "../../masking/detector.ts";
 import { materialize, methodPieces, type Piece } from "../../masking/pieces.ts";
@@ -135,9 +136,13 @@ export function textSpans(
       continue;
     } else {
       // A blank inside a grouped number (`123 45 6789`, `(212) 555 0187`) does not end the value.
-      while (ve < end && (!isValueEnd(buf[ve]!) || (isBlank(buf[ve]) && isNumberContinuation(buf[ve + 1]))))
+      while (
+        ve < end &&
+        ve - vs < MAX_VALUE &&
+        (!isValueEnd(buf[ve]!) || (isBlank(buf[ve]) && isNumberContinuation(buf[ve + 1])))
+      )
         ve++;
-      if (ve >= end && !final) {
+      if (ve >= end && !final && ve - vs < MAX_VALUE) {
         pending = Math.min(pending, i);
         break;
       }
@@ -191,6 +196,12 @@ export function maskTextStream(plans: FieldPlans, bound: number): TransformStrea
   const step = (controller: TransformStreamDefaultController<Uint8Array>, final: boolean) => {
     const { spans, pending } = textSpans(plans, buf, buf.length, final);
     let safe = final ? buf.length : Math.max(ctx, Math.min(buf.length - KEEP, pending));
+    // No match spans a line break, so complete lines go out at once (a log followed live, an event
+    // stream of text) instead of waiting behind the held-back tail.
+    if (!final) {
+      const nl = buf.lastIndexOf(10);
+      if (nl + 1 > safe) safe = Math.min(nl + 1, pending);
+    }
     for (const sp of spans) if (sp.s < safe && sp.e > safe) safe = sp.s;
     if (safe < ctx) safe = ctx;
     if (safe > ctx) controller.enqueue(applySpans(plans, buf, ctx, safe, spans));
@@ -209,7 +220,7 @@ export function maskTextStream(plans: FieldPlans, bound: number): TransformStrea
       next.set(buf, 0);
       next.set(chunk, buf.length);
       buf = next;
-      if (buf.length - ctx > KEEP) step(controller, false);
+      if (buf.length - ctx > KEEP || chunk.includes(10)) step(controller, false);
     },
     flush(controller) {
       step(controller, true);
