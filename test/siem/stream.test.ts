@@ -330,7 +330,10 @@ describe("what the sinks hold", () => {
     });
     expect(byType("session.end")).toMatchObject({ class_uid: 3002, activity_id: 2 });
     const denied = tls.find(
-      (r) => native(r).type === "statement" && (native(r).data as { action?: string }).action === "deny",
+      (r) =>
+        native(r).type === "statement" &&
+        (native(r).data as { action?: string; text?: string }).action === "deny" &&
+        (native(r).data as { text?: string }).text === "delete from customers",
     )!;
     expect(denied).toMatchObject({
       class_uid: 6005,
