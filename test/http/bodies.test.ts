@@ -123,6 +123,10 @@ describe("masked identities", () => {
       const r = await everything(`/c/tight/data/json?pad=4096${t}`, agent);
       expect(r.status).toBe(502);
       expect(leaks(r.text)).toEqual({});
+      // text/plain that opens like JSON: past the bound it would be masked by detectors only, so refused.
+      const text = await everything(`/c/tight/data/textjson?pad=4096${t}`, agent);
+      expect(text.status).toBe(502);
+      expect(leaks(text.text)).toEqual({});
     }
     // Within the bound, the same connection masks.
     const ok = await everything("/c/tight/data/json", agent);

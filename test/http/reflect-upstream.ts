@@ -149,7 +149,7 @@ export async function startReflector(): Promise<Reflector> {
       const f = FORMATS[fmt];
       if (!f) return send(404, "text/plain", "no such format");
       const pad = Number(url.searchParams.get("pad") ?? 0);
-      if (pad && fmt === "json")
+      if (pad && (fmt === "json" || fmt === "textjson"))
         return send(200, f[0], JSON.stringify({ customers: [record], filler: "x".repeat(pad) }));
       return send(200, f[0], f[1]);
     }

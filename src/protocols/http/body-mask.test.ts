@@ -100,6 +100,19 @@ describe("structured bodies", () => {
     );
     expect(xml).toBe('<c ssn="*****6789" id="7"><phoneNumber>******0199</phoneNumber><n>Ada</n></c>');
   });
+
+  test("XML character references are read as the parser reads them, named entities from a DTD refused", () => {
+    // "123-45-6789" and an e-mail written as references: masked, where the raw text never matched.
+    const digits = [..."123-45-6789"].map((c) => `&#${c.charCodeAt(0)};`).join("");
+    const hex = [..."ada@example.com"].map((c) => `&#x${c.charCodeAt(0).toString(16)};`).join("");
+    const xml = maskXml(plans(), `<c><ssn>${digits}</ssn><note>mail ${hex} &amp; &lt;b&gt;</note></c>`);
+    expect(xml).toBe("<c><ssn>***-**-6789</ssn><note>mail [REDACTED] &amp; &lt;b&gt;</note></c>");
+    expect(maskXml(plans(), `<c n="A&#x27;da &quot;x&quot;"/>`)).toBe(`<c n="A'da &quot;x&quot;"/>`);
+    expect(() => maskXml(plans(), "<c>&ssn;</c>")).toThrow(/entity &ssn;/);
+    expect(() => maskXml(plans(), '<!DOCTYPE c [<!ENTITY s "123-45-6789">]><c>&s;</c>')).toThrow(
+      /entity declarations/,
+    );
+  });
 });
 
 describe("scrubbing", () => {

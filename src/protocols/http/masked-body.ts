@@ -1,8 +1,8 @@
 // A masked identity's response body, by content kind (content-kind.ts): JSON, forms and XML read whole
 // within `limits.mask_body` and rewritten; text, CSV, event streams and NDJSON masked as streams. Text
 // that opens like JSON (text/plain carrying JSON, an untyped body) or JavaScript that wraps JSON (JSONP)
-// is read whole when it fits and masked as JSON, so nested and escaped members are masked by name too;
-// otherwise it is masked as text. Bodies in a charset the detectors cannot read (UTF-16, UTF-32) and
+// is read whole and masked as JSON, so nested and escaped members are masked by name too (refused past
+// the bound; masked as text when it does not parse). Bodies in a charset the detectors cannot read (UTF-16, UTF-32) and
 // types no masker reads are refused.
 import { CustosError } from "../../core/errors.ts";
 import { head, readBounded, tap } from "./body.ts";
@@ -193,7 +193,9 @@ export async function maskedResponse(c: MaskedContext): Promise<Response> {
         new CustosError("upstream.protocol", "the upstream response body failed", { error: String(err) }),
       );
     }
-    if (!b.complete && (whole === "json" || whole === "form" || whole === "xml")) {
+    // Text that opens like JSON is refused past the bound too: as a text stream its nested members would
+    // be masked by detectors only, not by name.
+    if (!b.complete) {
       await b.stream.cancel().catch(() => {});
       return c.fail(
         new CustosError(
@@ -220,8 +222,6 @@ export async function maskedResponse(c: MaskedContext): Promise<Response> {
       c.done(c.status, { bytes_out: out.length, masking: m.json.evidence });
       return new Response(out as Uint8Array<ArrayBuffer>, c.init);
     }
-    // Text too large to read whole: masked as a stream after all.
-    source = b.stream;
   }
   const transform =
     kind === "sse"

@@ -264,12 +264,50 @@ function localName(qname: string): string {
   return c === -1 ? qname : qname.slice(c + 1);
 }
 
+/** XML's predefined entities (XML 1.0 §4.6); any other named entity needs a DTD the masker does not read. */
+const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+const REFERENCE = /&(#x[0-9A-Fa-f]+|#[0-9]+|[A-Za-z_][\w.-]*);/g;
+
+/**
+ * Character and entity references resolved (XML 1.0 §4.1), so `&#49;&#50;…` is scanned as the digits a
+ * parser reads, not as markup the detectors never match. A named entity other than the five predefined
+ * ones is refused: its text lives in a DTD.
+ */
+function xmlText(raw: string): string {
+  if (!raw.includes("&")) return raw;
+  return raw.replace(REFERENCE, (_all, ref: string) => {
+    if (ref.startsWith("#")) {
+      const code = ref[1] === "x" ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      if (!Number.isFinite(code) || code > 0x10ffff)
+        throw new CustosError("upstream.protocol", "malformed XML character reference");
+      return String.fromCodePoint(code);
+    }
+    const known = PREDEFINED[ref];
+    if (known === undefined)
+      throw new CustosError(
+        "upstream.protocol",
+        `XML entity &${ref}; cannot be masked (it is defined in a DTD)`,
+      );
+    return known;
+  });
+}
+
+/** Text back into markup: what xmlText resolved is escaped again, so the document stays well-formed. */
+function xmlEscape(text: string, quote?: '"' | "'"): string {
+  let out = text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  if (quote) out = out.replaceAll(quote, quote === '"' ? "&quot;" : "&apos;");
+  return out;
+}
+
 /**
  * XML masked by name: an element's text by the element's name (its nearest named ancestor for mixed
  * content), each attribute by the attribute's name, and everything (comments, CDATA) by the detectors.
  * A lexical pass, not a validating parser: markup it cannot place (`<` without `>`) is refused.
  */
 export function maskXml(plans: FieldPlans, text: string): string {
+  // An internal DTD can define entities whose text the masker would never see.
+  if (/<!ENTITY/i.test(text))
+    throw new CustosError("upstream.protocol", "XML with entity declarations cannot be masked");
   const stack: string[] = [];
   let out = "";
   let i = 0;
@@ -278,7 +316,7 @@ export function maskXml(plans: FieldPlans, text: string): string {
     const chunk = lt === -1 ? text.slice(i) : text.slice(i, lt);
     if (chunk) {
       const name = stack[stack.length - 1] ?? "";
-      out += chunk.trim() === "" ? chunk : plans.field(name, chunk);
+      out += chunk.trim() === "" ? chunk : xmlEscape(plans.field(name, xmlText(chunk)));
     }
     if (lt === -1) break;
     if (text.startsWith("<!--", lt)) {
@@ -309,9 +347,9 @@ export function maskXml(plans: FieldPlans, text: string): string {
       if (!m) throw new CustosError("upstream.protocol", "malformed XML tag");
       const name = localName(m[1]!);
       out += tag.replace(ATTR, (_all, attr: string, eq: string, _q: string, dq?: string, sq?: string) => {
-        const value = plans.field(localName(attr), dq ?? sq ?? "");
         const quote = dq !== undefined ? '"' : "'";
-        return `${attr}${eq}${quote}${value.replaceAll(quote, quote === '"' ? "&quot;" : "&apos;")}${quote}`;
+        const value = plans.field(localName(attr), xmlText(dq ?? sq ?? ""));
+        return `${attr}${eq}${quote}${xmlEscape(value, quote)}${quote}`;
       });
       if (!tag.endsWith("/>")) stack.push(name);
     }
