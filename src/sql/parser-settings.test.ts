@@ -17,7 +17,11 @@ describe("lexing parity in the classifier", () => {
     "SET backslash_quote = off",
     "select set_config('client_encoding', 'SJIS', false)",
     "select pg_catalog.set_config('Standard_Conforming_Strings'::text, 'off', true)",
-    "select set_config(current_setting('x'), 'y', false)",
+    "select set_config(current_setting('x'), 'off', false)",
+    "select set_config(name, 'SJIS', false) from pg_settings where name = 'client_encoding'",
+    "select set_config(name, 'Shift-JIS', false) from pg_settings",
+    "select set_config(name, 'no', false) from pg_settings where name = 'standard_conforming_strings'",
+    "select set_config(name, value, false) from t",
     "select * from set_config('client_encoding', 'GBK', false)",
     "select 1; SET client_encoding = 'SJIS'",
   ];
@@ -39,6 +43,10 @@ describe("lexing parity in the classifier", () => {
     "SET backslash_quote = safe_encoding",
     "RESET ALL",
     "select set_config('search_path', '', false)",
+    // pg_dump's opening statement (15.14+): the name is read from pg_settings, the value is harmless for
+    // every parser setting (not an encoding, not a boolean).
+    "SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name = 'restrict_nonsystem_relation_kind'",
+    "select set_config(name, 'on', false) from pg_settings where name = 'standard_conforming_strings'",
     "select 'SET client_encoding = ''SJIS'''",
   ];
   for (const sql of allowed) {

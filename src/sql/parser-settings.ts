@@ -36,6 +36,28 @@ export function parserAssumes(name: string, value: string): boolean {
 
 export const isParserSetting = (name: string): boolean => name.toLowerCase() in ASSUMED;
 
+// parse_bool's every accepted spelling (prefixes included), true or false.
+const BOOL_WORDS = new Set([...TRUE_WORDS, "off", "of", "false", "fals", "fal", "fa", "f", "no", "n", "0"]);
+// Families of encoding names pg_char_to_encoding knows (encnames.c), compared after clean_encoding_name
+// keeps only lower-cased letters and digits: a superset, so an unknown spelling of one still counts.
+const ENCODING_FAMILY =
+  /^(abc|alt|big5|cp|euc|gb|ibm|iso8859|johab|koi8|latin|mskanji|mule|shiftjis|sjis|sqlascii|tcvn|uhc|unicode|utf|vscii|win)/;
+
+/**
+ * True when setting ANY parser setting to `value` either leaves it at the assumed value or is an error
+ * the server raises: `set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE …` (pg_dump's
+ * opening statement) names its setting through a column, so only its value can be checked.
+ */
+export function harmlessForEveryParserSetting(raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  const encoding = v.replace(/[^a-z0-9]/g, "");
+  if (ENCODING_FAMILY.test(encoding) && !parserAssumes("client_encoding", v)) return false;
+  // A boolean is no encoding name: only the boolean settings could take it.
+  if (BOOL_WORDS.has(v) || v === "safe_encoding")
+    return ["standard_conforming_strings", "backslash_quote"].every((s) => parserAssumes(s, v));
+  return true;
+}
+
 export interface ParityFinding {
   /** The classification depends on literal values: cache it by exact text only. */
   literalSensitive: boolean;
@@ -102,6 +124,13 @@ export function checkParity(stmt: unknown): ParityFinding {
       finding.literalSensitive = true;
       const args = Array.isArray(call.args) ? call.args : [];
       const name = constant(args[0]);
+      const fixedValue = constant(args[1]);
+      // The name is computed (pg_dump reads it from pg_settings): safe only when the value is harmless
+      // for every parser setting; the ParameterStatus watch backs this up for the reported ones.
+      if (name === null && fixedValue !== null && harmlessForEveryParserSetting(fixedValue)) {
+        for (const v of Object.values(node)) visit(v);
+        return;
+      }
       if (name === null) {
         finding.problem = {
           setting: "?",
