@@ -192,19 +192,24 @@ func main() {
 			return nil, err
 		}
 		defer c.Close(ctx)
-		qctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		defer cancel()
+		// PgConn.CancelRequest sends the BackendKeyData (PID and secret) on a new connection, as pgx's
+		// context cancellation does.
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			_ = c.PgConn().CancelRequest(ctx)
+		}()
 		started := time.Now()
-		_, err = c.Exec(qctx, "select pg_sleep(20)")
+		_, err = c.Exec(ctx, "select pg_sleep(20)")
 		elapsed := time.Since(started)
 		state := "not cancelled"
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			state = pgErr.Code
-		} else if err != nil {
-			state = "context: " + strings.SplitN(err.Error(), ":", 2)[0]
+		if err != nil {
+			state = sqlstate(err)
 		}
-		return map[string]any{"state": state, "within_5s": elapsed < 5*time.Second}, nil
+		var after int
+		if err := c.QueryRow(ctx, "select 1").Scan(&after); err != nil {
+			return nil, err
+		}
+		return map[string]any{"state": state, "within_5s": elapsed < 5*time.Second, "usable_after": after}, nil
 	})
 	feature("notify", func() (any, error) {
 		c, err := pgx.Connect(ctx, connString(""))
