@@ -1,5 +1,6 @@
-// psycopg 3 (libpq) through the gateway: sync, async, pipeline mode, COPY, server-side cursors and the
-// psycopg_pool health check, compared with the same probe run directly against PostgreSQL.
+// psycopg 3 (libpq) and asyncpg through the gateway, compared with the same probe run directly against
+// PostgreSQL: sync, async, pipeline mode, COPY, server-side cursors, psycopg_pool's health check; asyncpg's
+// binary protocol, executemany, copy_records_to_table, cursors, task cancellation.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { describeDriver, driverDeps, FIXTURE_ROWS, runProbe, targetEnv } from "./support.ts";
@@ -44,6 +45,47 @@ describeDriver(
       pid: "issue 14 item 3 (real backend PID), branch pg-wire",
       notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
       async: "issue 14 item 3 (AsyncConnection's backend PID = pg_backend_pid()), branch pg-wire",
+    },
+  },
+  { describe, test, expect, beforeAll, afterAll },
+);
+
+describeDriver(
+  "asyncpg",
+  {
+    probe: (t) =>
+      runProbe([deps.PYTHON, join(probes, "asyncpg_probe.py")], { ...targetEnv(t), PYTHONPATH: probes }),
+    direct: {
+      connect: ["custos_scram", "ledger"],
+      simple: [String(FIXTURE_ROWS), 3],
+      extended: {
+        row: [42, "é€ 'quote' \\ back", "12345.67", "0001ff", null, [1, 2]],
+        named: ["item 7 é€", "item 8 é€"],
+        binary: ["2026-01-01T03:00:00+00:00", "eccbc87e4b5ce2fe28308fd9f2a7baf3"],
+      },
+      pipeline: [100, "v0,v1,v2,v3,v4"],
+      copy: expect.objectContaining({ in: ["COPY 1000", expect.any(String)] }),
+      cursor: { count: FIXTURE_ROWS, sum: (FIXTURE_ROWS * (FIXTURE_ROWS + 1)) / 2, forward_to: 101 },
+      large_object: { equal: true, size: 16384 },
+      cancel: { state: "cancelled", within_5s: true, usable_after: 1 },
+      notify: ["drv_channel", "payload é", true],
+      tls: { value: 1, encrypted: true },
+      startup: { show: ["1234ms", "2s", "5min", "drv probe"], enforced: "57014" },
+      errors: [
+        ["PostgresSyntaxError", "42601", "1"],
+        ["PostgresSyntaxError", "42601", "1"],
+        ["DivisionByZeroError", "22012", null],
+        ["UniqueViolationError", "23505", null],
+        ["UndefinedTableError", "42P01", "15"],
+        ["InvalidTextRepresentationError", "22P02", "8"],
+      ],
+      pid: true,
+      empty_query: [[], 1],
+    },
+    pendingOn: {
+      pid: "issue 14 item 3 (real backend PID), branch pg-wire",
+      notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
+      startup: "issue 14 item 4 (start-up parameters forwarded), branch pg-wire",
     },
   },
   { describe, test, expect, beforeAll, afterAll },
