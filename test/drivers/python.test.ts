@@ -40,11 +40,18 @@ describeDriver(
       empty_query: [0, 1],
       pool_health: { values: [1, 1, 1, 1], lost: 0, errors: 0 },
       async: ["db:ledger", true, [0, 1, 2]],
+      protocol_latest: [3, 1],
+      replication: ["systemid", "timeline", "xlogpos", "dbname"],
     },
+    // Replication through the gateway is refused by design (the brief's choice for issue 14 item 10).
+    gatewayExpected: { replication: { refused: true, names_replication: true } },
     pendingOn: {
       pid: "issue 14 item 3 (real backend PID), branch pg-wire",
       notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
       async: "issue 14 item 3 (AsyncConnection's backend PID = pg_backend_pid()), branch pg-wire",
+      protocol_latest: "issue 14 item 6 (NegotiateProtocolVersion carries 3.0), branch pg-wire",
+      replication:
+        "issue 14 item 10 (replication start-up parameter refused with a FATAL naming it), branch pg-wire",
     },
   },
   { describe, test, expect, beforeAll, afterAll },

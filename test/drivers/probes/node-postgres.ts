@@ -219,6 +219,43 @@ export async function nodePostgresProbe(t: Target): Promise<Observed> {
     await q.end();
     return "ok";
   });
+  await capture(out, "connect_end_at_once", async () => {
+    // connect() and end() in the same tick, under Node (whose socket sends pg's Terminate before the
+    // StartupMessage, as node-postgres's own quick-disconnect test does). PostgreSQL closes silently on that
+    // malformed start-up packet; the client must see no error (issue 14 item 7).
+    const script = `const { Client } = require("pg");
+      const c = new Client(JSON.parse(process.env.PROBE_PG));
+      c.on("error", (e) => { console.log("error event: " + e.message); process.exit(0); });
+      c.connect().catch((e) => console.log("connect rejected: " + e.message));
+      c.end().then(() => console.log("ended"), (e) => console.log("end rejected: " + e.message));
+      setTimeout(() => process.exit(0), 1500);`;
+    const proc = Bun.spawn(["node", "-e", script], {
+      cwd: new URL("../../..", import.meta.url).pathname,
+      env: { ...process.env, PROBE_PG: JSON.stringify(config(t)) },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { stdout: stdout.trim().split("\n"), crashed: /Error/.test(stderr) };
+  });
+  await capture(
+    out,
+    "large_bind",
+    async () => {
+      // A 70 MiB text parameter in one Bind (PostgreSQL accepts messages up to 1 GB).
+      const big = "x".repeat(70 * 1024 * 1024);
+      const r = await c.query("select length($1::text) as n, md5($1::text) = md5(repeat('x', $2)) as same", [
+        big,
+        big.length,
+      ]);
+      return [r.rows[0].n, r.rows[0].same];
+    },
+    60_000,
+  );
   await c.end().catch(() => {});
   return out;
 }

@@ -193,6 +193,29 @@ def _():
         return {"values": values, "lost": stats.get("connections_lost", 0), "errors": stats.get("connections_errors", 0)}
 
 
+@feature("protocol_latest")
+def _():
+    # libpq 18 (psycopg-binary bundles it) asks for protocol 3.2; a 3.0 server answers NegotiateProtocolVersion
+    # with 3.0 and libpq carries on.
+    with psycopg.connect(dsn(max_protocol_version="latest")) as c:
+        return [c.pgconn.protocol_version, c.execute("select 1").fetchone()[0]]
+
+
+@feature("replication")
+def _():
+    # A logical replication connection. PostgreSQL answers IDENTIFY_SYSTEM; the gateway refuses the start-up
+    # parameter with a FATAL naming it (issue 14 item 10), never silence or a downgrade.
+    try:
+        c = psycopg.connect(dsn(replication="database"), autocommit=True)
+    except psycopg.OperationalError as err:
+        return {"refused": True, "names_replication": "replication" in str(err)}
+    try:
+        cur = c.execute("IDENTIFY_SYSTEM")
+        return [d.name for d in cur.description]
+    finally:
+        c.close()
+
+
 async def async_part():
     async with await psycopg.AsyncConnection.connect(dsn(), autocommit=True) as ac:
         cur = await ac.execute("select %s::text || current_database(), pg_backend_pid() = %s", ["db:", ac.info.backend_pid])
