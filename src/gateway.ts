@@ -7,11 +7,16 @@ import { createHttpApp } from "./api/http.ts";
 import { openApprovalRepository } from "./approvals/repository.ts";
 import { ApprovalService } from "./approvals/service.ts";
 import { createWebhook } from "./approvals/webhook.ts";
+import { EvidenceJobs } from "./audit/evidence-jobs.ts";
 import { Recorder } from "./audit/recorder.ts";
+import { openSiem } from "./audit/siem/open.ts";
+import { publicKeyFingerprint } from "./audit/trust.ts";
+import { createAnchorPublisher, ownExpectations, retentionPolicy } from "./audit-wiring.ts";
 import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
 import { createLogger, type Logger } from "./core/log.ts";
+import type { ConnectionInfo } from "./core/session.ts";
 import { createAuthenticator } from "./identity/authenticator.ts";
 import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
@@ -20,12 +25,15 @@ import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
+import { siemRedactor } from "./pipeline/siem-redact.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
 import { watchBundle } from "./policy/watch.ts";
 import { createHttpGateway } from "./protocols/http/server.ts";
 import type { HttpTarget } from "./protocols/http/target.ts";
+import type { ClassificationView } from "./protocols/postgres/connection-classification.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
+import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
 export const VERSION = "0.1.0";
@@ -39,6 +47,8 @@ export interface RunningGateway {
   readonly approvals: ApprovalService;
   /** Reloads the policy bundle (SIGHUP). */
   reloadPolicy(): Promise<boolean>;
+  /** Runs a PostgreSQL connection's classification scan now; null for an unknown connection. */
+  classify(connection: string): Promise<ClassificationView | null>;
   /** Drains: stop accepting, end sessions after graceMs, flush the recorder, final checkpoint. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -71,6 +81,10 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     signer: { privateKeyPkcs8: key.pkcs8, publicKeyRaw: key.publicRaw },
   });
+  // Every signed checkpoint (and the key) goes to the anchors outside the host, off the commit path.
+  const anchors = createAnchorPublisher(config, logger);
+  recorder.onCheckpoint((cp, publicKey) => anchors.publish(cp, publicKey));
+  logger.info("audit signing key", { log_id: logId, fingerprint: publicKeyFingerprint(key.publicRaw) });
   recorder.onStateChange((s) =>
     s.writable
       ? logger.info("audit store writable again")
@@ -115,11 +129,22 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         password: c.target.password ?? undefined,
         tls: c.target.tls,
         ca: c.target.ca ?? undefined,
-      },
+        classification: {
+          columnLabels: c.columnLabels,
+          scan: {
+            enabled: c.classification.scan,
+            intervalMs: c.classification.intervalMs,
+            sampleRows: c.classification.sampleRows,
+            maxTables: c.classification.maxTables,
+            maxValueBytes: 4096,
+          },
+        },
+      } satisfies PostgresTarget,
     },
     allowGroups: c.allowGroups,
     idleTimeoutMs: c.idleTimeoutMs,
     maxSessionMs: c.maxSessionMs,
+    maxSessionsPerIdentity: c.maxSessionsPerIdentity,
     targetAccount: { user: c.target.user, database: c.target.database },
   }));
   for (const c of config.httpConnections) {
@@ -134,6 +159,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
           tls: c.tls,
           timeoutMs: c.timeoutMs,
           limits: c.limits,
+          relay: c.relay,
         } satisfies HttpTarget,
       },
       allowGroups: c.allowGroups,
@@ -172,6 +198,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     metrics,
     logger,
     approvals,
+    maxSessions: config.limits.maxSessions,
   });
 
   // One masking engine for every protocol: the same detectors, and the same keyed hash for joins.
@@ -179,12 +206,32 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     hmacKey: loadOrCreateHmacKey(config.masking.hmacKey, config.dataDir),
     detectors: config.masking.detectors,
   });
+  // SIEM sinks stream what the recorder committed, from durable cursors: never on the data path.
+  const siem = await openSiem({
+    sinks: config.siem,
+    storeUrl: storeUrl(config),
+    logId,
+    publicKey: key.publicRaw,
+    logger,
+    version: VERSION,
+    redact: siemRedactor(masking),
+  });
   const pg = startPostgresServer({
     listen: config.listen.postgres,
     gateway: pipeline,
     tls: { cert: tls.cert, key: tls.key },
     logger,
     masking,
+    maxClientMessage: config.limits.maxMessage,
+    maxMaskedServerMessage: config.limits.maxMaskedServerMessage,
+    authTimeoutMs: config.limits.authTimeoutMs,
+    agentTimeouts: {
+      statementTimeoutMs: config.limits.agentStatementTimeoutMs,
+      idleInTransactionTimeoutMs: config.limits.agentIdleInTransactionTimeoutMs,
+    },
+    connections: connections
+      .filter((c) => c.info.type === "postgres")
+      .map((c) => c.info as ConnectionInfo<PostgresTarget>),
   });
 
   // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.
@@ -197,22 +244,45 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     logId,
     gatewayPublicKey: key.publicRaw,
     approvals: approvalsPort(approvals),
+    classification: { view: (name) => pg.classification(name) },
+    // The integrity panel also checks this gateway's log reaches the head signed into data_dir.
+    verifyExpect: () => ownExpectations(config),
   });
+  const evidence = new EvidenceJobs({
+    store: admin.deps.store,
+    logId,
+    policy: retentionPolicy(config),
+    pruneIntervalMs: config.audit.pruneIntervalMs,
+    maxSizeBytes: config.audit.maxSizeBytes,
+    anchors,
+    record: async (e) => {
+      recorder.event(e);
+      await recorder.durable();
+    },
+    onError: (what, err) => logger.error(what, { error: err instanceof Error ? err.message : String(err) }),
+  });
+  evidence.start();
   const app = createHttpApp(
     {
+      warnings: () => evidence.warnings(),
       notReady() {
         const problems: string[] = [];
         if (!recorder.writable()) problems.push("audit store not writable");
         if (!policy.hash) problems.push("no policy bundle loaded");
         return problems;
       },
-      metrics: () => metrics.render(recorder.stats(), { policyLoaded: policy.hash !== null }),
+      metrics: () =>
+        metrics.render(recorder.stats(), {
+          policyLoaded: policy.hash !== null,
+          ...(siem ? { siem: siem.streamer.stats() } : {}),
+        }) + evidence.metrics(),
+      ...(siem ? { detail: () => ({ siem: siem.streamer.stats() }) } : {}),
       api: [approvalsApi({ approvals, authenticator })],
     },
     { admin: admin.deps },
   );
   // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
-  const httpGateway = createHttpGateway({ gateway: pipeline, masking, logger });
+  const httpGateway = createHttpGateway({ gateway: pipeline, masking, logger, tls: config.tls !== null });
   const http = Bun.serve({
     hostname: config.listen.http.host,
     port: config.listen.http.port,
@@ -261,6 +331,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   let stopping: Promise<void> | null = null;
   return {
     postgresPort: pg.port,
+    classify: (name) => pg.classify(name),
     httpPort: http.port ?? 0,
     logId,
     recorder,
@@ -274,11 +345,15 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
         await httpGateway.close();
         http.stop(true);
+        await evidence.stop();
         await admin.close();
         await approvals.stop();
         await approvalRepo.close();
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
         await recorder.close();
+        // The final checkpoint (signed at close) reaches the anchors before the process goes.
+        await anchors.close();
+        await siem?.close();
         logger.info("gateway stopped");
       })();
       return stopping;

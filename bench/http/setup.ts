@@ -22,6 +22,7 @@ export interface BenchSetup {
 }
 
 export async function startBench(connection: Record<string, unknown> = {}): Promise<BenchSetup> {
+  const agent = process.env.BENCH_AGENT === "1";
   const upPort = await freePort();
   const up = Bun.spawn([process.execPath, join(import.meta.dir, "upstream.ts"), String(upPort)], {
     stdout: "pipe",
@@ -33,13 +34,17 @@ export async function startBench(connection: Record<string, unknown> = {}): Prom
     {
       listen: { postgres: `127.0.0.1:${await freePort()}`, http: `127.0.0.1:${await freePort()}` },
       data_dir: dataDir,
-      identity: { issuers: [{ issuer: issuer.issuer, audience: "custos" }] },
+      identity: {
+        issuers: [{ issuer: issuer.issuer, audience: "custos" }],
+        // BENCH_AGENT=1: the caller is an agent, so every JSON answer goes through the masking path.
+        ...(agent ? { agent_groups: ["agents"] } : {}),
+      },
       connections: [
         {
           name: "svc",
           type: "http",
           target: `http://127.0.0.1:${upPort}`,
-          allow_groups: ["dba"],
+          allow_groups: ["dba", "agents"],
           ...connection,
         },
       ],
@@ -52,7 +57,7 @@ export async function startBench(connection: Record<string, unknown> = {}): Prom
     policyBundle: await defaultBundle(),
   });
   const token = await issuer.mint(
-    { iss: issuer.issuer, sub: "bench", aud: "custos", groups: ["dba"] },
+    { iss: issuer.issuer, sub: "bench", aud: "custos", groups: [agent ? "agents" : "dba"] },
     { expiresIn: "1h" },
   );
   return {

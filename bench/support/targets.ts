@@ -245,6 +245,9 @@ export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Ru
       "    type: postgres",
       `    target: {host: 127.0.0.1, port: ${pg.port}, database: ${pg.database}, user: ${pg.roles.scram.user}, password_env: BENCH_DB_PASSWORD, tls: disable}`,
       "    allow_groups: [bench]",
+      // One bench identity holds every idle session of the memory run and pgbench's clients.
+      "    max_sessions_per_identity: 5000",
+      "limits: {max_sessions: 5000}",
       "audit:",
       "  store: sqlite:./data/audit.db",
       `  sync: ${opts.sync ?? "writes"}`,

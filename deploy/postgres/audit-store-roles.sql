@@ -63,6 +63,15 @@ BEGIN
       EXECUTE format('GRANT SELECT ON public.%I TO custos_auditor', t);
     END IF;
   END LOOP;
+  -- Retention (audit.retention) empties event bodies and recording payloads past their period, and only
+  -- those columns: leaf hashes, SHA-256s and every other column stay, so what was pruned still verifies,
+  -- and `audit verify` fails a body emptied without a logged audit.prune claim.
+  IF to_regclass('public.audit_events') IS NOT NULL THEN
+    GRANT UPDATE (body, pruned_at) ON public.audit_events TO custos_gateway;
+  END IF;
+  IF to_regclass('public.recordings') IS NOT NULL THEN
+    GRANT UPDATE (data, pruned_at) ON public.recordings TO custos_gateway;
+  END IF;
   -- The session index: the gateway fills in the end and the counters. The evidence for a session is its
   -- events in audit_events (hashed into the signed Merkle log), not this row.
   IF to_regclass('public.sessions') IS NOT NULL THEN
@@ -77,5 +86,11 @@ BEGIN
     REVOKE ALL ON public.approval_requests FROM custos_gateway, custos_auditor;
     GRANT SELECT, INSERT, UPDATE ON public.approval_requests TO custos_gateway;
     GRANT SELECT ON public.approval_requests TO custos_auditor;
+  END IF;
+  -- SIEM cursors: each sink's position moves forward as deliveries are acknowledged. No DELETE.
+  IF to_regclass('public.siem_cursors') IS NOT NULL THEN
+    REVOKE ALL ON public.siem_cursors FROM custos_gateway, custos_auditor;
+    GRANT SELECT, INSERT, UPDATE ON public.siem_cursors TO custos_gateway;
+    GRANT SELECT ON public.siem_cursors TO custos_auditor;
   END IF;
 END $$;

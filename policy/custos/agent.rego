@@ -78,7 +78,7 @@ agent_denials contains {"rule": "custos.agent_setting", "reason": sprintf("agent
 agent_denials contains {"rule": "custos.agent_side_effect", "reason": sprintf("agents may not call %s (it changes server state: sequences, locks, notifications, statistics, transaction ids, sleeps)", [f])} if {
 	agent
 	some s in statements
-	some f in s.functions
+	some f in called_functions(s)
 	side_effect_function(lower(base_name(f)))
 }
 

@@ -71,7 +71,7 @@ test_agent_setting_denied if {
 }
 
 test_agent_allowed_setting if {
-	decide(agent_input(stmt({"kind": "set", "node": "VariableSetStmt", "setting": "statement_timeout"}))).action == "allow"
+	decide(agent_input(stmt({"kind": "set", "node": "VariableSetStmt", "setting": "lock_timeout"}))).action == "allow"
 }
 
 test_agent_unknown_statement_denied if {

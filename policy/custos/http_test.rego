@@ -71,3 +71,59 @@ test_sql_rules_do_not_fire_on_http if {
 	d := custos.decision with input as http_input("agent", "OPTIONS", "/")
 	d.action == "allow"
 }
+
+ws_message(kind, body) := json.patch(http_input(kind, "GET", "/ws"), [
+	{"op": "add", "path": "/command/websocket", "value": "message"},
+	{"op": "add", "path": "/command/body", "value": body},
+])
+
+test_agent_ws_read_message_allowed_and_masked if {
+	d := custos.decision with input as ws_message("agent", {"subscribe": "prices", "id": 7})
+	d.action == "allow"
+	{"column": "ssn", "method": "partial"} in d.mask
+}
+
+test_agent_ws_write_message_reviewed if {
+	every body in [
+		{"action": "delete", "id": 1},
+		{"jsonrpc": "2.0", "method": "orders.cancel", "id": 1},
+		{"type": "deleteUser"},
+		{"type": "subscribe", "payload": {"query": "mutation { drop }"}},
+		{"id": 3, "data": {"action": "remove"}},
+		{"event": "order:refund"},
+	] {
+		d := custos.decision with input as ws_message("agent", body)
+		d.action == "review"
+		d.rule == "custos.http_agent_ws_write"
+		d.record == "sync"
+	}
+}
+
+test_agent_ws_opaque_message_reviewed if {
+	every body in ["DELETE /x", ["a"]] {
+		d := custos.decision with input as ws_message("agent", body)
+		d.action == "review"
+		d.rule == "custos.http_agent_ws_opaque"
+	}
+}
+
+test_human_ws_write_allowed_sync if {
+	d := custos.decision with input as ws_message("human", {"action": "update"})
+	d.action == "allow"
+	d.record == "sync"
+}
+
+test_agent_denied_path_variants if {
+	every p in ["/admin", "/ADMIN/users", "/admin.json", "/admin%20", "/internal/x"] {
+		d := custos.decision with input as http_input("agent", "GET", p)
+		d.action == "deny"
+		d.rule == "custos.http_denied_path"
+	}
+}
+
+test_agent_lookalike_paths_allowed if {
+	every p in ["/administrators-guide", "/v1/admin", "/internals"] {
+		d := custos.decision with input as http_input("agent", "GET", p)
+		d.action == "allow"
+	}
+}

@@ -47,3 +47,24 @@ name_candidates(name) := {c |
 mask_rules contains m if {
 	some m in data.custos.local.mask
 }
+
+# Columns the catalog resolves as a statement's outputs, masked by what is known of their source: its
+# labels (configuration, classification scan) and its name. `v.tin` reading `customers.ssn`, or a `memo`
+# column the scan found holding SSNs, is masked though the statement never names a sensitive column.
+mask_rules contains {"column": u.column, "method": method} if {
+	agent
+	some s in statements
+	some u in object.get(s, ["catalog", "uses"], [])
+	u.use == "output"
+	some method in source_methods(u)
+}
+
+source_methods(u) := {label_method(l) | some l in u.labels} | {m | some m in mask_methods(u.name)}
+
+label_method(label) := m if {
+	m := data.custos.lists.mask[data.custos.lists.label_columns[lower(label)]]
+} else := m if {
+	m := data.custos.lists.mask[data.custos.lists.mask_names[lower(label)]]
+} else := m if {
+	m := data.custos.lists.mask[lower(label)]
+} else := "redact"

@@ -44,3 +44,72 @@ masked_name(name) if {
 	is_string(m.column)
 	lower(base_name(m.column)) == name
 }
+
+# Catalog-resolved classification (input.command.statements[_].catalog): the planner's view of what each
+# statement reads, through views, `*`, positions and attribute notation. A sensitive source may only be
+# output as itself, where result masking finds it by the RowDescription's source; used any other way it is
+# refused whatever the statement calls it. A statement the catalog could not resolve is refused.
+agent_denials contains {"rule": source_use_rule[u.use], "reason": sprintf("agents may not use the sensitive column %s %s (%s): the value would leave unmasked or be revealed", [u.column, source_use_text[u.use], u.where])} if {
+	agent
+	some s in statements
+	some u in object.get(s, ["catalog", "uses"], [])
+	u.use != "output"
+	sensitive_source(u)
+}
+
+agent_denials contains {"rule": "custos.agent_unresolved", "reason": sprintf("agents may only run statements the catalog resolves: %s", [object.get(s.catalog, "reason", "unresolved")])} if {
+	agent
+	some s in statements
+	s.catalog.status == "unresolved"
+}
+
+# Statistics and activity relations hold other rows' values (histograms) and other sessions' SQL.
+agent_denials contains {"rule": "custos.agent_value_exposing_view", "reason": sprintf("agents may not read %s: it exposes column values or other sessions' statements", [t])} if {
+	agent
+	some s in statements
+	some u in object.get(s, ["catalog", "uses"], [])
+	t := relation_of(u.column)
+	t in data.custos.lists.agent.value_exposing_tables
+}
+
+agent_denials contains {"rule": "custos.agent_value_exposing_view", "reason": sprintf("agents may not read %s: it exposes column values or other sessions' statements", [t])} if {
+	agent
+	some s in statements
+	some t in s.tables_read
+	t in data.custos.lists.agent.value_exposing_tables
+}
+
+# The same rules as the parse-tree layer's, so a client learns one name per kind of use.
+source_use_rule := {
+	"computed": "custos.agent_masked_expression",
+	"filter": "custos.agent_masked_filter",
+	"whole_row": "custos.agent_whole_row",
+	"subplan": "custos.agent_masked_expression",
+	"set_operation": "custos.agent_masked_expression",
+}
+
+source_use_text := {
+	"computed": "inside an expression",
+	"filter": "in a condition, join, grouping, ordering or index",
+	"whole_row": "as part of a whole row",
+	"subplan": "as a subquery's value",
+	"set_operation": "in a set operation (UNION, INTERSECT, EXCEPT)",
+}
+
+# Sensitive by configuration or the classification scan (labels), or by name (the pack's lists, local
+# mask rules); `name` is already snake_case (`customerSSN` is `customer_ssn`).
+sensitive_source(u) if count(u.labels) > 0
+
+sensitive_source(u) if masked_name(u.name)
+
+sensitive_source(u) if {
+	some m in data.custos.local.mask
+	is_string(m.column)
+	qualified_rule_matches(lower(m.column), lower(u.column))
+}
+
+qualified_rule_matches(rule, column) if rule == column
+
+qualified_rule_matches(rule, column) if endswith(column, concat("", [".", rule]))
+
+relation_of(column) := concat(".", array.slice(parts, 0, count(parts) - 1)) if parts := split(column, ".")

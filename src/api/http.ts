@@ -7,7 +7,11 @@ import { createConsole } from "./console/app.tsx";
 export interface HealthSource {
   /** Names of the conditions that keep the gateway from being ready; empty when ready. */
   notReady(): string[];
+  /** Conditions worth an operator's attention that do not make the gateway unready (anchors, capacity). */
+  warnings?(): string[];
   metrics(): string;
+  /** Extra state shown by /healthz without deciding readiness (SIEM delivery). */
+  detail?(): Record<string, unknown>;
   /** Routes served under /api (approvals, later the admin API). */
   api?: Hono<any>[];
 }
@@ -21,7 +25,11 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
   }
   app.get("/healthz", (c) => {
     const problems = source.notReady();
-    return problems.length ? c.json({ status: "unavailable", problems }, 503) : c.json({ status: "ok" }, 200);
+    const warnings = source.warnings?.() ?? [];
+    const detail = { ...(source.detail?.() ?? {}), ...(warnings.length ? { warnings } : {}) };
+    return problems.length
+      ? c.json({ status: "unavailable", problems, ...detail }, 503)
+      : c.json({ status: "ok", ...detail }, 200);
   });
   app.get("/metrics", (c) =>
     c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),

@@ -218,6 +218,24 @@ export const openApiDocument = {
         json(ref("ConnectionList")),
       ),
     },
+    "/api/connections/{name}/classification": {
+      get: op(
+        "Where a PostgreSQL connection's regulated data is: configured column labels and the latest classification scan's findings (columns, classes, counts; never a value). 404 for an unknown or non-PostgreSQL connection",
+        "admin, auditor",
+        json(ref("Classification")),
+        {
+          parameters: [
+            {
+              name: "name",
+              in: "path",
+              required: true,
+              description: "Connection name",
+              schema: { type: "string" },
+            },
+          ],
+        },
+      ),
+    },
     "/api/openapi.json": {
       get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }) } },
     },
@@ -270,6 +288,17 @@ export const openApiDocument = {
           statements: { type: "integer" },
           bytes_in: { type: "integer" },
           bytes_out: { type: "integer" },
+          integrity: {
+            description:
+              "How the stored sessions row compares with the session's audit events: ok, pruned (retention removed the events), or the columns that differ (the row is then shown as the events say).",
+            oneOf: [
+              { type: "string", enum: ["ok", "pruned"] },
+              {
+                type: "object",
+                properties: { differs_from_log: { type: "array", items: { type: "string" } } },
+              },
+            ],
+          },
         },
       },
       SessionPage: {
@@ -432,6 +461,59 @@ export const openApiDocument = {
           hash: nullable("string"),
           loaded_at: nullable("integer"),
           source: { type: "string" },
+        },
+      },
+      Classification: {
+        type: "object",
+        required: ["connection", "configured", "scanning", "scan"],
+        properties: {
+          connection: { type: "string" },
+          configured: {
+            type: "array",
+            description: "connections[].column_labels: schema.table.column and its classes",
+            items: {
+              type: "object",
+              properties: {
+                column: { type: "string" },
+                labels: { type: "array", items: { type: "string" } },
+              },
+            },
+          },
+          scanning: { type: "boolean" },
+          next_scan_at: nullable("string"),
+          scan: {
+            type: ["object", "null"],
+            properties: {
+              started_at: { type: "string" },
+              finished_at: { type: "string" },
+              tables_scanned: { type: "integer" },
+              tables_skipped: { type: "integer" },
+              sample_rows: { type: "integer" },
+              findings: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    column: { type: "string", description: "schema.table.column" },
+                    labels: {
+                      type: "array",
+                      items: { type: "string" },
+                      description: "detector names that matched",
+                    },
+                    hits: { type: "object", additionalProperties: { type: "integer" } },
+                    sampled: { type: "integer", description: "non-null values sampled" },
+                  },
+                },
+              },
+              errors: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: { table: { type: "string" }, error: { type: "string" } },
+                },
+              },
+            },
+          },
         },
       },
       ConnectionList: { type: "object", properties: { items: { type: "array", items: { type: "object" } } } },

@@ -174,6 +174,7 @@ export class ApprovalService {
       this.waiters.set(id, { sessionId: req.sessionId, settle }),
     );
     this.emit("approval.requested", row, {
+      ...askedColumns(row),
       text: row.statementText,
       params: row.params ? JSON.parse(row.params) : undefined,
       rule: row.rule,
@@ -355,6 +356,7 @@ export class ApprovalService {
     };
     await this.opts.repo.create(row);
     this.emit("access.requested", row, {
+      ...askedColumns(row),
       duration_ms: durationMs,
       reason: row.reason,
       amr: identity.context.amr,
@@ -485,6 +487,7 @@ export class ApprovalService {
       acr: approver.context.acr,
       reason,
       status: view.status,
+      decided_at: now,
       grant_expires_at: view.grantExpiresAt ?? undefined,
     });
     if (access && view.status === "approved" && verdict === "approve")
@@ -567,6 +570,18 @@ export class ApprovalService {
       },
     });
   }
+}
+
+/** What `audit verify` needs to recompute a request row from its event (audit/projection-approvals.ts). */
+function askedColumns(r: RequestRow) {
+  return {
+    created_at: r.createdAt,
+    requester_groups: JSON.parse(r.requesterGroups) as unknown,
+    requester_kind: r.requesterKind,
+    approvers: JSON.parse(r.approverGroups) as unknown,
+    min_approvals: r.minApprovals,
+    deadline: r.deadline,
+  };
 }
 
 function refusal(rule: string, reason: string, id?: string, status?: string): Decision {

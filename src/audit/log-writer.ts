@@ -8,6 +8,7 @@ import { ByteSink, writeArrayHeader } from "./canonical.ts";
 import { type CheckpointSigner, signCheckpoint } from "./checkpoint.ts";
 import { decodeEvent, hex, sha256, writeEvent, writeFrame } from "./codec.ts";
 import { bytesEqual, leafHash, MerkleFrontier } from "./merkle.ts";
+import { sessionEndColumns, sessionStartColumns } from "./projection.ts";
 import type {
   AuditStore,
   CheckpointRow,
@@ -77,6 +78,10 @@ export class LogWriter {
     }
     const cps = await store.checkpoints(logId);
     return new LogWriter(logId, signer, frontier, cps.at(-1)?.size ?? 0);
+  }
+
+  get publicKey(): Uint8Array {
+    return this.signer.publicKey;
   }
 
   get size(): number {
@@ -193,43 +198,17 @@ function encodedFrames(list: Frame[]): EncodedFrames {
   return { firstT: list[0]?.t ?? 0, count: list.length, parts: [sink.take()] };
 }
 
-const str = (v: unknown): string | null => (typeof v === "string" ? v : v == null ? null : String(v));
-const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-
 function project(sessions: Map<string, SessionDelta>, logId: string, e: EncodedEvent, ended: string[]): void {
   if (e.type !== "session.start" && e.type !== "statement" && e.type !== "session.end") return;
   const id = e.sessionId!;
   const delta = sessions.get(id) ?? { id, logId, statements: 0 };
-  // Only the rare start and end events are decoded; a statement is counted by its type.
-  const d = e.type === "statement" ? {} : decodeEvent(e.body).data;
-  switch (e.type) {
-    case "session.start":
-      delta.start = {
-        subject: str(d.subject),
-        issuer: str(d.issuer),
-        kind: str(d.kind),
-        connection: str(d.connection),
-        protocol: str(d.protocol),
-        targetUser: str(d.target_user),
-        clientAddr: str(d.client_addr),
-        application: str(d.application),
-        startedAt: e.time,
-      };
-      break;
-    case "statement":
-      delta.statements++;
-      break;
-    case "session.end":
-      delta.end = {
-        endedAt: e.time,
-        endReason: str(d.reason),
-        bytesIn: num(d.bytes_from_client),
-        bytesOut: num(d.bytes_to_client),
-      };
-      ended.push(id);
-      break;
-    default:
-      return;
+  // Only the rare start and end events are decoded; a statement is counted by its type. The columns come
+  // from the same fold `audit verify` recomputes them with (projection.ts).
+  if (e.type === "statement") delta.statements++;
+  else if (e.type === "session.start") delta.start = sessionStartColumns(decodeEvent(e.body).data, e.time);
+  else {
+    delta.end = sessionEndColumns(decodeEvent(e.body).data, e.time);
+    ended.push(id);
   }
   sessions.set(id, delta);
 }

@@ -1,13 +1,15 @@
 // PostgreSQL adapter (postgres.js + drizzle-orm/postgres-js): one store shared by several gateways, each
 // writing its own log_id. Pending migrations run under an advisory lock so gateways starting together do not
 // race; a migrated store opens without the migrator (migration-state.ts).
-import { and, asc, count, desc, eq, gte, lt, max, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { CustosError } from "../core/errors.ts";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import { type JournalEntry, pendingMigrations, readJournal } from "./migration-state.ts";
+import { toRanges } from "./prune-claims.ts";
+import * as prune from "./prune-sql.ts";
 import * as t from "./schema-pg.ts";
 import { type AuditStore, batchRange, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
 
@@ -88,6 +90,9 @@ function sqlState(err: unknown): string | undefined {
 }
 
 function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeof t>>): AuditStore {
+  const seqs = async (q: SQL) =>
+    ((await db.execute(q)) as unknown as { seq: unknown }[]).map((r) => Number(r.seq));
+  const EMPTY = sql`'\\x'::bytea`;
   return {
     dialect: "postgres",
 
@@ -199,7 +204,8 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       const rows = await db
         .select({ logId: t.auditEvents.logId, seq: t.auditEvents.seq, body: t.auditEvents.body })
         .from(t.auditEvents)
-        .where(eq(t.auditEvents.sessionId, id))
+        // Retention emptied a pruned event's body: there is nothing left to decode.
+        .where(and(eq(t.auditEvents.sessionId, id), isNull(t.auditEvents.prunedAt)))
         .orderBy(asc(t.auditEvents.seq));
       return rows.map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));
     },
@@ -208,7 +214,7 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       const rows = await db
         .select({ data: t.recordings.data })
         .from(t.recordings)
-        .where(eq(t.recordings.sessionId, id))
+        .where(and(eq(t.recordings.sessionId, id), isNull(t.recordings.prunedAt)))
         .orderBy(asc(t.recordings.batch));
       return rows.flatMap((r) => decodeFrames(r.data));
     },
@@ -218,7 +224,13 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
       return db
         .select()
         .from(t.recordings)
-        .where(and(eq(t.recordings.sessionId, id), gte(t.recordings.batch, range.from)))
+        .where(
+          and(
+            eq(t.recordings.sessionId, id),
+            gte(t.recordings.batch, range.from),
+            isNull(t.recordings.prunedAt),
+          ),
+        )
         .orderBy(asc(t.recordings.batch))
         .limit(range.limit);
     },
@@ -237,6 +249,103 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
         recordings: row?.recordings ?? 0,
         sessions: row?.sessions ?? 0,
       };
+    },
+
+    async readSessions(afterId, limit) {
+      return db
+        .select()
+        .from(t.sessions)
+        .where(gt(t.sessions.id, afterId))
+        .orderBy(asc(t.sessions.id))
+        .limit(limit);
+    },
+
+    async readApprovals(afterId, limit) {
+      const R = t.approvalRequests;
+      const rows = await db.select().from(R).where(gt(R.id, afterId)).orderBy(asc(R.id)).limit(limit);
+      if (rows.length === 0) return [];
+      const D = t.approvalDecisions;
+      const decisions = await db
+        .select()
+        .from(D)
+        .where(
+          inArray(
+            D.requestId,
+            rows.map((r) => r.id),
+          ),
+        );
+      return rows.map((request) => ({
+        request,
+        decisions: decisions.filter((d) => d.requestId === request.id),
+      }));
+    },
+
+    async sessionHeads(ids) {
+      const out = new Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>();
+      if (ids.length === 0) return out;
+      for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
+      const E = t.auditEvents;
+      const heads = await db
+        .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt, sessionId: E.sessionId })
+        .from(E)
+        .where(and(inArray(E.sessionId, ids), inArray(E.type, ["session.start", "session.end"])))
+        .orderBy(asc(E.seq));
+      for (const r of heads) {
+        if (r.prunedAt != null) {
+          const h = out.get(r.sessionId ?? "");
+          if (h) h.pruned = true;
+          continue;
+        }
+        const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
+        out.get(e.sessionId ?? "")?.events.push(e);
+      }
+      const counts = await db
+        .select({ id: E.sessionId, n: count() })
+        .from(E)
+        .where(and(inArray(E.sessionId, ids), eq(E.type, "statement")))
+        .groupBy(E.sessionId);
+      for (const c of counts) {
+        const h = out.get(c.id ?? "");
+        if (h) h.statements = Number(c.n);
+      }
+      return out;
+    },
+
+    async pruneCandidates(logId, rule, limit) {
+      return {
+        events: await seqs(prune.eventCandidates(logId, rule, limit)),
+        recordings: await seqs(prune.recordingCandidates(logId, rule, limit)),
+      };
+    },
+
+    async applyPrune(logId, events, recordings, at) {
+      let ev = 0;
+      let rec = 0;
+      await db.transaction(async (tx) => {
+        for (const r of events)
+          ev += ((await tx.execute(prune.pruneEvents(logId, r, at, EMPTY))) as unknown as { count: number })
+            .count;
+        for (const r of [...events, ...recordings])
+          rec += (
+            (await tx.execute(prune.pruneRecordings(logId, r, at, EMPTY))) as unknown as { count: number }
+          ).count;
+      });
+      return { events: ev, recordings: rec };
+    },
+
+    async prunedRanges(logId) {
+      return {
+        events: toRanges(await seqs(prune.prunedEventSeqs(logId))),
+        recordings: toRanges(await seqs(prune.prunedRecordingSeqs(logId))),
+      };
+    },
+
+    async sizeBytes() {
+      const [row] = await client<{ bytes: string }[]>`
+        select coalesce(sum(pg_total_relation_size(c.oid)), 0)::text as bytes from pg_class c
+        where c.relkind = 'r' and c.relname in ('audit_logs', 'audit_events', 'checkpoints', 'recordings',
+          'sessions', 'approval_requests', 'approval_decisions') and pg_table_is_visible(c.oid)`;
+      return Number(row?.bytes ?? 0);
     },
 
     async close() {

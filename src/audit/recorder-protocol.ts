@@ -1,6 +1,7 @@
 // Messages between the recorder (calling thread) and recorder-worker.ts (owns the store and the log).
 import type { ErrorCode } from "../core/errors.ts";
 import type { SignerKeys } from "./checkpoint.ts";
+import type { CheckpointRow } from "./store.ts";
 
 export interface InitMessage {
   op: "init";
@@ -55,10 +56,12 @@ export interface CommitReport {
   latencyMs: number;
   logSize: number;
   checkpointSize: number | null;
+  /** The checkpoint signed in this commit, for the anchors (anchor.ts). */
+  checkpoint: CheckpointRow | null;
 }
 
 export type FromWorker =
-  | { op: "ready"; logSize: number }
+  | { op: "ready"; logSize: number; latestCheckpoint: CheckpointRow | null; publicKey: Uint8Array }
   | { op: "init-failed"; code: ErrorCode; message: string }
   | ({ op: "committed" } & CommitReport)
   | { op: "unwritable"; message: string; retryInMs: number }

@@ -6,7 +6,7 @@ import { asCustosError } from "../core/errors.ts";
 import { importSigner } from "./checkpoint.ts";
 import { type EncodedEvent, type EncodedFrames, LogWriter, type Prepared } from "./log-writer.ts";
 import type { AppendMessage, FromWorker, InitMessage, ToWorker } from "./recorder-protocol.ts";
-import { type AuditStore, describe, openStore } from "./store.ts";
+import { type AuditStore, type CheckpointRow, describe, openStore } from "./store.ts";
 
 declare const self: Worker;
 const post = (m: FromWorker) => self.postMessage(m);
@@ -20,6 +20,7 @@ const CLOSE_DEADLINE_MS = 10_000;
 
 let store: AuditStore;
 let writer: LogWriter;
+let latest: CheckpointRow | null = null;
 let config: InitMessage;
 const queue: AppendMessage[] = [];
 let inflight: { prepared: Prepared; upTo: number; events: number } | null = null;
@@ -47,6 +48,7 @@ async function init(m: InitMessage): Promise<void> {
     const signer = await importSigner(m.keys);
     store = await openStore(m.storeUrl);
     writer = await LogWriter.open(store, m.logId, signer);
+    latest = (await store.checkpoints(m.logId)).at(-1) ?? null;
   } catch (err) {
     const e = asCustosError(err, "audit.unavailable");
     post({ op: "init-failed", code: e.code, message: e.message });
@@ -58,7 +60,7 @@ async function init(m: InitMessage): Promise<void> {
       void pump();
     }
   }, m.checkpointIntervalMs);
-  post({ op: "ready", logSize: writer.size });
+  post({ op: "ready", logSize: writer.size, latestCheckpoint: latest, publicKey: writer.publicKey });
 }
 
 function append(m: AppendMessage): void {
@@ -169,6 +171,7 @@ async function pump(fromRetry = false): Promise<void> {
         latencyMs,
         logSize: writer.size,
         checkpointSize: prepared.batch.checkpoint?.size ?? null,
+        checkpoint: prepared.batch.checkpoint ?? null,
       });
     }
   } finally {

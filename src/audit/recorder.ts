@@ -8,7 +8,7 @@ import type { SignerKeys } from "./checkpoint.ts";
 import { writeBytesFrame, writeEvent, writeFrame } from "./codec.ts";
 import type { AppendMessage, EncodedFrameRun, FromWorker, ToWorker } from "./recorder-protocol.ts";
 import { LatencyHistogram, type RecorderStats } from "./recorder-stats.ts";
-import { redactUrl } from "./store.ts";
+import { type CheckpointRow, redactUrl } from "./store.ts";
 
 export interface RecorderOptions {
   /** `sqlite:<path>` or `postgres://…` */
@@ -100,6 +100,10 @@ export class Recorder {
   };
   private latency = new LatencyHistogram();
   private closing: ((ok: boolean, message?: string) => void) | null = null;
+  private checkpointListeners = new Set<(cp: CheckpointRow, publicKey: Uint8Array) => void>();
+  /** The newest checkpoint of this log (stored before start, or signed since), and the key it is under. */
+  latestCheckpoint: CheckpointRow | null = null;
+  publicKey: Uint8Array = new Uint8Array(0);
 
   private constructor(
     private worker: Worker,
@@ -121,6 +125,8 @@ export class Recorder {
         if (m.op === "ready") {
           clearTimeout(timer);
           rec.counters.logSize = m.logSize;
+          rec.latestCheckpoint = m.latestCheckpoint;
+          rec.publicKey = m.publicKey;
           worker.onmessage = (e: MessageEvent<FromWorker>) => rec.onWorker(e.data);
           resolve();
         } else if (m.op === "init-failed") {
@@ -234,6 +240,16 @@ export class Recorder {
   /** False while the store cannot be written or the queue is full: refuse new sessions and statements. */
   writable(): boolean {
     return this.storeOk && !this.closed && this.queueDepth() < this.maxQueue;
+  }
+
+  /**
+   * Called on the calling thread with every checkpoint once it is committed (anchors publish it); called at
+   * once with the newest stored one, if any, so an anchor starts from where the log is.
+   */
+  onCheckpoint(cb: (cp: CheckpointRow, publicKey: Uint8Array) => void): () => void {
+    this.checkpointListeners.add(cb);
+    if (this.latestCheckpoint) cb(this.latestCheckpoint, this.publicKey);
+    return () => this.checkpointListeners.delete(cb);
   }
 
   onStateChange(cb: (s: RecorderState) => void): () => void {
@@ -356,6 +372,10 @@ export class Recorder {
         c.committedFrames += m.frames;
         c.logSize = m.logSize;
         if (m.checkpointSize !== null) c.lastCheckpointSize = m.checkpointSize;
+        if (m.checkpoint) {
+          this.latestCheckpoint = m.checkpoint;
+          for (const l of this.checkpointListeners) l(m.checkpoint, this.publicKey);
+        }
         const still: Waiter[] = [];
         for (const w of this.waiters) w.upTo <= m.upTo ? w.resolve() : still.push(w);
         this.waiters = still;

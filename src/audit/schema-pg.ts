@@ -22,6 +22,8 @@ export const auditEvents = pgTable(
     sessionId: text("session_id"),
     body: bytes("body").notNull(),
     leafHash: bytes("leaf_hash").notNull(),
+    /** Set when retention removed the body (left empty); the leaf hash stays, so the tree still verifies. */
+    prunedAt: millis("pruned_at"),
   },
   (t) => [primaryKey({ columns: [t.logId, t.seq] }), index("audit_events_session").on(t.sessionId, t.seq)],
 );
@@ -50,6 +52,8 @@ export const recordings = pgTable(
     frameCount: integer("frame_count").notNull(),
     data: bytes("data").notNull(),
     sha256: bytes("sha256").notNull(),
+    /** Set when retention removed the payload (left empty); sha256 and the batch's event stay. */
+    prunedAt: millis("pruned_at"),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.batch] }),
@@ -143,4 +147,19 @@ export const approvalDecisions = pgTable(
   },
   // One verdict of each kind per approver: min_approvals counts distinct identities.
   (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject, t.verdict] })],
+);
+
+// --- SIEM streaming (src/audit/siem/) ---------------------------------------------------------------------
+// How far each SIEM sink has got in each log: delivery resumes from here after a gateway restart or a
+// receiver outage (at least once, in log order). checkpoint_size: the last checkpoint delivered.
+export const siemCursors = pgTable(
+  "siem_cursors",
+  {
+    sink: text("sink").notNull(),
+    logId: text("log_id").notNull(),
+    nextSeq: bigint("next_seq", { mode: "number" }).notNull(),
+    checkpointSize: bigint("checkpoint_size", { mode: "number" }).notNull(),
+    updatedAt: millis("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sink, t.logId] })],
 );

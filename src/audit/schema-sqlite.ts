@@ -21,6 +21,8 @@ export const auditEvents = sqliteTable(
     sessionId: text("session_id"),
     body: bytes("body").notNull(),
     leafHash: bytes("leaf_hash").notNull(),
+    /** Set when retention removed the body (left empty); the leaf hash stays, so the tree still verifies. */
+    prunedAt: integer("pruned_at"),
   },
   (t) => [primaryKey({ columns: [t.logId, t.seq] }), index("audit_events_session").on(t.sessionId, t.seq)],
 );
@@ -49,6 +51,8 @@ export const recordings = sqliteTable(
     frameCount: integer("frame_count").notNull(),
     data: bytes("data").notNull(),
     sha256: bytes("sha256").notNull(),
+    /** Set when retention removed the payload (left empty); sha256 and the batch's event stay. */
+    prunedAt: integer("pruned_at"),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.batch] }),
@@ -142,4 +146,19 @@ export const approvalDecisions = sqliteTable(
   },
   // One verdict of each kind per approver: min_approvals counts distinct identities.
   (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject, t.verdict] })],
+);
+
+// --- SIEM streaming (src/audit/siem/) ---------------------------------------------------------------------
+// How far each SIEM sink has got in each log: delivery resumes from here after a gateway restart or a
+// receiver outage (at least once, in log order). checkpoint_size: the last checkpoint delivered.
+export const siemCursors = sqliteTable(
+  "siem_cursors",
+  {
+    sink: text("sink").notNull(),
+    logId: text("log_id").notNull(),
+    nextSeq: integer("next_seq").notNull(),
+    checkpointSize: integer("checkpoint_size").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sink, t.logId] })],
 );

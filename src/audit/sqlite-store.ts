@@ -1,12 +1,15 @@
 // SQLite adapter (bun:sqlite + drizzle-orm/bun-sqlite): the embedded default. WAL with synchronous=FULL, so
 // a commit that returned survives power loss; one writer (the recorder worker) per file.
 import { Database } from "bun:sqlite";
-import { and, asc, count, desc, eq, gte, lt, max, sql } from "drizzle-orm";
+import { statSync } from "node:fs";
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import { pendingMigrations, readJournal } from "./migration-state.ts";
+import { toRanges } from "./prune-claims.ts";
+import * as prune from "./prune-sql.ts";
 import * as t from "./schema-sqlite.ts";
 import { type AuditStore, batchRange, type CommitBatch, type StoredEvent } from "./store.ts";
 
@@ -25,7 +28,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     if (pendingMigrations(readJournal(MIGRATIONS), lastApplied(client)).length > 0) {
       migrate(db, { migrationsFolder: MIGRATIONS });
     }
-    return sqliteStore(client, db);
+    return sqliteStore(client, db, path);
   } catch (err) {
     client.close();
     throw err;
@@ -77,7 +80,9 @@ function preparedInsert<T extends SQLiteTable>(
   };
 }
 
-function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>): AuditStore {
+function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>, path: string): AuditStore {
+  const seqs = (q: SQL) => db.all<{ seq: number }>(q).map((r) => Number(r.seq));
+  const EMPTY = sql`x''`;
   const insertEvent = preparedInsert(client, t.auditEvents, [
     "logId",
     "seq",
@@ -235,7 +240,8 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
       const rows = db
         .select({ logId: t.auditEvents.logId, seq: t.auditEvents.seq, body: t.auditEvents.body })
         .from(t.auditEvents)
-        .where(eq(t.auditEvents.sessionId, id))
+        // Retention emptied a pruned event's body: there is nothing left to decode.
+        .where(and(eq(t.auditEvents.sessionId, id), isNull(t.auditEvents.prunedAt)))
         .orderBy(asc(t.auditEvents.seq))
         .all();
       return rows.map((r): StoredEvent => ({ logId: r.logId, seq: r.seq, ...decodeEvent(r.body) }));
@@ -245,7 +251,7 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
       const rows = db
         .select({ data: t.recordings.data })
         .from(t.recordings)
-        .where(eq(t.recordings.sessionId, id))
+        .where(and(eq(t.recordings.sessionId, id), isNull(t.recordings.prunedAt)))
         .orderBy(asc(t.recordings.batch))
         .all();
       return rows.flatMap((r) => decodeFrames(r.data));
@@ -256,7 +262,13 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
       return db
         .select()
         .from(t.recordings)
-        .where(and(eq(t.recordings.sessionId, id), gte(t.recordings.batch, range.from)))
+        .where(
+          and(
+            eq(t.recordings.sessionId, id),
+            gte(t.recordings.batch, range.from),
+            isNull(t.recordings.prunedAt),
+          ),
+        )
         .orderBy(asc(t.recordings.batch))
         .limit(range.limit)
         .all();
@@ -278,6 +290,108 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>)
         recordings: n(t.recordings),
         sessions: n(t.sessions),
       };
+    },
+
+    async readSessions(afterId, limit) {
+      return db
+        .select()
+        .from(t.sessions)
+        .where(gt(t.sessions.id, afterId))
+        .orderBy(asc(t.sessions.id))
+        .limit(limit)
+        .all();
+    },
+
+    async readApprovals(afterId, limit) {
+      const R = t.approvalRequests;
+      const rows = db.select().from(R).where(gt(R.id, afterId)).orderBy(asc(R.id)).limit(limit).all();
+      if (rows.length === 0) return [];
+      const D = t.approvalDecisions;
+      const decisions = db
+        .select()
+        .from(D)
+        .where(
+          inArray(
+            D.requestId,
+            rows.map((r) => r.id),
+          ),
+        )
+        .all();
+      return rows.map((request) => ({
+        request,
+        decisions: decisions.filter((d) => d.requestId === request.id),
+      }));
+    },
+
+    async sessionHeads(ids) {
+      const out = new Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>();
+      if (ids.length === 0) return out;
+      for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
+      const E = t.auditEvents;
+      const heads = db
+        .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt, sessionId: E.sessionId })
+        .from(E)
+        .where(and(inArray(E.sessionId, ids), inArray(E.type, ["session.start", "session.end"])))
+        .orderBy(asc(E.seq))
+        .all();
+      for (const r of heads) {
+        if (r.prunedAt != null) {
+          const h = out.get(r.sessionId ?? "");
+          if (h) h.pruned = true;
+          continue;
+        }
+        const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
+        out.get(e.sessionId ?? "")?.events.push(e);
+      }
+      const counts = db
+        .select({ id: E.sessionId, n: count() })
+        .from(E)
+        .where(and(inArray(E.sessionId, ids), eq(E.type, "statement")))
+        .groupBy(E.sessionId)
+        .all();
+      for (const c of counts) {
+        const h = out.get(c.id ?? "");
+        if (h) h.statements = c.n;
+      }
+      return out;
+    },
+
+    async pruneCandidates(logId, rule, limit) {
+      return {
+        events: seqs(prune.eventCandidates(logId, rule, limit)),
+        recordings: seqs(prune.recordingCandidates(logId, rule, limit)),
+      };
+    },
+
+    async applyPrune(logId, events, recordings, at) {
+      let ev = 0;
+      let rec = 0;
+      db.transaction(() => {
+        for (const r of events)
+          ev += (db.run(prune.pruneEvents(logId, r, at, EMPTY)) as unknown as { changes: number }).changes;
+        for (const r of [...events, ...recordings])
+          rec += (db.run(prune.pruneRecordings(logId, r, at, EMPTY)) as unknown as { changes: number })
+            .changes;
+      });
+      return { events: ev, recordings: rec };
+    },
+
+    async prunedRanges(logId) {
+      return {
+        events: toRanges(seqs(prune.prunedEventSeqs(logId))),
+        recordings: toRanges(seqs(prune.prunedRecordingSeqs(logId))),
+      };
+    },
+
+    async sizeBytes() {
+      const size = (p: string) => {
+        try {
+          return statSync(p).size;
+        } catch {
+          return 0;
+        }
+      };
+      return size(path) + size(`${path}-wal`);
     },
 
     async close() {

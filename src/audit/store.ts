@@ -3,13 +3,19 @@
 import type { AuditEvent } from "../core/audit-event.ts";
 import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import type { SeqRange } from "./prune-claims.ts";
+import type { PruneRule } from "./prune-sql.ts";
 import type * as schema from "./schema-pg.ts";
 
 export type LogRow = typeof schema.auditLogs.$inferSelect;
-export type EventRow = typeof schema.auditEvents.$inferSelect;
+/** prunedAt is set by retention only (prune); rows being appended leave it out. */
+type Prunable<T extends { prunedAt: number | null }> = Omit<T, "prunedAt"> & { prunedAt?: number | null };
+export type EventRow = Prunable<typeof schema.auditEvents.$inferSelect>;
 export type CheckpointRow = typeof schema.checkpoints.$inferSelect;
-export type RecordingRow = typeof schema.recordings.$inferSelect;
+export type RecordingRow = Prunable<typeof schema.recordings.$inferSelect>;
 export type SessionRow = typeof schema.sessions.$inferSelect;
+export type ApprovalRequestRow = typeof schema.approvalRequests.$inferSelect;
+export type ApprovalDecisionRow = typeof schema.approvalDecisions.$inferSelect;
 
 /** Changes to one row of the sessions projection, folded from the batch's session events. */
 export interface SessionDelta {
@@ -71,6 +77,34 @@ export interface AuditStore {
    */
   sessionBatches(id: string, fromBatch: number, limit: number): Promise<RecordingRow[]>;
   counts(): Promise<StoreCounts>;
+  /** Every sessions row in id order, after `afterId` (exclusive), at most `limit`: verify's projection pass. */
+  readSessions(afterId: string, limit: number): Promise<SessionRow[]>;
+  /** Approval requests in id order with their decisions, after `afterId`, at most `limit`. */
+  readApprovals(
+    afterId: string,
+    limit: number,
+  ): Promise<{ request: ApprovalRequestRow; decisions: ApprovalDecisionRow[] }[]>;
+  /** The events a sessions row is folded from (session.start, session.end) and statement counts, per id. */
+  sessionHeads(
+    ids: string[],
+  ): Promise<Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>>;
+  /** Retention: seqs of events, and of recording.batch events whose recording, past their cutoffs. */
+  pruneCandidates(
+    logId: string,
+    rule: PruneRule,
+    limit: number,
+  ): Promise<{ events: number[]; recordings: number[] }>;
+  /** Empties the bodies of these events and the payloads of these recordings (keeping their hashes), in one transaction. */
+  applyPrune(
+    logId: string,
+    events: SeqRange[],
+    recordings: SeqRange[],
+    at: number,
+  ): Promise<{ events: number; recordings: number }>;
+  /** What retention removed from a log, as seq ranges (recordings by their recording.batch seq): evidence export marks these. */
+  prunedRanges(logId: string): Promise<{ events: SeqRange[]; recordings: SeqRange[] }>;
+  /** Bytes the audit tables take on disk (SQLite: the file and its WAL; PostgreSQL: the tables and indexes). */
+  sizeBytes(): Promise<number>;
   close(): Promise<void>;
 }
 

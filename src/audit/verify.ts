@@ -1,25 +1,29 @@
 // `audit verify`: recomputes every leaf and root from the stored bodies, checks seqs are contiguous, every
-// checkpoint's signature and that each checkpoint extends the previous one (with an RFC 6962 consistency
-// proof), and every recording against the SHA-256 its recording.batch event carries. Streams in pages.
+// checkpoint's signature and that each checkpoint extends the previous one (RFC 6962 consistency proofs),
+// and every recording against the SHA-256 its recording.batch event carries. Given the operator's trust
+// (keys and checkpoints from anchors outside the host), the store's log must also reach, and agree with,
+// every trusted checkpoint, under the trusted key only. Pruned bodies keep their leaf hashes and must be
+// claimed by a logged audit.prune event. Then the sessions and approvals projections are recomputed from
+// the events (projection.ts). Streams in pages.
+import type { AuditEvent } from "../core/audit-event.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
-import { decodeEvent, hex, sha256 } from "./codec.ts";
+import { hex } from "./codec.ts";
+import { bytesEqual, MerkleFrontier } from "./merkle.ts";
+import { type ProjectionReport, Projections } from "./projection.ts";
+import { PruneClaims } from "./prune-claims.ts";
+import type { AuditStore, CheckpointRow, EventRow } from "./store.ts";
+import type { Trust } from "./trust.ts";
 import {
-  bytesEqual,
-  consistencyProof,
-  fromLeaves,
-  leafHash,
-  MerkleFrontier,
-  type SubtreeHash,
-  verifyConsistency,
-} from "./merkle.ts";
-import type { AuditStore, CheckpointRow, EventRow, RecordingRow } from "./store.ts";
+  type Covered,
+  checkConsistency,
+  checkEvent,
+  checkRecordings,
+  checkRoot,
+  Failed,
+  type VerifyFailure,
+} from "./verify-checks.ts";
 
-export interface VerifyFailure {
-  /** The event (seq) or checkpoint (size) where verification first failed. */
-  seq?: number;
-  size?: number;
-  reason: string;
-}
+export type { VerifyFailure } from "./verify-checks.ts";
 
 export interface LogReport {
   logId: string;
@@ -28,6 +32,10 @@ export interface LogReport {
   recordings: number;
   /** Events after the last checkpoint: intact as far as leaves go, but not yet covered by a signature. */
   uncheckpointed: number;
+  /** Event bodies and recording payloads removed by retention (their hashes verified). */
+  pruned: { events: number; recordings: number };
+  /** Checkpoints from outside the store (operator, anchor, data_dir head) this log was checked against. */
+  trustedCheckpoints: number;
   ok: boolean;
   firstFailure?: VerifyFailure;
 }
@@ -35,26 +43,99 @@ export interface LogReport {
 export interface VerifyReport {
   ok: boolean;
   logs: LogReport[];
+  /** The sessions and approvals tables against the events; absent when projections were not checked. */
+  projections?: ProjectionReport;
+  /** Where trust came from ("store" when only the store's own keys were used). */
+  trust: string;
+}
+
+export interface ExpectedLog {
+  logId: string;
+  /** The newest checkpoint known from outside the store (data_dir head); null: none known. */
+  head: CheckpointRow | null;
+  publicKey?: Uint8Array;
 }
 
 export interface VerifyOptions {
   /** The gateway key the auditor trusts; a stored key that differs fails the log. */
   trustedPublicKey?: Uint8Array;
+  /** The operator's keys and checkpoints: every log must be under these keys and reach these checkpoints. */
+  trust?: Trust;
+  /** Logs that must be in the store (this gateway's own, known from its data_dir), with a head to reach. */
+  expect?: ExpectedLog[];
   /** Only these logs (default: every log in the store). */
   logIds?: string[];
+  /** Recompute the sessions and approvals tables from the events (default true). */
+  projections?: boolean;
   pageSize?: number;
+  now?: number;
 }
 
 export async function verifyLog(store: AuditStore, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const logs = (await store.logs()).filter((l) => !opts.logIds || opts.logIds.includes(l.logId));
+  const wanted = (id: string) => !opts.logIds || opts.logIds.includes(id);
+  const logs = (await store.logs()).filter((l) => wanted(l.logId));
+  const projections = new Projections();
+  const claims = new PruneClaims();
   const reports: LogReport[] = [];
-  for (const log of logs) reports.push(await verifyOne(store, log.logId, log.publicKey, opts));
-  for (const id of opts.logIds ?? []) {
-    if (!logs.some((l) => l.logId === id)) {
-      reports.push({ ...empty(id), ok: false, firstFailure: { reason: `log ${id} not found in the store` } });
+  const prunedByLog = new Map<string, LogPruned>();
+  for (const log of logs) {
+    const r = await verifyOne(store, log.logId, log.publicKey, opts, projections, claims);
+    reports.push(r.report);
+    prunedByLog.set(log.logId, r.pruned);
+  }
+  const missing = (id: string, why: string) => {
+    if (!wanted(id) || reports.some((r) => r.logId === id)) return;
+    reports.push({ ...empty(id), ok: false, firstFailure: { reason: why } });
+  };
+  for (const t of opts.trust?.logs.values() ?? []) {
+    const top = t.checkpoints.at(-1)?.size ?? 0;
+    missing(
+      t.logId,
+      `log ${t.logId} is missing from the store, but a trusted checkpoint says it had ${top} events: the log was deleted`,
+    );
+  }
+  for (const e of opts.expect ?? []) {
+    if (e.head) {
+      missing(
+        e.logId,
+        `log ${e.logId} is missing from the store, but this gateway signed it up to ${e.head.size} events: the log was deleted`,
+      );
     }
   }
-  return { ok: reports.every((r) => r.ok), logs: reports };
+  for (const id of opts.logIds ?? []) missing(id, `log ${id} not found in the store`);
+  if (opts.trust && reports.length === 0) {
+    reports.push({
+      ...empty("(none)"),
+      ok: false,
+      firstFailure: { reason: "no log in the store is signed by the trusted key" },
+    });
+  }
+  // Every pruned body must be claimed by an audit.prune event (from any log: the CLI prunes from its own).
+  for (const r of reports) {
+    const pruned = prunedByLog.get(r.logId);
+    if (!r.ok || !pruned) continue;
+    const gap = claims.unclaimed(r.logId, pruned.events, pruned.recordings);
+    if (gap) {
+      r.ok = false;
+      r.firstFailure = {
+        seq: gap.seq,
+        reason: `${gap.what} at seq ${gap.seq} has no body, and no audit.prune event claims it: removed outside retention`,
+      };
+    }
+  }
+  const report: VerifyReport = {
+    ok: reports.every((r) => r.ok),
+    logs: reports,
+    trust: opts.trust ? opts.trust.source : opts.expect?.some((e) => e.head) ? "data_dir" : "store",
+  };
+  if (opts.projections !== false && !opts.logIds) {
+    report.projections = await projections.check(store, {
+      verifiedUpTo: new Map(reports.map((r) => [r.logId, r.events])),
+      now: opts.now ?? Date.now(),
+    });
+    if (!report.projections.ok) report.ok = false;
+  }
+  return report;
 }
 
 const empty = (logId: string): LogReport => ({
@@ -63,31 +144,62 @@ const empty = (logId: string): LogReport => ({
   checkpoints: 0,
   recordings: 0,
   uncheckpointed: 0,
+  pruned: { events: 0, recordings: 0 },
+  trustedCheckpoints: 0,
   ok: true,
 });
 
-class Failed extends Error {
-  constructor(readonly failure: VerifyFailure) {
-    super(failure.reason);
+interface LogPruned {
+  events: number[];
+  recordings: number[];
+}
+
+/** Stored checkpoints and trusted ones in size order; a trusted one the store contradicts is a fork. */
+function mergeCheckpoints(stored: CheckpointRow[], trusted: CheckpointRow[]) {
+  const bySize = new Map<number, { cp: CheckpointRow; trusted: boolean }>();
+  for (const cp of stored) bySize.set(cp.size, { cp, trusted: false });
+  for (const cp of trusted) {
+    const have = bySize.get(cp.size);
+    if (have && !bytesEqual(have.cp.rootHash, cp.rootHash)) {
+      throw new Failed({
+        size: cp.size,
+        reason: `the store's checkpoint at size ${cp.size} differs from the trusted one: the log was forked or rewritten`,
+      });
+    }
+    bySize.set(cp.size, { cp, trusted: true });
   }
+  return [...bySize.values()].sort((a, b) => a.cp.size - b.cp.size);
 }
 
 async function verifyOne(
   store: AuditStore,
   logId: string,
-  publicKey: Uint8Array,
+  storedKey: Uint8Array,
   opts: VerifyOptions,
-): Promise<LogReport> {
+  projections: Projections,
+  claims: PruneClaims,
+): Promise<{ report: LogReport; pruned: LogPruned }> {
   const report = empty(logId);
+  const pruned: LogPruned = { events: [], recordings: [] };
   const pageSize = opts.pageSize ?? 5_000;
   try {
-    if (opts.trustedPublicKey && !bytesEqual(opts.trustedPublicKey, publicKey)) {
-      throw new Failed({ reason: `stored public key ${hex(publicKey)} is not the trusted key` });
+    const trustedLog = opts.trust?.logs.get(logId);
+    const expected = opts.expect?.find((e) => e.logId === logId);
+    const pinned = opts.trustedPublicKey ?? expected?.publicKey;
+    const keys = opts.trust ? (trustedLog?.keys ?? opts.trust.keys) : pinned ? [pinned] : [storedKey];
+    const key = keys.find((k) => bytesEqual(k, storedKey));
+    if (!key) {
+      throw new Failed({
+        reason: `log is signed by ${hex(storedKey)}, not by the trusted key: rewritten under another key, or another gateway's log`,
+      });
     }
-    const cps = await store.checkpoints(logId);
-    report.checkpoints = cps.length;
+    const trustedCps = [...(trustedLog?.checkpoints ?? []), ...(expected?.head ? [expected.head] : [])];
+    report.trustedCheckpoints = new Set(trustedCps.map((c) => c.size)).size;
+    const stored = await store.checkpoints(logId);
+    report.checkpoints = stored.length;
+    const cps = mergeCheckpoints(stored, trustedCps);
     const signed = async (cp: CheckpointRow) => {
-      if (!(await verifyCheckpoint(publicKey, cp))) {
+      if (!(await verifyCheckpoint(key, cp))) {
         throw new Failed({
           size: cp.size,
           reason: `checkpoint at size ${cp.size}: signature does not verify`,
@@ -95,49 +207,62 @@ async function verifyOne(
       }
     };
     const frontier = new MerkleFrontier();
-    // Leaves since the previous checkpoint: the consistency proof needs the subtrees right of its size.
     let sinceCheckpoint: Uint8Array[] = [];
-    let prev: { cp: CheckpointRow; frontier: MerkleFrontier } | null = null;
+    let prev: Covered | null = null;
     let next = 0;
-    while (next < cps.length && cps[next]!.size === 0) next++;
+    while (next < cps.length && cps[next]!.cp.size === 0) next++;
     for (let page = await store.readEvents(logId, 0, pageSize); page.length > 0; ) {
       const from = frontier.size;
-      const recordingEvents = new Map<number, EventRow>();
+      const recordingEvents = new Map<number, { row: EventRow; decoded: AuditEvent }>();
+      const prunedHere = new Set<number>();
       for (const e of page) {
-        checkEvent(e, frontier.size);
-        if (e.type === "recording.batch") recordingEvents.set(e.seq, e);
+        const decoded = checkEvent(e, frontier.size);
+        if (decoded === null) {
+          pruned.events.push(e.seq);
+          prunedHere.add(e.seq);
+          projections.pruned(e);
+        } else {
+          if (e.type === "recording.batch") recordingEvents.set(e.seq, { row: e, decoded });
+          if (e.type === "audit.prune") claims.add(decoded);
+          projections.add(logId, e.seq, decoded);
+        }
         frontier.append(e.leafHash);
         sinceCheckpoint.push(e.leafHash);
-        const cp = cps[next];
-        if (cp && cp.size === frontier.size) {
-          await signed(cp);
-          checkRoot(cp, frontier, prev);
-          if (prev) checkConsistency(prev.cp, prev.frontier, cp, sinceCheckpoint);
-          prev = { cp, frontier: frontier.clone() };
+        const at = cps[next];
+        if (at && at.cp.size === frontier.size) {
+          await signed(at.cp);
+          checkRoot(at.cp, frontier, prev, at.trusted);
+          if (prev) checkConsistency(prev.cp, prev.frontier, at.cp, sinceCheckpoint);
+          prev = { cp: at.cp, frontier: frontier.clone() };
           sinceCheckpoint = [];
           next++;
         }
       }
-      report.recordings += checkRecordings(
-        await store.recordingsByEventSeq(logId, from, frontier.size),
-        recordingEvents,
-      );
+      const recordings = await store.recordingsByEventSeq(logId, from, frontier.size);
+      const tally = checkRecordings(recordings, recordingEvents, prunedHere);
+      report.recordings += tally.checked;
+      report.pruned.recordings += tally.pruned;
+      for (const r of recordings)
+        if (r.prunedAt != null && !prunedHere.has(r.eventSeq)) pruned.recordings.push(r.eventSeq);
       page = await store.readEvents(logId, frontier.size, pageSize);
     }
     report.events = frontier.size;
+    report.pruned.events = pruned.events.length;
     const beyond = cps[next];
     if (beyond) {
-      await signed(beyond);
+      await signed(beyond.cp);
       throw new Failed({
-        size: beyond.size,
-        reason: `checkpoint at size ${beyond.size} but the log ends at ${frontier.size}: events were deleted from the tail`,
+        size: beyond.cp.size,
+        reason: beyond.trusted
+          ? `the store's log has ${frontier.size} events but a trusted checkpoint says ${beyond.cp.size}: events were cut from the tail`
+          : `checkpoint at size ${beyond.cp.size} but the log ends at ${frontier.size}: events were deleted from the tail`,
       });
     }
     report.uncheckpointed = frontier.size - (prev?.cp.size ?? 0);
-    const stored = await store.countRecordings(logId);
-    if (stored !== report.recordings) {
+    const count = await store.countRecordings(logId);
+    if (count !== report.recordings) {
       throw new Failed({
-        reason: `${stored - report.recordings} recording(s) have no recording.batch event in the log`,
+        reason: `${count - report.recordings} recording(s) have no recording.batch event in the log`,
       });
     }
   } catch (err) {
@@ -145,110 +270,5 @@ async function verifyOne(
     report.ok = false;
     report.firstFailure = err.failure;
   }
-  return report;
-}
-
-function checkEvent(e: EventRow, expected: number): void {
-  if (e.seq !== expected) {
-    throw new Failed({
-      seq: expected,
-      reason: `seq ${expected} is missing (next stored is ${e.seq}): an event was deleted or the log renumbered`,
-    });
-  }
-  const leaf = leafHash(e.body);
-  if (!bytesEqual(leaf, e.leafHash)) {
-    throw new Failed({
-      seq: e.seq,
-      reason: `seq ${e.seq} (${e.type}): body does not hash to the stored leaf hash`,
-    });
-  }
-  let decoded: ReturnType<typeof decodeEvent>;
-  try {
-    decoded = decodeEvent(e.body);
-  } catch {
-    throw new Failed({ seq: e.seq, reason: `seq ${e.seq}: body is not a valid event` });
-  }
-  if (decoded.type !== e.type || (decoded.sessionId ?? null) !== e.sessionId || decoded.time !== e.time) {
-    throw new Failed({
-      seq: e.seq,
-      reason: `seq ${e.seq}: type, session or time columns differ from the body`,
-    });
-  }
-}
-
-function checkRoot(
-  cp: CheckpointRow,
-  frontier: MerkleFrontier,
-  prev: { cp: CheckpointRow; frontier: MerkleFrontier } | null,
-): void {
-  if (!bytesEqual(frontier.root(), cp.rootHash)) {
-    const window = prev ? `between seq ${prev.cp.size} and ${cp.size - 1}` : `before seq ${cp.size}`;
-    throw new Failed({
-      size: cp.size,
-      reason: `root over the first ${cp.size} events differs from the signed checkpoint: an event ${window} was changed, inserted, deleted or reordered`,
-    });
-  }
-  if (prev && cp.time < prev.cp.time) {
-    throw new Failed({
-      size: cp.size,
-      reason: `checkpoint at size ${cp.size} is older than the one before it`,
-    });
-  }
-}
-
-/** Proves cp extends prev: subtrees left of prev.size come from prev's frontier, the rest from new leaves. */
-function checkConsistency(
-  prev: CheckpointRow,
-  prevFrontier: MerkleFrontier,
-  cp: CheckpointRow,
-  newLeaves: Uint8Array[],
-): void {
-  const known = new Map(prevFrontier.ranges().map(([s, e, h]) => [`${s}:${e}`, h]));
-  const right = fromLeaves(newLeaves, prev.size);
-  const mth: SubtreeHash = (s, e) => {
-    if (s >= prev.size) return right(s, e);
-    const h = known.get(`${s}:${e}`);
-    if (!h) throw new Error(`consistency proof needs subtree [${s}, ${e}) of the old tree`);
-    return h;
-  };
-  const proof = consistencyProof(prev.size, cp.size, mth);
-  if (!verifyConsistency(prev.size, cp.size, prev.rootHash, cp.rootHash, proof)) {
-    throw new Failed({
-      size: cp.size,
-      reason: `checkpoint at size ${cp.size} does not extend the one at ${prev.size}`,
-    });
-  }
-}
-
-/** Each recording must match its recording.batch event; each such event must have its recording. */
-function checkRecordings(rows: RecordingRow[], events: Map<number, EventRow>): number {
-  const seen = new Set<number>();
-  for (const r of rows) {
-    const e = events.get(r.eventSeq);
-    if (!e) {
-      throw new Failed({
-        seq: r.eventSeq,
-        reason: `recording ${r.sessionId}#${r.batch} points at seq ${r.eventSeq}, which is not a recording.batch event`,
-      });
-    }
-    const data = decodeEvent(e.body).data;
-    const digest = hex(sha256(r.data));
-    if (
-      data.sha256 !== digest ||
-      hex(r.sha256) !== digest ||
-      data.batch !== r.batch ||
-      e.sessionId !== r.sessionId
-    ) {
-      throw new Failed({
-        seq: r.eventSeq,
-        reason: `recording ${r.sessionId}#${r.batch} does not match the SHA-256 in seq ${r.eventSeq}`,
-      });
-    }
-    seen.add(r.eventSeq);
-  }
-  for (const seq of events.keys()) {
-    if (!seen.has(seq))
-      throw new Failed({ seq, reason: `seq ${seq} records a batch whose recording is missing` });
-  }
-  return rows.length;
+  return { report, pruned };
 }

@@ -2,10 +2,16 @@
 import { CustosError } from "../core/errors.ts";
 import { accessCommands } from "./access.ts";
 import { approveCommand } from "./approve.ts";
+import { auditExportKeyCommand } from "./audit-export-key.ts";
+import { auditProveCommand } from "./audit-prove.ts";
+import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
+import { connectionsClassifyCommand } from "./connections-classify.ts";
 import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
+import { evidenceExportCommand } from "./evidence-export.ts";
+import { evidenceVerifyCommand } from "./evidence-verify.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
@@ -18,6 +24,12 @@ const commands: CliCommand[] = [
   sessionsListCommand,
   sessionsShowCommand,
   auditVerifyCommand,
+  connectionsClassifyCommand,
+  auditProveCommand,
+  auditExportKeyCommand,
+  auditPruneCommand,
+  evidenceExportCommand,
+  evidenceVerifyCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,

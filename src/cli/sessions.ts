@@ -1,4 +1,5 @@
 // `custos sessions list` and `custos sessions show ID`: what examiners ask first — who did what, where, when.
+import { checkSessions } from "../audit/session-check.ts";
 import type { StoredEvent } from "../audit/store.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 import { withStore } from "./store-access.ts";
@@ -22,20 +23,29 @@ export const sessionsListCommand: CliCommand = {
   summary: "list recorded sessions, newest first",
   usage: `usage: custos sessions list --config FILE [--limit N] [--json]
 
-Columns: id, subject, connection, start, end (or "open"), statements, end reason.`,
+Columns: id, subject, connection, start, end (or "open"), statements, end reason. Each row is checked
+against its own audit events: a row that differs is shown as the events say, marked "!", with the
+changed columns listed below the table (custos audit verify checks every row and the events' proofs).`,
   async run(argv) {
     const { flags } = parseFlags(argv, { config: "string", limit: "string", json: "boolean" });
     const limit = Number(flags.limit ?? 50);
     if (!Number.isInteger(limit) || limit < 1) throw new CliError("--limit must be a positive integer", 2);
     return withStore(flags.config, async (store) => {
-      const sessions = await store.listSessions({ limit });
+      const checked = await checkSessions(store, await store.listSessions({ limit }));
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
+        const out = checked.map((c) => ({ ...c.row, integrity: integrity(c) }));
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return 0;
       }
-      const rows = [["ID", "SUBJECT", "CONNECTION", "START", "END", "STATEMENTS", "REASON"]];
-      for (const s of sessions) {
+      const rows = [["", "ID", "SUBJECT", "CONNECTION", "START", "END", "STATEMENTS", "REASON"]];
+      const warnings: string[] = [];
+      for (const { row: s, differs } of checked) {
+        if (differs.length)
+          warnings.push(
+            `! ${s.id}: the sessions table differs from the audit log in ${differs.join(", ")}; shown as logged`,
+          );
         rows.push([
+          differs.length ? "!" : "",
           s.id,
           s.subject ?? "-",
           s.connection ?? "-",
@@ -46,10 +56,15 @@ Columns: id, subject, connection, start, end (or "open"), statements, end reason
         ]);
       }
       process.stdout.write(`${table(rows)}\n`);
+      if (warnings.length) process.stdout.write(`\nWARNING\n${warnings.join("\n")}\n`);
       return 0;
     });
   },
 };
+
+function integrity(c: { differs: string[]; pruned: boolean }) {
+  return c.pruned ? "pruned" : c.differs.length ? { differs_from_log: c.differs } : "ok";
+}
 
 function describeStatement(e: StoredEvent): string {
   const d = e.data as Record<string, unknown>;
@@ -75,16 +90,27 @@ command tag or error, and the policy decision when it was not an allow.`,
     const id = positionals[0];
     if (!id) throw new CliError("sessions show needs a session ID", 2);
     return withStore(flags.config, async (store) => {
-      const session = await store.getSession(id);
-      if (!session) throw new CliError(`no session ${id}`);
+      const stored = await store.getSession(id);
+      if (!stored) throw new CliError(`no session ${id}`);
       const events = await store.sessionEvents(id);
+      // Shown as the events say; a row edited in the sessions table is named, not believed.
+      const [checked] = await checkSessions(store, [stored]);
+      if (!checked) throw new CliError(`no session ${id}`);
+      const session = checked.row;
       if (flags.json) {
         process.stdout.write(
-          `${JSON.stringify({ session, events }, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v), 2)}\n`,
+          `${JSON.stringify({ session, integrity: integrity(checked), events }, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v), 2)}\n`,
         );
         return 0;
       }
       const lines = [
+        ...(checked.differs.length
+          ? [
+              `WARNING: the sessions table differs from this session's audit events in ${checked.differs.join(", ")}.`,
+              "         Shown below as the events say. Run custos audit verify.",
+              "",
+            ]
+          : []),
         `session     ${session.id}`,
         `subject     ${session.subject} (${session.kind}) via ${session.issuer}`,
         `connection  ${session.connection} as ${session.targetUser ?? "-"}, protocol ${session.protocol ?? "-"}`,

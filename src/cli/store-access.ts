@@ -1,9 +1,11 @@
 // Opens the audit store named by a config file: for the read-only commands (sessions, audit verify), and
 // for the commands that must leave evidence of what they did (token issue) before they do it.
+
 import { hostname, userInfo } from "node:os";
 import { importSigner } from "../audit/checkpoint.ts";
 import { LogWriter } from "../audit/log-writer.ts";
 import { type AuditStore, openStore } from "../audit/store.ts";
+import { cliLogId, createAnchorPublisher } from "../audit-wiring.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import type { AuditEvent } from "../core/audit-event.ts";
@@ -28,13 +30,7 @@ export async function withStore<T>(
   }
 }
 
-/**
- * The log the CLI writes to: beside the gateway's own (a running gateway holds its log's frontier in
- * memory, so a second writer there would collide on sequence numbers), signed with the same key.
- */
-export function cliLogId(gatewayLogId: string): string {
-  return `${gatewayLogId}.cli`;
-}
+export { cliLogId };
 
 /** Who ran the command, as the operating system says: the CLI has no token of its own. */
 export function localOperator(): { user: string; uid: number; host: string; sudo_user?: string } {
@@ -55,6 +51,13 @@ export async function recordEvents(config: Config, key: GatewayKey, events: Audi
     const writer = await LogWriter.open(store, cliLogId(instanceId(config.dataDir)), signer);
     const prepared = await writer.prepare(events, new Map(), true);
     await store.commit(prepared.batch);
+    // Its checkpoint leaves the store like the gateway's (data_dir head, configured anchors), so `audit
+    // verify` can tell a cut or deleted CLI log (audit-wiring.ts ownExpectations).
+    if (prepared.batch.checkpoint) {
+      const anchors = createAnchorPublisher(config, null);
+      anchors.publish(prepared.batch.checkpoint, key.publicRaw);
+      await anchors.close(10_000);
+    }
   } catch (err) {
     throw new CustosError(
       "audit.unavailable",

@@ -77,6 +77,13 @@ connections:
     ]);
     expect(b5!.inject).toBeNull();
     expect(b5!.limits).toEqual({ policyBody: 64 << 10, maskBody: 8 << 20, recordBody: 16 << 10 });
+    // Nothing of the client's request beyond the standard allow-list by default.
+    expect(b5!.relay).toEqual({
+      forwardHeaders: [],
+      forwardCookies: false,
+      methodOverride: false,
+      unmaskedTypes: [],
+    });
     expect(b5!.timeoutMs).toBe(30_000);
     // Secrets never print.
     expect(JSON.stringify(cfg)).not.toContain("bk-123456");
@@ -152,6 +159,22 @@ connections:
       "config: connections[0].tls.ca_file: cannot read /nonexistent/ca.pem (ENOENT)",
     ],
     [{ password: "x" }, "config: connections[0].password: unknown key"],
+    [
+      { forward_headers: ["x-tenant", "X-Forwarded-For"] },
+      "config: connections[0].forward_headers[1]: X-Forwarded-For is set by the gateway, never forwarded from the client",
+    ],
+    [
+      { forward_headers: ["cookie"] },
+      "config: connections[0].forward_headers[0]: cookie is set by the gateway",
+    ],
+    [
+      { inject: { header: "X-Api-Key", value_env: "BILLING_KEY" }, forward_headers: ["x-api-key"] },
+      "config: connections[0].forward_headers[0]: x-api-key is set by the gateway",
+    ],
+    [
+      { unmasked_types: ["png"] },
+      "config: connections[0].unmasked_types[0]: expected type/subtype or type/*",
+    ],
   ])("%j is refused naming the key", (patch, message) => {
     expect(errorOf(() => parseConfig(http(patch), "/tmp", ENV))).toStartWith(message);
   });

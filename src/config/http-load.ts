@@ -31,11 +31,61 @@ export function resolveHttpConnection(
       maskBody: conn.limits.mask_body,
       recordBody: conn.limits.record_body,
     },
+    relay: {
+      forwardHeaders: resolveForwardHeaders(conn, `${at}.forward_headers`, ctx),
+      forwardCookies: conn.forward_cookies,
+      methodOverride: conn.method_override,
+      unmaskedTypes: conn.unmasked_types.map((t) => t.toLowerCase()),
+    },
     allowGroups: conn.allow_groups,
     labels: conn.labels,
     idleTimeoutMs: conn.idle_timeout,
     maxSessionMs: conn.max_session,
+    retention: conn.retention
+      ? { eventsMs: conn.retention.events ?? null, recordingsMs: conn.retention.recordings ?? null }
+      : null,
   };
+}
+
+/**
+ * Headers the gateway owns (credentials, framing, client address, routing overrides) cannot be forwarded
+ * from the client, whatever the list says: they are what an agent would smuggle.
+ */
+const NEVER_FORWARDED = new Set([
+  "authorization",
+  "proxy-authorization",
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "upgrade",
+  "cookie",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-real-ip",
+  "x-client-ip",
+  "true-client-ip",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-original-uri",
+  "x-http-method",
+  "x-http-method-override",
+  "x-method-override",
+]);
+
+function resolveForwardHeaders(conn: RawHttpConnection, at: string, ctx: HttpLoadContext): string[] {
+  const injected = conn.inject?.header?.toLowerCase();
+  return conn.forward_headers.map((h, i) => {
+    const name = h.toLowerCase();
+    if (NEVER_FORWARDED.has(name) || name === injected) {
+      throw ctx.fail(`${at}[${i}]`, `${h} is set by the gateway, never forwarded from the client`);
+    }
+    return name;
+  });
 }
 
 /** Exactly one of `<base>_env` and `<base>_file`. */

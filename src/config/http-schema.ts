@@ -1,6 +1,7 @@
 // The shape of `type: http` connections: an upstream URL, the credential Custos injects, TLS towards the
 // upstream, a response timeout and the body bounds. Pure, like schema.ts; secrets resolve in http-load.ts.
 import { z } from "zod";
+import { retention } from "./audit-schema.ts";
 import { parseDuration } from "./duration.ts";
 import { parseSize } from "./size.ts";
 
@@ -83,10 +84,26 @@ export const httpConnection = z.strictObject({
       record_body: size.default(16 << 10),
     })
     .default({ policy_body: 64 << 10, mask_body: 8 << 20, record_body: 16 << 10 }),
+  // Request headers forwarded beyond the standard allow-list (content negotiation, type and length,
+  // conditionals, range, user agent). Names that carry credentials, route or spoof are refused here.
+  forward_headers: z.array(headerName).default([]),
+  // The client's Cookie header reaches the upstream only when this is true.
+  forward_cookies: z.boolean().default(false),
+  // Honour X-HTTP-Method-Override and friends (and `_method`): the policy then decides the overridden
+  // method. When false they are stripped.
+  method_override: z.boolean().default(false),
+  // Content types (`image/png`, `image/*`) relayed unmasked to masked identities although no masker
+  // reads them; the relay is recorded. Others that cannot be masked are refused.
+  unmasked_types: z
+    .array(
+      z.string().regex(/^[a-z0-9!#$&^_.+-]+\/(\*|[a-z0-9!#$&^_.+-]+)$/i, "expected type/subtype or type/*"),
+    )
+    .default([]),
   allow_groups: z.array(nonEmpty).min(1, "name at least one group"),
   labels: z.array(nonEmpty).default([]),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
+  retention: retention.optional(),
 });
 
 export type RawHttpConnection = z.output<typeof httpConnection>;

@@ -100,6 +100,10 @@ describe("loadConfig", () => {
     expect(cfg.audit).toEqual({
       store: { kind: "embedded", path: join(d, "data", "audit.db") },
       sync: "writes",
+      anchors: [],
+      retention: { eventsMs: null, recordingsMs: null },
+      maxSizeBytes: null,
+      pruneIntervalMs: 3_600_000,
     });
     expect(cfg.tls).toBeNull();
     expect(cfg.log.level).toBe("info");

@@ -10,14 +10,17 @@ import { CustosError } from "../core/errors.ts";
 import { type HttpLoadContext, resolveHttpConnection } from "./http-load.ts";
 import { type RawConfig, rawConfigSchema } from "./schema.ts";
 import { Secret } from "./secret.ts";
+import { resolveSiem } from "./siem-schema.ts";
 import type {
   AccessConfig,
+  AnchorConfig,
   AuditStoreConfig,
   Config,
   ConnectionConfig,
   ConsoleConfig,
   HttpConnectionConfig,
   PostgresTarget,
+  RetentionConfig,
 } from "./types.ts";
 
 type Env = Record<string, string | undefined>;
@@ -117,8 +120,17 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       allowGroups: conn.allow_groups,
       labels: conn.labels,
       tableLabels: conn.table_labels,
+      columnLabels: conn.column_labels,
+      classification: {
+        scan: conn.classification.scan,
+        intervalMs: conn.classification.interval,
+        sampleRows: conn.classification.sample_rows,
+        maxTables: conn.classification.max_tables,
+      },
       idleTimeoutMs: conn.idle_timeout,
       maxSessionMs: conn.max_session,
+      maxSessionsPerIdentity: conn.max_sessions_per_identity,
+      retention: resolveRetention(conn.retention),
       access: resolveAccess(conn, `connections[${i}]`, ctx),
     });
   });
@@ -143,7 +155,22 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     },
     connections,
     httpConnections,
-    audit: { store: resolveStore(raw.audit, dataDir, ctx), sync: raw.audit.sync },
+    limits: {
+      maxSessions: raw.limits.max_sessions,
+      maxMessage: raw.limits.max_message,
+      maxMaskedServerMessage: raw.limits.max_masked_server_message,
+      authTimeoutMs: raw.limits.auth_timeout,
+      agentStatementTimeoutMs: raw.limits.agent_statement_timeout,
+      agentIdleInTransactionTimeoutMs: raw.limits.agent_idle_in_transaction_timeout,
+    },
+    audit: {
+      store: resolveStore(raw.audit, dataDir, ctx),
+      sync: raw.audit.sync,
+      anchors: resolveAnchors(raw.audit.anchors, ctx),
+      retention: resolveRetention(raw.audit.retention) ?? { eventsMs: null, recordingsMs: null },
+      maxSizeBytes: raw.audit.max_size ?? null,
+      pruneIntervalMs: raw.audit.prune_interval,
+    },
     policy: {
       bundle: raw.policy.bundle === undefined ? null : resolve(ctx.baseDir, raw.policy.bundle),
       watch: raw.policy.watch,
@@ -154,6 +181,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     tls: raw.tls
       ? { certFile: resolve(ctx.baseDir, raw.tls.cert_file), keyFile: resolve(ctx.baseDir, raw.tls.key_file) }
       : null,
+    siem: resolveSiem(raw.siem, httpContext(ctx)),
     log: raw.log,
   };
 }
@@ -258,6 +286,39 @@ function resolveConsole(raw: RawConfig, ctx: Ctx): ConsoleConfig {
       scopes: o.scopes.includes("openid") ? o.scopes : ["openid", ...o.scopes],
     },
   };
+}
+
+export function resolveRetention(
+  r: { events?: number; recordings?: number } | undefined,
+): RetentionConfig | null {
+  if (!r) return null;
+  return { eventsMs: r.events ?? null, recordingsMs: r.recordings ?? null };
+}
+
+function resolveAnchors(list: RawConfig["audit"]["anchors"], ctx: Ctx): AnchorConfig[] {
+  const names = new Set<string>();
+  return list.map((a, i): AnchorConfig => {
+    const at = `audit.anchors[${i}]`;
+    const name = a.name ?? `${a.type}${i}`;
+    if (names.has(name)) throw fail(ctx.where, `${at}.name`, `duplicate anchor name "${name}"`);
+    names.add(name);
+    if (a.type === "file") return { type: "file", name, path: resolve(ctx.baseDir, a.path) };
+    if (a.secret_env !== undefined && a.secret_file !== undefined) {
+      throw fail(ctx.where, `${at}.secret_file`, "use either secret_env or secret_file, not both");
+    }
+    // Read-only tools (verify, sessions) never publish: the secret is not needed there.
+    const secret =
+      a.secret_env !== undefined
+        ? ctx.secrets
+          ? secretFromEnv(a.secret_env, `${at}.secret_env`, ctx)
+          : Secret.unresolved(`${at}.secret_env`)
+        : a.secret_file !== undefined
+          ? ctx.secrets
+            ? secretFromFile(a.secret_file, `${at}.secret_file`, ctx)
+            : Secret.unresolved(`${at}.secret_file`)
+          : null;
+    return { type: "http", name, url: a.url, secret, auth: a.auth };
+  });
 }
 
 function resolveStore(a: RawConfig["audit"], dataDir: string, ctx: Ctx): AuditStoreConfig {

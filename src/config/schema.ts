@@ -1,9 +1,12 @@
 // The configuration file's shape (the public contract of key names), validated with zod. Pure: no env,
 // no files. Durations and listen addresses are converted here; secrets and paths are resolved in load.ts.
 import { z } from "zod";
+import { auditExtras, retention } from "./audit-schema.ts";
 import { parseDuration } from "./duration.ts";
 import { httpConnection } from "./http-schema.ts";
 import { parseListenAddress } from "./listen-address.ts";
+import { siemSection } from "./siem-schema.ts";
+import { parseSize } from "./size.ts";
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -12,6 +15,18 @@ const duration = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return ms;
+});
+
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === null || bytes === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size like 64MiB or 1GiB, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
 });
 
 const listenAddress = z.string().transform((text, ctx) => {
@@ -110,18 +125,57 @@ const postgresConnection = z.strictObject({
   table_labels: z
     .record(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "expected schema.table"), z.array(nonEmpty))
     .default({}),
+  // Columns known to hold regulated data, by `schema.table.column` (classes: ssn, card, iban, email,
+  // phone, or a custom detector's name): masked and refused for agents whatever a statement calls them.
+  column_labels: z
+    .record(
+      z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, "expected schema.table.column"),
+      z.array(nonEmpty).min(1, "name at least one class"),
+    )
+    .default({}),
+  // The classification scan: samples each readable table with the detectors, at start and every interval.
+  classification: z
+    .strictObject({
+      scan: z.boolean().default(true),
+      interval: duration.default(6 * 3_600_000),
+      sample_rows: z.number().int().min(1).max(10_000).default(200),
+      max_tables: z.number().int().min(1).max(100_000).default(500),
+    })
+    .default({ scan: true, interval: 6 * 3_600_000, sample_rows: 200, max_tables: 500 }),
   idle_timeout: duration.default(15 * 60_000),
   max_session: duration.default(8 * 3_600_000),
+  // Live sessions one identity may hold on this connection; beyond, 53300 before the upstream is dialed.
+  max_sessions_per_identity: z.number().int().min(1).default(20),
+  retention: retention.optional(),
   ...accessKeys,
 });
 
 const connection = z.discriminatedUnion("type", [postgresConnection, httpConnection]);
+
+// Bounded cost for every input (ENFORCEMENT.md 7) and agents' time-outs upstream.
+const limitDefaults = {
+  max_sessions: 500,
+  max_message: 1 << 30,
+  max_masked_server_message: 64 << 20,
+  auth_timeout: 30_000,
+  agent_statement_timeout: 5 * 60_000,
+  agent_idle_in_transaction_timeout: 60_000,
+};
+const limits = z.strictObject({
+  max_sessions: z.number().int().min(1).default(limitDefaults.max_sessions),
+  max_message: size.default(limitDefaults.max_message),
+  max_masked_server_message: size.default(limitDefaults.max_masked_server_message),
+  auth_timeout: duration.default(limitDefaults.auth_timeout),
+  agent_statement_timeout: duration.default(limitDefaults.agent_statement_timeout),
+  agent_idle_in_transaction_timeout: duration.default(limitDefaults.agent_idle_in_transaction_timeout),
+});
 
 const audit = z.strictObject({
   store: nonEmpty.optional(),
   store_env: envName.optional(),
   store_file: nonEmpty.optional(),
   sync: z.enum(["writes", "all", "none"]).default("writes"),
+  ...auditExtras,
 });
 
 const policy = z.strictObject({
@@ -202,12 +256,14 @@ export const rawConfigSchema = z.strictObject({
     gateway_tokens: { max_ttl: 24 * 3_600_000 },
   }),
   connections: z.array(connection).default([]),
-  audit: audit.default({ sync: "writes" }),
+  limits: limits.default(limitDefaults),
+  audit: audit.default({ sync: "writes", anchors: [], retention: {}, prune_interval: 3_600_000 }),
   policy: policy.default({ watch: true }),
   masking: masking.default({ detectors: [] }),
   approvals: approvals.default({}),
   console: consoleSection.default({ roles: { admin: [], approver: [], auditor: [] } }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
+  siem: siemSection,
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
     .default({ level: "info" }),

@@ -3,6 +3,7 @@
 import type { LogLevel } from "../core/log.ts";
 import type { HostPort } from "./listen-address.ts";
 import type { Secret } from "./secret.ts";
+import type { SiemSinkConfig } from "./siem-schema.ts";
 
 export type { HostPort } from "./listen-address.ts";
 
@@ -35,9 +36,37 @@ export interface ConnectionConfig {
   labels: string[];
   /** "schema.table" to labels, e.g. {"public.accounts": ["regulated"]}. */
   tableLabels: Record<string, string[]>;
+  /** "schema.table.column" to the classes it holds, e.g. {"public.customers.tin": ["ssn"]}. */
+  columnLabels: Record<string, string[]>;
+  /** The classification scan of this connection's tables. */
+  classification: { scan: boolean; intervalMs: number; sampleRows: number; maxTables: number };
   idleTimeoutMs: number;
   maxSessionMs: number;
+  maxSessionsPerIdentity: number;
+  /** Overrides audit.retention for this connection's sessions; null keeps the default. */
+  retention: RetentionConfig | null;
   access: AccessConfig;
+}
+
+/** How long event bodies and recording payloads are kept; null: for ever. */
+export interface RetentionConfig {
+  eventsMs: number | null;
+  recordingsMs: number | null;
+}
+
+/** Where each signed checkpoint and the public key are published (audit/anchors/). */
+export type AnchorConfig =
+  | { type: "file"; name: string; path: string }
+  | { type: "http"; name: string; url: string; secret: Secret | null; auth: "hmac" | "bearer" };
+
+export interface AuditConfig {
+  store: AuditStoreConfig;
+  sync: "writes" | "all" | "none";
+  anchors: AnchorConfig[];
+  retention: RetentionConfig;
+  /** Bytes; past 90% a metric and /healthz warn. Null: no limit configured. */
+  maxSizeBytes: number | null;
+  pruneIntervalMs: number;
 }
 
 /** Just-in-time access and statement review for one connection. */
@@ -71,10 +100,32 @@ export interface HttpConnectionConfig {
   /** Until the upstream's response headers arrive. */
   timeoutMs: number;
   limits: { policyBody: number; maskBody: number; recordBody: number };
+  /** What of the client's request may reach the upstream, and what may return unmasked. */
+  relay: {
+    forwardHeaders: string[];
+    forwardCookies: boolean;
+    methodOverride: boolean;
+    unmaskedTypes: string[];
+  };
   allowGroups: string[];
   labels: string[];
   idleTimeoutMs: number;
   maxSessionMs: number;
+  retention: RetentionConfig | null;
+}
+
+export interface LimitsConfig {
+  /** Live sessions across every connection and protocol. */
+  maxSessions: number;
+  /** Largest PostgreSQL client message after authentication (before it: 16 KiB). */
+  maxMessage: number;
+  /** Largest server message relayed to a session whose results are masked (it is buffered whole). */
+  maxMaskedServerMessage: number;
+  /** A client must finish start-up and authentication within this. */
+  authTimeoutMs: number;
+  /** Agents' statement_timeout upstream (set at start-up; more, or 0, is refused). */
+  agentStatementTimeoutMs: number;
+  agentIdleInTransactionTimeoutMs: number;
 }
 
 /** `sqlite:<path>` in the file is the embedded store kept at that path. */
@@ -114,7 +165,8 @@ export interface Config {
   connections: ConnectionConfig[];
   /** HTTP connections (`type: http`); names are unique across both lists. */
   httpConnections: HttpConnectionConfig[];
-  audit: { store: AuditStoreConfig; sync: "writes" | "all" | "none" };
+  limits: LimitsConfig;
+  audit: AuditConfig;
   /** bundle: absolute path, or null for the shipped default pack. */
   policy: { bundle: string | null; watch: boolean };
   /** hmacKey null: the gateway keeps its own key in data_dir (masking-hmac.key). */
@@ -125,5 +177,7 @@ export interface Config {
   approvals: { webhook: { url: string; secret: Secret } | null };
   console: ConsoleConfig;
   tls: { certFile: string; keyFile: string } | null;
+  /** SIEM sinks the audit stream is delivered to (src/audit/siem/). */
+  siem: SiemSinkConfig[];
   log: { level: LogLevel };
 }

@@ -15,6 +15,59 @@ export interface Command {
    * the decision cache keys on it. Absent: `text` is the key.
    */
   shape?: string;
+  /**
+   * SQL protocols, masked identities: what the statements touch as the target's own catalog resolves it
+   * (views expanded, `*` and positions resolved), one entry per statement in parse order. Determined by
+   * the statement shape and the catalog, so the decision cache may key on the shape.
+   */
+  catalog?: CatalogResolution;
+}
+
+/** How a source column's value is used by a statement, as the target's planner sees it. */
+export type SourceUse =
+  /** A bare column of the statement's result: RowDescription names it, so result masking applies. */
+  | "output"
+  /** Inside an expression whose result leaves (a function, cast, operator, aggregate, function scan). */
+  | "computed"
+  /** A condition or key: WHERE, JOIN, GROUP BY, ORDER BY, DISTINCT, window keys, index use. */
+  | "filter"
+  /** Read as part of a whole row (`c.*`, `row_to_json(c)`). */
+  | "whole_row"
+  /** The output of a scalar subquery or InitPlan that feeds another expression. */
+  | "subplan"
+  /** The output of a set operation arm (UNION…): the result column has no source. */
+  | "set_operation";
+
+export interface SourceColumnUse {
+  /** `schema.table.column` of a base table. */
+  column: string;
+  /** The column name normalised to snake_case (camelCase split), for name rules. */
+  name: string;
+  use: SourceUse;
+  /** Where the planner showed it (`Filter`, `Sort Key`, `Output`, …). */
+  where: string;
+  /** Classes the column is known to hold by configuration or by the classification scan. */
+  labels: string[];
+}
+
+export interface ResolvedFunction {
+  /** As written in the statement (`pg_catalog.setval`, `lower`). */
+  name: string;
+  /** Most volatile of the catalog's overloads: `immutable`, `stable`, `volatile`; `unknown` when not found. */
+  volatility: "immutable" | "stable" | "volatile" | "unknown";
+}
+
+export interface ResolvedStatement {
+  /** resolved: planned on the catalog connection; unresolved: could not be; not_applicable: reads no data. */
+  status: "resolved" | "unresolved" | "not_applicable";
+  /** Why it is unresolved or not applicable. */
+  reason?: string;
+  uses: SourceColumnUse[];
+  functions: ResolvedFunction[];
+}
+
+export interface CatalogResolution {
+  statements: ResolvedStatement[];
 }
 
 export interface HttpRequestInfo {
@@ -29,6 +82,11 @@ export interface HttpRequestInfo {
   body?: unknown;
   /** Why `body` is absent although the request has one: "too_large", "not_json", "invalid_json". */
   body_skipped?: string;
+  /**
+   * WebSocket: "upgrade" for the handshake, "message" for one client message (its text, or its JSON
+   * parsed, in `body`; `body_skipped: "binary"` for a binary one).
+   */
+  websocket?: "upgrade" | "message";
 }
 
 export interface CommandOutcome {

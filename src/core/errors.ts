@@ -37,6 +37,8 @@ export type ErrorCode =
   | "protocol.too_large"
   | "session.idle_timeout"
   | "session.max_duration"
+  /** Too many sessions: per identity on a connection, or in all (PostgreSQL: 53300). */
+  | "session.limit"
   | "gateway.shutting_down"
   | "internal";
 

@@ -107,4 +107,11 @@ export interface Gateway {
   open<Target>(request: ConnectRequest): Promise<OpenResult<Target>>;
   /** Protocols report failures that happen before a session exists (garbage bytes, bad startup). */
   reject(protocol: string, clientAddr: string, error: CustosError): void;
+  /**
+   * What a connection's catalog says changed (a view redefined, a classification scan's new findings):
+   * decisions cached on the old answers are dropped.
+   */
+  catalogChanged?(connection: string): void;
+  /** An audit event about a connection rather than a session (classification scan findings). */
+  connectionEvent?(connection: string, type: string, data: Record<string, unknown>): void;
 }

@@ -3,8 +3,10 @@
 
 export type MaskMethod = "redact" | "partial" | "hash" | "null";
 
+import { columnFlags } from "./sensitive-names.ts";
+
 /** Bit flags describing the column a value came from; detectors may relax their rules with them. */
-export const COLUMN_SSN_LIKE = 1;
+export { COLUMN_PHONE_LIKE, COLUMN_SSN_LIKE } from "./sensitive-names.ts";
 
 /** What the cheap prefilter found in a value; detectors declare what they need. */
 export const HAS_DIGIT = 1;
@@ -64,4 +66,56 @@ export function boundaryAfter(buf: Uint8Array, pos: number, end: number): boolea
   // "…1111.00" or "…1111-2": a decimal or a longer dashed number.
   if ((b === 46 || b === 45) && pos + 1 < end && isDigit(buf[pos + 1])) return false;
   return true;
+}
+
+/** Bytes that may sit between a key and its value: quotes, `:`, `=`, `>`, spaces, tabs. */
+function isKeySep(b: number | undefined): boolean {
+  return b === 34 || b === 39 || b === 58 || b === 61 || b === 62 || b === 32 || b === 9;
+}
+
+function isKeyChar(b: number | undefined): boolean {
+  return isAlnum(b) || b === 95 || b === 45;
+}
+
+function latin1(buf: Uint8Array, s: number, e: number): string {
+  let name = "";
+  for (let k = s; k < e; k++) name += String.fromCharCode(buf[k]!);
+  return name;
+}
+
+/**
+ * Column flags for the key written just before `pos` in free text (`"ssn":"`, `taxId=`, `<phone>`,
+ * `mobile: `), so a bare number in a text body is read like one in a column of that name. 0 when none.
+ */
+export function keyFlagsBefore(buf: Uint8Array, pos: number, start: number): number {
+  let p = pos;
+  let seps = 0;
+  // Up to three markup tags between a label and its value (`<th>ssn</th><td>123456789`).
+  for (let round = 0; round < 4; round++) {
+    while (p > start && isKeySep(buf[p - 1]) && buf[p - 1] !== 62 && seps < 8) {
+      p--;
+      seps++;
+    }
+    if (round === 3 || buf[p - 1] !== 62 /* > */) break;
+    const close = p - 1;
+    let q = close;
+    while (q > start && buf[q - 1] !== 60 /* < */ && close - q < 40) q--;
+    if (q <= start || buf[q - 1] !== 60) break;
+    // An opening tag names its content (`<customer_ssn>123456789`).
+    if (buf[q] !== 47 /* / */) {
+      let e = q;
+      while (e < close && isKeyChar(buf[e])) e++;
+      if (e > q) {
+        const f = columnFlags(latin1(buf, q, e));
+        if (f !== 0) return f;
+      }
+    }
+    p = q - 1;
+    seps++;
+  }
+  if (seps === 0 || p === pos) return 0;
+  const end = p;
+  while (p > start && isKeyChar(buf[p - 1]) && end - p < 48) p--;
+  if (p === end) return 0;
+  return columnFlags(latin1(buf, p, end));
 }

@@ -162,3 +162,24 @@ describe("engine config", () => {
     expect(() => new MaskingEngine(config as any)).toThrow(message);
   });
 });
+
+describe("spellings", () => {
+  test("camelCase, kebab-case and prefixed columns match the canonical rules; look-alikes do not", () => {
+    const cols: ResultColumn[] = [
+      { name: "socialSecurityNumber" },
+      { name: "customer-ssn" },
+      { name: "taxId" },
+      { name: "lesson" },
+      { name: "x", source: src("public", "people", "customerSsn") },
+    ];
+    expect(methods([{ column: "ssn", method: "redact" }], cols)).toEqual([
+      "redact",
+      "redact",
+      "redact",
+      null,
+      "redact",
+    ]);
+    const flags = engine.plan([{ detector: "ssn", method: "redact" }], cols).columns.map((c) => c.flags);
+    expect(flags).toEqual([COLUMN_SSN_LIKE, COLUMN_SSN_LIKE, COLUMN_SSN_LIKE, 0, COLUMN_SSN_LIKE]);
+  });
+});

@@ -8,9 +8,10 @@
 // they fall back to the output name's last part. Names compare case-insensitively.
 import type { MaskRule } from "../core/decision.ts";
 import { CustosError } from "../core/errors.ts";
-import { COLUMN_SSN_LIKE, type Detector, type MaskMethod } from "./detector.ts";
+import type { Detector, MaskMethod } from "./detector.ts";
 import { type Hasher, stronger } from "./methods.ts";
 import type { ActiveDetector } from "./scan.ts";
+import { columnFlags, nameMatchesRule } from "./sensitive-names.ts";
 
 export interface SourceColumn {
   schema: string;
@@ -46,17 +47,17 @@ export interface MaskPlan {
   readonly hasher: Hasher | null;
 }
 
-const SSN_LIKE = /(^|_)(ssn|social_security(_number|_no)?|tax_?id|tin)($|_)/i;
 const METHODS = new Set(["redact", "partial", "hash", "null"]);
 
 function matchesColumn(rule: string, col: ResultColumn): boolean {
   const parts = rule.toLowerCase().split(".");
-  const name = col.name.toLowerCase();
+  const name = col.name;
   const src = col.source;
   if (parts.length === 1) {
-    return parts[0] === name || (src !== undefined && src.column.toLowerCase() === parts[0]);
+    // Spelling-aware (sensitive-names.ts): rule `ssn` also masks `customer_ssn`, `taxId`, `socialSecurityNumber`.
+    return nameMatchesRule(parts[0]!, name) || (src !== undefined && nameMatchesRule(parts[0]!, src.column));
   }
-  if (!src) return parts[parts.length - 1] === name;
+  if (!src) return nameMatchesRule(parts[parts.length - 1]!, name);
   if (parts.length === 2)
     return parts[0] === src.table.toLowerCase() && parts[1] === src.column.toLowerCase();
   return (
@@ -95,7 +96,7 @@ export function buildMaskPlan(
     method: null,
     rule: null,
     detectors: [],
-    flags: SSN_LIKE.test(col.name) || (col.source && SSN_LIKE.test(col.source.column)) ? COLUMN_SSN_LIKE : 0,
+    flags: columnFlags(col.name) | (col.source ? columnFlags(col.source.column) : 0),
   }));
   const perColumn: ActiveDetector[][] = columns.map(() => []);
 

@@ -29,12 +29,16 @@ export interface ConnectionEntry {
   allowGroups: string[];
   idleTimeoutMs: number;
   maxSessionMs: number;
+  /** Live sessions one identity may hold on this connection (absent: no per-identity cap). */
+  maxSessionsPerIdentity?: number;
   /** Target account as recorded in session.start (F1): who Custos logs in as upstream. */
   targetAccount: { user: string; database: string };
 }
 
 export interface CommandDecider {
   decide(ctx: DecisionContext, command: Command): Decision | Promise<Decision>;
+  /** Drops cached decisions (a connection's catalog resolution changed). */
+  invalidate?(): void;
 }
 
 export interface PipelineOptions {
@@ -47,6 +51,8 @@ export interface PipelineOptions {
   logger: Logger;
   /** Statement review and just-in-time access grants; absent, `review` is refused. */
   approvals?: ApprovalService;
+  /** Live sessions in all (limits.max_sessions); absent: no global cap. */
+  maxSessions?: number;
 }
 
 export interface Pipeline extends Gateway {
@@ -59,6 +65,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const { recorder, metrics, logger } = opts;
   const byName = new Map(opts.connections.map((c) => [c.info.name, c]));
   const live = new Set<LiveSession>();
+  // Live sessions per identity and connection, for connections[].max_sessions_per_identity.
+  const perIdentity = new Map<string, number>();
 
   const refuse = (req: ConnectRequest, error: CustosError, identity?: Identity): OpenResult<never> => {
     metrics.countAuthFailure(error.code);
@@ -141,7 +149,25 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           return refuse(req, asCustosError(err), identity);
         }
       }
-      const session = new LiveSession(req, identity, entry, opts, () => live.delete(session));
+      // Session caps, before anything is dialed upstream: one identity cannot take every database slot.
+      const identityKey = JSON.stringify([entry.info.name, identity.issuer, identity.subject]);
+      const held = perIdentity.get(identityKey) ?? 0;
+      const cap =
+        opts.maxSessions !== undefined && live.size >= opts.maxSessions
+          ? `sorry, too many clients already (limits.max_sessions ${opts.maxSessions})`
+          : entry.maxSessionsPerIdentity !== undefined && held >= entry.maxSessionsPerIdentity
+            ? `too many sessions for this identity on connection "${entry.info.name}" (max_sessions_per_identity ${entry.maxSessionsPerIdentity})`
+            : null;
+      if (cap) {
+        return refuse(req, new CustosError("session.limit", cap, { live: live.size, held }), identity);
+      }
+      perIdentity.set(identityKey, held + 1);
+      const session = new LiveSession(req, identity, entry, opts, () => {
+        live.delete(session);
+        const n = (perIdentity.get(identityKey) ?? 1) - 1;
+        if (n > 0) perIdentity.set(identityKey, n);
+        else perIdentity.delete(identityKey);
+      });
       live.add(session);
       if (grant && opts.approvals) session.holdGrant(opts.approvals, grant);
       metrics.sessionsActive++;
@@ -205,6 +231,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           client_addr: clientAddr,
         },
       });
+    },
+
+    catalogChanged(connection) {
+      logger.info("catalog changed: cached decisions dropped", { connection });
+      opts.decider.invalidate?.();
+    },
+
+    connectionEvent(connection, type, data) {
+      recorder.event({ type, time: Date.now(), data: { ...data, connection } });
     },
 
     terminateAll(reason) {

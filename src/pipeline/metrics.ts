@@ -1,6 +1,7 @@
 // Gateway counters, rendered in the Prometheus text exposition format. Counters are plain numbers bumped
 // on the hot path; rendering happens only when /metrics is scraped.
 import type { RecorderStats } from "../audit/recorder-stats.ts";
+import type { SinkStats } from "../audit/siem/streamer.ts";
 
 export class Metrics {
   sessionsActive = 0;
@@ -18,7 +19,7 @@ export class Metrics {
     this.authFailures.set(code, (this.authFailures.get(code) ?? 0) + 1);
   }
 
-  render(audit: RecorderStats, extra: { policyLoaded: boolean }): string {
+  render(audit: RecorderStats, extra: { policyLoaded: boolean; siem?: SinkStats[] }): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -58,6 +59,28 @@ export class Metrics {
     metric("custos_policy_loaded", "gauge", "1 when a policy bundle is loaded.", [
       ["", extra.policyLoaded ? 1 : 0],
     ]);
+    if (extra.siem) {
+      const sink = (f: (s: SinkStats) => number): [string, number][] =>
+        extra.siem!.map((s) => [`{sink="${s.name.replace(/["\\\n]/g, "_")}"}`, f(s)]);
+      metric(
+        "custos_siem_lag_seconds",
+        "gauge",
+        "Age of the oldest audit event a SIEM sink has not yet acknowledged.",
+        sink((s) => s.lagSeconds),
+      );
+      metric(
+        "custos_siem_delivery_failures_total",
+        "counter",
+        "Failed SIEM deliveries (each retried).",
+        sink((s) => s.failures),
+      );
+      metric(
+        "custos_siem_delivered_total",
+        "counter",
+        "Records (events and checkpoints) a SIEM sink acknowledged.",
+        sink((s) => s.delivered),
+      );
+    }
     const h = audit.commitLatencyHistogram;
     lines.push(
       "# HELP custos_audit_commit_seconds Audit store commit latency.",

@@ -12,6 +12,8 @@ import { buildPolicyInput, type DecisionContext, type TableLabels } from "./inpu
 
 export const UNPARSEABLE = "custos.unparseable";
 export const DECIDER_ERROR = "custos.decider_error";
+/** A statement that would change how the server lexes SQL (src/sql/parser-settings.ts), for everyone. */
+export const PARSER_SETTING = "custos.parser_setting";
 
 export interface DeciderOptions {
   engine: PolicyEngine;
@@ -151,8 +153,14 @@ export function createDecider(options: DeciderOptions): Decider {
 
     const statements = classification?.statements.map((s) => ({ fingerprint: s.fingerprint, kind: s.kind }));
     if (classification?.error !== undefined) {
-      // The database would reject it anyway; nothing unparsed is forwarded. The client gets the parser's
-      // syntax error (42601) with its position, not a permission denial, so it can fix its statement.
+      // The database would reject it anyway; nothing unparsed is forwarded. A parity refusal says why; a
+      // syntax error reaches the client as the parser's 42601 with its position, so it can fix the statement.
+      if (classification.parity)
+        return {
+          ...deny(classification.error, PARSER_SETTING),
+          statements: [],
+          ...(bundle ? { bundle } : {}),
+        };
       return {
         ...deny("unparseable", UNPARSEABLE),
         error: syntaxError(classification.error, classification.errorPosition),

@@ -1,7 +1,7 @@
 // The single definition of the policy input (documented in policy/README.md). Every protocol's commands
 // reach Rego in this shape; SQL protocols add the classifier's statements.
 
-import type { Command, HttpRequestInfo } from "../core/command.ts";
+import type { Command, HttpRequestInfo, ResolvedStatement } from "../core/command.ts";
 import type { Identity, IdentityKind } from "../core/identity.ts";
 import type { ConnectionInfo } from "../core/session.ts";
 import type { SqlStatement } from "../sql/types.ts";
@@ -9,6 +9,15 @@ import type { SqlStatement } from "../sql/types.ts";
 export interface PolicyStatement extends SqlStatement {
   /** Labels of the tables this statement touches (from `connections[].table_labels`); absent tables have none. */
   table_labels: Record<string, string[]>;
+  /**
+   * SQL protocols, masked identities: the statement as the target's catalog resolves it (Command.catalog):
+   * `status` (resolved, unresolved, not_applicable) and `reason`; `uses`, one per base-table column and
+   * way it is used (`output`, `computed`, `filter`, `whole_row`, `subplan`, `set_operation`), each with
+   * the column (`schema.table.column`), its snake_case `name`, where the plan showed it, and the `labels`
+   * configuration and the classification scan give it; `functions` with their catalog volatility.
+   * Absent when the protocol did not resolve the command.
+   */
+  catalog?: ResolvedStatement;
 }
 
 export interface PolicyInput {
@@ -56,6 +65,29 @@ export function statementLabels(
   return { ...statement, table_labels: labels };
 }
 
+function withCatalog(
+  statements: readonly SqlStatement[],
+  tableLabels: TableLabels | undefined,
+  command: Command,
+): PolicyStatement[] {
+  const resolved = command.catalog?.statements;
+  return statements.map((s, i) => {
+    const labelled = statementLabels(s, tableLabels);
+    if (!resolved) return labelled;
+    // The resolver splits the text with the same parser; a different count means the two disagree.
+    const catalog: ResolvedStatement =
+      resolved.length === statements.length
+        ? resolved[i]!
+        : {
+            status: "unresolved",
+            reason: "the catalog resolution does not match the statements",
+            uses: [],
+            functions: [],
+          };
+    return { ...labelled, catalog };
+  });
+}
+
 export function timeInput(now: number): PolicyInput["time"] {
   const d = new Date(now);
   return { rfc3339: d.toISOString(), unix_ms: now, weekday: d.getUTCDay(), hour: d.getUTCHours() };
@@ -92,7 +124,7 @@ export function buildPolicyInput(
     command: {
       protocol: command.protocol,
       text: command.text,
-      ...(statements ? { statements: statements.map((s) => statementLabels(s, tableLabels)) } : {}),
+      ...(statements ? { statements: withCatalog(statements, tableLabels, command) } : {}),
       // HTTP: method, path, query, headers, body (when JSON and within the bound).
       ...command.http,
     },

@@ -6,6 +6,7 @@
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
 import { literalKey } from "./literal-key.ts";
 import { Lru } from "./lru.ts";
+import { checkParity } from "./parser-settings.ts";
 import type { SqlClassification, SqlStatement } from "./types.ts";
 import { describeStatement } from "./walk.ts";
 
@@ -67,15 +68,30 @@ const EMPTY: SqlClassification = Object.freeze({
   shape: "",
 });
 
-function parseStatements(text: string): SqlStatement[] {
+/** Classifications whose decision depends on literal values (parser-settings.ts): never cached by shape. */
+const literalSensitive = new WeakSet<SqlClassification>();
+
+function parse(text: string, shape: string): SqlClassification {
   const tree = parseSync(text);
   const out: SqlStatement[] = [];
+  let sensitive = false;
   for (const raw of tree.stmts ?? []) {
+    const parity = checkParity(raw.stmt);
+    sensitive ||= parity.literalSensitive;
+    if (parity.problem) {
+      // Refused whatever the policy says: what follows would be lexed differently by the server.
+      // Its shape is the text itself, as for any literal-sensitive statement (below).
+      const { setting, value, message } = parity.problem;
+      return { statements: [], error: message, parity: { setting, value }, shape: text };
+    }
     const start = raw.stmt_location ?? 0;
     const piece = raw.stmt_len ? text.slice(start, start + raw.stmt_len) : text.slice(start);
     out.push({ ...describeStatement(raw.stmt), fingerprint: fingerprintSync(piece) });
   }
-  return out;
+  // The decider caches decisions by shape: where literals decide, the literals are part of the shape.
+  const result: SqlClassification = { statements: out, shape: sensitive ? text : shape };
+  if (sensitive) literalSensitive.add(result);
+  return result;
 }
 
 export async function createSqlClassifier(options: ClassifierOptions = {}): Promise<SqlClassifier> {
@@ -99,9 +115,10 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
       if (known) return known;
     }
     try {
-      const result: SqlClassification = { statements: parseStatements(text), shape };
+      const result = parse(text, shape);
       deepFreeze(result);
-      if (useShapes) byShape.set(shape, result);
+      if (useShapes && result.error === undefined && !literalSensitive.has(result))
+        byShape.set(shape, result);
       return result;
     } catch (err) {
       return failure(text, err, shape);
@@ -124,7 +141,7 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
         if (known) return known;
         const result = uncached(text);
         // A text the parser refused is remembered as that text: its key says nothing about other texts.
-        if (result.error) byText.set(text, result);
+        if (result.error !== undefined || literalSensitive.has(result)) byText.set(text, result);
         else byLiteralKey.set(key, result);
         return result;
       }

@@ -7,6 +7,8 @@
 
 const DML = /^\s*\(*\s*(select|insert|update|delete|with|values|table)\b/i;
 
+const POSITIONAL = /\b(order|group)\s+by\b|\bdistinct\s+on\b/i;
+
 /** [A-Za-z0-9_$] */
 function isIdent(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
@@ -34,6 +36,9 @@ export function literalKey(text: string): string | null {
   // In plain DML every literal is a constant the parser's own normalization replaces too; elsewhere
   // (COPY file names, SET values, NOTIFY payloads) literals are part of the shape and the fingerprint.
   if (!DML.test(text)) return null;
+  // ORDER BY 2, GROUP BY 1, DISTINCT ON (2) read numbers as output-column positions: they are part of
+  // the shape (`order by 1` and `order by 2` sort on different columns), so such texts take the parser.
+  if (POSITIONAL.test(text)) return null;
   // Verbatim runs are copied as slices between literals, not character by character: this runs on every
   // simple-protocol statement that misses the exact-text cache.
   let out = "";

@@ -81,6 +81,11 @@ export interface SqlClassification {
   error?: string;
   /** With `error`: 1-based character position the parser points at (ErrorResponse field 'P'). */
   errorPosition?: number;
+  /**
+   * Set with `error` when a statement would change a setting the parser relies on (client_encoding,
+   * standard_conforming_strings, backslash_quote) to a value it does not assume: refused for everyone.
+   */
+  parity?: { setting: string; value: string };
   /** Literal-free form of the whole text; equal texts share one classification and one decision. */
   shape: string;
 }

@@ -191,7 +191,7 @@ describe("frames paging", () => {
       expect({ what, status: r.status }).toEqual({ what, status: 400 });
       expect(r.headers.get("content-type")).toBe("application/problem+json");
       expect(await r.json()).toEqual({
-        type: "about:blank",
+        type: "urn:custos:error:protocol.malformed",
         title: "protocol.malformed",
         status: 400,
         detail: "cursor is not one this API issued for this session",

@@ -8,6 +8,7 @@ import { verifyLog } from "../../src/audit/verify.ts";
 import { CustosError } from "../../src/core/errors.ts";
 import { freePort } from "../support/free-port.ts";
 import { type PgServer, pgBin, startPostgres } from "../support/postgres.ts";
+import { evidenceConformance } from "./evidence-conformance.ts";
 import { ev, frame, newLogId, testKeys } from "./fixtures.ts";
 import { storeConformance } from "./store-conformance.ts";
 
@@ -44,6 +45,28 @@ storeConformance("postgres", async () => {
     async close() {
       await raw.end({ timeout: 1 });
       await pg.stop();
+    },
+  };
+});
+
+let evidencePg: PgServer;
+evidenceConformance("postgres", async () => {
+  evidencePg = await startPostgres();
+  const raw = postgres(evidencePg.url(evidencePg.roles.scram), { max: 1, onnotice: () => {} });
+  return {
+    url: evidencePg.url(evidencePg.roles.scram),
+    async exec(sql, params = []) {
+      let n = 0;
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      const values = params.map((v) => (v instanceof Uint8Array ? Buffer.from(v) : v));
+      await raw.unsafe(text, values as never[]);
+    },
+    async outage() {
+      throw new Error("not used");
+    },
+    async close() {
+      await raw.end({ timeout: 1 });
+      await evidencePg.stop();
     },
   };
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Recorder } from "../../src/audit/recorder.ts";
 import { openStore } from "../../src/audit/store.ts";
 import { CustosError } from "../../src/core/errors.ts";
+import { evidenceConformance } from "./evidence-conformance.ts";
 import { newLogId, testKeys } from "./fixtures.ts";
 import { storeConformance } from "./store-conformance.ts";
 
@@ -32,6 +33,26 @@ storeConformance("sqlite", async () => {
     async close() {
       raw.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+evidenceConformance("sqlite", async () => {
+  const own = mkdtempSync(join(tmpdir(), "custos-evidence-"));
+  const file = join(own, "evidence.db");
+  const raw = new Database(file, { create: true });
+  raw.exec("PRAGMA busy_timeout = 5000");
+  return {
+    url: `sqlite:${file}`,
+    async exec(sql, params = []) {
+      raw.prepare(sql).run(...(params as never[]));
+    },
+    async outage() {
+      throw new Error("not used");
+    },
+    async close() {
+      raw.close();
+      rmSync(own, { recursive: true, force: true });
     },
   };
 });

@@ -95,6 +95,7 @@ test("the owner migrates with the documented command; the file re-runs cleanly a
       "checkpoints",
       "recordings",
       "sessions",
+      "siem_cursors",
     ].map((t) => `${t}:custos_audit_owner`),
   );
   pg.sql(ROLES_SQL, "custos_audit");
@@ -179,7 +180,7 @@ test("against a store nobody migrated, the gateway's role fails closed and says 
   expect((err as CustosError).code).toBe("audit.unavailable");
   const message = (err as CustosError).message;
   expect(message).toContain(
-    "the audit store needs migrating by its owner: 2 migration(s) pending (0000_audit_init, 0001_approvals)",
+    "the audit store needs migrating by its owner: 4 migration(s) pending (0000_audit_init, 0001_approvals, 0002_retention, 0003_siem_cursors)",
   );
   expect(message).toContain("role custos_gateway may not create objects");
   expect(message).toContain("--config deploy/postgres/migrate.example.yaml");
@@ -281,6 +282,8 @@ test("the gateway's role cannot rewrite, remove or re-own the evidence", async (
   const denied = /permission denied|must be owner/;
   for (const statement of [
     "UPDATE audit_events SET type = 'forged'",
+    "UPDATE audit_events SET leaf_hash = '\\x00'",
+    "UPDATE recordings SET sha256 = '\\x00'",
     "DELETE FROM audit_events",
     "TRUNCATE audit_events",
     "UPDATE checkpoints SET signature = '\\x00'",
@@ -297,6 +300,15 @@ test("the gateway's role cannot rewrite, remove or re-own the evidence", async (
   ]) {
     expect(`${statement}: ${await refused("custos_gateway", statement)}`).toMatch(denied);
   }
+});
+
+test("the gateway's role may prune (empty bodies and payloads) and nothing more", async () => {
+  expect(
+    await refused("custos_gateway", "UPDATE audit_events SET body = '\\x', pruned_at = 1 WHERE false"),
+  ).toBe("allowed");
+  expect(
+    await refused("custos_gateway", "UPDATE recordings SET data = '\\x', pruned_at = 1 WHERE false"),
+  ).toBe("allowed");
 });
 
 test("the auditor's role reads and writes nothing", async () => {

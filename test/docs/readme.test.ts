@@ -1,7 +1,7 @@
 // The README's configuration reference must be a config the gateway accepts, and every command it lists
 // must exist: documentation that drifts from the code is a defect like any other.
 import { expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
@@ -34,12 +34,20 @@ test("the README's configuration reference loads with the real loader", () => {
     join(dir, "billing-ca.pem"),
   ]);
   expect(pem.exitCode).toBe(0);
+  writeFileSync(join(dir, "siem-ca.pem"), readFileSync(join(dir, "billing-ca.pem")));
   const config = loadConfig(file, {}, { secrets: false });
   expect(config.connections.map((c) => c.name)).toEqual(["ledger"]);
   expect(config.httpConnections.map((c) => c.name)).toEqual(["billing"]);
   expect(config.masking.detectors[0]?.name).toBe("employee_id");
   expect(config.console.roles.auditor).toEqual(["internal-audit"]);
   expect(config.listen.publicUrl).toBe("https://custos.example.com");
+  expect(config.siem.map((s) => `${s.type}:${s.format}`)).toEqual([
+    "syslog:ocsf",
+    "syslog:native",
+    "http:ocsf",
+    "http:ocsf",
+    "file:ocsf",
+  ]);
 });
 
 test("every command in the README's CLI table is one the CLI knows", async () => {

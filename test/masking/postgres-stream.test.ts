@@ -138,11 +138,13 @@ describe("masking real PostgreSQL result streams", () => {
     expect(byName(r.text[0]!, "note")).toBe("paid with [REDACTED]");
     expect(byName(r.text[1]!, "note")).toBe("ssn [REDACTED] on file");
     expect(JSON.parse(byName(r.text[0]!, "profile")!)).toEqual({ n: 1, pan: "[REDACTED]" });
-    // Validated detectors leave order ids that fail Luhn and phone-like integers alone.
+    // Validated detectors leave order ids that fail Luhn and short integers alone; a bare 10-digit
+    // number in a column named like a phone is one (sensitive-names.ts), and a bigint cannot hold a
+    // placeholder: NULL.
     expect(byName(r.text[0]!, "order_id")).toBe("9876543210987654");
     expect(byName(r.text[1]!, "order_id")).toBe("4111111111111112");
     expect(byName(r.text[0]!, "phone_int")).toBe("5551234");
-    expect(byName(r.text[1]!, "phone_int")).toBe("2125550123");
+    expect(byName(r.text[1]!, "phone_int")).toBeNull();
     // A Luhn-valid card number held in a numeric column cannot carry a placeholder: it becomes NULL.
     expect(byName(r.text[0]!, "balance")).toBeNull();
     expect(byName(r.text[1]!, "balance")).toBe("12.50");
@@ -151,7 +153,7 @@ describe("masking real PostgreSQL result streams", () => {
 
   test("a row with nothing to mask is forwarded as the same bytes", async () => {
     const r = await through(
-      "select c.id, order_id, phone_int, total from customers c join orders o on o.customer_id = c.id",
+      "select c.id, order_id, total from customers c join orders o on o.customer_id = c.id",
     );
     const before = r.msgs.filter((m) => m.type === "D").map((m) => m.bytes);
     const after = r.out.filter((b) => b[0] === 0x44);

@@ -5,13 +5,22 @@
 import { Hono } from "hono";
 import { openApiDocument } from "../openapi.ts";
 import { type AdminEnv, authenticate, requireRole } from "./auth.ts";
+import { classificationRoutes } from "./classification-routes.ts";
 import type { AdminDeps } from "./deps.ts";
 import { errorResponse } from "./http-error.ts";
 import { infoRoutes } from "./info-routes.ts";
 import { CAN } from "./roles.ts";
 import { sessionRoutes } from "./sessions-routes.ts";
 
-const OWN_PATHS = ["/me", "/sessions", "/sessions/*", "/audit/*", "/policy", "/connections"];
+const OWN_PATHS = [
+  "/me",
+  "/sessions",
+  "/sessions/*",
+  "/audit/*",
+  "/policy",
+  "/connections",
+  "/connections/*",
+];
 
 export function createAdminApi(deps: AdminDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
@@ -27,6 +36,7 @@ export function createAdminApi(deps: AdminDeps): Hono<AdminEnv> {
   app.use("/sessions", requireRole(CAN.read));
   app.route("/sessions", sessionRoutes(deps));
   app.route("/", infoRoutes(deps));
+  app.route("/", classificationRoutes(deps));
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

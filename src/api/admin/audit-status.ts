@@ -2,7 +2,7 @@
 // every event and recording. One run at a time; a request older than maxAge starts a new run and, if that
 // takes more than a moment, is answered from the previous result with running: true.
 import type { AuditStore } from "../../audit/store.ts";
-import { type VerifyReport, verifyLog } from "../../audit/verify.ts";
+import { type ExpectedLog, type VerifyReport, verifyLog } from "../../audit/verify.ts";
 
 export interface VerifyStatus {
   report: VerifyReport | null;
@@ -22,6 +22,7 @@ export function createVerifyCache(
   store: AuditStore,
   maxAgeMs: number,
   now: () => number = Date.now,
+  expect: () => Promise<ExpectedLog[]> = async () => [],
 ): VerifyCache {
   let last: Omit<VerifyStatus, "running"> = { report: null, checkedAt: null, tookMs: null, error: null };
   let running: Promise<void> | null = null;
@@ -30,7 +31,7 @@ export function createVerifyCache(
     running ??= (async () => {
       const started = now();
       try {
-        const report = await verifyLog(store);
+        const report = await verifyLog(store, { expect: await expect() });
         last = { report, checkedAt: now(), tookMs: now() - started, error: null };
       } catch (err) {
         last = { ...last, checkedAt: now(), tookMs: now() - started, error: (err as Error).message };
@@ -62,10 +63,16 @@ export function verifyCacheFor(deps: {
   store: AuditStore;
   verifyMaxAgeMs?: number;
   now?: () => number;
+  verifyExpect?: () => Promise<ExpectedLog[]>;
 }): VerifyCache {
   let cache = caches.get(deps);
   if (!cache) {
-    cache = createVerifyCache(deps.store, deps.verifyMaxAgeMs ?? 60_000, deps.now ?? Date.now);
+    cache = createVerifyCache(
+      deps.store,
+      deps.verifyMaxAgeMs ?? 60_000,
+      deps.now ?? Date.now,
+      deps.verifyExpect,
+    );
     caches.set(deps, cache);
   }
   return cache;

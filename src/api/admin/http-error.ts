@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CustosError, type ErrorCode } from "../../core/errors.ts";
+import { problemType } from "../../core/problem.ts";
 
 const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   "identity.missing": 401,
@@ -43,8 +44,8 @@ export function errorResponse(c: Context, err: unknown): Response {
  * RFC 9457 problem details (title, status, detail), with the `error` object this API has always sent kept
  * beside them, so clients reading either find what went wrong.
  */
-function problem(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
-  const body = { type: "about:blank", title: code, status, detail: message, error: { code, message } };
+export function problem(c: Context, status: ContentfulStatusCode, code: string, message: string): Response {
+  const body = { type: problemType(code), title: code, status, detail: message, error: { code, message } };
   return c.body(JSON.stringify(body), status, { "Content-Type": "application/problem+json" });
 }
 

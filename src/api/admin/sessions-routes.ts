@@ -1,6 +1,7 @@
 // /api/sessions: the filtered list, one session, its transcript, its raw frames and its replay. Every read of
 // a recording (transcript, frames, replay) is itself an audit event: auditors watch the watchers (F9).
 import { Hono } from "hono";
+import { checkSessions } from "../../audit/session-check.ts";
 import type { AdminEnv, Principal } from "./auth.ts";
 import { parseLimit, parseTime } from "./cursor.ts";
 import type { AdminDeps } from "./deps.ts";
@@ -44,12 +45,16 @@ export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
       },
       { limit: parseLimit(q.limit, 50, 500), cursor: q.cursor || undefined },
     );
-    return c.json({ items: page.items.map(sessionView), next_cursor: page.nextCursor });
+    // Each row as its own audit events say, with how the stored row compares (views that cannot lie).
+    const checked = await checkSessions(deps.store, page.items);
+    return c.json({ items: checked.map((x) => sessionView(x.row, x)), next_cursor: page.nextCursor });
   });
 
   app.get("/:id", async (c) => {
     const s = await deps.store.getSession(c.req.param("id"));
-    return s ? c.json(sessionView(s)) : notFound(c, "session");
+    if (!s) return notFound(c, "session");
+    const [checked] = await checkSessions(deps.store, [s]);
+    return c.json(checked ? sessionView(checked.row, checked) : sessionView(s));
   });
 
   app.get("/:id/transcript", async (c) => {

@@ -3,8 +3,14 @@
 import type { CheckpointRow, SessionRow } from "../../audit/store.ts";
 import { outcomeOf } from "./session-query.ts";
 
-export function sessionView(s: SessionRow) {
+/** How a sessions row compares with its audit events (audit/session-check.ts). */
+export function integrityView(c: { differs: string[]; pruned: boolean }) {
+  return c.pruned ? "pruned" : c.differs.length ? { differs_from_log: c.differs } : "ok";
+}
+
+export function sessionView(s: SessionRow, check?: { differs: string[]; pruned: boolean }) {
   return {
+    ...(check ? { integrity: integrityView(check) } : {}),
     id: s.id,
     log_id: s.logId,
     subject: s.subject,

@@ -2,6 +2,7 @@
 // (the recorder worker owns the writing one; WAL lets both run), the console cookie key, the policy's load
 // time, and connection summaries that carry no credential.
 import { openStore } from "../../audit/store.ts";
+import type { ExpectedLog } from "../../audit/verify.ts";
 import type { Config } from "../../config/types.ts";
 import type { AuditEvent } from "../../core/audit-event.ts";
 import { passThrough } from "../../core/recording-expander.ts";
@@ -20,6 +21,8 @@ export interface AdminWiring {
   logId: string;
   gatewayPublicKey: Uint8Array;
   approvals: ApprovalsPort | null;
+  classification?: AdminDeps["classification"];
+  verifyExpect?: () => Promise<ExpectedLog[]>;
 }
 
 export async function openAdmin(w: AdminWiring): Promise<{ deps: AdminDeps; close(): Promise<void> }> {
@@ -39,6 +42,8 @@ export async function openAdmin(w: AdminWiring): Promise<{ deps: AdminDeps; clos
     gatewayPublicKey: w.gatewayPublicKey,
     cookieKey: loadOrCreateConsoleKey(w.config.dataDir),
     approvals: w.approvals,
+    ...(w.classification ? { classification: w.classification } : {}),
+    ...(w.verifyExpect ? { verifyExpect: w.verifyExpect } : {}),
     secureCookies: false,
     decodeRecording: (protocol, frames) => (protocol === "postgres" ? expandRecording(frames) : frames),
     recordingExpander: (protocol, state) =>

@@ -3,6 +3,7 @@
 // recording.read audit event the API does.
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { checkSessions } from "../../audit/session-check.ts";
 import type { ApprovalView } from "../admin/approvals-port.ts";
 import { logCheckpoints, verifyCacheFor } from "../admin/audit-status.ts";
 import type { Principal } from "../admin/auth.ts";
@@ -101,7 +102,7 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     return c.html(
       <SessionsPage
         principal={p}
-        rows={page.items}
+        rows={await checkSessions(deps.store, page.items)}
         filter={filter}
         nextCursor={page.nextCursor}
         connections={deps.connections.map((x) => x.name)}
@@ -113,8 +114,11 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     const p = c.get("principal");
     if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
     const id = c.req.param("id");
-    const s = await deps.store.getSession(id);
-    if (!s) return c.html(<ErrorPage principal={p} title="Not found" message={`No session ${id}.`} />, 404);
+    const stored = await deps.store.getSession(id);
+    if (!stored)
+      return c.html(<ErrorPage principal={p} title="Not found" message={`No session ${id}.`} />, 404);
+    const [checked] = await checkSessions(deps.store, [stored]);
+    const s = checked?.row ?? stored;
     const [events, frames] = await Promise.all([deps.store.sessionEvents(id), sessionFrames(deps, s)]);
     deps.audit.event({
       type: "recording.read",
@@ -128,7 +132,14 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
         what: "console.replay",
       },
     });
-    return c.html(<ReplayPage principal={p} session={s} steps={buildReplay(events, frames, s.startedAt)} />);
+    return c.html(
+      <ReplayPage
+        principal={p}
+        session={s}
+        steps={buildReplay(events, frames, s.startedAt)}
+        differs={checked?.differs ?? []}
+      />,
+    );
   });
 
   app.get("/approvals", async (c) => {
@@ -144,8 +155,21 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
         (a) => a.status !== "pending" && visible(a, p),
       );
     }
+    // Approval rows are checked by audit verify's projection pass (cached): flagged rows carry a warning.
+    const verified = await verifyCacheFor(deps).status({ waitMs: 0 });
+    const flagged = new Map(
+      (verified.report?.projections?.rows ?? [])
+        .filter((m) => m.table === "approval_requests")
+        .map((m) => [m.id, m.fields]),
+    );
     return c.html(
-      <ApprovalsPage principal={p} pending={pending} recent={recent} unavailable={unavailable} />,
+      <ApprovalsPage
+        principal={p}
+        pending={pending}
+        recent={recent}
+        unavailable={unavailable}
+        flagged={flagged}
+      />,
     );
   });
 

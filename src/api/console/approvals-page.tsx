@@ -12,6 +12,8 @@ export function ApprovalsPage(props: {
   pending: ApprovalView[];
   recent: ApprovalView[];
   unavailable: string | null;
+  /** Request ids whose rows differ from the audit log (audit verify), with the differing columns. */
+  flagged?: Map<string, string[]>;
 }) {
   const canDecide = allowed(props.principal.roles, CAN.decide);
   return (
@@ -44,9 +46,14 @@ export function ApprovalsPage(props: {
         </thead>
         <tbody>
           {props.recent.map((a) => (
-            <tr>
+            <tr class={props.flagged?.has(a.id) ? "integrity-failed" : undefined}>
               <td>
                 <code>{a.id}</code>
+                {props.flagged?.has(a.id) ? (
+                  <span class="badge integrity-warning">
+                    differs from log: {props.flagged.get(a.id)!.join(", ")}
+                  </span>
+                ) : null}
               </td>
               <td>{a.kind}</td>
               <td>{a.requester}</td>

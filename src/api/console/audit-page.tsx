@@ -100,6 +100,36 @@ export function AuditPage(props: {
           })}
         </tbody>
       </table>
+      {(v.report?.logs ?? [])
+        .filter((r) => !r.ok && !props.logs.some((l) => l.logId === r.logId))
+        .map((r) => (
+          <p class="error integrity-warning" role="alert">
+            Log <code>{r.logId}</code>: {r.firstFailure?.reason}
+          </p>
+        ))}
+      {v.report?.projections ? (
+        <section class="views" id="views">
+          <h2>Views</h2>
+          <p>
+            {v.report.projections.sessions.checked} sessions rows, {v.report.projections.approvals.checked}{" "}
+            approval requests recomputed from the events:{" "}
+            {v.report.projections.ok ? (
+              <span class="badge status-approved">all agree</span>
+            ) : (
+              <span class="badge status-denied">{v.report.projections.rows.length} differ from the log</span>
+            )}
+          </p>
+          {v.report.projections.rows.length ? (
+            <ul>
+              {v.report.projections.rows.slice(0, 100).map((m) => (
+                <li class="integrity-warning">
+                  {m.table} <code>{m.id}</code>: {m.fields.join(", ")}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </section>
+      ) : null}
       <h2>Store</h2>
       <p>
         {Object.entries(props.counts)

@@ -7,7 +7,13 @@ import type { ReplayStep } from "../admin/replay.ts";
 import { outcomeOf } from "../admin/session-query.ts";
 import { fmtDuration, fmtTime, Page } from "./layout.tsx";
 
-export function ReplayPage(props: { principal: Principal; session: SessionRow; steps: ReplayStep[] }) {
+export function ReplayPage(props: {
+  principal: Principal;
+  session: SessionRow;
+  steps: ReplayStep[];
+  /** Columns of the sessions row that differ from the session's audit events (shown as the events say). */
+  differs?: string[];
+}) {
   const s = props.session;
   const end = s.endedAt ?? Math.max(s.startedAt, ...props.steps.map((x) => x.time));
   const span = Math.max(1, end - s.startedAt);
@@ -16,6 +22,12 @@ export function ReplayPage(props: { principal: Principal; session: SessionRow; s
       <h1>
         Session <code>{s.id}</code>
       </h1>
+      {props.differs?.length ? (
+        <p class="error integrity-warning" role="alert">
+          The sessions table differs from this session's audit events in {props.differs.join(", ")}: shown as
+          the events say. Run <code>custos audit verify</code>.
+        </p>
+      ) : null}
       <dl class="meta">
         <dt>Subject</dt>
         <dd>

@@ -1,12 +1,13 @@
 // The sessions table: newest first, filtered by subject, connection, time and outcome, paged by cursor.
-import type { SessionRow } from "../../audit/store.ts";
+import type { CheckedSession } from "../../audit/session-check.ts";
 import type { Principal } from "../admin/auth.ts";
 import { OUTCOMES, outcomeOf } from "../admin/session-query.ts";
 import { fmtTime, Page } from "./layout.tsx";
 
 export interface SessionsPageProps {
   principal: Principal;
-  rows: SessionRow[];
+  /** Each row checked against its own events (shown as the events say when it differs). */
+  rows: CheckedSession[];
   filter: Record<string, string>;
   nextCursor: string | null;
   connections: string[];
@@ -73,10 +74,18 @@ export function SessionsPage(props: SessionsPageProps) {
               </td>
             </tr>
           ) : (
-            props.rows.map((s) => (
-              <tr data-session={s.id}>
+            props.rows.map(({ row: s, differs }) => (
+              <tr data-session={s.id} class={differs.length ? "integrity-failed" : undefined}>
                 <td>
                   <a href={`/console/sessions/${encodeURIComponent(s.id)}`}>{fmtTime(s.startedAt)}</a>
+                  {differs.length ? (
+                    <span
+                      class="badge integrity-warning"
+                      title={`The sessions table differs from the audit log in ${differs.join(", ")}; shown as logged`}
+                    >
+                      differs from log: {differs.join(", ")}
+                    </span>
+                  ) : null}
                 </td>
                 <td>{s.subject ?? "—"}</td>
                 <td>{s.kind ?? "—"}</td>

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { COLUMN_SSN_LIKE, type Detector } from "../detector.ts";
+import { COLUMN_PHONE_LIKE, COLUMN_SSN_LIKE, type Detector } from "../detector.ts";
 import { cardDetector } from "./card.ts";
 import { customDetector } from "./custom.ts";
 import { emailDetector } from "./email.ts";
@@ -87,6 +87,24 @@ describe("ssn", () => {
     expect(found(ssnDetector, "666456789", COLUMN_SSN_LIKE)).toEqual([]);
     expect(found(ssnDetector, "1234567890", COLUMN_SSN_LIKE)).toEqual([]);
   });
+
+  test.each([
+    ['{"ssn":"123456789"}', "123456789"],
+    ['{"socialSecurityNumber": 123456789}', "123456789"],
+    ["taxId=123456789&x=1", "123456789"],
+    ["<customer_ssn>123456789</customer_ssn>", "123456789"],
+    ["SSN: 123456789", "123456789"],
+    ["<tr><th>SSN</th><td>123456789</td></tr>", "123456789"],
+  ])("bare form right after a key named like an SSN: %p", (text, want) => {
+    expect(found(ssnDetector, text).join("|")).toBe(want);
+  });
+
+  test.each([['{"order_id":"123456789"}'], ["lesson=123456789"], ["ssn is not 123456789 here"]])(
+    "bare form after other keys is not an SSN: %p",
+    (text) => {
+      expect(found(ssnDetector, text)).toEqual([]);
+    },
+  );
 });
 
 describe("iban", () => {
@@ -97,6 +115,10 @@ describe("iban", () => {
     ["GB82 WEST 1234 5698 7654 32", "GB82 WEST 1234 5698 7654 32"],
     ["NO9386011117947", "NO9386011117947"],
     ["FR1420041010050500013M02606", "FR1420041010050500013M02606"],
+    // lower(iban) in SQL, a lower-cased API field.
+    ["de89370400440532013000", "de89370400440532013000"],
+    ["gb82 west 1234 5698 7654 32", "gb82 west 1234 5698 7654 32"],
+    ["Fr1420041010050500013m02606", "Fr1420041010050500013m02606"],
   ])("finds %p", (text, want) => {
     expect(found(ibanDetector, text).join("|")).toBe(want);
   });
@@ -106,7 +128,7 @@ describe("iban", () => {
     ["wrong length for country", "DE8937040044053201300"],
     ["unknown country", "ZZ89370400440532013000"],
     ["longer token", "DE89370400440532013000X"],
-    ["lowercase", "de89370400440532013000"],
+    ["lowercase with a bad check", "de89370400440532013001"],
   ])("ignores %s", (_why, text) => {
     expect(found(ibanDetector, text)).toEqual([]);
   });
@@ -162,6 +184,15 @@ describe("phone", () => {
     ["longer grouped number", "212-555-0123-99"],
   ])("ignores %s", (_why, text) => {
     expect(found(phoneDetector, text)).toEqual([]);
+  });
+
+  test("bare 10 digits in a phone-like column or after a phone-like key", () => {
+    expect(found(phoneDetector, "2125550123", COLUMN_PHONE_LIKE)).toEqual(["2125550123"]);
+    expect(found(phoneDetector, "12125550123", COLUMN_PHONE_LIKE)).toEqual(["12125550123"]);
+    expect(found(phoneDetector, "1125550123", COLUMN_PHONE_LIKE)).toEqual([]);
+    expect(found(phoneDetector, '{"mobilePhone":"2125550123"}')).toEqual(["2125550123"]);
+    expect(found(phoneDetector, "phone_number=2125550123")).toEqual(["2125550123"]);
+    expect(found(phoneDetector, '{"order_id":"2125550123"}')).toEqual([]);
   });
 });
 

@@ -1,7 +1,8 @@
 // International Bank Account Numbers (ISO 13616): country code, two check digits, a BBAN whose length is
 // fixed per country, optionally printed in groups of four separated by single spaces; valid only when
-// the number, rearranged and read as base 36, is 1 modulo 97.
-import { boundaryBefore, type Detector, HAS_DIGIT, HAS_UPPER, isAlnum, isDigit } from "../detector.ts";
+// the number, rearranged and read as base 36, is 1 modulo 97. Letters in any case: `lower(iban)` in SQL
+// or a lower-cased API field is still the account number (letters are upper-cased before the check).
+import { boundaryBefore, type Detector, HAS_DIGIT, isAlnum, isDigit } from "../detector.ts";
 
 /** Total IBAN length per country, from the SWIFT IBAN registry. */
 const LENGTHS: Record<string, number> = {
@@ -86,12 +87,17 @@ const LENGTHS: Record<string, number> = {
 
 const chars = new Uint8Array(34);
 
-function isUpper(b: number | undefined): boolean {
-  return b !== undefined && b >= 65 && b <= 90;
+function isLetter(b: number | undefined): boolean {
+  return b !== undefined && ((b >= 65 && b <= 90) || (b >= 97 && b <= 122));
 }
 
-function isUpperAlnum(b: number | undefined): boolean {
-  return isDigit(b) || isUpper(b);
+function isAlnumAnyCase(b: number | undefined): boolean {
+  return isDigit(b) || isLetter(b);
+}
+
+/** ASCII upper case of a letter byte; digits unchanged. */
+function upper(b: number): number {
+  return b >= 97 ? b - 32 : b;
 }
 
 /** mod-97 over the rearranged IBAN (BBAN, then country and check digits), letters as 10..35. */
@@ -107,17 +113,17 @@ export function ibanMod97(c: Uint8Array, n: number): number {
 
 export const ibanDetector: Detector = {
   name: "iban",
-  needs: HAS_DIGIT | HAS_UPPER,
+  needs: HAS_DIGIT,
   minDigits: 10,
   minRun: 0,
   canonical: true,
   find(buf, start, end, _flags, out) {
     for (let i = start; i + 15 <= end; i++) {
       const c = buf[i]!;
-      if (c < 65 || c > 90) continue;
-      if (!isUpper(buf[i + 1]) || !isDigit(buf[i + 2]) || !isDigit(buf[i + 3])) continue;
+      if (!isLetter(c)) continue;
+      if (!isLetter(buf[i + 1]) || !isDigit(buf[i + 2]) || !isDigit(buf[i + 3])) continue;
       if (!boundaryBefore(buf, i, start)) continue;
-      const want = LENGTHS[String.fromCharCode(buf[i]!, buf[i + 1]!)];
+      const want = LENGTHS[String.fromCharCode(upper(c), upper(buf[i + 1]!))];
       if (want === undefined) continue;
       let n = 0;
       let pos = i;
@@ -125,11 +131,11 @@ export const ibanDetector: Detector = {
       let group = 0;
       while (pos < end && n < want) {
         const b = buf[pos]!;
-        if (isUpperAlnum(b)) {
-          chars[n++] = b;
+        if (isAlnumAnyCase(b)) {
+          chars[n++] = upper(b);
           group++;
           pos++;
-        } else if (b === 32 && group === 4 && isUpperAlnum(buf[pos + 1]) && (spaced || n === 4)) {
+        } else if (b === 32 && group === 4 && isAlnumAnyCase(buf[pos + 1]) && (spaced || n === 4)) {
           spaced = true;
           group = 0;
           pos++;

@@ -1,7 +1,17 @@
 // Telephone numbers in two written shapes: E.164 (`+` country code, 8–15 digits, optional separators)
 // and NANP with its punctuation (`(212) 555-0123`, `212-555-0123`, `212.555.0123`, `1 212 555 0123`).
-// A bare run of digits is never a phone here: `5551234` or `2125550123` in an integer column are ids.
-import { boundaryAfter, boundaryBefore, type Detector, HAS_DIGIT, isAlnum, isDigit } from "../detector.ts";
+// A bare run of digits is a phone only in a column named like one (COLUMN_PHONE_LIKE) or right after
+// such a key in free text (`"mobilePhone":"2125550123"`): elsewhere `2125550123` is an id.
+import {
+  boundaryAfter,
+  boundaryBefore,
+  COLUMN_PHONE_LIKE,
+  type Detector,
+  HAS_DIGIT,
+  isAlnum,
+  isDigit,
+  keyFlagsBefore,
+} from "../detector.ts";
 
 function isSep(b: number | undefined): boolean {
   return b === 32 || b === 45 || b === 46;
@@ -61,13 +71,21 @@ function e164(buf: Uint8Array, i: number, end: number): number {
   return last;
 }
 
+/** buf[s, e) is a bare NANP number: 10 digits (or 11 with the leading 1), area and exchange 2–9. */
+function bareNanp(buf: Uint8Array, s: number, e: number, start: number, end: number): boolean {
+  let p = s;
+  if (e - s === 11 && buf[s] === 49) p++;
+  else if (e - s !== 10) return false;
+  return buf[p]! >= 50 && buf[p + 3]! >= 50 && boundaryBefore(buf, s, start) && boundaryAfter(buf, e, end);
+}
+
 export const phoneDetector: Detector = {
   name: "phone",
   needs: HAS_DIGIT,
   minDigits: 8,
   minRun: 8,
   canonical: true,
-  find(buf, start, end, _flags, out) {
+  find(buf, start, end, flags, out) {
     let i = start;
     while (i < end) {
       const b = buf[i]!;
@@ -89,8 +107,15 @@ export const phoneDetector: Detector = {
         i = e;
         continue;
       }
-      if (isDigit(b)) while (i < end && isDigit(buf[i])) i++;
-      else i++;
+      if (isDigit(b)) {
+        const from = i;
+        while (i < end && isDigit(buf[i])) i++;
+        if (
+          bareNanp(buf, from, i, start, end) &&
+          ((flags & COLUMN_PHONE_LIKE) !== 0 || (keyFlagsBefore(buf, from, start) & COLUMN_PHONE_LIKE) !== 0)
+        )
+          out.push(from, i);
+      } else i++;
     }
   },
 };

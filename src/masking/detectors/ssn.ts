@@ -2,6 +2,7 @@
 // 0001–9999. The dashed form AAA-GG-SSSS is matched anywhere. The bare 9-digit form is matched only in a
 // column known to hold SSNs (COLUMN_SSN_LIKE, from the column's name): nine digits alone are far more
 // often order ids, ZIP+4 codes or amounts than SSNs, and masking those would make results useless.
+// Free text counts as such a column right after a key named like one (`"ssn":"123456789"`, `taxId=`).
 import {
   boundaryAfter,
   boundaryBefore,
@@ -9,6 +10,7 @@ import {
   type Detector,
   HAS_DIGIT,
   isDigit,
+  keyFlagsBefore,
 } from "../detector.ts";
 
 function num(buf: Uint8Array, pos: number, len: number): number {
@@ -60,11 +62,11 @@ export const ssnDetector: Detector = {
           continue;
         }
       } else if (
-        bare &&
         runEnd - i === 9 &&
         boundaryBefore(buf, i, start) &&
         boundaryAfter(buf, runEnd, end) &&
-        validSsnParts(num(buf, i, 3), num(buf, i + 3, 2), num(buf, i + 5, 4))
+        validSsnParts(num(buf, i, 3), num(buf, i + 3, 2), num(buf, i + 5, 4)) &&
+        (bare || (keyFlagsBefore(buf, i, start) & COLUMN_SSN_LIKE) !== 0)
       ) {
         out.push(i, runEnd);
       }

@@ -5,21 +5,27 @@
 
 import { nowMicros } from "../../core/clock.ts";
 import type { Command, HttpRequestInfo } from "../../core/command.ts";
-import type { Decision } from "../../core/decision.ts";
+import { type Decision, deny } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
-import { forwardRequestHeaders, policyHeaders, recordedHeaders } from "./headers.ts";
-import { type JsonMasker, jsonMasker } from "./mask.ts";
-import { relayResponse } from "./response.ts";
+import { FieldPlans } from "./field-plans.ts";
+import { type ClientOrigin, recordedHeaders } from "./headers.ts";
+import { jsonMasker } from "./mask.ts";
+import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
+import { formBody, isIdentity, overrideMember, requestBodyType, unreadableCharset } from "./request-body.ts";
+import { type ResponseMasking, relayResponse } from "./response.ts";
+import { type Scrubber, scrubberFor } from "./scrub.ts";
 import type { RequestHold } from "./sessions.ts";
-import { applyInjection, type HttpTarget, injectedHeader } from "./target.ts";
-import { problemResponse } from "./wire-error.ts";
+import { applyInjection, type HttpTarget } from "./target.ts";
+import { problemResponse, statusFor } from "./wire-error.ts";
 
 export interface ExchangeContext {
   masking: MaskingEngine;
   logger: Logger;
+  /** The injected credential's forms, per connection target, built once (scrub.ts). */
+  scrubber(target: HttpTarget): Scrubber | null;
 }
 
 const decoder = new TextDecoder();
@@ -32,17 +38,51 @@ export async function exchange(
   name: string,
   rest: string,
   search: string,
+  origin: ClientOrigin | null,
 ): Promise<Response> {
   const started = nowMicros();
   const pooled = hold.pooled;
   const { session, stats } = pooled;
   const target = session.connection.target;
-  // 1. The command, as the policy will see it.
-  const { command, http, path, cleanSearch, injected } = requestCommand(req, target, rest, search);
+  // 1. The request the upstream will execute, and the command the policy decides about it.
+  const prepared = prepareRequest(req, target, rest, search, origin);
+  if (!prepared.ok) return malformed(hold, req, rest, search, started, prepared.error);
+  const upstreamReq = prepared.request;
+  let { command, http } = commandFor(upstreamReq);
   let body: ReadableStream<Uint8Array> | Uint8Array | null = hasBody(req) ? req.body : null;
   let bodyHead: Uint8Array | undefined;
   const declared = body ? declaredLength(req.headers) : null;
-  if (body instanceof ReadableStream && isJsonRequest(req)) {
+  const bodyType = body ? requestBodyType(req) : "other";
+  if (
+    body &&
+    !isIdentity(req.headers.get("content-encoding")) &&
+    !target.relay.forwardHeaders.includes("content-encoding")
+  )
+    return malformed(
+      hold,
+      req,
+      rest,
+      search,
+      started,
+      new CustosError(
+        "protocol.unsupported",
+        "encoded request bodies are not relayed: the policy could not read them",
+      ),
+    );
+  const charset = body ? unreadableCharset(req, bodyType) : null;
+  if (charset !== null)
+    return malformed(
+      hold,
+      req,
+      rest,
+      search,
+      started,
+      new CustosError(
+        "protocol.unsupported",
+        `a ${bodyType} body in ${charset} is not relayed: decide on UTF-8`,
+      ),
+    );
+  if (body instanceof ReadableStream && bodyType !== "other") {
     // Within the policy's bound and of declared length: one native read (Bun enforces the length).
     const b: Bounded =
       declared !== null && declared <= target.limits.policyBody
@@ -50,15 +90,69 @@ export async function exchange(
         : await readBounded(body, target.limits.policyBody);
     if (b.complete) {
       body = b.bytes;
-      bodyHead = head(b.bytes, target.limits.recordBody);
-      try {
-        http.body = JSON.parse(decoder.decode(b.bytes));
-      } catch {
-        http.body_skipped = "invalid_json";
+      if (bodyType === "json") {
+        try {
+          http.body = JSON.parse(decoder.decode(b.bytes));
+        } catch {
+          http.body_skipped = "invalid_json";
+        }
+        // Laravel reads `_method` from a JSON body as well: honoured, or refused (re-encoding JSON could
+        // change the numbers in it).
+        const jsonOverride = overrideMember(http.body);
+        if (jsonOverride !== null) {
+          if (!target.relay.methodOverride)
+            return malformed(
+              hold,
+              req,
+              rest,
+              search,
+              started,
+              new CustosError("protocol.malformed", `a ${METHOD_PARAM} member in a JSON body is not relayed`),
+            );
+          const chosen = chooseOverride([
+            jsonOverride,
+            ...(upstreamReq.method !== req.method ? [upstreamReq.method] : []),
+          ]);
+          if (chosen instanceof CustosError) return malformed(hold, req, rest, search, started, chosen);
+          const parsed = http.body;
+          upstreamReq.method = chosen;
+          ({ command, http } = commandFor(upstreamReq));
+          http.body = parsed;
+        }
+      } else {
+        const form = formBody(b.bytes, bodyType, target.relay.methodOverride);
+        if (form instanceof CustosError) return malformed(hold, req, rest, search, started, form);
+        if (form.override) {
+          const chosen = chooseOverride([
+            form.override,
+            ...(upstreamReq.method !== req.method ? [upstreamReq.method] : []),
+          ]);
+          if (chosen instanceof CustosError) return malformed(hold, req, rest, search, started, chosen);
+          upstreamReq.method = chosen;
+          ({ command, http } = commandFor(upstreamReq));
+        }
+        if (form.bytes) body = form.bytes;
+        if (form.fields) http.body = form.fields;
       }
-    } else {
+      bodyHead = head(body, target.limits.recordBody);
+    } else if (bodyType !== "form") {
+      // JSON too large for the policy, or a multipart upload: streamed; the policy sees that it was skipped.
       body = b.stream;
       http.body_skipped = "too_large";
+    } else {
+      // A form the gateway cannot read whole may carry a method override it cannot strip.
+      await b.stream.cancel().catch(() => {});
+      return malformed(
+        hold,
+        req,
+        rest,
+        search,
+        started,
+        new CustosError(
+          "protocol.too_large",
+          `form bodies are read whole to strip ${METHOD_PARAM}: at most ${target.limits.policyBody} bytes`,
+        ),
+      );
     }
   } else if (body) {
     http.body_skipped = "not_json";
@@ -66,14 +160,14 @@ export async function exchange(
     if (declared !== null && declared <= WHOLE_BODY_MAX) body = await req.bytes();
   }
   if (http.body !== undefined || http.body_skipped !== undefined) command.shape = shapeOf(http);
-  const method = req.method;
+  const method = upstreamReq.method;
 
   // 2. Decide. Anything on the way to a decision that fails is a deny (the session guarantees it).
   let decision = await session.decide(command);
-  let masker: JsonMasker | null = null;
+  let masking: ResponseMasking | null = null;
   if (decision.action === "allow" && decision.mask.length > 0) {
     try {
-      masker = jsonMasker(ctx.masking, decision.mask);
+      masking = responseMasking(ctx, decision);
     } catch (err) {
       const e = err instanceof CustosError ? err : new CustosError("internal", String(err));
       decision = {
@@ -93,9 +187,11 @@ export async function exchange(
     kind: "request",
     data: {
       method,
-      path,
-      query: cleanSearch,
-      headers: recordedHeaders(req.headers, injected),
+      path: upstreamReq.path,
+      query: upstreamReq.search,
+      ...(method !== req.method ? { client_method: req.method } : {}),
+      ...(upstreamReq.path !== (rest || "/") ? { client_path: rest } : {}),
+      headers: recordedHeaders(req.headers, upstreamReq.injected),
       ...(bodyHead ? { body: bodyHead } : {}),
     },
   });
@@ -111,12 +207,20 @@ export async function exchange(
     }
   }
 
-  // 4. Forward with the service's credential in place of the client's.
-  const url = new URL(`${target.url}${rest}${search}`);
-  const headers = forwardRequestHeaders(req.headers);
+  // 4. Forward exactly the decided request, with the service's credential in place of the client's.
+  const url = new URL(
+    `${target.url}${upstreamReq.path === "/" && rest === "" ? "" : upstreamReq.path}${upstreamReq.search}`,
+  );
+  const headers = upstreamReq.headers;
   applyInjection(target.inject, headers, url);
-  // Masking reads the body, so ask for it unencoded (response.ts decodes gzip/deflate if it comes anyway).
-  if (masker) headers.set("accept-encoding", "identity");
+  // Masking reads the body, so ask for it unencoded (response.ts decodes gzip/deflate/br if it comes anyway).
+  if (masking) {
+    headers.set("accept-encoding", "identity");
+    // A byte range would cut values in pieces no detector recognises: masked identities get whole bodies.
+    headers.delete("range");
+    headers.delete("if-range");
+  } else if (target.inject)
+    headers.set("accept-encoding", readableEncodings(req.headers.get("accept-encoding")));
   let bytesIn = body instanceof Uint8Array ? body.length : 0;
   if (body instanceof ReadableStream) {
     body = tap(body, 0, (r) => {
@@ -166,7 +270,8 @@ export async function exchange(
     pooled,
     name,
     target,
-    masker,
+    masking,
+    scrubber: ctx.scrubber(target),
     clientSignal: req.signal,
     logger: ctx.logger,
     onDone(status, detail) {
@@ -182,35 +287,48 @@ export async function exchange(
   });
 }
 
-/** The command for a request (without its body, which the caller adds when it reads one). */
-export function requestCommand(req: Request, target: HttpTarget, rest: string, search: string) {
-  const injected = injectedHeader(target.inject);
-  const queryName = target.inject?.kind === "query" ? target.inject.name : undefined;
-  const params = new URLSearchParams(search);
-  if (queryName) params.delete(queryName);
-  const query: Record<string, string[]> = {};
-  for (const [k, v] of params) {
-    const list = query[k];
-    if (list) list.push(v);
-    else query[k] = [v];
-  }
-  const cleanSearch = params.size ? `?${params}` : "";
-  const path = rest || "/";
-  const http: HttpRequestInfo = {
-    method: req.method,
-    path,
-    query,
-    headers: policyHeaders(req.headers, injected),
-  };
-  const text = `${req.method} ${path}${cleanSearch}`;
+/** A request refused before its decision: recorded, answered 400 (or the error's status), audited. */
+export function malformed(
+  hold: RequestHold,
+  req: Request,
+  rest: string,
+  search: string,
+  started: number,
+  err: CustosError,
+): Response {
+  const session = hold.pooled.session;
+  const http: HttpRequestInfo = { method: req.method, path: rest || "/", query: {}, headers: {} };
   const command: Command = {
     protocol: "http",
-    text,
+    text: `${req.method} ${rest || "/"}`,
     keyword: req.method.toLowerCase(),
     http,
     shape: shapeOf(http),
   };
-  return { command, http, path, cleanSearch, injected };
+  session.record({
+    t: started,
+    dir: "client",
+    kind: "request",
+    data: { method: req.method, path: rest || "/", query: search, refused: err.message },
+  });
+  const decision = deny(err.message, "custos.http_malformed_request");
+  hold.complete(command, decision, outcome(started, statusFor(err.code), { error: err.code }));
+  return problemResponse(err);
+}
+
+function responseMasking(ctx: ExchangeContext, decision: Decision): ResponseMasking {
+  const json = jsonMasker(ctx.masking, decision.mask);
+  return { json, plans: new FieldPlans(ctx.masking, decision.mask, json.evidence) };
+}
+
+/** Codings the gateway can decode to scrub the credential: what the client accepts of gzip, deflate, br. */
+function readableEncodings(accept: string | null): string {
+  if (!accept) return "identity";
+  const ok = accept
+    .split(",")
+    .map((t) => t.trim().split(";")[0]!.toLowerCase())
+    .filter((t) => t === "gzip" || t === "deflate" || t === "br");
+  return ok.length ? ok.join(", ") : "identity";
 }
 
 export function refuse(hold: RequestHold, command: Command, decision: Decision, started: number): Response {
@@ -236,20 +354,6 @@ function hasBody(req: Request): boolean {
   if (req.body === null) return false;
   const len = req.headers.get("content-length");
   return len === null ? req.headers.has("transfer-encoding") : len !== "0";
-}
-
-function isJsonRequest(req: Request): boolean {
-  const ct = req.headers.get("content-type");
-  return ct !== null && /^application\/(?:[\w.+-]+\+)?json\b/i.test(ct.trim());
-}
-
-/**
- * The decision cache key: everything the policy input holds about the request. Long ones (bodies) are
- * digested with SHA-256, never a fast non-cryptographic hash: a crafted collision would reuse an allow.
- */
-function shapeOf(http: HttpRequestInfo): string {
-  const s = JSON.stringify(http);
-  return s.length <= 512 ? s : `sha256:${new Bun.CryptoHasher("sha256").update(s).digest("hex")}`;
 }
 
 function tlsOptions(target: HttpTarget): Record<string, unknown> | undefined {

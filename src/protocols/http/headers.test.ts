@@ -7,6 +7,8 @@ import {
   recordedHeaders,
 } from "./headers.ts";
 
+const RELAY = { forwardHeaders: [] as string[], forwardCookies: false };
+
 describe("headers", () => {
   test("hop-by-hop fields, fields named by Connection and client credentials are not forwarded", () => {
     const h = new Headers({
@@ -20,11 +22,45 @@ describe("headers", () => {
       host: "gateway",
       accept: "application/json",
     });
-    expect([...forwardRequestHeaders(h).keys()].sort()).toEqual(["accept", "via"]);
+    expect([...forwardRequestHeaders(h, RELAY, null).keys()].sort()).toEqual(["accept", "via"]);
   });
 
-  test("Via is appended to an existing chain", () => {
-    expect(forwardRequestHeaders(new Headers({ via: "1.1 edge" })).get("via")).toBe("1.1 edge, 1.1 custos");
+  test("only the allow-list passes; client-address and routing headers are the gateway's own", () => {
+    const h = new Headers({
+      accept: "text/csv",
+      "content-type": "application/json",
+      cookie: "sid=client",
+      "x-forwarded-for": "10.0.0.1",
+      "x-forwarded-host": "evil",
+      "x-real-ip": "10.0.0.2",
+      forwarded: "for=10.0.0.3",
+      "x-api-key": "client-key",
+      "x-original-url": "/admin",
+      "x-rewrite-url": "/admin",
+      "x-http-method-override": "DELETE",
+      "x-tenant": "t1",
+      via: "1.1 edge",
+    });
+    const out = forwardRequestHeaders(h, RELAY, { ip: "127.0.0.9", proto: "http" });
+    expect(Object.fromEntries(out)).toEqual({
+      accept: "text/csv",
+      "content-type": "application/json",
+      via: "1.1 custos",
+      "x-forwarded-for": "127.0.0.9",
+      "x-forwarded-proto": "http",
+      forwarded: "for=127.0.0.9;proto=http",
+    });
+    const opted = forwardRequestHeaders(
+      h,
+      { forwardHeaders: ["x-tenant"], forwardCookies: true },
+      {
+        ip: "::1",
+        proto: "https",
+      },
+    );
+    expect(opted.get("x-tenant")).toBe("t1");
+    expect(opted.get("cookie")).toBe("sid=client");
+    expect(opted.get("forwarded")).toBe('for="[::1]";proto=https');
   });
 
   test("responses keep every Set-Cookie and drop length and encoding when rewritten", () => {

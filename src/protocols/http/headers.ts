@@ -1,7 +1,7 @@
 // Header handling for the relay. Hop-by-hop fields (RFC 9110 §7.6.1: Connection and every field it names,
 // plus the classic list) describe one connection and are never forwarded. Credentials the client sent to
 // Custos (Authorization, Proxy-Authorization) are never forwarded either. Secret-bearing fields are kept
-// out of the policy input and the recording.
+// out of the policy input and the recording. Towards the upstream, request fields pass an allow-list.
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -63,20 +63,75 @@ function connectionTokens(headers: Headers): Set<string> | null {
 }
 
 /**
- * Headers to send upstream: hop-by-hop and client credentials removed, Host left to fetch (it sets the
- * upstream's), Via appended (RFC 9110 §7.6.3). `keepUpgrade` keeps nothing extra: WebSocket handshakes
- * are rebuilt by the WebSocket client.
+ * Request fields forwarded by default (ENFORCEMENT §4, an allow-list): content negotiation (RFC 9110
+ * §12.5), the body's type, length and language, conditionals and ranges (§13, §14), caching directives,
+ * the user agent and trace context. Everything else the client sends stays at the gateway unless the
+ * connection's `forward_headers` names it; Cookie only with `forward_cookies`.
  */
-export function forwardRequestHeaders(incoming: Headers): Headers {
+const STANDARD = new Set([
+  "accept",
+  "accept-charset",
+  "accept-encoding",
+  "accept-language",
+  "content-type",
+  "content-length",
+  "content-language",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "if-range",
+  "range",
+  "cache-control",
+  "pragma",
+  "user-agent",
+  "traceparent",
+  "tracestate",
+]);
+
+/** The method-override family (Rails, Laravel, Express method-override, ASP.NET, Google APIs). */
+export const METHOD_OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
+
+export interface ForwardPolicy {
+  forwardHeaders: readonly string[];
+  forwardCookies: boolean;
+}
+
+/** Where the request came from, as the gateway saw it: the only source of X-Forwarded-For/Forwarded. */
+export interface ClientOrigin {
+  /** Address without port (IPv6 without brackets). */
+  ip: string;
+  proto: "http" | "https";
+}
+
+/**
+ * Headers to send upstream: the allow-list above, plus the connection's own list; Host left to fetch
+ * (it sets the upstream's); Via (RFC 9110 §7.6.3), X-Forwarded-For, X-Forwarded-Proto and Forwarded
+ * (RFC 7239) written from the real client address, never copied from the client.
+ */
+export function forwardRequestHeaders(
+  incoming: Headers,
+  policy: ForwardPolicy,
+  origin: ClientOrigin | null,
+): Headers {
   const named = connectionTokens(incoming);
   const out = new Headers();
   for (const [name, value] of incoming) {
-    if (HOP_BY_HOP.has(name) || CLIENT_CREDENTIALS.has(name) || name === "host") continue;
-    if (named?.has(name)) continue;
-    out.append(name, value);
+    if (HOP_BY_HOP.has(name) || CLIENT_CREDENTIALS.has(name) || named?.has(name)) continue;
+    const allowed =
+      STANDARD.has(name) ||
+      policy.forwardHeaders.includes(name) ||
+      (name === "cookie" && policy.forwardCookies);
+    if (allowed) out.append(name, value);
   }
-  const via = incoming.get("via");
-  out.set("via", via ? `${via}, 1.1 custos` : "1.1 custos");
+  out.set("via", "1.1 custos");
+  if (origin) {
+    out.set("x-forwarded-for", origin.ip);
+    out.set("x-forwarded-proto", origin.proto);
+    // RFC 7239 §6: an IPv6 node is quoted and bracketed.
+    const node = origin.ip.includes(":") ? `"[${origin.ip}]"` : origin.ip;
+    out.set("forwarded", `for=${node};proto=${origin.proto}`);
+  }
   return out;
 }
 
@@ -99,17 +154,21 @@ export function forwardResponseHeaders(upstream: Headers, bodyRewritten: boolean
   return out;
 }
 
-/** Headers as the policy sees them: secrets and per-request noise removed, names lower-cased. */
-export function policyHeaders(headers: Headers, injected?: string): Record<string, string> {
+/**
+ * Headers as the policy sees them: the ones forwarded from the client (so a rule reads what the upstream
+ * will), secrets and per-request noise removed, names lower-cased.
+ */
+export function policyHeaders(forwarded: Headers, injected?: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const named = connectionTokens(headers);
-  for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name) || VOLATILE.has(name) || isSecretHeader(name, injected))
-      continue;
+  for (const [name, value] of forwarded) {
+    if (VOLATILE.has(name) || isSecretHeader(name, injected) || GATEWAY_WRITTEN.has(name)) continue;
     out[name] = value;
   }
   return out;
 }
+
+/** Written by the gateway itself, from facts the policy input already holds (session.client_addr). */
+const GATEWAY_WRITTEN = new Set(["via", "x-forwarded-for", "x-forwarded-proto", "forwarded"]);
 
 /** Headers as recorded: every field kept, secret values replaced. */
 export function recordedHeaders(headers: Headers, injected?: string): Record<string, string> {

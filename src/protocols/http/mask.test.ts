@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { CustosError } from "../../core/errors.ts";
 import { MaskingEngine } from "../../masking/engine.ts";
+import { contentKind } from "./content-kind.ts";
 import { parsePath } from "./json-path.ts";
-import { isJsonType, jsonMasker } from "./mask.ts";
+import { jsonMasker } from "./mask.ts";
 
 const engine = new MaskingEngine({ hmacKey: "test-key-0123456789abcdef" });
 
@@ -116,11 +117,47 @@ describe("JSON masking", () => {
     expect(JSON.stringify(out)).not.toMatch(/\d{3}-\d{2}-\d{4}/);
   });
 
-  test("JSON content types", () => {
-    expect(isJsonType("application/json; charset=utf-8")).toBe(true);
-    expect(isJsonType("application/problem+json")).toBe(true);
-    expect(isJsonType("application/vnd.api+json")).toBe(true);
-    expect(isJsonType("text/plain")).toBe(false);
-    expect(isJsonType(null)).toBe(false);
+  test("a JSON document inside a string is masked by name too", () => {
+    const out = jsonMasker(engine, [{ column: "date_of_birth", method: "redact" }]).mask({
+      payload: JSON.stringify({ dateOfBirth: "1815-12-10", n: 1 }),
+      text: "{not json",
+    }) as { payload: string; text: string };
+    expect(JSON.parse(out.payload)).toEqual({ dateOfBirth: "[REDACTED]", n: 1 });
+    expect(out.text).toBe("{not json");
+  });
+
+  test("content types pick their masker; the unknown is opaque (refused for masked identities)", () => {
+    const types = [
+      "application/json; charset=utf-8",
+      "application/problem+json",
+      "application/vnd.api+json",
+      "text/plain",
+      null,
+      "text/csv",
+      "text/event-stream",
+      "application/x-ndjson",
+      "application/x-www-form-urlencoded",
+      "application/soap+xml",
+      "application/javascript",
+      "application/octet-stream",
+      "image/png",
+      "multipart/mixed",
+    ];
+    expect(types.map(contentKind)).toEqual([
+      "json",
+      "json",
+      "json",
+      "text",
+      "text",
+      "csv",
+      "sse",
+      "ndjson",
+      "form",
+      "xml",
+      "text",
+      "opaque",
+      "opaque",
+      "opaque",
+    ]);
   });
 });

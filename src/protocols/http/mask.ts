@@ -15,6 +15,7 @@ import { materialize, methodPieces, type Piece, spanPieces } from "../../masking
 import type { ColumnPlan } from "../../masking/plan.ts";
 import { scanValue } from "../../masking/scan.ts";
 import { parsePath, type Segment, selectPath } from "./json-path.ts";
+import { remembered, sharedStore } from "./plan-cache.ts";
 
 export interface JsonMaskEvidence {
   /** Values masked whole, per rule text. */
@@ -41,36 +42,14 @@ const NOTHING: ColumnPlan = { method: null, rule: null, detectors: [], flags: 0 
 
 /** Throws CustosError("policy.unavailable") for a rule it cannot honour; the caller denies. */
 export function jsonMasker(engine: MaskingEngine, rules: readonly MaskRule[]): JsonMasker {
-  const pathRules: PathRule[] = [];
-  const nameRules: MaskRule[] = [];
-  for (const rule of rules) {
-    if (rule.column?.startsWith("$")) {
-      const path = parsePath(rule.column);
-      if (typeof path === "string") {
-        throw new CustosError("policy.unavailable", `mask path ${JSON.stringify(rule.column)}: ${path}`);
-      }
-      pathRules.push({ text: rule.column, path, rule });
-    } else nameRules.push(rule);
-  }
-  // Validates the name and detector rules once (unknown detectors, methods) and yields the hasher.
-  const probe = engine.plan(nameRules, [{ name: "" }]);
-  const hasher = probe.hasher;
-  const plans = new Map<string, ColumnPlan>();
-  const planFor = (key: string): ColumnPlan => {
-    let p = plans.get(key);
-    if (!p) {
-      p = nameRules.length ? (engine.plan(nameRules, [{ name: key }]).columns[0] ?? NOTHING) : NOTHING;
-      plans.set(key, p);
-    }
-    return p;
-  };
-  const pathDetectors = new Map<PathRule, ColumnPlan>();
-  for (const r of pathRules) {
-    if (r.rule.detector !== undefined) {
-      const { column: _ignored, ...detectorOnly } = r.rule;
-      pathDetectors.set(r, engine.plan([detectorOnly], [{ name: "" }]).columns[0] ?? NOTHING);
-    }
-  }
+  const store = sharedStore(engine, rules);
+  const { pathRules, nameRules, hasher, pathDetectors } = remembered(store, "json:rules", () =>
+    prepare(engine, rules),
+  );
+  const planFor = (key: string): ColumnPlan =>
+    remembered(store, `json:${key}`, () =>
+      nameRules.length ? (engine.plan(nameRules, [{ name: key }]).columns[0] ?? NOTHING) : NOTHING,
+    );
 
   const evidence: JsonMaskEvidence = { rules: {}, detectors: {} };
   const count = (bag: Record<string, number>, name: string, n = 1) => {
@@ -120,6 +99,12 @@ export function jsonMasker(engine: MaskingEngine, rules: readonly MaskRule[]): J
       }
       return obj;
     }
+    // A JSON document inside a string (`"payload": "{\"ssn\": …}"`) is masked by name too.
+    if (typeof value === "string" && nameRules.length && embeddedJson(value)) {
+      try {
+        return JSON.stringify(walk(JSON.parse(value), plan));
+      } catch {}
+    }
     return scanned(value, plan);
   };
 
@@ -147,7 +132,44 @@ export function jsonMasker(engine: MaskingEngine, rules: readonly MaskRule[]): J
   };
 }
 
+interface Prepared {
+  pathRules: PathRule[];
+  nameRules: MaskRule[];
+  hasher: Hasher | null;
+  pathDetectors: Map<PathRule, ColumnPlan>;
+}
+
+/** The rules split and validated once per list (unknown detectors, methods and paths throw). */
+function prepare(engine: MaskingEngine, rules: readonly MaskRule[]): Prepared {
+  const pathRules: PathRule[] = [];
+  const nameRules: MaskRule[] = [];
+  for (const rule of rules) {
+    if (rule.column?.startsWith("$")) {
+      const path = parsePath(rule.column);
+      if (typeof path === "string") {
+        throw new CustosError("policy.unavailable", `mask path ${JSON.stringify(rule.column)}: ${path}`);
+      }
+      pathRules.push({ text: rule.column, path, rule });
+    } else nameRules.push(rule);
+  }
+  const probe = engine.plan(nameRules, [{ name: "" }]);
+  const pathDetectors = new Map<PathRule, ColumnPlan>();
+  for (const r of pathRules) {
+    if (r.rule.detector !== undefined) {
+      const { column: _ignored, ...detectorOnly } = r.rule;
+      pathDetectors.set(r, engine.plan([detectorOnly], [{ name: "" }]).columns[0] ?? NOTHING);
+    }
+  }
+  return { pathRules, nameRules, hasher: probe.hasher, pathDetectors };
+}
+
 const REDACTED = "[REDACTED]";
+const MAX_EMBEDDED = 1 << 20;
+
+function embeddedJson(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c === 123 || c === 91) && text.length >= 2 && text.length <= MAX_EMBEDDED;
+}
 
 /** One value masked whole by `method`. */
 function whole(value: unknown, method: MaskRule["method"], hasher: Hasher | null): unknown {
@@ -164,10 +186,4 @@ function whole(value: unknown, method: MaskRule["method"], hasher: Hasher | null
   const pieces: Piece[] = [];
   methodPieces(method, bytes, 0, bytes.length, hasher, false, pieces);
   return decoder.decode(materialize(bytes, pieces));
-}
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
-
-export function isJsonType(contentType: string | null): boolean {
-  return contentType !== null && JSON_TYPE.test(contentType.trim());
 }

@@ -3,14 +3,21 @@
 // WebSocket upgrade, to websocket.ts). Every failure becomes a problem+json response (wire-error.ts).
 import type { Server } from "bun";
 import { nowMicros } from "../../core/clock.ts";
+import { deny } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Gateway } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import { exchange, refuse, requestCommand } from "./exchange.ts";
-import { bearerToken, forwardRequestHeaders } from "./headers.ts";
+import { listedType } from "./content-kind.ts";
+import { exchange, malformed, refuse } from "./exchange.ts";
+import { FieldPlans } from "./field-plans.ts";
+import { bearerToken, type ClientOrigin } from "./headers.ts";
+import { jsonMasker } from "./mask.ts";
+import { commandFor, prepareRequest, shapeOf } from "./request.ts";
+import type { ResponseMasking } from "./response.ts";
+import { type Scrubber, scrubberFor } from "./scrub.ts";
 import { RequestHold, SessionPool } from "./sessions.ts";
-import { applyInjection } from "./target.ts";
+import { applyInjection, type HttpTarget } from "./target.ts";
 import { attachUpstream, connectUpstream, type WsData, websocketHandler } from "./websocket.ts";
 import { problemResponse } from "./wire-error.ts";
 
@@ -18,6 +25,8 @@ export interface HttpGatewayOptions {
   gateway: Gateway;
   masking: MaskingEngine;
   logger: Logger;
+  /** Whether the listener is TLS (X-Forwarded-Proto and Forwarded say so). */
+  tls?: boolean;
   /** A client connection quiet this long ends its session. Default 10 s (Bun's keep-alive idle). */
   quietMs?: number;
 }
@@ -34,15 +43,39 @@ const PREFIX = "/c/";
 
 export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
   const pool = new SessionPool({ gateway: opts.gateway, quietMs: opts.quietMs ?? 10_000 });
-  const ctx = { masking: opts.masking, logger: opts.logger };
+  // Each connection's credential forms are computed once (its target object lives as long as the config).
+  const scrubbers = new WeakMap<object, Scrubber | null>();
+  const scrubber = (target: HttpTarget): Scrubber | null => {
+    let s = scrubbers.get(target);
+    if (s === undefined) {
+      s = scrubberFor(target.inject);
+      scrubbers.set(target, s);
+    }
+    return s;
+  };
+  const ctx = { masking: opts.masking, logger: opts.logger, scrubber };
   let closing = false;
 
-  const handle = async (req: Request, server: Server<WsData>, url: URL): Promise<Response | undefined> => {
-    const after = url.pathname.slice(PREFIX.length);
+  const handle = async (
+    req: Request,
+    server: Server<WsData>,
+    pathname: string,
+    search: string,
+  ): Promise<Response | undefined> => {
+    const after = pathname.slice(PREFIX.length);
     const slash = after.indexOf("/");
-    const name = decodeURIComponent(slash === -1 ? after : after.slice(0, slash));
+    const rawName = slash === -1 ? after : after.slice(0, slash);
     const rest = slash === -1 ? "" : after.slice(slash);
     const clientAddr = addressOf(server, req);
+    const origin = originOf(server, req, opts.tls ?? false);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      return problemResponse(
+        new CustosError("protocol.malformed", "the connection name is not valid percent-encoding"),
+      );
+    }
     if (closing)
       return problemResponse(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
     const token = bearerToken(req.headers);
@@ -68,8 +101,8 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
         );
       }
       if (req.headers.get("upgrade")?.toLowerCase() === "websocket")
-        return await upgrade(req, server, hold, name, rest, url.search);
-      return await exchange(ctx, req, hold, name, rest, url.search);
+        return await upgrade(req, server, hold, name, rest, search, origin);
+      return await exchange(ctx, req, hold, name, rest, search, origin);
     } catch (err) {
       const e =
         err instanceof CustosError
@@ -89,29 +122,39 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     name: string,
     rest: string,
     search: string,
+    origin: ClientOrigin | null,
   ) => {
     const started = nowMicros();
     const session = hold.pooled.session;
     const target = session.connection.target;
-    const { command } = requestCommand(req, target, rest, search);
-    const decision = await session.decide(command);
+    const prepared = prepareRequest(req, target, rest, search, origin);
+    if (!prepared.ok) return malformed(hold, req, rest, search, started, prepared.error);
+    const up = prepared.request;
+    const { command, http } = commandFor(up);
+    http.websocket = "upgrade";
+    // Part of the decision's cache key: an upgrade is never decided by a plain GET's cached decision.
+    command.shape = shapeOf(http);
+    let decision = await session.decide(command);
     session.record({
       t: started,
       dir: "client",
       kind: "upgrade",
-      data: { path: command.http!.path, query: search },
+      data: { path: up.path, query: up.search },
     });
+    // A masked identity's messages are masked; a decision whose rules cannot be built refuses the socket.
+    let masking: ResponseMasking | null = null;
+    if (decision.action === "allow" && decision.mask.length > 0) {
+      try {
+        const json = jsonMasker(opts.masking, decision.mask);
+        masking = { json, plans: new FieldPlans(opts.masking, decision.mask, json.evidence) };
+      } catch (err) {
+        decision = deny(err instanceof Error ? err.message : String(err), "custos.mask_unavailable");
+      }
+    }
     if (decision.action !== "allow") return refuse(hold, command, decision, started);
     if (decision.record === "sync") await session.durable();
-    const url = new URL(`${target.url}${rest}${search}`);
-    const headers = forwardRequestHeaders(req.headers);
-    for (const h of [
-      "sec-websocket-key",
-      "sec-websocket-version",
-      "sec-websocket-extensions",
-      "sec-websocket-protocol",
-    ])
-      headers.delete(h);
+    const url = new URL(`${target.url}${up.path}${up.search}`);
+    const headers = up.headers;
     applyInjection(target.inject, headers, url);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const protocols = (req.headers.get("sec-websocket-protocol") ?? "")
@@ -137,6 +180,10 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
       hold,
       command,
       decision,
+      masking,
+      scrubber: scrubber(target),
+      unmaskedBinary: listedType("application/octet-stream", target.relay.unmaskedTypes),
+      pending: Promise.resolve(),
       started,
       recordCap: target.limits.recordBody,
       early: [],
@@ -166,9 +213,14 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
   return {
     fetch(req, server) {
       // Cheap prefix test before any URL parsing: most admin requests are not ours.
-      const url = new URL(req.url);
-      if (!url.pathname.startsWith(PREFIX)) return undefined;
-      return handle(req, server, url);
+      // req.url as Bun parsed the request line (WHATWG rules applied); the path is read without a second
+      // URL parse so nothing is normalised twice.
+      const u = req.url;
+      const at = u.indexOf("/", u.indexOf("//") + 2);
+      const q = u.indexOf("?", at);
+      const pathname = at === -1 ? "/" : q === -1 ? u.slice(at) : u.slice(at, q);
+      if (!pathname.startsWith(PREFIX)) return undefined;
+      return handle(req, server, pathname, q === -1 ? "" : u.slice(q));
     },
     websocket: websocketHandler,
     get sessions() {
@@ -179,6 +231,11 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
       await pool.closeAll("shutdown");
     },
   };
+}
+
+function originOf(server: Server<WsData>, req: Request, tls: boolean): ClientOrigin | null {
+  const ip = server.requestIP(req);
+  return ip ? { ip: ip.address, proto: tls ? "https" : "http" } : null;
 }
 
 function addressOf(server: Server<WsData>, req: Request): string {

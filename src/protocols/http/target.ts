@@ -18,6 +18,14 @@ export interface HttpTarget {
   /** Until the upstream's response headers arrive. */
   timeoutMs: number;
   limits: { policyBody: number; maskBody: number; recordBody: number };
+  relay: {
+    /** Lower-cased header names forwarded beyond the standard allow-list (headers.ts). */
+    forwardHeaders: readonly string[];
+    forwardCookies: boolean;
+    methodOverride: boolean;
+    /** Lower-cased `type/subtype` or `type/*` relayed unmasked to masked identities. */
+    unmaskedTypes: readonly string[];
+  };
 }
 
 /** The header the injection writes (lower-cased), so it is never taken from the client or recorded. */

@@ -2,6 +2,7 @@
 // (`application/problem+json`). Messages are what the client may see; detail stays in the audit log.
 import type { ErrorCode } from "../../core/errors.ts";
 import { CustosError } from "../../core/errors.ts";
+import { problemType } from "../../core/problem.ts";
 
 const STATUS: Record<ErrorCode, number> = {
   "config.invalid": 500,
@@ -39,6 +40,7 @@ const STATUS: Record<ErrorCode, number> = {
   "protocol.too_large": 413,
   "session.idle_timeout": 408,
   "session.max_duration": 403,
+  "session.limit": 429,
   "gateway.shutting_down": 503,
   internal: 500,
 };
@@ -54,7 +56,7 @@ export function problemResponse(err: unknown, extras: ProblemExtras = {}, header
   const e = err instanceof CustosError ? err : new CustosError("internal", String(err));
   const status = statusFor(e.code);
   const body = {
-    type: `urn:custos:error:${e.code}`,
+    type: problemType(e.code),
     title: e.code === "internal" ? "internal gateway error" : e.message,
     status,
     code: e.code,

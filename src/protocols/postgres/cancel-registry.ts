@@ -1,5 +1,7 @@
-// Cancel keys: each client gets a (pid, secret) pair minted by the gateway; the upstream's own key never
-// leaves the gateway. A CancelRequest with a minted key is forwarded to the right upstream backend.
+// Cancel keys: each client gets its upstream backend's real PID (so pg_backend_pid(), pg_stat_activity and
+// the PID in NotificationResponse agree with what the driver was told) with a secret minted by the
+// gateway; the upstream's own secret never leaves the gateway. Keys are looked up by both halves, since two
+// upstream servers may hand out the same PID. A CancelRequest with a live key is forwarded to its backend.
 import { randomInt } from "node:crypto";
 
 export interface CancelTarget {
@@ -7,31 +9,33 @@ export interface CancelTarget {
   cancel(): void;
 }
 
-export class CancelRegistry {
-  private byPid = new Map<number, { secret: number; target: CancelTarget }>();
+const keyOf = (pid: number, secret: number) => `${pid}:${secret}`;
 
-  mint(target: CancelTarget): { pid: number; secret: number } {
-    let pid: number;
-    do pid = randomInt(1, 0x7fffffff);
-    while (this.byPid.has(pid));
-    const secret = randomInt(-0x80000000, 0x7fffffff);
-    this.byPid.set(pid, { secret, target });
+export class CancelRegistry {
+  private byKey = new Map<string, CancelTarget>();
+
+  /** Registers a session under its upstream PID; returns the key to hand to the client. */
+  mint(pid: number, target: CancelTarget): { pid: number; secret: number } {
+    let secret: number;
+    do secret = randomInt(-0x80000000, 0x7fffffff);
+    while (this.byKey.has(keyOf(pid, secret)));
+    this.byKey.set(keyOf(pid, secret), target);
     return { pid, secret };
   }
 
   /** Returns true when the key matched a live session (and the cancel was sent). */
   cancel(pid: number, secret: number): boolean {
-    const entry = this.byPid.get(pid);
-    if (!entry || entry.secret !== secret) return false;
-    entry.target.cancel();
+    const target = this.byKey.get(keyOf(pid, secret));
+    if (!target) return false;
+    target.cancel();
     return true;
   }
 
-  release(pid: number): void {
-    this.byPid.delete(pid);
+  release(key: { pid: number; secret: number }): void {
+    this.byKey.delete(keyOf(key.pid, key.secret));
   }
 
   get size(): number {
-    return this.byPid.size;
+    return this.byKey.size;
   }
 }

@@ -51,6 +51,7 @@ export class ColumnCatalog {
   private readonly sql: postgres.Sql;
   private readonly cache = new Map<string, Entry>();
   private readonly types = new Map<number, { textual: boolean; at: number }>();
+  private readonly functions = new Map<number, { name: string | null; at: number }>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly maxViewDepth: number;
@@ -153,8 +154,27 @@ export class ColumnCatalog {
     return this.cache.size;
   }
 
+  /** The catalog connection itself, for the statement resolver and the classification scan (same account). */
+  get client(): postgres.Sql {
+    return this.sql;
+  }
+
   async close(): Promise<void> {
     await this.sql.end({ timeout: 2 });
+  }
+
+  /** `schema.name` of a function by OID (a fast-path FunctionCall names only the OID); null when none. */
+  async functionName(oid: number): Promise<string | null> {
+    const hit = this.functions.get(oid);
+    if (hit && this.now() - hit.at <= this.ttlMs) return hit.name;
+    const rows = await this.sql<{ name: string }[]>`
+      select quote_ident(n.nspname) || '.' || quote_ident(p.proname) as name
+        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       where p.oid = ${oid}::oid`;
+    const name = rows[0]?.name ?? null;
+    if (this.functions.size >= 1024) this.functions.clear();
+    this.functions.set(oid, { name, at: this.now() });
+    return name;
   }
 
   private cached(k: string): Entry | undefined {

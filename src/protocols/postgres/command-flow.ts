@@ -1,110 +1,103 @@
 // A client command from decision to completion: decided (the cached decision synchronously), then held for
 // review or for its record to be durable when the decision asks for it, then forwarded, or refused with a
 // stand-in statement (refusals.ts); audited once the server's response to it completes. Simple queries,
-// and Parse and Execute in the extended protocol, whose portals' results are masked per their statement.
+// and Parse, Bind, Execute and Close in the extended protocol. An execution that runs a session object (a
+// portal, a prepared statement, a cursor) is decided with that object's decision (object-executions.ts);
+// the objects change as the server confirms each request (objects.ts).
 import { nowMicros } from "../../core/clock.ts";
 import type { Command } from "../../core/command.ts";
-import type { Decision } from "../../core/decision.ts";
-import { CustosError } from "../../core/errors.ts";
-import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/session.ts";
+import { type Decision, deny } from "../../core/decision.ts";
+import { type ObjectOp, type ObjectStatement, objectStatements } from "../../sql/session-objects.ts";
 import * as codec from "./codec.ts";
-import { durableWait } from "./durability.ts";
-import type { ExtendedState } from "./extended-state.ts";
-import {
-  ALLOW_PREPARED,
-  auditRefusal,
-  maskingRefusal,
-  policyFailure,
-  refusalError,
-  refusalMessage,
-  refusedParse,
-  refusedQuery,
-} from "./refusals.ts";
-import type { RelayIo } from "./relay-io.ts";
-import { CommandMask, type ResultMasking } from "./result-masking.ts";
-import type { ServerStream } from "./server-stream.ts";
-import type { PostgresTarget } from "./target.ts";
+import { CommandBase, type CommandFlowDeps } from "./command-base.ts";
+import { callText, decodeFunctionCall, type FunctionCall } from "./function-call.ts";
+import { unknownObject } from "./object-decisions.ts";
+import { type Execution, ObjectExecutions } from "./object-executions.ts";
+import type { ObjectEffect, PortalObject, StatementObject } from "./objects.ts";
+import { maskingRefusal, policyFailure, refusalError, refusedParse, refusedQuery } from "./refusals.ts";
+import type { CommandMask } from "./result-masking.ts";
 import type { Tracked } from "./tracked.ts";
-import { type Pending, type ResponseTracker, rowsFromTag } from "./tracker.ts";
-import { wireError } from "./wire-error.ts";
+import { type Pending, rowsFromTag } from "./tracker.ts";
 
-export interface CommandFlowDeps {
-  gw: GatewaySession<PostgresTarget>;
-  io: RelayIo;
-  server: ServerStream;
-  tracker: ResponseTracker<Tracked>;
-  state: ExtendedState;
-  masking: ResultMasking | null;
-  /** The relay's counters: this path adds commands. */
-  stats: SessionStats;
-}
+export type { CommandFlowDeps } from "./command-base.ts";
 
-export class CommandFlow {
-  private readonly gw: GatewaySession<PostgresTarget>;
-  private readonly io: RelayIo;
-  private readonly server: ServerStream;
-  private readonly tracker: ResponseTracker<Tracked>;
-  private readonly state: ExtendedState;
-  private readonly masking: ResultMasking | null;
-  private readonly stats: SessionStats;
-  /** Writes of the open transaction were forwarded before their records were durable: its end waits. */
-  private deferredDurable = false;
+const sql = (text: string, statementName?: string): Command =>
+  statementName === undefined
+    ? { protocol: "postgres", text }
+    : { protocol: "postgres", text, statementName };
+
+export class CommandFlow extends CommandBase {
+  private readonly executions: ObjectExecutions;
 
   constructor(deps: CommandFlowDeps) {
-    this.gw = deps.gw;
-    this.io = deps.io;
-    this.server = deps.server;
-    this.tracker = deps.tracker;
-    this.state = deps.state;
-    this.masking = deps.masking;
-    this.stats = deps.stats;
+    super(deps);
+    this.executions = new ObjectExecutions(this.objects, (c) => this.decideSafely(c));
   }
 
   /** 'Q' Query; returns a promise when it must wait (decision, review or durable record). */
   query(m: Uint8Array, text: string, t: number): Promise<void> | undefined {
-    return this.decideThen({ protocol: "postgres", text }, (cmd, d) => this.forwardQuery(m, cmd, d, t));
+    const ops = objectStatements(text);
+    if (ops) return this.objectQuery(m, text, ops, t);
+    return this.decideThen(sql(text), (cmd, d) => this.forwardQuery(m, cmd, d, t, null));
+  }
+
+  /** A Query that creates, runs or drops session objects: decided with the objects it runs. */
+  private objectQuery(
+    m: Uint8Array,
+    text: string,
+    ops: readonly ObjectStatement[],
+    t: number,
+  ): Promise<void> {
+    return this.executions.query(text, ops).then(
+      (x) => this.forwardQuery(m, x.command, x.decision, t, x),
+      () => this.forwardQuery(m, sql(text), policyFailure(), t, null),
+    );
   }
 
   /** 'P' Parse: the statement is decided here, once, for every Execute of its portals. */
   parse(m: Uint8Array, name: string, query: string): Promise<void> | undefined {
-    return this.decideThen({ protocol: "postgres", text: query, statementName: name }, (cmd, d) =>
-      this.forwardParse(m, name, cmd, d),
+    const ops = objectStatements(query);
+    const op = ops?.[0]?.op;
+    // An EXECUTE is decided as its arguments here, and with its prepared statement when its portal runs.
+    const policyText = op?.op === "execute" && !op.nested ? op.args : query;
+    return this.decideThen(sql(policyText, name), (_cmd, d) =>
+      this.forwardParse(m, name, { command: sql(query, name), decision: this.withTarget(op, d), ops }),
     );
   }
 
-  /** Decides, then continues synchronously when the decision is immediate (the cached hot path). */
-  private decideThen(
-    command: Command,
-    next: (cmd: Command, d: Decision) => Promise<void> | undefined,
-  ): Promise<void> | undefined {
-    let decided: Decision | Promise<Decision>;
-    if (!this.gw.recordable()) decided = auditRefusal();
-    else {
-      try {
-        decided = this.gw.decide(command);
-      } catch {
-        decided = policyFailure();
-      }
-    }
-    if (decided instanceof Promise) {
-      return decided.then(
-        (d) => next(command, d),
-        () => next(command, policyFailure()),
-      );
-    }
-    return next(command, decided);
+  /**
+   * A Parse of an EXECUTE or FETCH whose target is known not to exist is refused at once (its Execute would
+   * be refused anyway, as the target is looked up again then).
+   */
+  private withTarget(op: ObjectOp | null | undefined, d: Decision): Decision {
+    if (d.action === "deny" || (op?.op !== "execute" && op?.op !== "fetch")) return d;
+    const found = op.op === "execute" ? this.objects.statement(op.name) : this.objects.portal(op.name);
+    if (found === "wait" || found.object) return d;
+    return unknownObject(op.op === "execute" ? "statement" : "portal", op.name);
   }
 
-  private forwardQuery(m: Uint8Array, command: Command, d: Decision, t: number): Promise<void> | undefined {
+  private forwardQuery(
+    m: Uint8Array,
+    command: Command,
+    d: Decision,
+    t: number,
+    x: Execution | null,
+  ): Promise<void> | undefined {
+    if (d.action === "review" && x?.preparesOnly) {
+      // PREPARE runs nothing: each EXECUTE of the statement is reviewed, with its arguments.
+      d = { ...d, action: "allow", reason: `prepared under review (each EXECUTE is reviewed): ${d.reason}` };
+    }
     const tracked: Tracked = { command, decision: d, start: t };
     if (d.action === "review") {
-      return this.holdForReview(command, d, {}, (final) => this.forwardQuery(m, command, final, nowMicros()));
+      return this.holdForReview(command, d, {}, (final) =>
+        this.forwardQuery(m, command, final, nowMicros(), x),
+      );
     }
     if (d.action !== "allow") return this.refuse(tracked, "query", refusedQuery);
     const forward = () =>
       this.afterDurable(tracked, "query", () => {
         this.io.send(m);
-        this.tracker.expect("query", tracked);
+        this.expect("query", tracked, null, x?.effects(d));
       });
     const copying = this.prepareCopyMask(tracked);
     if (!copying) return forward();
@@ -113,182 +106,207 @@ export class CommandFlow {
     );
   }
 
-  /** A masked command with COPY ... TO STDOUT: its columns are learned before it runs (copy-mask.ts). */
-  private prepareCopyMask(tracked: Tracked): Promise<void> | null {
-    const cm = this.maskOf(tracked);
-    return cm && this.masking ? this.masking.prepareCopy(cm) : null;
-  }
-
-  private forwardParse(m: Uint8Array, name: string, command: Command, d: Decision): undefined {
-    this.state.parsed(name, command, d);
+  private forwardParse(m: Uint8Array, name: string, stmt: StatementObject): undefined {
+    const { command, decision: d } = stmt;
+    // A failed Parse of the unnamed statement drops it: the server drops it before parsing.
+    const effect = this.objects.change("statement", name, stmt, { dropOnFailure: name === "" });
     // Under review, parsing runs nothing: the Parse goes through and its Execute is held (execute).
     if (d.action !== "allow" && d.action !== "review") {
       // Audited now: the statement never reaches the server, so no Execute will report it.
       this.gw.completed(command, d, { tag: null, rows: 0, error: refusalError(d), durationUs: 0 });
       if (d.record === "sync") this.server.holdUntilDurable();
       this.stats.commands++;
-      this.refuse({ command, decision: d, start: nowMicros() }, "parse", refusedParse(name), false);
+      this.refuse({ command, decision: d, start: nowMicros() }, "parse", refusedParse(name), false, [effect]);
       return;
     }
     this.io.send(m);
-    this.tracker.expect("parse");
+    this.expect("parse", null, null, [effect]);
   }
 
-  /** 'E' Execute of a portal: runs under the decision its statement got at Parse. */
-  execute(m: Uint8Array, portal: string, t: number): Promise<void> | undefined {
-    const name = this.state.statementOf(portal);
-    const prepared = name === undefined ? undefined : this.state.statement(name);
-    // A portal over an SQL-level PREPAREd statement: its text was decided when it was prepared.
-    const command = prepared?.command ?? { protocol: "postgres", text: "", statementName: name ?? "" };
-    const decision = prepared?.decision ?? ALLOW_PREPARED;
-    const tracked: Tracked = { command, decision, start: t, portal };
+  /** 'B' Bind: a portal over the statement the server has under that name, as the relay decided it. */
+  bind(m: Uint8Array): Promise<void> | undefined {
+    const b = codec.decodeBind(m);
+    const found = this.objects.statement(b.statement);
+    if (found === "wait") return this.objects.settled().then(() => this.bind(m));
+    const stmt = found.object;
+    // An approval binds to the parameters of the execution it releases.
+    const keep = stmt !== null && (stmt.decision.action === "review" || stmt.ops !== null);
+    const portal: PortalObject = {
+      statement: stmt,
+      statementName: b.statement,
+      holdable: false,
+      committed: false,
+      binding: keep ? { params: b.params.map((p) => p && p.slice()), paramFormats: b.paramFormats } : null,
+    };
+    this.io.send(m);
+    this.expect("bind", null, null, [
+      this.objects.change("portal", b.portal, portal, { dropOnFailure: b.portal === "" }),
+    ]);
+    return;
+  }
+
+  /** 'C' Close of a statement or a portal. */
+  close(m: Uint8Array): void {
+    const target = codec.decodeTarget(m);
+    this.io.send(m);
+    this.expect("close", null, null, [
+      this.objects.change(target.which === "S" ? "statement" : "portal", target.name, null),
+    ]);
+  }
+
+  /** 'S' Sync. */
+  sync(m: Uint8Array): void {
+    this.io.send(m);
+    this.expect("sync", null);
+  }
+
+  /** 'E' Execute of a portal: runs under the decision of what the portal runs, or is refused. */
+  execute(m: Uint8Array, name: string, t: number): Promise<void> | undefined {
+    const found = this.objects.portal(name);
+    if (found === "wait") return this.objects.settled().then(() => this.execute(m, name, t));
+    const p = found.object;
+    if (!p) {
+      const d = unknownObject("portal", name);
+      return this.refuseExecute(
+        { command: sql(`/* Execute of portal "${name}" */`), decision: d, start: t },
+        d,
+      );
+    }
+    const go = (x: Execution | "wait"): Promise<void> | undefined =>
+      x === "wait"
+        ? this.objects.settled().then(() => this.execute(m, name, t))
+        : this.runExecute(m, name, p, x, t);
+    const x = this.executions.portal(p);
+    if (x instanceof Promise) {
+      return x.then(go, () => {
+        const failed = policyFailure();
+        const command = sql(p.statement?.command.text ?? `/* Execute of portal "${name}" */`);
+        return this.refuseExecute({ command, decision: failed, start: t }, failed);
+      });
+    }
+    return go(x);
+  }
+
+  private runExecute(
+    m: Uint8Array,
+    name: string,
+    p: PortalObject,
+    x: Execution,
+    t: number,
+  ): Promise<void> | undefined {
+    const { command, decision } = x;
+    const tracked: Tracked = { command, decision, start: t, portal: name };
     if (decision.action === "review") {
-      const binding = this.state.reviewBinding(portal);
-      // No Bind seen for this portal means nothing to bind an approval to: refused (fail closed).
-      if (!binding)
+      // No Bind parameters kept for this portal means nothing to bind an approval to: refused (fail closed).
+      if (!p.binding)
         return this.refuseExecute(tracked, {
           ...decision,
           action: "deny",
           rule: "custos.approval_unavailable",
           reason: "no bind parameters to review",
         });
-      return this.holdForReview(command, decision, binding, (final) => {
-        const released: Tracked = { command, decision: final, start: nowMicros(), portal };
+      return this.holdForReview(command, decision, p.binding, (final) => {
+        const released: Tracked = { command, decision: final, start: nowMicros(), portal: name };
         if (final.action !== "allow") return this.refuseExecute(released, final);
-        return this.afterDurable(released, "execute", () => {
-          this.io.send(m);
-          this.tracker.expect("execute", released);
-        });
+        // The portal's later Executes (after PortalSuspended) continue this approved execution.
+        p.approved = final;
+        return this.sendExecute(m, name, p, x, released);
       });
     }
-    if (decision.action !== "allow") {
-      // Its Parse was refused, so the server has no such statement and will fail this Execute itself.
-      this.io.send(m);
-      this.tracker.expect("execute", null);
-      return;
-    }
+    // A portal over a statement whose Parse was refused (and audited then): refused again, not audited twice.
+    const audited = decision === p.statement?.decision;
+    if (decision.action !== "allow") return this.refuseExecute(tracked, decision, !audited);
     if (!this.gw.recordable()) return this.refuseExecute(tracked);
+    return this.sendExecute(m, name, p, x, tracked);
+  }
+
+  private sendExecute(
+    m: Uint8Array,
+    name: string,
+    p: PortalObject,
+    x: Execution,
+    tracked: Tracked,
+  ): Promise<void> | undefined {
+    tracked.mask = this.portalMask(name, p, tracked);
     const forward = () =>
       this.afterDurable(tracked, "execute", () => {
         this.io.send(m);
-        this.tracker.expect("execute", tracked);
+        this.expect("execute", tracked, null, x.effects(tracked.decision));
       });
     const copying = this.prepareCopyMask(tracked);
     if (!copying) return forward();
     return copying.then(forward, (err) => this.refuseExecute(tracked, maskingRefusal(err)));
   }
 
-  /** An Execute refused late (audit store lost): the server must fail it, so a refused Parse stands in. */
-  private refuseExecute(tracked: Tracked, d: Decision = auditRefusal()): undefined {
-    this.gw.completed(tracked.command, d, { tag: null, rows: 0, error: refusalError(d), durationUs: 0 });
-    this.stats.commands++;
-    this.refuse({ ...tracked, decision: d }, "parse", refusedParse(""), false);
-    return;
-  }
-
-  /**
-   * A `review` decision: the command waits while humans decide. The client is told at once (a NOTICE
-   * naming the request and where to approve it); then the command goes on as approved, or is refused.
-   */
-  private holdForReview(
-    command: Command,
-    d: Decision,
-    binding: ReviewBinding,
-    next: (final: Decision) => Promise<void> | undefined,
-  ): Promise<void> {
-    this.io.flushToServer();
-    const notify = (n: { message: string; hint: string }) =>
-      this.server.toClient(
-        codec.noticeResponse({ severity: "NOTICE", code: "00000", message: n.message, hint: n.hint }),
-      );
-    this.io.flushRecording();
-    return this.gw.review(command, d, binding, notify).then((final) => {
-      if (this.io.stopped) return;
-      // Only an approval releases the command; anything else (even a second review) is a refusal.
-      return next(final.action === "allow" ? final : { ...final, action: "deny" });
-    });
-  }
-
-  /** For `record: sync`, the command waits until everything recorded so far is committed (durability.ts). */
-  private afterDurable(
-    tracked: Tracked,
-    kind: "query" | "execute",
-    forward: () => void,
-  ): Promise<void> | undefined {
-    const wait = durableWait(tracked, this.tracker, this.deferredDurable);
-    if (wait === "defer") {
-      this.deferredDurable = true;
-      tracked.deferred = true;
-      forward();
-      return;
-    }
-    if (wait === "none") {
-      forward();
-      return;
-    }
-    this.io.flushToServer();
-    return this.io.durable().then(
-      () => {
-        this.deferredDurable = false;
-        forward();
-      },
-      () => {
-        const refused = { ...tracked, decision: auditRefusal() };
-        if (kind === "query") this.refuse(refused, "query", refusedQuery);
-        else this.refuseExecute(refused);
-      },
-    );
-  }
-
-  private refuse(
-    tracked: Tracked,
-    kind: "query" | "parse",
-    substitute: Uint8Array,
-    report = true,
-  ): undefined {
-    this.io.send(substitute);
-    this.server.refusalsPending++;
-    this.tracker.expect(kind, report ? tracked : null, refusalMessage(tracked.decision));
-    return;
-  }
-
-  /** 'F' FunctionCall: the fast-path interface calls a function by OID, out of the policy's sight: refused. */
-  refuseFunctionCall(): void {
-    const err = new CustosError(
-      "protocol.unsupported",
-      "fast-path function calls are not supported by Custos",
-    );
-    this.io.send(refusedQuery);
-    this.server.refusalsPending++;
-    this.tracker.expect("function", null, wireError(err, "ERROR"));
-  }
-
   /**
    * An Execute's results are masked with the columns of its portal, which the client may never have asked
-   * for: the gateway describes the portal itself, right after the Bind, and keeps the answer to itself.
+   * for: the gateway describes the portal itself, before its first masked Execute, and keeps the answer.
    */
-  describeForMasking(portal: string, statement: string): void {
-    const prepared = this.state.statement(statement);
-    const cm = this.masking?.begin(prepared?.decision.mask, prepared?.command.text);
-    this.state.setPortalMask(portal, cm ?? null);
-    if (!cm) return;
-    this.io.send(new codec.Writer().byte(0x50).cstring(portal).finish("D"));
+  private portalMask(name: string, p: PortalObject, t: Tracked): CommandMask | null {
+    const rules = t.decision.mask;
+    if (!this.masking || !rules.length) return null;
+    if (p.mask) return p.mask;
+    const cm = this.masking.begin(rules, t.command.text);
+    p.mask = cm;
+    if (!cm) return null;
+    this.io.send(new codec.Writer().byte(0x50).cstring(name).finish("D"));
     this.tracker.expect("describe", null, null, { internal: true, mask: cm });
+    return cm;
   }
 
-  /** The masking state a command's results need; null when its decision masks nothing. */
-  maskOf(t: Tracked): CommandMask | null {
-    if (!this.masking || !t.decision.mask?.length) return null;
-    if (t.portal !== undefined) {
-      // No description of the portal means no masker: its rows are withheld (see maskRow), never leaked.
-      t.mask ??= this.state.portalMask(t.portal) ?? new CommandMask(t.decision.mask, t.command.text);
-    } else t.mask ??= this.masking.begin(t.decision.mask, t.command.text);
-    return t.mask ?? null;
+  /**
+   * 'F' FunctionCall: decided as `SELECT schema.fn($1, …)`, the OID resolved through the catalog
+   * connection, and relayed. Its result is one raw value the masker cannot read: refused when masked.
+   */
+  functionCall(m: Uint8Array, t: number): Promise<void> | undefined {
+    const call = decodeFunctionCall(m);
+    const refused = (reason: string) => {
+      const d = deny(reason, "custos.function_call");
+      const command = sql(`/* fast-path call of function OID ${call.oid} */`);
+      return this.refuse({ command, decision: d, start: t }, "function", refusedQuery);
+    };
+    if (!this.masking) return refused("no catalog connection to resolve the function's OID");
+    return this.masking.functionName(call.oid).then(
+      (name) => {
+        if (!name) return refused(`no function has OID ${call.oid}`);
+        const command = sql(callText(name, call.params.length));
+        return this.decideThen(command, (cmd, d) => this.forwardFunctionCall(m, cmd, d, call, t));
+      },
+      () => refused("the catalog could not resolve the function's OID"),
+    );
+  }
+
+  private forwardFunctionCall(
+    m: Uint8Array,
+    command: Command,
+    d: Decision,
+    call: FunctionCall,
+    t: number,
+  ): Promise<void> | undefined {
+    if (d.action === "allow" && d.mask.length) {
+      d = {
+        ...maskingRefusal(new Error("a fast-path function result cannot be masked")),
+        statements: d.statements,
+      };
+    }
+    const tracked: Tracked = { command, decision: d, start: t };
+    if (d.action === "review") {
+      const binding = { params: call.params.map((p) => p && p.slice()), paramFormats: call.paramFormats };
+      return this.holdForReview(command, d, binding, (final) =>
+        this.forwardFunctionCall(m, command, final, call, nowMicros()),
+      );
+    }
+    if (d.action !== "allow") return this.refuse(tracked, "function", refusedQuery);
+    return this.afterDurable(tracked, "query", () => {
+      this.io.send(m);
+      this.expect("function", tracked);
+    });
   }
 
   /** The tracker's completion of a request: its outcome is audited, and held back when it must be durable. */
   onCompleted(p: Pending<Tracked>): void {
     if (p.refusal) this.server.refusalsPending--;
+    this.settleObjects(p);
     const tracked = p.command;
     if (!tracked) return;
     this.stats.commands++;
@@ -313,5 +331,25 @@ export class CommandFlow {
       durationUs: Math.max(0, nowMicros() - tracked.start),
     });
     if (tracked.decision.record === "sync" && !tracked.deferred) this.server.holdUntilDurable();
+  }
+
+  /** The objects a request changes take the change once the server confirms it (objects.ts). */
+  private settleObjects(p: Pending<Tracked>): void {
+    const r = p.result;
+    if (r.error) this.objects.sawRollback();
+    else for (const tag of r.tags) if (tag === "ROLLBACK") this.objects.sawRollback();
+    const effects = p.effects as ObjectEffect[] | null;
+    if (!effects) return;
+    // A Query or Execute confirms its i-th statement with its i-th CommandComplete; Parse, Bind and Close
+    // with their own completion messages.
+    const statements = p.kind === "query" || p.kind === "execute";
+    this.objects.settle(effects, (e) =>
+      statements ? r.tags.length > e.index && r.tags[e.index] !== "SUSPENDED" : !r.error && !r.skipped,
+    );
+  }
+
+  /** ReadyForQuery: portals that ended with their transaction are gone. */
+  onReady(status: "I" | "T" | "E"): void {
+    this.objects.ready(status);
   }
 }

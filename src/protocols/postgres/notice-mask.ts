@@ -62,6 +62,30 @@ export class NoticeMasker {
     return out;
   }
 
+  /**
+   * 'A' NotificationResponse (protocol-message-formats: Int32 sender PID, String channel, String payload):
+   * a payload is whatever `pg_notify` was given, a row as text as easily as a word, so the detectors run
+   * over the channel and the payload. The same array when nothing changed; null when it is malformed.
+   */
+  maskNotification(msg: Uint8Array): Uint8Array | null {
+    const channelEnd = msg.indexOf(0, 9);
+    const payloadEnd = channelEnd === -1 ? -1 : msg.indexOf(0, channelEnd + 1);
+    if (msg.length < 11 || payloadEnd === -1) return null;
+    const channel = msg.subarray(9, channelEnd);
+    const payload = msg.subarray(channelEnd + 1, payloadEnd);
+    const maskedChannel = this.maskText(0x4d, channel);
+    const maskedPayload = this.maskText(0x4d, payload);
+    if (maskedChannel === channel && maskedPayload === payload) return msg;
+    const size = 4 + 4 + maskedChannel.length + 1 + maskedPayload.length + 1;
+    const out = new Uint8Array(1 + size);
+    out[0] = msg[0]!;
+    new DataView(out.buffer).setInt32(1, size);
+    out.set(msg.subarray(5, 9), 5);
+    out.set(maskedChannel, 9);
+    out.set(maskedPayload, 9 + maskedChannel.length + 1);
+    return out;
+  }
+
   private maskText(type: number, value: Uint8Array): Uint8Array {
     let v = value;
     if (type === 0x44 /* D */) {

@@ -3,6 +3,7 @@
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import * as codec from "./codec.ts";
+import { UNKNOWN_PORTAL, UNKNOWN_STATEMENT } from "./object-decisions.ts";
 import { maskingFailure } from "./result-masking.ts";
 import { wireError } from "./wire-error.ts";
 
@@ -11,14 +12,6 @@ const REFUSAL_SQL = "custos_refused_statement";
 export const refusedQuery = codec.query(REFUSAL_SQL);
 export const refusedParse = (name: string) =>
   new codec.Writer().cstring(name).cstring(REFUSAL_SQL).int16(0).finish("P");
-
-export const ALLOW_PREPARED: Decision = {
-  action: "allow",
-  reason: "executes a statement prepared by an earlier, decided PREPARE",
-  rule: "custos.sql_prepared",
-  record: "sync",
-  mask: [],
-};
 
 export function auditRefusal(): Decision {
   return {
@@ -71,6 +64,14 @@ function refusalCode(d: Decision): CustosError {
   return new CustosError("policy.denied", `permission denied by policy: ${d.reason} (rule ${d.rule})`);
 }
 
+// An execution of a name with no decided object: the server's own SQLSTATEs for an unknown name
+// (26000 invalid_sql_statement_name, 34000 invalid_cursor_name, errcodes appendix), so drivers react as
+// they would to the server's error.
+const UNKNOWN_OBJECT_SQLSTATE: Record<string, string> = {
+  [UNKNOWN_STATEMENT]: "26000",
+  [UNKNOWN_PORTAL]: "34000",
+};
+
 export function refusalMessage(d: Decision): Uint8Array {
   // A decision naming its own SQLSTATE (the gateway's parser rejected the text: 42601 with a position).
   if (d.error) {
@@ -83,13 +84,18 @@ export function refusalMessage(d: Decision): Uint8Array {
       ...(position !== undefined ? { position } : {}),
     });
   }
+  const unknown = UNKNOWN_OBJECT_SQLSTATE[d.rule];
+  if (unknown) {
+    const err = refusalCode(d);
+    return codec.errorResponse({ severity: "ERROR", code: unknown, message: err.message });
+  }
   return wireError(refusalCode(d), "ERROR");
 }
 
 export function refusalError(d: Decision): { code: string; message: string } {
   const err = refusalCode(d);
   return {
-    code: err.code,
+    code: UNKNOWN_OBJECT_SQLSTATE[d.rule] ?? err.code,
     message: d.error ? `${d.error.message} (SQLSTATE ${d.error.sqlstate})` : err.message,
   };
 }

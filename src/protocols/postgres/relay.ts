@@ -9,8 +9,8 @@
 // failed, messages up to Sync are skipped), and responses keep their order without the gateway emulating it.
 //
 // This file wires the parts and dispatches client messages: command-flow.ts takes a command from decision
-// to completion, server-stream.ts carries the server's bytes to the client, extended-state.ts keeps
-// statements and portals, relay-io.ts batches writes and recording and pauses the sockets.
+// to completion, server-stream.ts carries the server's bytes to the client, objects.ts keeps
+// the session's statements and portals, relay-io.ts batches writes and recording and pauses the sockets.
 
 import { nowMicros } from "../../core/clock.ts";
 import { CustosError } from "../../core/errors.ts";
@@ -18,7 +18,7 @@ import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { Conn } from "../../net/conn.ts";
 import * as codec from "./codec.ts";
 import { CommandFlow } from "./command-flow.ts";
-import { ExtendedState } from "./extended-state.ts";
+import { SessionObjects } from "./objects.ts";
 import { asProtocolError } from "./refusals.ts";
 import { RelayIo } from "./relay-io.ts";
 import type { ResultMasking } from "./result-masking.ts";
@@ -32,6 +32,7 @@ export interface RelayOptions {
   upstream: Conn;
   session: GatewaySession<PostgresTarget>;
   maxServerMessage: number;
+  maxMaskedServerMessage: number;
   /** The session's client framer, which may hold a partial message already. */
   clientFramer: codec.MessageFramer;
   onUpstreamClosed(): void;
@@ -48,7 +49,7 @@ export class Relay {
   private readonly upstream: Conn;
   private readonly io: RelayIo;
   private readonly tracker: ResponseTracker<Tracked>;
-  private readonly state = new ExtendedState();
+  private readonly objects = new SessionObjects();
   private readonly server: ServerStream;
   private readonly commands: CommandFlow;
   private inbox: Uint8Array[] = [];
@@ -62,7 +63,8 @@ export class Relay {
     this.io = new RelayIo(client, upstream, gw);
     this.tracker = new ResponseTracker<Tracked>({
       completed: (p) => this.commands.onCompleted(p),
-      maskOf: (t) => this.commands.maskOf(t),
+      maskOf: (t) => this.server.masks(this.commands.maskOf(t)),
+      ready: (status) => this.commands.onReady(status),
     });
     this.server = new ServerStream({
       client,
@@ -72,6 +74,7 @@ export class Relay {
       masking,
       stats: this.stats,
       maxServerMessage: opts.maxServerMessage,
+      maxMaskedServerMessage: opts.maxMaskedServerMessage,
       onFatal: opts.onFatal,
     });
     this.commands = new CommandFlow({
@@ -79,7 +82,7 @@ export class Relay {
       io: this.io,
       server: this.server,
       tracker: this.tracker,
-      state: this.state,
+      objects: this.objects,
       masking,
       stats: this.stats,
     });
@@ -177,14 +180,7 @@ export class Relay {
           return this.commands.parse(m, name, query);
         }
       case 0x42 /* B Bind */:
-        {
-          const { portal, statement, params, paramFormats } = codec.decodeBind(m);
-          this.state.bound(portal, statement, params, paramFormats);
-          this.io.send(m);
-          this.tracker.expect("bind");
-          this.commands.describeForMasking(portal, statement);
-          return;
-        }
+        return this.commands.bind(m);
       case 0x45 /* E Execute */:
         return this.commands.execute(m, codec.decodeExecute(m).portal, t);
       case 0x44 /* D Describe */:
@@ -193,16 +189,10 @@ export class Relay {
         this.tracker.expect("describe");
         return;
       case 0x43 /* C Close */:
-        {
-          const target = codec.decodeTarget(m);
-          this.state.closed(target.which, target.name);
-          this.io.send(m);
-          this.tracker.expect("close");
-          return;
-        }
+        this.commands.close(m);
+        return;
       case 0x53 /* S Sync */:
-        this.io.send(m);
-        this.tracker.expect("sync");
+        this.commands.sync(m);
         return;
       case 0x48 /* H Flush */:
       case 0x64 /* d CopyData */:
@@ -214,8 +204,7 @@ export class Relay {
         this.io.send(m);
         return;
       case 0x46 /* F FunctionCall */:
-        this.commands.refuseFunctionCall();
-        return;
+        return this.commands.functionCall(m, t);
       default:
         throw new CustosError(
           "protocol.malformed",

@@ -11,11 +11,14 @@ import type { ColumnCatalog } from "./column-catalog.ts";
 import { type CopyPlan, CopyRun, copyPlans } from "./copy-mask.ts";
 import { maskDataRow, type PgRowMasker, parseRowDescription, pgRowMasker, type RowField } from "./mask.ts";
 import { NoticeMasker } from "./notice-mask.ts";
+import type { StatementResolver } from "./statement-resolver.ts";
 
 export interface MaskingDeps {
   engine: MaskingEngine;
   /** Resolves column sources upstream; null when the connection has no catalog (names only). */
   catalog: ColumnCatalog | null;
+  /** Resolves statements through the catalog before they are decided (masked identities); null: not done. */
+  resolver?: StatementResolver | null;
 }
 
 /** Masking state of one command (a simple Query or one Execute of a portal). */
@@ -102,6 +105,26 @@ export class ResultMasking {
 
   constructor(private readonly deps: MaskingDeps) {
     this.notices = new NoticeMasker(deps.engine);
+  }
+
+  /** Detectors over an ErrorResponse/NoticeResponse that belongs to no masked command. */
+  maskNotice(message: Uint8Array): Uint8Array {
+    return this.notices.mask(message);
+  }
+
+  /** Detectors over a NotificationResponse's channel and payload (notice-mask.ts). */
+  maskNotification(message: Uint8Array): Uint8Array | null {
+    return this.notices.maskNotification(message);
+  }
+
+  /** A function's `schema.name` by OID through the catalog connection; null without a catalog. */
+  functionName(oid: number): Promise<string | null> {
+    return this.deps.catalog ? this.deps.catalog.functionName(oid) : Promise.resolve(null);
+  }
+
+  /** The connection's statement resolver (statement-resolver.ts), when it has a catalog. */
+  get resolver(): StatementResolver | null {
+    return this.deps.resolver ?? null;
   }
 
   /** A CommandMask when the decision asks for masking, else null (the unmasked fast path). */

@@ -8,6 +8,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { Conn } from "../../net/conn.ts";
 import * as codec from "./codec.ts";
+import { parameterProblem } from "./parameter-watch.ts";
 import { STREAM_KIND } from "./recording.ts";
 import { asProtocolError } from "./refusals.ts";
 import type { RelayIo } from "./relay-io.ts";
@@ -25,8 +26,18 @@ export interface ServerStreamDeps {
   /** The relay's counters: this path adds bytesToClient. */
   stats: SessionStats;
   maxServerMessage: number;
+  /** The cap once the session is masked: its messages are buffered whole to be masked. */
+  maxMaskedServerMessage: number;
   onFatal(err: CustosError): void;
 }
+
+// Server messages a masked session may receive: each is masked (T, D, d, H, E, N, A), carries no values
+// (C, Z, 1, 2, 3, n, s, I, t, G, c) or is checked (S). Anything else (FunctionCallResponse 'V',
+// CopyBothResponse 'W', a type added later) ends the session rather than reach a masked client raw.
+/** A DataRow or CopyData pending beyond this on the fast path is passed through, not assembled. */
+const STREAM_OVER = 1 << 20;
+
+const MASKABLE = new Set(Array.from("TDdHENACZ123nsItSGc", (c) => c.charCodeAt(0)));
 
 export class ServerStream {
   private readonly client: Conn;
@@ -53,6 +64,13 @@ export class ServerStream {
   /** Refusals forwarded whose provoked error has not come back yet: their errors must be rewritten. */
   refusalsPending = 0;
   lastActivity = Date.now();
+  /**
+   * Set once a command of the session had its results masked: from then on every server message goes
+   * through processServer, so asynchronous ones (notifications, notices) are masked too.
+   */
+  private masked = false;
+  /** A server message the session must end on (a ParameterStatus the parser cannot work under). */
+  private alarm: CustosError | null = null;
 
   constructor(private readonly deps: ServerStreamDeps) {
     this.client = deps.client;
@@ -60,6 +78,15 @@ export class ServerStream {
     this.io = deps.io;
     this.tracker = deps.tracker;
     this.framer = new codec.MessageFramer(deps.maxServerMessage);
+  }
+
+  /** Passes a command's masking state through, noting that the session is masked (see `masked`). */
+  masks<T>(mask: T): T {
+    if (mask && !this.masked) {
+      this.masked = true;
+      this.framer.maxMessage = Math.min(this.deps.maxServerMessage, this.deps.maxMaskedServerMessage);
+    }
+    return mask;
   }
 
   /** True while server bytes wait for a durable record. */
@@ -71,11 +98,17 @@ export class ServerStream {
     this.deps.stats.bytesToClient += chunk.length;
     this.lastActivity = Date.now();
     const t = nowMicros();
-    const quiet = this.tracker.special === 0 && this.refusalsPending === 0;
+    const quiet = this.tracker.special === 0 && this.refusalsPending === 0 && !this.masked;
     if (quiet && this.held === 0 && !this.serverHold && this.serverQueueHead === this.serverQueue.length) {
       // Fast path: nothing to rewrite, so the chunk goes out as it came; a copy of the messages is tracked
       // first, since completing a `record: sync` command in it holds the chunk until the record is durable.
       this.framer.push(chunk, (type, m) => this.observeServer(type, m, t));
+      if (this.alarm) return this.deps.onFatal(this.alarm);
+      // A large row or COPY chunk on this path is passed through as it arrives rather than assembled: no
+      // one reads it whole, and keeping it would cost its size in memory and one copy at the end.
+      const pending = this.framer.pendingType;
+      if (this.framer.buffered >= STREAM_OVER && (pending === 0x44 /* D */ || pending === 0x64) /* d */)
+        this.framer.skipPending();
       this.forwardedPrefix = this.framer.buffered;
       this.gw.recordBytes("server", t, STREAM_KIND, chunk);
       this.toClient(chunk);
@@ -85,14 +118,34 @@ export class ServerStream {
     // Message mode: each message is processed (and possibly rewritten) before it goes out; a message whose
     // masking waits for the catalog holds the rest of the stream, in order, with upstream reads paused.
     let completedAny = false;
-    this.framer.push(chunk, (_type, m) => {
-      if (!completedAny && this.forwardedPrefix > 0) {
-        if (this.serverQueueHead === this.serverQueue.length) this.serverQueueSent = this.forwardedPrefix;
-      }
-      this.serverQueue.push(m);
-      completedAny = true;
-    });
-    if (completedAny) {
+    const passed: Uint8Array[] = [];
+    this.framer.push(
+      chunk,
+      (type, m) => {
+        if (codec.isSkipped(m)) {
+          // The rest of a message the fast path began passing through (skipPending): its bytes went out
+          // as they came (below), and it precedes everything queued, so it is only tracked.
+          this.observeServer(type, m, t);
+          this.forwardedPrefix = 0;
+          return;
+        }
+        if (!completedAny && this.forwardedPrefix > 0) {
+          if (this.serverQueueHead === this.serverQueue.length) this.serverQueueSent = this.forwardedPrefix;
+        }
+        this.serverQueue.push(m);
+        completedAny = true;
+      },
+      (bytes) => passed.push(bytes),
+    );
+    if (passed.length) {
+      const bytes = passed.length === 1 ? passed[0]! : Buffer.concat(passed);
+      this.gw.recordBytes("server", t, STREAM_KIND, bytes);
+      this.toClient(bytes);
+    }
+    if (this.framer.skipping) {
+      this.forwardedPrefix = this.framer.buffered;
+      this.held = 0;
+    } else if (completedAny) {
       this.forwardedPrefix = 0;
       this.held = this.framer.buffered;
     } else {
@@ -107,6 +160,7 @@ export class ServerStream {
     while (this.serverQueueHead < this.serverQueue.length) {
       const m = this.serverQueue[this.serverQueueHead]!;
       const processed = this.processServer(m, t);
+      if (this.alarm) return this.deps.onFatal(this.alarm);
       if (processed instanceof Promise) {
         this.serverHold = true;
         this.io.setUpstreamPaused("masking", true);
@@ -152,6 +206,21 @@ export class ServerStream {
     const mask = this.tracker.current()?.mask as CommandMask | null | undefined;
     const masking = this.deps.masking;
     let out = m;
+    if (this.masked && masking) {
+      if (!MASKABLE.has(type)) {
+        throw new CustosError(
+          "protocol.unsupported",
+          `the server sent a message ('${String.fromCharCode(type)}') that cannot be masked for this session`,
+        );
+      }
+      if (type === 0x41 /* A NotificationResponse */) {
+        const masked = masking.maskNotification(m);
+        if (!masked) throw new CustosError("upstream.protocol", "malformed NotificationResponse");
+        out = masked;
+      } else if (!mask && (type === 0x45 /* E */ || type === 0x4e) /* N */) {
+        out = masking.maskNotice(m);
+      }
+    }
     if (mask && masking) {
       if (type === 0x54 /* T */) {
         const pending = masking.describe(mask, m);
@@ -172,6 +241,7 @@ export class ServerStream {
 
   /** Records and tracks one server message; returns its replacement when it must be rewritten. */
   private observeServer(type: number, m: Uint8Array, _t: number): Uint8Array | null {
+    if (type === 0x53 /* S ParameterStatus */) this.alarm ??= parameterProblem(m);
     return this.tracker.onServerMessage(type, m);
   }
 

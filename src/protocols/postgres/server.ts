@@ -6,9 +6,17 @@ import type { ConnectionInfo, Gateway } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { type Address, type Listener, listen } from "../../net/listen.ts";
 import { CancelRegistry } from "./cancel-registry.ts";
+import { watchCatalogVersion } from "./catalog-version.ts";
 import { type CatalogConnection, ColumnCatalog } from "./column-catalog.ts";
+import {
+  type ClassificationView,
+  ConnectionClassification,
+  DEFAULT_CLASSIFICATION,
+} from "./connection-classification.ts";
 import { ResultMasking } from "./result-masking.ts";
 import { ClientSession } from "./session.ts";
+import type { AgentTimeouts } from "./startup-limits.ts";
+import { StatementResolver } from "./statement-resolver.ts";
 import type { PostgresTarget } from "./target.ts";
 
 export interface PostgresServerOptions {
@@ -16,13 +24,19 @@ export interface PostgresServerOptions {
   gateway: Gateway;
   tls: { cert: string; key: string } | null;
   logger: Logger;
-  /** Largest client message accepted (a query text, a COPY chunk); PostgreSQL's own limit is 1 GB. */
+  /** Largest client message after authentication (a query, a Bind, a COPY chunk); default PostgreSQL's 1 GB. */
   maxClientMessage?: number;
   maxServerMessage?: number;
+  /** Largest server message for a session whose results are masked (buffered whole); default 64 MiB. */
+  maxMaskedServerMessage?: number;
+  /** Bounds on agents' statement_timeout and idle_in_transaction_session_timeout (default 5 min, 1 min). */
+  agentTimeouts?: AgentTimeouts;
   /** Masks result streams per the decisions' mask rules (issue 4); absent: nothing is masked. */
   masking?: MaskingEngine;
   /** A client must complete startup and authentication within this (default 30 s). */
   authTimeoutMs?: number;
+  /** Connections whose catalog state (classification scan) starts with the server, not at first session. */
+  connections?: readonly ConnectionInfo<PostgresTarget>[];
 }
 
 export interface PostgresServer {
@@ -30,32 +44,43 @@ export interface PostgresServer {
   readonly sessions: number;
   /** Stops accepting; ends live sessions with `reason` after giving them `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** What the connection knows of its sensitive columns (configured labels, last scan); null: unknown connection. */
+  classification(connection: string): ClassificationView | null;
+  /** Runs the classification scan of a connection now and returns the result. */
+  classify(connection: string): Promise<ClassificationView | null>;
 }
 
 export function startPostgresServer(opts: PostgresServerOptions): PostgresServer {
   const live = new Set<ClientSession>();
   const authTimeoutMs = opts.authTimeoutMs ?? 30_000;
   const cancels = new CancelRegistry();
-  // One masking state per connection: result shapes and column sources are shared by its sessions.
-  const maskings = new Map<string, { masking: ResultMasking; catalog: ColumnCatalog }>();
-  const maskingFor = (engine: MaskingEngine, connection: ConnectionInfo<PostgresTarget>): ResultMasking => {
-    let entry = maskings.get(connection.name);
-    if (!entry) {
-      const catalog = new ColumnCatalog(catalogConnection(connection.target));
-      entry = { masking: new ResultMasking({ engine, catalog }), catalog };
-      maskings.set(connection.name, entry);
-    }
-    return entry.masking;
-  };
+  // One catalog state per connection, shared by its sessions: result shapes and column sources, statement
+  // resolutions, and what is known of its sensitive columns (labels and scan findings).
+  const states = new Map<string, ConnectionState>();
   const engine = opts.masking;
+  const stateFor = (connection: ConnectionInfo<PostgresTarget>): ConnectionState => {
+    let state = states.get(connection.name);
+    if (!state) {
+      state = connectionState(connection, engine ?? null, opts);
+      states.set(connection.name, state);
+      state.classification.start();
+    }
+    return state;
+  };
+  for (const c of opts.connections ?? []) stateFor(c);
   const sessionOptions = {
-    masking: engine ? (c: ConnectionInfo<PostgresTarget>) => maskingFor(engine, c) : undefined,
+    masking: engine ? (c: ConnectionInfo<PostgresTarget>) => stateFor(c).masking! : undefined,
     gateway: opts.gateway,
     cancels,
     tls: opts.tls,
     logger: opts.logger,
-    maxClientMessage: opts.maxClientMessage ?? 64 << 20,
+    maxClientMessage: opts.maxClientMessage ?? 1 << 30,
     maxServerMessage: opts.maxServerMessage ?? 1 << 30,
+    maxMaskedServerMessage: opts.maxMaskedServerMessage ?? 64 << 20,
+    agentTimeouts: opts.agentTimeouts ?? {
+      statementTimeoutMs: 5 * 60_000,
+      idleInTransactionTimeoutMs: 60_000,
+    },
   };
   const listener: Listener = listen(opts.listen, (conn) => {
     live.add(new ClientSession(conn, sessionOptions, (s) => live.delete(s)));
@@ -92,12 +117,25 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
     get sessions() {
       return live.size;
     },
+    classification(name) {
+      return states.get(name)?.classification.view() ?? null;
+    },
+    async classify(name) {
+      const state = states.get(name);
+      if (!state) return null;
+      await state.classification.scanNow();
+      return state.classification.view();
+    },
     async stop(graceMs = 0) {
       listener.stop();
       clearInterval(sweep);
       const deadline = Date.now() + graceMs;
       while (live.size && Date.now() < deadline) await Bun.sleep(50);
-      for (const { catalog } of maskings.values()) catalog.close().catch(() => {});
+      for (const { catalog, classification, stopWatch } of states.values()) {
+        stopWatch();
+        classification.stop();
+        catalog.close().catch(() => {});
+      }
       for (const s of live)
         s.fail(
           new CustosError("gateway.shutting_down", "terminating connection: the gateway is shutting down"),
@@ -105,6 +143,49 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
         );
     },
   };
+}
+
+/** How often each connection's catalog fingerprint is compared (catalog-version.ts). */
+const CATALOG_POLL_MS = 5_000;
+
+interface ConnectionState {
+  catalog: ColumnCatalog;
+  /** Stops the catalog version poll. */
+  stopWatch: () => void;
+  classification: ConnectionClassification;
+  resolver: StatementResolver;
+  /** Null when no masking engine is configured. */
+  masking: ResultMasking | null;
+}
+
+function connectionState(
+  connection: ConnectionInfo<PostgresTarget>,
+  engine: MaskingEngine | null,
+  opts: PostgresServerOptions,
+): ConnectionState {
+  const catalog = new ColumnCatalog(catalogConnection(connection.target));
+  const gateway = opts.gateway;
+  const changed = () => gateway.catalogChanged?.(connection.name);
+  const resolver = new StatementResolver({
+    sql: catalog.client,
+    labels: { labelsOf: () => [] },
+    onChange: changed,
+  });
+  const classification = new ConnectionClassification(
+    connection.name,
+    catalog.client,
+    engine,
+    connection.target.classification ?? DEFAULT_CLASSIFICATION,
+    {
+      changed: () => resolver.invalidate(),
+      event: (type, data) => gateway.connectionEvent?.(connection.name, type, data),
+      log: (message, data) => opts.logger.warn(message, data),
+    },
+  );
+  resolver.labels = classification;
+  const masking = engine ? new ResultMasking({ engine, catalog, resolver }) : null;
+  const watch = watchCatalogVersion(catalog.client, CATALOG_POLL_MS, () => resolver.invalidate());
+  return { catalog, classification, resolver, masking, stopWatch: watch.stop };
 }
 
 /** The catalog connection uses the connection's own upstream account, with the same TLS requirements. */

@@ -10,16 +10,30 @@ import type { CancelRegistry } from "./cancel-registry.ts";
 import * as codec from "./codec.ts";
 import { Relay } from "./relay.ts";
 import type { ResultMasking } from "./result-masking.ts";
+import { type AgentTimeouts, agentBounds, boundAgentTimeouts } from "./startup-limits.ts";
+import {
+  PRESENTATION_SETTINGS,
+  type StartupSetting,
+  startupSettings,
+  upstreamSettings,
+} from "./startup-params.ts";
 import type { PostgresTarget } from "./target.ts";
 import { connectUpstream } from "./upstream.ts";
 import { wireError } from "./wire-error.ts";
+
+/** Before authentication a client may send only a small password message (the token). */
+export const MAX_PASSWORD_MESSAGE = 16 << 10;
 
 export interface SessionOptions {
   gateway: Gateway;
   cancels: CancelRegistry;
   tls: { cert: string; key: string } | null;
+  /** After authentication (limits.max_message). */
   maxClientMessage: number;
   maxServerMessage: number;
+  maxMaskedServerMessage: number;
+  /** Bounds on agents' statement_timeout and idle_in_transaction_session_timeout. */
+  agentTimeouts: AgentTimeouts;
   logger: Logger;
   /** Result masking for a connection's sessions; absent when the gateway masks nothing. */
   masking?: (connection: ConnectionInfo<PostgresTarget>) => ResultMasking;
@@ -35,6 +49,7 @@ export class ClientSession {
   private startupBuf: Uint8Array = new Uint8Array(0);
   private framer: codec.MessageFramer;
   private params: Record<string, string> = {};
+  private settings: StartupSetting[] = [];
   private relay: Relay | null = null;
   private gw: GatewaySession<PostgresTarget> | null = null;
   private early: Uint8Array[] = [];
@@ -46,7 +61,7 @@ export class ClientSession {
     private readonly opts: SessionOptions,
     private readonly onClosed: (s: ClientSession) => void,
   ) {
-    this.framer = new codec.MessageFramer(opts.maxClientMessage);
+    this.framer = new codec.MessageFramer(MAX_PASSWORD_MESSAGE);
     client.events = {
       data: (chunk) => this.onClientData(chunk),
       close: () => this.shutdown("client"),
@@ -93,8 +108,18 @@ export class ClientSession {
   // --- startup -------------------------------------------------------------------------------------------
 
   private onStartupBytes(chunk: Uint8Array): void {
+    // Bounded by the packet cap (MAX_STARTUP_PACKET), so joining the few chunks it takes stays cheap.
     this.startupBuf = this.startupBuf.length ? codec.concat(this.startupBuf, chunk) : chunk;
-    const read = codec.readStartupPacket(this.startupBuf);
+    let read: ReturnType<typeof codec.readStartupPacket>;
+    try {
+      read = codec.readStartupPacket(this.startupBuf);
+    } catch (err) {
+      // Like the server (ProcessStartupPacket's COMMERROR): an invalid length is closed without a reply,
+      // which drivers that end before their start-up packet (Terminate first) expect.
+      const e = protocolError(err);
+      this.opts.gateway.reject("postgres", this.client.remoteAddress, e);
+      return this.shutdown("protocol_error");
+    }
     if (!read) return;
     this.startupBuf = new Uint8Array(0);
     const packet = codec.decodeStartupPacket(read.packet);
@@ -130,8 +155,9 @@ export class ClientSession {
     const unsupported = Object.keys(params).filter((k) => k.startsWith("_pq_."));
     // Also for a newer minor version without options (protocol-flow, "NegotiateProtocolVersion").
     if (unsupported.length || minor > 0) {
-      // NegotiateProtocolVersion: we speak 3.0 and none of the requested protocol options.
-      const w = new codec.Writer().int32(0).int32(unsupported.length);
+      // NegotiateProtocolVersion: the newest version we speak (3.0, 196608), then the protocol options
+      // we do not recognise (protocol-message-formats).
+      const w = new codec.Writer().int32(codec.PROTOCOL_3_0).int32(unsupported.length);
       for (const name of unsupported) w.cstring(name);
       this.client.write(w.finish("v"));
     }
@@ -139,6 +165,11 @@ export class ClientSession {
       return this.fail(
         new CustosError("protocol.malformed", "no PostgreSQL user name specified in startup packet"),
       );
+    }
+    try {
+      this.settings = startupSettings(params);
+    } catch (err) {
+      return this.fail(protocolError(err));
     }
     // The token travels as a cleartext password: only over TLS or from this host.
     if (!this.client.tls && !isLoopback(this.client.remoteAddress)) {
@@ -164,6 +195,8 @@ export class ClientSession {
     }
     this.state = "opening";
     this.client.pause();
+    // Reads are paused until the session is open, so what a client pipelines meanwhile stays small.
+    this.framer.maxMessage = this.opts.maxClientMessage;
     void this.open(codec.decodePassword(message)).catch((err) => this.fail(protocolError(err)));
   }
 
@@ -189,9 +222,22 @@ export class ClientSession {
     const gw = opened.session;
     this.gw = gw;
 
+    let settings: StartupSetting[];
+    try {
+      settings = await this.decideSettings(gw);
+    } catch (err) {
+      const e = protocolError(err);
+      gw.event("startup.refused", { code: e.code, message: e.message });
+      return this.fail(e, "startup_refused");
+    }
+    if ((this.state as State) === "closed") return;
+    if (settings.length) {
+      gw.event("startup.settings", { settings: Object.fromEntries(settings.map((s) => [s.name, s.value])) });
+    }
+
     let link: Awaited<ReturnType<typeof connectUpstream>>;
     try {
-      link = await connectUpstream(gw.connection.target, this.params);
+      link = await connectUpstream(gw.connection.target, upstreamSettings(settings));
     } catch (err) {
       const e = err instanceof CustosError ? err : new CustosError("upstream.unreachable", String(err));
       gw.event("upstream.error", { code: e.code, message: e.message, ...e.detail });
@@ -202,7 +248,7 @@ export class ClientSession {
       return;
     }
 
-    const minted = this.opts.cancels.mint({
+    const minted = this.opts.cancels.mint(link.pid, {
       cancel: () => {
         gw.event("cancel", { upstream_pid: link.pid });
         const t = gw.connection.target;
@@ -218,15 +264,16 @@ export class ClientSession {
       upstream: link.conn,
       session: gw,
       maxServerMessage: this.opts.maxServerMessage,
+      maxMaskedServerMessage: this.opts.maxMaskedServerMessage,
       clientFramer: this.framer,
       onUpstreamClosed: () => this.shutdown("upstream_closed"),
       onFatal: (err) => this.fail(err, "protocol_error"),
-      release: () => this.opts.cancels.release(minted.pid),
+      release: () => this.opts.cancels.release(minted),
       masking: this.opts.masking ? this.opts.masking(gw.connection) : null,
     });
     gw.onTerminate((reason) => this.fail(reason, reason.code));
 
-    // The client sees the upstream's session parameters but the gateway's own cancel key.
+    // The client sees the upstream's session parameters and backend PID, with the gateway's own secret.
     const hello = [codec.authenticationOk, ...link.parameters, ...link.notices];
     hello.push(codec.backendKeyData(minted.pid, minted.secret), codec.readyForQuery("I"));
     for (const m of hello) this.client.write(m);
@@ -236,6 +283,31 @@ export class ClientSession {
     this.early = [];
     this.relay.onClientMessages(early);
     this.client.resume();
+  }
+
+  /**
+   * The start-up settings this identity may use: agents' time-outs within their bounds, and the settings
+   * that change behaviour (search_path, time-outs) decided by the policy as the equivalent `SET` (what a
+   * client may not do with a statement it may not do with a start-up option). Presentation settings and
+   * the parser's own (checked already, and pinned) are not asked about.
+   */
+  private async decideSettings(gw: GatewaySession<PostgresTarget>): Promise<StartupSetting[]> {
+    const agent = gw.identity.kind === "agent";
+    const settings = agent ? boundAgentTimeouts(this.settings, this.opts.agentTimeouts) : this.settings;
+    const bounded = agent ? agentBounds(this.opts.agentTimeouts) : new Map<string, number>();
+    for (const s of settings) {
+      if (bounded.has(s.name) || PRESENTATION_SETTINGS.has(s.name)) continue;
+      const text = `SET ${s.name} TO '${s.value.replaceAll("'", "''")}'`;
+      const d = await gw.decide({ protocol: "postgres", text });
+      if (d.action !== "allow") {
+        throw new CustosError(
+          "access.forbidden",
+          `start-up parameter "${s.name}" is not permitted: ${d.reason}`,
+          { parameter: s.name, rule: d.rule, action: d.action },
+        );
+      }
+    }
+    return settings;
   }
 
   private tlsVersion(): string | null {

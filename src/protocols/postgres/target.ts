@@ -4,6 +4,8 @@ export interface RevealableSecret {
   reveal(): string;
 }
 
+import type { ClassificationSettings } from "./connection-classification.ts";
+
 export interface PostgresTarget {
   host: string;
   port: number;
@@ -15,4 +17,6 @@ export interface PostgresTarget {
   /** PEM bundle to verify the server with (verify-full). */
   ca?: string;
   connectTimeoutMs?: number;
+  /** Sensitive columns by configuration and the classification scan's settings; defaults when absent. */
+  classification?: ClassificationSettings;
 }

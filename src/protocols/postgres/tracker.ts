@@ -22,6 +22,8 @@ export interface Pending<C> {
   mask: unknown;
   /** Query and Execute carry the command being run; its result is reported on completion. */
   command: C | null;
+  /** Changes to the session's objects that this request makes once the server confirms it (objects.ts). */
+  effects: unknown;
   /** Set when the request was a gateway substitution for a refused command: the server's error is replaced. */
   refusal: Uint8Array | null;
   result: CommandResult;
@@ -31,6 +33,8 @@ export interface TrackerEvents<C> {
   completed(pending: Pending<C>): void;
   /** The masking state of a command's results, or null when nothing is masked. */
   maskOf?(command: C): unknown;
+  /** ReadyForQuery, after the requests it ends are completed: the server's transaction status. */
+  ready?(status: "I" | "T" | "E"): void;
 }
 
 /** Returned by onServerMessage for a message that must not be forwarded. */
@@ -66,7 +70,7 @@ export class ResponseTracker<C> {
     kind: RequestKind,
     command: C | null = null,
     refusal: Uint8Array | null = null,
-    extra: { internal?: boolean; mask?: unknown } = {},
+    extra: { internal?: boolean; mask?: unknown; effects?: unknown } = {},
   ): void {
     const mask = extra.mask ?? (command && this.events.maskOf ? this.events.maskOf(command) : null) ?? null;
     const internal = extra.internal ?? false;
@@ -78,6 +82,7 @@ export class ResponseTracker<C> {
       refusal,
       internal,
       mask,
+      effects: extra.effects ?? null,
       result: { tags: [], rows: 0, error: null, skipped: false },
     });
   }
@@ -128,6 +133,7 @@ export class ResponseTracker<C> {
           this.current()!.result.skipped = true;
           this.complete();
         }
+        this.events.ready?.(this.transactionStatus);
         return null;
       case 0x45 /* E ErrorResponse */:
         {

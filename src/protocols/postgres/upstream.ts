@@ -5,6 +5,7 @@ import { CustosError } from "../../core/errors.ts";
 import { type Conn, upgradeToTls } from "../../net/conn.ts";
 import { dial } from "../../net/listen.ts";
 import * as codec from "./codec.ts";
+import { parameterProblem } from "./parameter-watch.ts";
 import { clientFinal, clientFirst, md5Password, type ScramState, verifyServerFinal } from "./scram.ts";
 import type { PostgresTarget } from "./target.ts";
 
@@ -23,21 +24,13 @@ export interface UpstreamLink {
 
 const MAX_STARTUP_MESSAGE = 1 << 20;
 
-/** Session parameters a client may pass through to the server; everything else is the gateway's business. */
-export const FORWARDED_STARTUP_PARAMS = new Set([
-  "application_name",
-  "client_encoding",
-  "DateStyle",
-  "TimeZone",
-  "IntervalStyle",
-  "extra_float_digits",
-  "search_path",
-  "options",
-]);
-
+/**
+ * `settings` are the start-up settings the session allowed (startup-params.ts upstreamSettings), sent
+ * as they are; the user and database are the target's.
+ */
 export async function connectUpstream(
   target: PostgresTarget,
-  clientParams: Record<string, string>,
+  settings: Record<string, string>,
 ): Promise<UpstreamLink> {
   const timeoutMs = target.connectTimeoutMs ?? 10_000;
   let conn: Conn;
@@ -49,7 +42,7 @@ export async function connectUpstream(
     });
   }
   try {
-    return await withTimeout(handshake(conn, target, clientParams), timeoutMs);
+    return await withTimeout(handshake(conn, target, settings), timeoutMs);
   } catch (err) {
     conn.destroy();
     throw err instanceof CustosError
@@ -134,7 +127,7 @@ class HandshakeReader {
   }
 }
 
-async function handshake(conn: Conn, target: PostgresTarget, clientParams: Record<string, string>) {
+async function handshake(conn: Conn, target: PostgresTarget, settings: Record<string, string>) {
   const reader = new HandshakeReader(conn);
   if (target.tls !== "disable") {
     conn.write(codec.sslRequest);
@@ -152,9 +145,7 @@ async function handshake(conn: Conn, target: PostgresTarget, clientParams: Recor
     }
   }
 
-  const params: Record<string, string> = { user: target.user, database: target.database };
-  for (const [k, v] of Object.entries(clientParams)) if (FORWARDED_STARTUP_PARAMS.has(k)) params[k] = v;
-  conn.write(codec.startupMessage(params));
+  conn.write(codec.startupMessage({ ...settings, user: target.user, database: target.database }));
 
   let scram: ScramState | null = null;
   const parameters: Uint8Array[] = [];
@@ -212,11 +203,16 @@ async function handshake(conn: Conn, target: PostgresTarget, clientParams: Recor
           const f = codec.decodeFields(m);
           const code = f.C ?? "";
           const kind = code.startsWith("28") ? "upstream.auth_failed" : "upstream.unreachable";
+          // A start-up setting the server refused (22023 invalid_parameter_value, 42704): the client's own
+          // value, so the server's words help it; anything else stays in the audit detail.
+          const setting = code.startsWith("22") || code === "42704";
           throw new CustosError(
             kind,
             kind === "upstream.auth_failed"
               ? "upstream rejected the gateway's credentials"
-              : "upstream refused the connection",
+              : setting
+                ? `upstream refused the connection: ${f.M ?? code}`
+                : "upstream refused the connection",
             {
               sqlstate: code,
               message: f.M,
@@ -224,8 +220,12 @@ async function handshake(conn: Conn, target: PostgresTarget, clientParams: Recor
           );
         }
       case 0x53 /* S */:
-        parameters.push(m);
-        break;
+        {
+          const problem = parameterProblem(m);
+          if (problem) throw problem;
+          parameters.push(m);
+          break;
+        }
       case 0x4b /* K */:
         ({ pid, secret } = codec.decodeBackendKeyData(m));
         break;

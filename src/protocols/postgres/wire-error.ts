@@ -40,6 +40,7 @@ const SQLSTATE: Record<ErrorCode, string> = {
   "protocol.too_large": "54000", // program_limit_exceeded
   "session.idle_timeout": "57P05", // idle_session_timeout
   "session.max_duration": "57P01", // admin_shutdown
+  "session.limit": "53300", // too_many_connections
   "gateway.shutting_down": "57P01",
   internal: "XX000",
 };
