@@ -42,12 +42,6 @@ describeDriver(
       is_valid: [true, true],
       hikari: { values: [1, 1, 1, 1, 1, 1], distinct_backends_at_most_2: true, total: true },
     },
-    pendingOn: {
-      pid: "issue 14 item 3 (real backend PID), branch pg-wire",
-      notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
-      large_object:
-        "issue 14 item 5 (fast-path FunctionCall decided and relayed): no branch named for it in this round",
-    },
   },
   { describe, test, expect, beforeAll, afterAll },
 );

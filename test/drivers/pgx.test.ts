@@ -40,11 +40,6 @@ describeDriver(
       pid: true,
       empty_query: true,
     },
-    pendingOn: {
-      pid: "issue 14 item 3 (real backend PID), branch pg-wire",
-      notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
-      startup: "issue 14 item 4 (start-up parameters forwarded), branch pg-wire",
-    },
   },
   { describe, test, expect, beforeAll, afterAll },
 );

@@ -163,8 +163,8 @@ describe("psql: direct vs through the gateway", () => {
   });
 
   // issue 14 item 5 (fast-path FunctionCall decided like `select lo_…(…)` and relayed): \lo_import and
-  // \lo_export use libpq's lo_* API, which is the FunctionCall message. No branch named for it this round.
-  test("\\lo_import then \\lo_export through the gateway round-trips the bytes [pending: issue 14 item 5]", async () => {
+  // \lo_export use libpq's lo_* API, which is the FunctionCall message.
+  test("\\lo_import then \\lo_export through the gateway round-trips the bytes (issue 14 item 5)", async () => {
     const src = join(work, "lo-src.bin");
     const blob = Buffer.alloc(300_000);
     for (let i = 0; i < blob.length; i++) blob[i] = (i * 7919) % 256;
@@ -201,18 +201,20 @@ describe("psql: direct vs through the gateway", () => {
   });
 });
 
-// With a large object in the database every pg_dump below needs the fast-path FunctionCall (lo_open/loread):
-// issue 14 item 5, no branch named for it this round. The `-B` (no large objects) twins show the rest works.
+// With a large object in the database every pg_dump below needs the fast-path FunctionCall (lo_open/loread,
+// issue 14 item 5); the `-B` (no large objects) twins keep the rest apart. Every pg_dump from 15.14/16.10/17.6
+// on opens with `SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name =
+// 'restrict_nonsystem_relation_kind'`, which custos.parser_setting refuses for everyone ("set_config with a
+// setting name that is not a constant"): PENDING, a policy defect (issue 14 item 9's area) with no branch
+// named for it; until it is fixed no pg_dump runs through the gateway.
 for (const blobs of [true, false]) {
   const flags = blobs ? [] : ["-B"];
   const suffix = blobs ? "" : "_b";
-  const label = blobs
-    ? " [pending: issue 14 item 5, large objects need FunctionCall]"
-    : " (-B: no large objects)";
-  // Restoring runs `SET standard_conforming_strings = on` (the value in force, a line of every dump), which
-  // the shipped pack refuses for everyone: issue 14 item 9, no branch named for it this round.
-  const restorePending = " [pending: issue 14 item 9, SET standard_conforming_strings = on]";
-  describe(`pg_dump / pg_restore: direct vs through the gateway${label}`, () => {
+  const label = blobs ? " (a large object: FunctionCall, item 5)" : " (-B: no large objects)";
+  const dumpPending =
+    " [pending: custos.parser_setting refuses pg_dump's set_config(name, …) FROM pg_settings]";
+  // Restoring runs `SET standard_conforming_strings = on` (issue 14 item 9: allowed on main since the merge).
+  describe(`pg_dump / pg_restore: direct vs through the gateway${label}${dumpPending}`, () => {
     test("plain data-only dump: byte for byte the same as direct", async () => {
       const d = await run([pgBin("pg_dump"), ...flags, "--data-only", "--no-owner", "-d", direct()]);
       const g = await run([
@@ -230,7 +232,7 @@ for (const blobs of [true, false]) {
       expect(stable(g.stdout)).toBe(stable(d.stdout));
     });
 
-    test(`plain full dump restored through the gateway with psql: the same content${restorePending}`, async () => {
+    test(`plain full dump restored through the gateway with psql: the same content`, async () => {
       const g = await run([pgBin("pg_dump"), ...flags, "--no-owner", "-d", await viaGateway()]);
       expect(g.stderr).toBe("");
       const file = join(work, `plain${suffix}.sql`);
@@ -241,7 +243,7 @@ for (const blobs of [true, false]) {
       expect(contentOf(`restore_plain${suffix}`, blobs)).toBe(contentOf("ledger", blobs));
     });
 
-    test(`custom format (-Fc) dumped and restored through the gateway: same TOC, same content${restorePending}`, async () => {
+    test(`custom format (-Fc) dumped and restored through the gateway: same TOC, same content`, async () => {
       const file = join(work, `dump${suffix}.custom`);
       const g = await run([
         pgBin("pg_dump"),
@@ -284,7 +286,7 @@ for (const blobs of [true, false]) {
       expect(contentOf(`restore_custom${suffix}`, blobs)).toBe(contentOf("ledger", blobs));
     });
 
-    test(`directory format with -j 2 both ways (synchronized snapshots): same content${restorePending}`, async () => {
+    test(`directory format with -j 2 both ways (synchronized snapshots): same content`, async () => {
       const dir = join(work, `dump${suffix}.dir`);
       const g = await run([
         pgBin("pg_dump"),

@@ -45,14 +45,6 @@ describeDriver(
     },
     // Replication through the gateway is refused by design (the brief's choice for issue 14 item 10).
     gatewayExpected: { replication: { refused: true, names_replication: true } },
-    pendingOn: {
-      pid: "issue 14 item 3 (real backend PID), branch pg-wire",
-      notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
-      async: "issue 14 item 3 (AsyncConnection's backend PID = pg_backend_pid()), branch pg-wire",
-      protocol_latest: "issue 14 item 6 (NegotiateProtocolVersion carries 3.0), branch pg-wire",
-      replication:
-        "issue 14 item 10 (replication start-up parameter refused with a FATAL naming it), branch pg-wire",
-    },
   },
   { describe, test, expect, beforeAll, afterAll },
 );
@@ -88,11 +80,6 @@ describeDriver(
       ],
       pid: true,
       empty_query: [[], 1],
-    },
-    pendingOn: {
-      pid: "issue 14 item 3 (real backend PID), branch pg-wire",
-      notify: "issue 14 item 3 (NotificationResponse PID = BackendKeyData PID), branch pg-wire",
-      startup: "issue 14 item 4 (start-up parameters forwarded), branch pg-wire",
     },
   },
   { describe, test, expect, beforeAll, afterAll },
