@@ -21,6 +21,7 @@ const RESTORE_DBS = [
   "restore_plain_b",
   "restore_custom_b",
   "restore_dir_b",
+  ...["plain", "custom", "dir"].flatMap((f) => [`direct_${f}`, `direct_${f}_b`]),
 ] as const;
 const LO_OID = 424242;
 
@@ -315,5 +316,35 @@ for (const blobs of [true, false]) {
       expect(r.code).toBe(0);
       expect(contentOf(`restore_dir${suffix}`, blobs)).toBe(contentOf("ledger", blobs));
     });
+  });
+
+  // pg_restore / psql through the gateway apart from pg_dump through it: archives made DIRECTLY.
+  describe(`restoring a dump made directly, through the gateway${label}`, () => {
+    for (const [format, args] of [
+      ["plain", ["-Fp"]],
+      ["custom", ["-Fc"]],
+      ["dir", ["-Fd", "-j", "2"]],
+    ] as const) {
+      test(`${format}: the restored database holds what the source holds`, async () => {
+        const path = join(work, `direct-${format}${suffix}`);
+        const d = await run([pgBin("pg_dump"), ...flags, ...args, "--no-owner", "-f", path, "-d", direct()]);
+        expect(d.code).toBe(0);
+        const target = await viaGateway(`direct_${format}${suffix}`);
+        const r =
+          format === "plain"
+            ? await psql(target, ["-q", "-f", path])
+            : await run([
+                pgBin("pg_restore"),
+                ...(format === "dir" ? ["-j", "2"] : []),
+                "--no-owner",
+                "-d",
+                target,
+                path,
+              ]);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(contentOf(`direct_${format}${suffix}`, blobs)).toBe(contentOf("ledger", blobs));
+      });
+    }
   });
 }
