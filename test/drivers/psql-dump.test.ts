@@ -205,17 +205,14 @@ describe("psql: direct vs through the gateway", () => {
 // With a large object in the database every pg_dump below needs the fast-path FunctionCall (lo_open/loread,
 // issue 14 item 5); the `-B` (no large objects) twins keep the rest apart. Every pg_dump from 15.14/16.10/17.6
 // on opens with `SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings WHERE name =
-// 'restrict_nonsystem_relation_kind'`, which custos.parser_setting refuses for everyone ("set_config with a
-// setting name that is not a constant"): PENDING, a policy defect (issue 14 item 9's area) with no branch
-// named for it; until it is fixed no pg_dump runs through the gateway.
+// 'restrict_nonsystem_relation_kind'`: its setting name is computed, and its value is harmless for every
+// parser setting (src/sql/parser-settings.ts), so it is allowed.
 for (const blobs of [true, false]) {
   const flags = blobs ? [] : ["-B"];
   const suffix = blobs ? "" : "_b";
   const label = blobs ? " (a large object: FunctionCall, item 5)" : " (-B: no large objects)";
-  const dumpPending =
-    " [pending: custos.parser_setting refuses pg_dump's set_config(name, …) FROM pg_settings]";
   // Restoring runs `SET standard_conforming_strings = on` (issue 14 item 9: allowed on main since the merge).
-  describe(`pg_dump / pg_restore: direct vs through the gateway${label}${dumpPending}`, () => {
+  describe(`pg_dump / pg_restore: direct vs through the gateway${label}`, () => {
     test("plain data-only dump: byte for byte the same as direct", async () => {
       const d = await run([pgBin("pg_dump"), ...flags, "--data-only", "--no-owner", "-d", direct()]);
       const g = await run([
