@@ -393,7 +393,8 @@ describe("allowed settings reach the server", () => {
         DateStyle: "SQL, DMY",
         IntervalStyle: "iso_8601",
         extra_float_digits: "2",
-        options: "-c statement_timeout=777 --lock-timeout=888 -c idle_in_transaction_session_timeout=999",
+        options:
+          "-c statement_timeout=777 --lock-timeout=888 -c idle_in_transaction_session_timeout=999 -c default_transaction_isolation=serializable",
       },
     });
     expect(await show(client, "application_name")).toBe("reach");
@@ -404,6 +405,7 @@ describe("allowed settings reach the server", () => {
     expect(await show(client, "statement_timeout")).toBe("777ms");
     expect(await show(client, "lock_timeout")).toBe("888ms");
     expect(await show(client, "idle_in_transaction_session_timeout")).toBe("999ms");
+    expect(await show(client, "default_transaction_isolation")).toBe("serializable");
     client.close();
   });
 

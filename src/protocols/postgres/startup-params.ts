@@ -32,6 +32,11 @@ export const STARTUP_SETTINGS: ReadonlySet<string> = new Set([
   "search_path",
   "standard_conforming_strings",
   "client_min_messages",
+  // Transaction defaults node-postgres and pgJDBC can set at start-up; decided as their SET (agents: refused
+  // unless the pack lists them).
+  "default_transaction_isolation",
+  "default_transaction_read_only",
+  "default_transaction_deferrable",
 ]);
 
 /**
