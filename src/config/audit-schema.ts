@@ -2,6 +2,7 @@
 // checkpoints are published, how long event bodies and recordings are kept, and when the store is too big.
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { outboundUrl } from "./outbound-url.ts";
 import { parseSize } from "./size.ts";
 
 const nonEmpty = z.string().min(1, "must not be empty");
@@ -34,17 +35,7 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return bytes;
 });
 
-// A witness must be reached over HTTPS; plain HTTP only on loopback (tests, a local relay).
-const anchorUrl = z.string().refine((text) => {
-  try {
-    const url = new URL(text);
-    if (url.username || url.password) return false;
-    if (url.protocol === "https:") return true;
-    return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-  } catch {
-    return false;
-  }
-}, "expected an https:// URL without credentials (http:// only on loopback)");
+const anchorUrl = outboundUrl;
 
 const anchorName = z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, "expected 1-63 of A-Z a-z 0-9 _ . -");
 

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import type { HttpLoadContext } from "./http-load.ts";
 import { parseListenAddress } from "./listen-address.ts";
+import { outboundUrl } from "./outbound-url.ts";
 import type { Secret } from "./secret.ts";
 import { parseSize } from "./size.ts";
 
@@ -29,17 +30,7 @@ const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return bytes;
 });
 
-// HTTP sinks must be HTTPS; plain HTTP only on loopback (tests, a local forwarder).
-const sinkUrl = z.string().refine((text) => {
-  try {
-    const url = new URL(text);
-    if (url.username || url.password) return false;
-    if (url.protocol === "https:") return true;
-    return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-  } catch {
-    return false;
-  }
-}, "expected an https:// URL without credentials (http:// only on loopback)");
+const sinkUrl = outboundUrl;
 
 export const siemSink = z.discriminatedUnion("type", [
   z.strictObject({
