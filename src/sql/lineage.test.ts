@@ -122,6 +122,12 @@ describe("column lineage", () => {
       { filter_columns: ["a.attnum", "s.attnum"] },
     ],
     ["select s from rows from (generate_series(1, 2), unnest(array[1])) with ordinality s", {}],
+    // psql's \d against PostgreSQL 16+: the positional names of a catalog function's columns are no
+    // sensitive source (renamed_columns stays empty, so ORDER BY a.depth is not a masked filter).
+    [
+      "select u.tgrelid from pg_catalog.pg_trigger u, pg_catalog.pg_partition_ancestors(16384) with ordinality as a(relid, depth) where u.tgrelid = a.relid order by a.depth limit 1",
+      { filter_columns: ["a.depth", "a.relid", "u.tgrelid"] },
+    ],
     // ...but a real table's alias is still a whole row, whatever else shares the name elsewhere.
     [
       "select s from customers s where exists (select 1 from generate_series(1, 2) s)",

@@ -31,6 +31,10 @@ const DERIVED_ROW_FUNCTIONS: ReadonlySet<string> = new Set([
   "jsonb_path_query",
   "aclexplode",
   "pg_options_to_table",
+  // Catalog set-returning functions psql's \d and \dP call (against PostgreSQL 16+): relation OIDs, levels.
+  "pg_partition_ancestors",
+  "pg_partition_tree",
+  "pg_get_keywords",
 ]);
 
 /** Every function of a RangeFunction (`ROWS FROM (f(), g())` has several) is a derived-row built-in. */
