@@ -119,7 +119,9 @@ async function readAll(req: IncomingMessage): Promise<string> {
 export async function startReflector(): Promise<Reflector> {
   const received: Received[] = [];
   const server: Server = createServer(async (req, res) => {
-    const body = await readAll(req);
+    // An upload the gateway aborted (a method override found mid-stream) arrives truncated: not a request.
+    const body = await readAll(req).catch(() => null);
+    if (body === null) return res.destroy();
     received.push({ method: req.method!, url: req.url!, headers: { ...req.headers }, body });
     const url = new URL(req.url!, "http://upstream");
     const transport = url.searchParams.get("t");

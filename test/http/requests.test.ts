@@ -202,6 +202,44 @@ describe("method overrides", () => {
     expect(up.received).toHaveLength(0);
   });
 
+  test("past the policy's bound, a `_method` part or member aborts the upload; one without streams through", async () => {
+    const pad = "x".repeat(200 * 1024); // beyond limits.policy_body (64 KiB): streamed, not read whole
+    const bodies: [string, BodyInit, Record<string, string>][] = [];
+    const withField = new FormData();
+    withField.append("pad", pad);
+    withField.append("_method", "DELETE");
+    bodies.push(["multipart", withField, {}]);
+    bodies.push(["json", JSON.stringify({ pad, _method: "DELETE" }), { "content-type": "application/json" }]);
+    bodies.push([
+      "json, escaped key",
+      JSON.stringify({ pad }).replace(/}$/, ',"\\u005fmethod":"DELETE"}'),
+      { "content-type": "application/json" },
+    ]);
+    for (const [what, body, headers] of bodies) {
+      up.received.length = 0;
+      const res = await fetch(`${gw.base}/c/api/orders/1`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${human}`, ...headers },
+        body,
+      }).catch((err) => ({ status: 0, err }));
+      expect([what, res.status === 200]).toEqual([what, false]);
+      // Whatever reached the upstream is a truncated body, never the override.
+      for (const r of up.received) expect([what, r.body.includes("_method")]).toEqual([what, false]);
+    }
+    up.received.length = 0;
+    const plain = new FormData();
+    plain.append("pad", pad);
+    plain.append("qty", "2");
+    const ok = await fetch(`${gw.base}/c/api/orders/1`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${human}` },
+      body: plain,
+    });
+    expect(ok.status).toBe(200);
+    expect(up.received).toHaveLength(1);
+    expect(up.received[0]!.body.length).toBeGreaterThan(200 * 1024);
+  });
+
   test("where the connection honours overrides, the overridden method is what is decided and executed", async () => {
     up.received.length = 0;
     // An agent's GET that says DELETE is a DELETE: review, and nothing reaches the upstream.

@@ -14,7 +14,14 @@ import { FieldPlans } from "./field-plans.ts";
 import { type ClientOrigin, recordedHeaders } from "./headers.ts";
 import { jsonMasker } from "./mask.ts";
 import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
-import { formBody, isIdentity, overrideMember, requestBodyType, unreadableCharset } from "./request-body.ts";
+import {
+  formBody,
+  isIdentity,
+  overrideMember,
+  refuseOverrideInStream,
+  requestBodyType,
+  unreadableCharset,
+} from "./request-body.ts";
 import { type ResponseMasking, relayResponse } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
 import type { RequestHold } from "./sessions.ts";
@@ -137,7 +144,10 @@ export async function exchange(
       bodyHead = head(body, target.limits.recordBody);
     } else if (bodyType !== "form") {
       // JSON too large for the policy, or a multipart upload: streamed; the policy sees that it was skipped.
-      body = b.stream;
+      // A method override inside cannot be stripped, so one aborts the upload (request-body.ts).
+      body = target.relay.methodOverride
+        ? b.stream
+        : b.stream.pipeThrough(refuseOverrideInStream(bodyType === "json" ? "json" : "multipart"));
       http.body_skipped = "too_large";
     } else {
       // A form the gateway cannot read whole may carry a method override it cannot strip.

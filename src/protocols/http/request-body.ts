@@ -85,3 +85,37 @@ export function formBody(
     fields,
   };
 }
+
+/**
+ * Where the body is too large for the policy to read (a large upload, a large JSON document), a method
+ * override inside it cannot be stripped: the part header or the JSON key naming it is looked for as the
+ * body streams, and the upload is aborted there, so the upstream gets a truncated body it will not run.
+ * The pattern is searched across chunk boundaries (a short tail of the previous chunk is kept).
+ */
+const OVERRIDE_IN_STREAM: Record<"multipart" | "json", RegExp> = {
+  multipart: /content-disposition:[^\r\n]*\bname\s*=\s*"?_method(?=["';\s]|$)/i,
+  json: /"(?:_|\\u005f)method"\s*:/i,
+};
+const TAIL = 256;
+const latin1 = new TextDecoder("latin1");
+
+export function refuseOverrideInStream(type: "multipart" | "json"): TransformStream<Uint8Array, Uint8Array> {
+  const pattern = OVERRIDE_IN_STREAM[type];
+  let tail = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const text = tail + latin1.decode(chunk);
+      if (pattern.test(text)) {
+        controller.error(
+          new CustosError(
+            "protocol.malformed",
+            `a ${METHOD_PARAM} field in a body too large for the policy to read is not relayed`,
+          ),
+        );
+        return;
+      }
+      tail = text.slice(-TAIL);
+      controller.enqueue(chunk);
+    },
+  });
+}
