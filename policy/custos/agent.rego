@@ -104,7 +104,7 @@ agent_denials contains {"rule": "custos.agent_statistics", "reason": sprintf("ag
 agent_denials contains {"rule": "custos.agent_statistics", "reason": sprintf("agents may not call %s (it exposes column values or other sessions' SQL)", [f])} if {
 	agent
 	some s in statements
-	some f in s.functions
+	some f in called_functions(s)
 	lower(base_name(f)) in data.custos.lists.agent.denied_relations
 }
 

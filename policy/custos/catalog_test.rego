@@ -80,13 +80,13 @@ test_agent_unknown_function_denied if {
 test_agent_statistics_view_denied if {
 	s := stmt({"catalog": resolved([use("pg_catalog.pg_statistic.stavalues1", "stavalues1", "computed", [])], [])})
 	d := custos.decision with input as agent_input(s)
-	denied_by(d, "custos.agent_value_exposing_view")
+	denied_by(d, "custos.agent_statistics")
 }
 
 test_agent_activity_function_denied if {
 	s := stmt({"catalog": resolved([], [{"name": "pg_catalog.pg_stat_get_activity", "volatility": "stable"}])})
 	d := custos.decision with input as agent_input(s)
-	denied_by(d, "custos.agent_value_exposing_function")
+	denied_by(d, "custos.agent_statistics")
 }
 
 test_agent_iban_named_filter_denied if {

@@ -21,12 +21,5 @@ agent_denials contains {"rule": "custos.agent_unknown_function", "reason": sprin
 	f.volatility == "unknown"
 }
 
-agent_denials contains {"rule": "custos.agent_value_exposing_function", "reason": sprintf("agents may not call %s: it exposes other sessions' statements or state", [f])} if {
-	agent
-	some s in statements
-	some f in called_functions(s)
-	base_name(f) in data.custos.lists.agent.value_exposing_functions
-}
-
 # As written, and as the catalog found them (functions a view scans).
 called_functions(s) := {f | some f in s.functions} | {f.name | some f in object.get(s, ["catalog", "functions"], [])}

@@ -63,20 +63,14 @@ agent_denials contains {"rule": "custos.agent_unresolved", "reason": sprintf("ag
 	s.catalog.status == "unresolved"
 }
 
-# Statistics and activity relations hold other rows' values (histograms) and other sessions' SQL.
-agent_denials contains {"rule": "custos.agent_value_exposing_view", "reason": sprintf("agents may not read %s: it exposes column values or other sessions' statements", [t])} if {
+# Statistics and activity relations hold other rows' values (histograms) and other sessions' SQL: read
+# through a view too (as the planner found them; agent.rego has the rule for relations named directly).
+agent_denials contains {"rule": "custos.agent_statistics", "reason": sprintf("agents may not read %s (it exposes column values or other sessions' SQL)", [t])} if {
 	agent
 	some s in statements
 	some u in object.get(s, ["catalog", "uses"], [])
 	t := relation_of(u.column)
-	t in data.custos.lists.agent.value_exposing_tables
-}
-
-agent_denials contains {"rule": "custos.agent_value_exposing_view", "reason": sprintf("agents may not read %s: it exposes column values or other sessions' statements", [t])} if {
-	agent
-	some s in statements
-	some t in s.tables_read
-	t in data.custos.lists.agent.value_exposing_tables
+	lower(base_name(t)) in data.custos.lists.agent.denied_relations
 }
 
 # The same rules as the parse-tree layer's, so a client learns one name per kind of use.
