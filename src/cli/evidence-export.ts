@@ -1,5 +1,5 @@
 // `custos evidence export`: an offline evidence bundle for a time range (see src/audit/evidence/).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openApprovalRepository } from "../approvals/repository.ts";
 import { importSigner } from "../audit/checkpoint.ts";
@@ -10,7 +10,7 @@ import { GATEWAY_KEY_FILE, loadOrCreateGatewayKey } from "../identity/gateway-ke
 import { SHIPPED_BUNDLE } from "../policy/shipped.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 import { inventory } from "./evidence-inventory.ts";
-import { withStore } from "./store-access.ts";
+import { localOperator, recordEvents, withStore } from "./store-access.ts";
 
 export function parseTime(value: unknown, name: string, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
@@ -91,6 +91,31 @@ out (no signature covers them yet) and counted.`,
         policyBundles: bundles,
       });
       writeFileSync(out, result.bytes, { mode: 0o640 });
+      // Chain of custody (F14, F16): who exported which range, and the bundle's hash, in the CLI's signed
+      // log. No event, no bundle.
+      try {
+        await recordEvents(config, key, [
+          {
+            type: "evidence.exported",
+            time: Date.now(),
+            data: {
+              exported_by: localOperator(),
+              from,
+              to,
+              ...(sel.connection ? { connection: sel.connection } : {}),
+              ...(sel.subject ? { subject: sel.subject } : {}),
+              events: result.events,
+              logs: result.logs.map((l) => l.logId),
+              bundle_sha256: hex(sha256(result.bytes)),
+            },
+          },
+        ]);
+      } catch (err) {
+        rmSync(out, { force: true });
+        throw new CliError(
+          `the export could not be recorded in the audit log, so no bundle was kept: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
       process.stdout.write(
         `wrote ${out}: ${result.events} events from ${result.logs.length} log(s), ${result.logs.reduce((n, l) => n + l.recordings.length, 0)} recording batches` +
           (result.unproven ? `; ${result.unproven} event(s) after the newest checkpoint left out` : "") +

@@ -8,10 +8,13 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import { hex, sha256 } from "../../src/audit/codec.ts";
+import { decodeEvent, hex, sha256 } from "../../src/audit/codec.ts";
 import { readTarGz } from "../../src/audit/evidence/tar.ts";
 import { leafHash } from "../../src/audit/merkle.ts";
+import { openStore } from "../../src/audit/store.ts";
+import { loadConfig } from "../../src/config/load.ts";
 import { fixtureSecrets } from "../../src/demo/fixture.ts";
+import { storeUrl } from "../../src/gateway.ts";
 import { type MaskingWorld, startMaskingWorld } from "../masking/gateway-support.ts";
 import { psql } from "../support/gateway.ts";
 import { named, tamper, type VerifierResult, verifyPy, verifyTs } from "./support.ts";
@@ -111,6 +114,26 @@ const lines = (p: string) =>
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l));
+
+describe("chain of custody", () => {
+  test("the export itself is an evidence.exported event in the CLI's signed log, with the bundle's hash", async () => {
+    const config = loadConfig(configFile, {
+      ...process.env,
+      LEDGER_DB_PASSWORD: world.pg.roles.scram.password,
+    });
+    const store = await openStore(storeUrl(config));
+    try {
+      const cliLog = (await store.logs()).find((l) => l.logId.endsWith(".cli"));
+      expect(cliLog).toBeDefined();
+      const rows = await store.readEvents(cliLog!.logId, 0, 1000);
+      const exported = rows.map((r) => decodeEvent(r.body)).filter((e) => e.type === "evidence.exported");
+      expect(exported.length).toBeGreaterThan(0);
+      expect(exported.at(-1)!.data.bundle_sha256).toBe(hex(sha256(bundle)));
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe("the bundle", () => {
   test("holds the events as logged, their leaves, recordings, checkpoints and a readable offline report", () => {
