@@ -11,7 +11,14 @@ import { type JournalEntry, pendingMigrations, readJournal } from "./migration-s
 import { toRanges } from "./prune-claims.ts";
 import * as prune from "./prune-sql.ts";
 import * as t from "./schema-pg.ts";
-import { type AuditStore, batchRange, type CommitBatch, chunks, type StoredEvent } from "./store.ts";
+import {
+  type AuditStore,
+  batchRange,
+  type CommitBatch,
+  chunks,
+  foldSessionHeads,
+  type StoredEvent,
+} from "./store.ts";
 
 const MIGRATIONS = new URL("./migrations/pg", import.meta.url).pathname;
 /** Arbitrary constant naming the audit schema migration lock (pg_advisory_lock key). */
@@ -281,34 +288,19 @@ function postgresStore(client: postgres.Sql, db: ReturnType<typeof drizzle<typeo
     },
 
     async sessionHeads(ids) {
-      const out = new Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>();
-      if (ids.length === 0) return out;
-      for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
+      if (ids.length === 0) return new Map();
       const E = t.auditEvents;
       const heads = await db
         .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt, sessionId: E.sessionId })
         .from(E)
         .where(and(inArray(E.sessionId, ids), inArray(E.type, ["session.start", "session.end"])))
         .orderBy(asc(E.seq));
-      for (const r of heads) {
-        if (r.prunedAt != null) {
-          const h = out.get(r.sessionId ?? "");
-          if (h) h.pruned = true;
-          continue;
-        }
-        const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
-        out.get(e.sessionId ?? "")?.events.push(e);
-      }
       const counts = await db
         .select({ id: E.sessionId, n: count() })
         .from(E)
         .where(and(inArray(E.sessionId, ids), eq(E.type, "statement")))
         .groupBy(E.sessionId);
-      for (const c of counts) {
-        const h = out.get(c.id ?? "");
-        if (h) h.statements = Number(c.n);
-      }
-      return out;
+      return foldSessionHeads(ids, heads, counts);
     },
 
     async pruneCandidates(logId, rule, limit) {

@@ -11,7 +11,13 @@ import { pendingMigrations, readJournal } from "./migration-state.ts";
 import { toRanges } from "./prune-claims.ts";
 import * as prune from "./prune-sql.ts";
 import * as t from "./schema-sqlite.ts";
-import { type AuditStore, batchRange, type CommitBatch, type StoredEvent } from "./store.ts";
+import {
+  type AuditStore,
+  batchRange,
+  type CommitBatch,
+  foldSessionHeads,
+  type StoredEvent,
+} from "./store.ts";
 
 const MIGRATIONS = new URL("./migrations/sqlite", import.meta.url).pathname;
 
@@ -324,9 +330,7 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
     },
 
     async sessionHeads(ids) {
-      const out = new Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>();
-      if (ids.length === 0) return out;
-      for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
+      if (ids.length === 0) return new Map();
       const E = t.auditEvents;
       const heads = db
         .select({ logId: E.logId, seq: E.seq, body: E.body, prunedAt: E.prunedAt, sessionId: E.sessionId })
@@ -334,26 +338,13 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
         .where(and(inArray(E.sessionId, ids), inArray(E.type, ["session.start", "session.end"])))
         .orderBy(asc(E.seq))
         .all();
-      for (const r of heads) {
-        if (r.prunedAt != null) {
-          const h = out.get(r.sessionId ?? "");
-          if (h) h.pruned = true;
-          continue;
-        }
-        const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
-        out.get(e.sessionId ?? "")?.events.push(e);
-      }
       const counts = db
         .select({ id: E.sessionId, n: count() })
         .from(E)
         .where(and(inArray(E.sessionId, ids), eq(E.type, "statement")))
         .groupBy(E.sessionId)
         .all();
-      for (const c of counts) {
-        const h = out.get(c.id ?? "");
-        if (h) h.statements = c.n;
-      }
-      return out;
+      return foldSessionHeads(ids, heads, counts);
     },
 
     async pruneCandidates(logId, rule, limit) {

@@ -1,8 +1,10 @@
 // The audit store: one interface, two thin adapters (sqlite-store.ts, postgres-store.ts) over the same
 // lockstep schema. Every write is one transactional commit(batch): one batch, one transaction, one fsync.
+
 import type { AuditEvent } from "../core/audit-event.ts";
 import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { decodeEvent } from "./codec.ts";
 import type { SeqRange } from "./prune-claims.ts";
 import type { PruneRule } from "./prune-sql.ts";
 import type * as schema from "./schema-pg.ts";
@@ -85,9 +87,7 @@ export interface AuditStore {
     limit: number,
   ): Promise<{ request: ApprovalRequestRow; decisions: ApprovalDecisionRow[] }[]>;
   /** The events a sessions row is folded from (session.start, session.end) and statement counts, per id. */
-  sessionHeads(
-    ids: string[],
-  ): Promise<Map<string, { events: StoredEvent[]; statements: number; pruned: boolean }>>;
+  sessionHeads(ids: string[]): Promise<Map<string, SessionHead>>;
   /** Retention: seqs of events, and of recording.batch events whose recording, past their cutoffs. */
   pruneCandidates(
     logId: string,
@@ -166,5 +166,42 @@ export function batchRange(fromBatch: number, limit: number): { from: number; li
 export function chunks<T>(rows: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+/** What a sessions row is folded from: its start and end events, its statement count, whether pruned. */
+export interface SessionHead {
+  events: StoredEvent[];
+  statements: number;
+  pruned: boolean;
+}
+
+/** sessionHeads' result from the rows both stores read (session.start/end in seq order; counts). */
+export function foldSessionHeads(
+  ids: readonly string[],
+  heads: readonly {
+    logId: string;
+    seq: number;
+    body: Uint8Array;
+    prunedAt: number | null;
+    sessionId: string | null;
+  }[],
+  counts: readonly { id: string | null; n: number | bigint | string }[],
+): Map<string, SessionHead> {
+  const out = new Map<string, SessionHead>();
+  for (const id of ids) out.set(id, { events: [], statements: 0, pruned: false });
+  for (const r of heads) {
+    if (r.prunedAt != null) {
+      const h = out.get(r.sessionId ?? "");
+      if (h) h.pruned = true;
+      continue;
+    }
+    const e: StoredEvent = { logId: r.logId, seq: r.seq, ...decodeEvent(r.body) };
+    out.get(e.sessionId ?? "")?.events.push(e);
+  }
+  for (const c of counts) {
+    const h = out.get(c.id ?? "");
+    if (h) h.statements = Number(c.n);
+  }
   return out;
 }

@@ -48,12 +48,14 @@ export async function exchange(
   origin: ClientOrigin | null,
 ): Promise<Response> {
   const started = nowMicros();
+  // A request refused before it is decided: answered, audited and recorded as malformed.
+  const refuseMalformed = (err: CustosError) => malformed(hold, req, rest, search, started, err);
   const pooled = hold.pooled;
   const { session, stats } = pooled;
   const target = session.connection.target;
   // 1. The request the upstream will execute, and the command the policy decides about it.
   const prepared = prepareRequest(req, target, rest, search, origin);
-  if (!prepared.ok) return malformed(hold, req, rest, search, started, prepared.error);
+  if (!prepared.ok) return refuseMalformed(prepared.error);
   const upstreamReq = prepared.request;
   let { command, http } = commandFor(upstreamReq);
   let body: ReadableStream<Uint8Array> | Uint8Array | null = hasBody(req) ? req.body : null;
@@ -65,12 +67,7 @@ export async function exchange(
     !isIdentity(req.headers.get("content-encoding")) &&
     !target.relay.forwardHeaders.includes("content-encoding")
   )
-    return malformed(
-      hold,
-      req,
-      rest,
-      search,
-      started,
+    return refuseMalformed(
       new CustosError(
         "protocol.unsupported",
         "encoded request bodies are not relayed: the policy could not read them",
@@ -78,12 +75,7 @@ export async function exchange(
     );
   const charset = body ? unreadableCharset(req, bodyType) : null;
   if (charset !== null)
-    return malformed(
-      hold,
-      req,
-      rest,
-      search,
-      started,
+    return refuseMalformed(
       new CustosError(
         "protocol.unsupported",
         `a ${bodyType} body in ${charset} is not relayed: decide on UTF-8`,
@@ -108,19 +100,14 @@ export async function exchange(
         const jsonOverride = overrideMember(http.body);
         if (jsonOverride !== null) {
           if (!target.relay.methodOverride)
-            return malformed(
-              hold,
-              req,
-              rest,
-              search,
-              started,
+            return refuseMalformed(
               new CustosError("protocol.malformed", `a ${METHOD_PARAM} member in a JSON body is not relayed`),
             );
           const chosen = chooseOverride([
             jsonOverride,
             ...(upstreamReq.method !== req.method ? [upstreamReq.method] : []),
           ]);
-          if (chosen instanceof CustosError) return malformed(hold, req, rest, search, started, chosen);
+          if (chosen instanceof CustosError) return refuseMalformed(chosen);
           const parsed = http.body;
           upstreamReq.method = chosen;
           ({ command, http } = commandFor(upstreamReq));
@@ -128,13 +115,13 @@ export async function exchange(
         }
       } else {
         const form = formBody(b.bytes, bodyType, target.relay.methodOverride);
-        if (form instanceof CustosError) return malformed(hold, req, rest, search, started, form);
+        if (form instanceof CustosError) return refuseMalformed(form);
         if (form.override) {
           const chosen = chooseOverride([
             form.override,
             ...(upstreamReq.method !== req.method ? [upstreamReq.method] : []),
           ]);
-          if (chosen instanceof CustosError) return malformed(hold, req, rest, search, started, chosen);
+          if (chosen instanceof CustosError) return refuseMalformed(chosen);
           upstreamReq.method = chosen;
           ({ command, http } = commandFor(upstreamReq));
         }
@@ -152,12 +139,7 @@ export async function exchange(
     } else {
       // A form the gateway cannot read whole may carry a method override it cannot strip.
       await b.stream.cancel().catch(() => {});
-      return malformed(
-        hold,
-        req,
-        rest,
-        search,
-        started,
+      return refuseMalformed(
         new CustosError(
           "protocol.too_large",
           `form bodies are read whole to strip ${METHOD_PARAM}: at most ${target.limits.policyBody} bytes`,
