@@ -168,8 +168,11 @@ describe("console in Chromium", () => {
   test("the audit integrity panel shows a verified log and its latest checkpoint", async () => {
     await Bun.sleep(1_100); // checkpoints are written every second
     await admin.goto(`${base}/console/audit`);
+    // The button POSTs and then reloads the page: wait for that reload, not for the page already loaded,
+    // or the reads below race the navigation (seen in CI as a verdict read from a page being replaced).
+    const reloaded = admin.waitForEvent("load");
     await admin.click("#verify-now");
-    await admin.waitForLoadState("load");
+    await reloaded;
     // On a busy machine a run can outlast the 2 s the API waits; the panel then says "running": look again.
     for (let i = 0; i < 20 && (await admin.locator(".verdict-ok").count()) === 0; i++) {
       await Bun.sleep(500);
