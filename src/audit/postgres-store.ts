@@ -75,8 +75,8 @@ async function migrateLocked(client: postgres.Sql, db: ReturnType<typeof drizzle
         [
           `the audit store needs migrating by its owner: ${tags.length} migration(s) pending (${tags.join(", ")})`,
           `and role ${role} may not create objects. The owner migrates with`,
-          "CUSTOS_AUDIT_OWNER_URL=postgres://custos_audit_owner:…@host/db custos sessions list",
-          "--config deploy/postgres/migrate.example.yaml --limit 1, then runs deploy/postgres/audit-store-roles.sql again",
+          "CUSTOS_AUDIT_OWNER_URL=postgres://custos_audit_owner:…@host/db custos migrate",
+          "--config deploy/postgres/migrate.example.yaml, then runs deploy/postgres/audit-store-roles.sql again",
         ].join(" "),
         { role, pending: tags },
       );
