@@ -6,6 +6,7 @@ import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, max, type SQL,
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { projectFile } from "../project-files.ts";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import { pendingMigrations, readJournal } from "./migration-state.ts";
 import { toRanges } from "./prune-claims.ts";
@@ -19,7 +20,7 @@ import {
   type StoredEvent,
 } from "./store.ts";
 
-const MIGRATIONS = new URL("./migrations/sqlite", import.meta.url).pathname;
+const MIGRATIONS = projectFile("src/audit/migrations/sqlite");
 
 /**
  * The audit file holds every statement and recording: created 0600 before SQLite opens it (SQLite then

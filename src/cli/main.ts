@@ -12,6 +12,7 @@ import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
 import { evidenceExportCommand } from "./evidence-export.ts";
 import { evidenceVerifyCommand } from "./evidence-verify.ts";
+import { healthcheckCommand } from "./healthcheck.ts";
 import { migrateCommand } from "./migrate.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
@@ -38,6 +39,7 @@ const commands: CliCommand[] = [
   approveCommand,
   denyCommand,
   versionCommand,
+  healthcheckCommand,
 ];
 
 function overview(): string {

@@ -1,6 +1,8 @@
 // `custos migrate --config FILE`: applies the audit store's pending migrations, for the PostgreSQL store's
 // owner at install and after each upgrade (deploy/README.md, "Audit store"). Gateways never migrate a shared
 // store; until this has run they refuse to start naming this command.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { openStore, redactUrl } from "../audit/store.ts";
 import { loadConfig } from "../config/load.ts";
 import { storeUrl } from "../gateway.ts";
@@ -21,6 +23,9 @@ date, 1 naming the store and the reason otherwise.`,
     if (typeof flags.config !== "string") throw new CliError("migrate needs --config FILE", 2);
     const config = loadConfig(flags.config, process.env, { secrets: false });
     const url = storeUrl(config);
+    // An embedded store migrated before the first start: its directory is the gateway's data_dir (0700).
+    if (config.audit.store.kind === "embedded")
+      mkdirSync(dirname(config.audit.store.path), { recursive: true, mode: 0o700 });
     // Opening a store applies what is pending (postgres-store.ts migrateLocked, sqlite-store.ts).
     const store = await openStore(url);
     await store.close();

@@ -3,6 +3,7 @@ import { loadConfig } from "../config/load.ts";
 import { createLogger } from "../core/log.ts";
 import { configuredConnections, startGateway } from "../gateway.ts";
 import { shippedBundle } from "../policy/shipped.ts";
+import { COMPILED } from "../project-files.ts";
 import { buildInfo } from "../version.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
@@ -39,7 +40,8 @@ SIGHUP reloads the policy bundle (a bundle that fails to load is refused and the
     const gw = await startGateway(config, {
       logger,
       policyBundle: config.policy.bundle ?? (await shippedBundle()),
-      watchPolicy: config.policy.watch,
+      // The shipped bundle inside the executable cannot change: nothing to watch.
+      watchPolicy: config.policy.watch && (config.policy.bundle != null || !COMPILED),
     });
     await runUntilSignalled(gw, logger);
     return 0;
