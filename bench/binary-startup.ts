@@ -71,9 +71,9 @@ for (const [name, cmd] of [
   ["executable", [join(ROOT, "dist/custos-linux-x64")]],
   ["source (bun src/cli/main.ts)", [process.execPath, join(ROOT, "src/cli/main.ts")]],
 ] as const) {
-  const rows = [];
+  const rows: Awaited<ReturnType<typeof once>>[] = [];
   for (let i = 0; i < runs; i++) rows.push(await once([...cmd]));
-  const f = (k: keyof (typeof rows)[0], d = 0) => median(rows.map((r) => r[k])).toFixed(d);
+  const f = (k: keyof (typeof rows)[number], d = 0) => median(rows.map((r) => r[k])).toFixed(d);
   console.log(
     `${name.padEnd(30)} started ${f("started")} ms  /healthz 200 ${f("healthy")} ms  RSS idle ${f("rssIdle")} MiB  after 200 req ${f("rssAfter")} MiB  (median of ${runs})`,
   );
