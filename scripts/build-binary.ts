@@ -2,8 +2,9 @@
 // repository path (src/project-files.ts finds them there), the recorder worker as a second entry point, the
 // SQL parser's WASM handed to its loader by a build plugin, then SHA256SUMS and an SBOM.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, join, resolve } from "node:path";
 import type { BunPlugin } from "bun";
 import { cycloneDxFromLockfile } from "./lib/sbom.ts";
 
@@ -65,8 +66,34 @@ export function buildStamp(): { version: string; commit: string; date: string } 
   return { version, commit: `${head}${dirty}`, date };
 }
 
+/**
+ * The demo database, initialised and loaded once at build time (initdb in PGlite costs seconds and ~900 MB
+ * at first start otherwise). Cached outside the clone by its key (fixture and PGlite version), copied into
+ * DIST/.build/demo-snapshot, which is embedded.
+ */
+async function demoSnapshotDir(): Promise<string> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { fixtureSql } = await import("../src/demo/fixture.ts");
+  const { EMBEDDED_SNAPSHOT_DIR, snapshotPath, writeSnapshot } = await import("../src/demo/snapshot.ts");
+  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "custos", "demo-snapshot");
+  const sql = fixtureSql();
+  const cached = snapshotPath(cache, sql);
+  if (!existsSync(cached)) {
+    const db = await PGlite.create();
+    await db.exec(sql);
+    await writeSnapshot(db, cached, cache);
+    await db.close();
+  }
+  const dir = join(DIST, ".build", EMBEDDED_SNAPSHOT_DIR);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(cached, join(dir, basename(cached)));
+  return dir;
+}
+
 export async function buildBinary(target: Target, outfile = join(DIST, `custos-${target}`)): Promise<string> {
-  const names = ASSETS.map((a) => a.split("/").at(-1));
+  const assets = [...ASSETS, await demoSnapshotDir()];
+  const names = assets.map((a) => a.split("/").at(-1));
   if (new Set(names).size !== names.length) throw new Error("two assets share a last name");
   const stamp = buildStamp();
   const result = await Bun.build({
@@ -75,7 +102,7 @@ export async function buildBinary(target: Target, outfile = join(DIST, `custos-$
     compile: {
       target: TARGETS[target],
       outfile,
-      assets: ASSETS,
+      assets,
       // The operator's .env or bunfig.toml in the working directory must not change the gateway.
       autoloadDotenv: false,
       autoloadBunfig: false,

@@ -16,7 +16,7 @@ import { asCustosError, CustosError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { fixtureSql } from "./fixture.ts";
 import { pgliteAssets } from "./pglite-assets.ts";
-import { readSnapshot, snapshotPath, writeSnapshot } from "./snapshot.ts";
+import { embeddedSnapshot, readSnapshot, snapshotPath, writeSnapshot } from "./snapshot.ts";
 import { startWireServer } from "./wire-server.ts";
 
 export interface DemoDatabaseOptions {
@@ -136,7 +136,10 @@ async function openDatabase(
     return { db, source: "fresh" };
   }
   const cachePath = opts.snapshotDir === undefined ? undefined : snapshotPath(opts.snapshotDir, sql);
-  const snapshot = cachePath ? await readSnapshot(cachePath) : undefined;
+  // The executable carries the snapshot scripts/build-binary made, so even its first demo skips initdb.
+  const snapshot = cachePath
+    ? ((await readSnapshot(cachePath)) ?? (await embeddedSnapshot(cachePath)))
+    : undefined;
   if (snapshot) {
     try {
       return {

@@ -3,7 +3,15 @@
 // environment and — where the kernel lets root make a private mount namespace — with this checkout, its
 // node_modules and its Bun hidden under empty tmpfs mounts, so nothing outside the executable can be read.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { logRecords, PROJECT_ROOT, runCli, spawnCli } from "../support/cli-process.ts";
@@ -237,5 +245,7 @@ describe("the executable, from an empty directory with the checkout hidden", () 
     }
     // The demo's files are in the working directory (the executable has no checkout to put them in).
     expect(readFileSync(join(cwd, "data", "demo", "custos.yaml"), "utf8")).toContain("data_dir");
+    // The database came from the snapshot embedded at build time: a fresh initdb would have written one.
+    expect(existsSync(join(cwd, "data", "demo", "pglite-snapshot"))).toBe(false);
   }, 150_000);
 });
