@@ -1,5 +1,6 @@
 // Composition root: the one module that knows every other. Builds the gateway from a resolved config —
 // key, TLS, audit recorder, identity, policy, pipeline, listeners — and tears it down in reverse.
+import { existsSync } from "node:fs";
 import { approvalsPort } from "./api/admin/approvals-adapter.ts";
 import { openAdmin } from "./api/admin/wire.ts";
 import { approvalsApi } from "./api/approvals.ts";
@@ -22,9 +23,11 @@ import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
 import { MaskingEngine } from "./masking/engine.ts";
 import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
+import { bindOrExplain } from "./net/listen.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
+import { renderProcessMetrics } from "./pipeline/process-metrics.ts";
 import { siemRedactor } from "./pipeline/siem-redact.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
@@ -36,8 +39,7 @@ import { startPostgresServer } from "./protocols/postgres/server.ts";
 import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { protocols, type RunningProtocol } from "./protocols/registry.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
-
-export const VERSION = "0.1.0";
+import { buildInfo, VERSION } from "./version.ts";
 
 export interface RunningGateway {
   readonly postgresPort: number;
@@ -68,8 +70,20 @@ export function storeUrl(config: Config): string {
   return s.kind === "embedded" ? `sqlite:${s.path}` : s.url.reveal();
 }
 
+/** Every connection the config defines, of every protocol: `serve` refuses a config with none. */
+export function configuredConnections(config: Config): string[] {
+  return [...config.connections, ...config.httpConnections, ...config.protocolConnections].map((c) => c.name);
+}
+
 export async function startGateway(config: Config, opts: StartOptions): Promise<RunningGateway> {
   const logger = opts.logger ?? createLogger(config.log.level);
+  // A configured bundle that is not there is a mistake in the deployment, not a policy: refuse to start
+  // (a bundle that is there but cannot be loaded still starts, refusing everything, with /healthz 503).
+  if (opts.policyBundle && !existsSync(opts.policyBundle)) {
+    throw new CustosError("policy.unavailable", `policy bundle ${opts.policyBundle} does not exist`, {
+      bundle: opts.policyBundle,
+    });
+  }
   const key = await loadOrCreateGatewayKey(config.dataDir);
   const logId = instanceId(config.dataDir);
   const tls = await loadOrCreateTlsMaterial({
@@ -88,11 +102,13 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   const anchors = createAnchorPublisher(config, logger);
   recorder.onCheckpoint((cp, publicKey) => anchors.publish(cp, publicKey));
   logger.info("audit signing key", { log_id: logId, fingerprint: publicKeyFingerprint(key.publicRaw) });
-  recorder.onStateChange((s) =>
-    s.writable
-      ? logger.info("audit store writable again")
-      : logger.error("audit store unavailable", { reason: s.reason }),
-  );
+  // The recorder closing at drain is not an outage: a clean shutdown logs no error.
+  let draining = false; // set just before the recorder is closed
+  recorder.onStateChange((s) => {
+    if (draining) return;
+    if (s.writable) logger.info("audit store writable again");
+    else logger.error("audit store unavailable", { reason: s.reason });
+  });
 
   const policy = new PolicyEngine({ logger });
   if (opts.policyBundle) {
@@ -318,7 +334,9 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         metrics.render(recorder.stats(), {
           policyLoaded: policy.hash !== null,
           ...(siem ? { siem: siem.streamer.stats() } : {}),
-        }) + evidence.metrics(),
+        }) +
+        evidence.metrics() +
+        renderProcessMetrics(buildInfo()),
       ...(siem ? { detail: () => ({ siem: siem.streamer.stats() }) } : {}),
       api: [approvalsApi({ approvals, authenticator })],
     },
@@ -326,23 +344,25 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   );
   // HTTP connections share the listener: /c/<name>/… goes to the HTTP gateway, the rest to the admin app.
   const httpGateway = createHttpGateway({ gateway: pipeline, masking, logger, tls: config.tls !== null });
-  const http = Bun.serve({
-    hostname: config.listen.http.host,
-    port: config.listen.http.port,
-    fetch: (req, server) => {
-      const gatewayResponse = httpGateway.fetch(req, server);
-      if (gatewayResponse) return gatewayResponse;
-      for (const r of running) {
-        const served = r.protocol.fetch?.(req, server);
-        if (served) return served;
-      }
-      return app.fetch(req);
-    },
-    websocket: httpGateway.websocket,
-    // Bodies stream through (bounded buffers only for policy and masking); Bun's 128 MB default would cut
-    // legitimate uploads.
-    maxRequestBodySize: 2 ** 34,
-  });
+  const http = bindOrExplain("listen.http", config.listen.http, () =>
+    Bun.serve({
+      hostname: config.listen.http.host,
+      port: config.listen.http.port,
+      fetch: (req, server) => {
+        const gatewayResponse = httpGateway.fetch(req, server);
+        if (gatewayResponse) return gatewayResponse;
+        for (const r of running) {
+          const served = r.protocol.fetch?.(req, server);
+          if (served) return served;
+        }
+        return app.fetch(req);
+      },
+      websocket: httpGateway.websocket,
+      // Bodies stream through (bounded buffers only for policy and masking); Bun's 128 MB default would cut
+      // legitimate uploads.
+      maxRequestBodySize: 2 ** 34,
+    }),
+  );
 
   ports = { postgres: pg.port, http: http.port ?? 0 };
 
@@ -371,12 +391,12 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       policy_bundle: policy.hash,
       tls_self_signed: tls.selfSigned,
       tls_fingerprint: tls.fingerprint256,
-      connections: [...config.connections, ...config.httpConnections, ...config.protocolConnections].map(
-        (c) => c.name,
-      ),
+      connections: configuredConnections(config),
     },
   });
   logger.info("gateway started", {
+    version: VERSION,
+    commit: buildInfo().commit,
     postgres: `${config.listen.postgres.host}:${pg.port}`,
     http: `${config.listen.http.host}:${http.port}`,
     ...Object.fromEntries(
@@ -412,6 +432,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         await approvals.stop();
         await approvalRepo.close();
         recorder.event({ type: "gateway.stop", time: Date.now(), data: { log_id: logId } });
+        draining = true;
         await recorder.close();
         // The final checkpoint (signed at close) reaches the anchors before the process goes.
         await anchors.close();

@@ -6,6 +6,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { CustosError } from "../core/errors.ts";
+import { projectFile } from "../project-files.ts";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import { type JournalEntry, pendingMigrations, readJournal } from "./migration-state.ts";
 import { toRanges } from "./prune-claims.ts";
@@ -20,7 +21,7 @@ import {
   type StoredEvent,
 } from "./store.ts";
 
-const MIGRATIONS = new URL("./migrations/pg", import.meta.url).pathname;
+const MIGRATIONS = projectFile("src/audit/migrations/pg");
 /** Arbitrary constant naming the audit schema migration lock (pg_advisory_lock key). */
 const MIGRATION_LOCK = 0x637573746f73; // "custos"
 
@@ -75,8 +76,8 @@ async function migrateLocked(client: postgres.Sql, db: ReturnType<typeof drizzle
         [
           `the audit store needs migrating by its owner: ${tags.length} migration(s) pending (${tags.join(", ")})`,
           `and role ${role} may not create objects. The owner migrates with`,
-          "CUSTOS_AUDIT_OWNER_URL=postgres://custos_audit_owner:…@host/db custos sessions list",
-          "--config deploy/postgres/migrate.example.yaml --limit 1, then runs deploy/postgres/audit-store-roles.sql again",
+          "CUSTOS_AUDIT_OWNER_URL=postgres://custos_audit_owner:…@host/db custos migrate",
+          "--config deploy/postgres/migrate.example.yaml, then runs deploy/postgres/audit-store-roles.sql again",
         ].join(" "),
         { role, pending: tags },
       );

@@ -3,6 +3,7 @@
 import type { AuditEvent } from "../core/audit-event.ts";
 import { CustosError } from "../core/errors.ts";
 import type { Frame } from "../core/frame.ts";
+import { COMPILED, projectFile } from "../project-files.ts";
 import { ByteSink } from "./canonical.ts";
 import type { SignerKeys } from "./checkpoint.ts";
 import { writeBytesFrame, writeEvent, writeFrame } from "./codec.ts";
@@ -113,7 +114,12 @@ export class Recorder {
 
   /** Opens the store and the log in a worker; rejects with audit.unavailable if it cannot (fail closed). */
   static async start(opts: RecorderOptions): Promise<Recorder> {
-    const worker = new Worker(new URL("./recorder-worker.ts", import.meta.url).href);
+    // In the executable the worker is its own entry point (scripts/build-binary), bundled to .js.
+    const worker = new Worker(
+      COMPILED
+        ? projectFile("src/audit/recorder-worker.js")
+        : new URL("./recorder-worker.ts", import.meta.url).href,
+    );
     const rec = new Recorder(worker, opts.logId, opts.maxQueue ?? 100_000);
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(

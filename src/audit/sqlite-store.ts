@@ -1,11 +1,12 @@
 // SQLite adapter (bun:sqlite + drizzle-orm/bun-sqlite): the embedded default. WAL with synchronous=FULL, so
 // a commit that returned survives power loss; one writer (the recorder worker) per file.
 import { Database } from "bun:sqlite";
-import { statSync } from "node:fs";
+import { closeSync, openSync, statSync } from "node:fs";
 import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { migrate } from "drizzle-orm/bun-sqlite/migrator";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { projectFile } from "../project-files.ts";
 import { decodeEvent, decodeFrames } from "./codec.ts";
 import { pendingMigrations, readJournal } from "./migration-state.ts";
 import { toRanges } from "./prune-claims.ts";
@@ -19,10 +20,28 @@ import {
   type StoredEvent,
 } from "./store.ts";
 
-const MIGRATIONS = new URL("./migrations/sqlite", import.meta.url).pathname;
+const MIGRATIONS = projectFile("src/audit/migrations/sqlite");
+
+/**
+ * The audit file holds every statement and recording: created 0600 before SQLite opens it (SQLite then
+ * gives its -wal and -shm files the same mode). A missing directory is reported by SQLite with the path.
+ */
+function createPrivate(path: string): void {
+  if (path === ":memory:" || path === "") return;
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    const reason =
+      code === "ENOENT" ? "its directory does not exist" : code === "EACCES" ? "permission denied" : "";
+    throw new Error(reason ? `${reason} (${code})` : String(err));
+  }
+}
 
 export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } = {}): AuditStore {
   const busy = Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000)) || 0;
+  createPrivate(path);
   const client = new Database(path, { create: true, strict: true });
   try {
     // synchronous=FULL: the WAL is fsynced at every commit ("durable before forwarded" needs exactly that).

@@ -122,9 +122,12 @@ export async function openStore(url: string): Promise<AuditStore> {
       return openSqliteStore(path, busy ? { busyTimeoutMs: Number(busy) } : {});
     }
   } catch (err) {
-    throw new CustosError("audit.unavailable", `audit store cannot be opened: ${describe(err)}`, {
-      store: redactUrl(url),
-    });
+    // Name the store: "unable to open database file" alone does not say which file, or why.
+    throw new CustosError(
+      "audit.unavailable",
+      `audit store ${redactUrl(url)} cannot be opened: ${describe(err)}`,
+      { store: redactUrl(url) },
+    );
   }
   throw new CustosError("config.invalid", "audit store url must start with sqlite: or postgres://", {
     store: redactUrl(url),

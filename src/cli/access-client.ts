@@ -1,6 +1,6 @@
 // The HTTP client the approval commands share: they talk to a running gateway's /api with the caller's
 // token, so decisions are checked and audited by the gateway, never by the CLI.
-import { loadConfig } from "../config/load.ts";
+import { gatewayAddressFromConfig } from "../config/gateway-address.ts";
 import { CliError } from "./command.ts";
 
 export const CLIENT_FLAGS = {
@@ -10,9 +10,9 @@ export const CLIENT_FLAGS = {
   json: "boolean",
 } as const;
 
-export const CLIENT_USAGE = `  --gateway URL    the gateway's HTTP address (default: listen.http of --config, else $CUSTOS_GATEWAY,
-                   else http://127.0.0.1:8080)
-  --config FILE    read the gateway address from this config
+export const CLIENT_USAGE = `  --gateway URL    the gateway's HTTP address (default: listen.public_url, else listen.http, of --config;
+                   else $CUSTOS_GATEWAY, else http://127.0.0.1:8080)
+  --config FILE    read the gateway address from this config (only its listen block; no secrets needed)
   --token T        your identity token (default: $CUSTOS_TOKEN)
   --json           print the raw JSON answer`;
 
@@ -58,12 +58,8 @@ export function apiClient(flags: Record<string, string | boolean | undefined>): 
 
 function gatewayBase(flags: Record<string, string | boolean | undefined>): string {
   if (typeof flags.gateway === "string") return flags.gateway.replace(/\/+$/, "");
-  if (typeof flags.config === "string") {
-    const { host, port } = loadConfig(flags.config).listen.http;
-    const h =
-      host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
-    return `http://${h}:${port}`;
-  }
+  // Only listen.http / listen.public_url are read: an approver's copy of the config needs no secrets.
+  if (typeof flags.config === "string") return gatewayAddressFromConfig(flags.config);
   return (process.env.CUSTOS_GATEWAY ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
 }
 

@@ -10,10 +10,13 @@ import { startGateway } from "../gateway.ts";
 import { loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
 import { issueGatewayToken } from "../identity/gateway-tokens.ts";
 import { shippedBundle } from "../policy/shipped.ts";
+import { COMPILED, PROJECT_ROOT } from "../project-files.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 import { runUntilSignalled } from "./serve.ts";
 
-const PROJECT_ROOT = resolve(import.meta.dir, "../..");
+// From a checkout the demo keeps its data in the repository's data/ (gitignored); the executable in the
+// working directory's.
+const DEFAULT_DATA_DIR = COMPILED ? resolve("data", "demo") : join(PROJECT_ROOT, "data", "demo");
 
 export const demoCommand: CliCommand = {
   name: "demo",
@@ -32,7 +35,7 @@ Sessions and the audit log stay in the data directory: try
     const httpPort = Number(flags["http-port"] ?? 8080);
     if (!Number.isInteger(port) || !Number.isInteger(httpPort))
       throw new CliError("ports must be integers", 2);
-    const dataDir = resolve((flags["data-dir"] as string | undefined) ?? join(PROJECT_ROOT, "data", "demo"));
+    const dataDir = resolve((flags["data-dir"] as string | undefined) ?? DEFAULT_DATA_DIR);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
     const logger = createLogger("warn");

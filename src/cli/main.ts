@@ -12,10 +12,13 @@ import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
 import { evidenceExportCommand } from "./evidence-export.ts";
 import { evidenceVerifyCommand } from "./evidence-verify.ts";
+import { healthcheckCommand } from "./healthcheck.ts";
+import { migrateCommand } from "./migrate.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
 import { tokenIssueCommand } from "./token-issue.ts";
+import { versionCommand } from "./version.ts";
 
 const commands: CliCommand[] = [
   serveCommand,
@@ -28,12 +31,15 @@ const commands: CliCommand[] = [
   auditProveCommand,
   auditExportKeyCommand,
   auditPruneCommand,
+  migrateCommand,
   evidenceExportCommand,
   evidenceVerifyCommand,
   ...policyCommands,
   ...accessCommands,
   approveCommand,
   denyCommand,
+  versionCommand,
+  healthcheckCommand,
 ];
 
 function overview(): string {
@@ -51,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(overview());
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === "--version" || argv[0] === "-V") return versionCommand.run(argv.slice(1));
   // Longest match first: "token issue" before a hypothetical "token".
   const match = [...commands]
     .sort((a, b) => b.name.length - a.name.length)
@@ -81,5 +88,7 @@ try {
         ? err.message
         : String(err);
   process.stderr.write(`custos: ${message}\n`);
-  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+  // Exit now: a start-up that failed half way (one listener bound, the recorder's worker running) must not
+  // leave a process that systemd or Kubernetes sees as alive while it serves nothing.
+  process.exit(err instanceof CliError ? err.exitCode : 1);
 }

@@ -1,8 +1,10 @@
 // `custos serve --config FILE`: runs the gateway until SIGTERM/SIGINT; SIGHUP reloads the policy bundle.
 import { loadConfig } from "../config/load.ts";
 import { createLogger } from "../core/log.ts";
-import { startGateway } from "../gateway.ts";
+import { configuredConnections, startGateway } from "../gateway.ts";
 import { shippedBundle } from "../policy/shipped.ts";
+import { COMPILED } from "../project-files.ts";
+import { buildInfo } from "../version.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
 export const serveCommand: CliCommand = {
@@ -17,11 +19,29 @@ SIGHUP reloads the policy bundle (a bundle that fails to load is refused and the
     const { flags } = parseFlags(argv, { config: "string" });
     if (typeof flags.config !== "string") throw new CliError("serve needs --config FILE", 2);
     const config = loadConfig(flags.config);
+    // A gateway with nothing to guard would run, answer /healthz and protect nothing: a start-up error.
+    if (configuredConnections(config).length === 0) {
+      throw new CliError(
+        `${config.source ?? flags.config} defines no connections, so the gateway would guard nothing: add one under ` +
+          '"connections:" (a name, a type such as postgres or http, a target and allow_groups; see README "Configuration")',
+      );
+    }
     const logger = createLogger(config.log.level);
+    // The first record says which build wrote the log (support cases start with "which version?").
+    const build = buildInfo();
+    logger.info("custos starting", {
+      version: build.version,
+      commit: build.commit,
+      bun: build.bun,
+      build_date: build.buildDate,
+      pid: process.pid,
+      config: config.source,
+    });
     const gw = await startGateway(config, {
       logger,
       policyBundle: config.policy.bundle ?? (await shippedBundle()),
-      watchPolicy: config.policy.watch,
+      // The shipped bundle inside the executable cannot change: nothing to watch.
+      watchPolicy: config.policy.watch && (config.policy.bundle != null || !COMPILED),
     });
     await runUntilSignalled(gw, logger);
     return 0;

@@ -15,7 +15,8 @@ import { PGlite } from "@electric-sql/pglite";
 import { asCustosError, CustosError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { fixtureSql } from "./fixture.ts";
-import { readSnapshot, snapshotPath, writeSnapshot } from "./snapshot.ts";
+import { pgliteAssets } from "./pglite-assets.ts";
+import { embeddedSnapshot, readSnapshot, snapshotPath, writeSnapshot } from "./snapshot.ts";
 import { startWireServer } from "./wire-server.ts";
 
 export interface DemoDatabaseOptions {
@@ -128,22 +129,28 @@ async function openDatabase(
 ): Promise<{ db: PGlite; source: DemoDatabase["startup"]["source"] }> {
   const sql = fixtureSql();
   if (opts.dataDir !== undefined) {
-    const db = await PGlite.create({ dataDir: opts.dataDir });
+    const db = await PGlite.create({ ...(await pgliteAssets()), dataDir: opts.dataDir });
     const loaded = await db.query("select to_regclass('public.customers') is not null as loaded");
     if ((loaded.rows[0] as { loaded?: boolean } | undefined)?.loaded) return { db, source: "data-dir" };
     await loadFixture(db, sql);
     return { db, source: "fresh" };
   }
   const cachePath = opts.snapshotDir === undefined ? undefined : snapshotPath(opts.snapshotDir, sql);
-  const snapshot = cachePath ? await readSnapshot(cachePath) : undefined;
+  // The executable carries the snapshot scripts/build-binary made, so even its first demo skips initdb.
+  const snapshot = cachePath
+    ? ((await readSnapshot(cachePath)) ?? (await embeddedSnapshot(cachePath)))
+    : undefined;
   if (snapshot) {
     try {
-      return { db: await PGlite.create({ loadDataDir: snapshot }), source: "snapshot" };
+      return {
+        db: await PGlite.create({ ...(await pgliteAssets()), loadDataDir: snapshot }),
+        source: "snapshot",
+      };
     } catch (err) {
       log.warn("demo database snapshot unusable, rebuilding", { path: cachePath, error: String(err) });
     }
   }
-  const db = await PGlite.create();
+  const db = await PGlite.create(await pgliteAssets());
   await loadFixture(db, sql);
   if (cachePath && opts.snapshotDir) {
     // A cache that cannot be written costs the next start a few seconds; it must not stop this one.

@@ -2,8 +2,12 @@
 // peak RSS on a 2-core box; restoring this tarball costs ~0.3 s. The key changes with the fixture and PGlite.
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
+import { COMPILED, projectFile } from "../project-files.ts";
+
+/** Where scripts/build-binary embeds the snapshot (its directory is a compile asset of that name). */
+export const EMBEDDED_SNAPSHOT_DIR = "demo-snapshot";
 
 // Pinned in package.json; a dump from another PGlite build fails to load and is simply rebuilt.
 const PGLITE_BUILD = "pglite-0.5.16";
@@ -21,6 +25,12 @@ export function snapshotPath(dir: string, fixtureSql: string): string {
 export async function readSnapshot(path: string): Promise<Blob | undefined> {
   const file = Bun.file(path);
   return (await file.exists()) ? file : undefined;
+}
+
+/** The executable's embedded snapshot of the same key, if it carries one. */
+export async function embeddedSnapshot(path: string): Promise<Blob | undefined> {
+  if (!COMPILED) return undefined;
+  return readSnapshot(projectFile(`${EMBEDDED_SNAPSHOT_DIR}/${basename(path)}`));
 }
 
 /** Written beside the target and renamed, so a crash never leaves a half snapshot under the real name. */

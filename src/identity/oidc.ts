@@ -198,6 +198,20 @@ function readGroups(payload: JWTPayload, claim: string): string[] {
       .split(".")
       .reduce<unknown>((obj, part) => (obj as Record<string, unknown> | undefined)?.[part], payload);
   }
+  // Microsoft Entra ID leaves `groups` out of a token whose user is in too many groups and points to
+  // Microsoft Graph instead (_claim_names / _claim_sources, the "groups overage"). Custos does not call
+  // Graph on the connect path: refuse with the reason, rather than read it as "no groups".
+  const claimNames = payload._claim_names as Record<string, unknown> | undefined;
+  if (
+    (value === undefined || value === null) &&
+    claimNames &&
+    typeof claimNames === "object" &&
+    claim in claimNames
+  ) {
+    throw new CustosError("identity.invalid", "invalid token", {
+      reason: `groups claim "${claim}" is not in the token (Entra groups overage: _claim_names points to Microsoft Graph); use app roles (groups_claim: roles) or limit the groups emitted`,
+    });
+  }
   if (value === undefined || value === null) return [];
   if (typeof value === "string") return value.split(/[\s,]+/).filter(Boolean);
   if (Array.isArray(value) && value.every((g) => typeof g === "string")) return [...value];

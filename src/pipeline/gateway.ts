@@ -86,10 +86,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         application: req.applicationName,
       },
     });
-    logger.info("connection refused", {
+    // "session refused", naming who: "connection refused" reads as a TCP error (ECONNREFUSED) in a log search.
+    logger.info("session refused", {
       code: error.code,
+      subject: identity?.subject ?? null,
+      issuer: identity?.issuer ?? null,
+      protocol: req.protocol,
       client_addr: req.clientAddr,
       connection: req.connection,
+      reason: error.message,
     });
     return { ok: false, error };
   };
@@ -408,6 +413,16 @@ class LiveSession implements GatewaySession {
 
   event(type: string, data: Record<string, unknown>): void {
     this.opts.recorder.event({ type, time: Date.now(), sessionId: this.id, data });
+    // An upstream that cannot be reached is an operator's problem, not only an audit fact: log where and why
+    // (the protocols put host, port and errno in the detail).
+    if (type === "upstream.error") {
+      this.opts.logger.warn("upstream error", {
+        session: this.id,
+        connection: this.connection.name,
+        subject: this.identity.subject,
+        ...data,
+      });
+    }
   }
 
   onTerminate(listener: (reason: CustosError) => void): void {

@@ -4,9 +4,11 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { CustosError } from "../core/errors.ts";
+import { PROJECT_ROOT } from "../project-files.ts";
 import { ENTRYPOINT } from "./engine.ts";
 
-export const PROJECT_ROOT = resolve(import.meta.dir, "../..");
+export { PROJECT_ROOT };
+
 export const DEFAULT_POLICY_DIR = join(PROJECT_ROOT, "policy");
 export const DEFAULT_BUNDLE = join(PROJECT_ROOT, "policy/build/bundle.tar.gz");
 

@@ -163,7 +163,10 @@ describe("postgres store specifics", () => {
     }).catch((e) => e);
     expect(err).toBeInstanceOf(CustosError);
     expect(err.code).toBe("audit.unavailable");
-    expect(err.message).toStartWith("audit store cannot be opened:");
+    // Named, with the password redacted.
+    expect(err.message).toStartWith(
+      `audit store postgres://custos:***@127.0.0.1:${port}/audit cannot be opened:`,
+    );
     expect(JSON.stringify({ m: err.message, d: err.detail })).not.toContain("TopSecret");
     expect(err.detail.store).toBe(`postgres://custos:***@127.0.0.1:${port}/audit`);
   }, 30_000);

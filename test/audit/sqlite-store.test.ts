@@ -80,7 +80,7 @@ describe("sqlite store specifics", () => {
     }).catch((e) => e);
     expect(err).toBeInstanceOf(CustosError);
     expect(err.code).toBe("audit.unavailable");
-    expect(err.message).toStartWith("audit store cannot be opened:");
+    expect(err.message).toStartWith("audit store sqlite:/nonexistent-dir/deeper/audit.db cannot be opened:");
   });
 
   test("an unknown store url is a config error", async () => {

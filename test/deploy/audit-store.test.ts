@@ -74,14 +74,12 @@ afterAll(async () => {
 });
 
 test("the owner migrates with the documented command; the file re-runs cleanly and grants the new tables", () => {
-  const run = cli(
-    ["sessions", "list", "--config", join(DEPLOY, "postgres/migrate.example.yaml"), "--limit", "1"],
-    {
-      CUSTOS_AUDIT_OWNER_URL: url("custos_audit_owner"),
-    },
-  );
+  const run = cli(["migrate", "--config", join(DEPLOY, "postgres/migrate.example.yaml")], {
+    CUSTOS_AUDIT_OWNER_URL: url("custos_audit_owner"),
+  });
   expect(run.err).toBe("");
   expect(run.code).toBe(0);
+  expect(run.out).toContain("schema up to date");
   const owners = pg.sql(
     "SELECT tablename || ':' || tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
     "custos_audit",
@@ -127,6 +125,8 @@ test("the gateway's role starts a real gateway on the migrated store, which appe
       `data_dir: ${JSON.stringify(join(data.dir, "data"))}`,
       "audit: {store_env: CUSTOS_AUDIT_URL}",
       "policy: {watch: false}",
+      // serve refuses a config that guards nothing; this target is never dialled.
+      "connections: [{name: x, type: postgres, target: {host: 127.0.0.1, database: x, user: x}, allow_groups: [a]}]",
       "",
     ].join("\n"),
   );
@@ -183,7 +183,7 @@ test("against a store nobody migrated, the gateway's role fails closed and says 
     "the audit store needs migrating by its owner: 4 migration(s) pending (0000_audit_init, 0001_approvals, 0002_retention, 0003_siem_cursors)",
   );
   expect(message).toContain("role custos_gateway may not create objects");
-  expect(message).toContain("--config deploy/postgres/migrate.example.yaml");
+  expect(message).toContain("custos migrate --config deploy/postgres/migrate.example.yaml");
   expect(message).not.toContain(PASSWORDS.custos_gateway);
 
   // The gateway does not start: `custos serve` exits non-zero with that message.
@@ -191,7 +191,7 @@ test("against a store nobody migrated, the gateway's role fails closed and says 
   try {
     data.write(
       "custos.yaml",
-      `listen: {postgres: "127.0.0.1:${await freePort()}", http: "127.0.0.1:${await freePort()}"}\ndata_dir: ${JSON.stringify(join(data.dir, "data"))}\naudit: {store_env: CUSTOS_AUDIT_URL}\n`,
+      `listen: {postgres: "127.0.0.1:${await freePort()}", http: "127.0.0.1:${await freePort()}"}\ndata_dir: ${JSON.stringify(join(data.dir, "data"))}\naudit: {store_env: CUSTOS_AUDIT_URL}\nconnections: [{name: x, type: postgres, target: {host: 127.0.0.1, database: x, user: x}, allow_groups: [a]}]\n`,
     );
     const serve = cli(["serve", "--config", join(data.dir, "custos.yaml")], { CUSTOS_AUDIT_URL: fresh });
     expect(serve.code).not.toBe(0);

@@ -1,6 +1,6 @@
 // deploy/systemd/custos.service: the hardening keys the deployment relies on, read from the parsed unit,
 // and `systemd-analyze verify` on it where that binary exists (ExecStart pointed at this checkout's
-// launcher, since /opt/custos does not exist here).
+// launcher, since /usr/local/bin/custos is not installed here).
 import { expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ test("runs as an unprivileged throw-away user with data_dir as its only writable
   expect(one("DynamicUser")).toBe("yes");
   expect(one("StateDirectory")).toBe("custos");
   expect(one("StateDirectoryMode")).toBe("0700");
-  expect(one("ExecStart")).toBe("/opt/custos/custos serve --config /etc/custos/custos.yaml");
+  expect(one("ExecStart")).toBe("/usr/local/bin/custos serve --config /etc/custos/custos.yaml");
   expect(service.has("User")).toBe(false);
 });
 
@@ -62,7 +62,7 @@ test("systemd-analyze verify accepts the unit with no warnings", () => {
   try {
     const path = dir.write(
       "custos.service",
-      TEXT.replace("ExecStart=/opt/custos/custos", `ExecStart=${join(ROOT, "custos")}`),
+      TEXT.replace("ExecStart=/usr/local/bin/custos", `ExecStart=${join(ROOT, "custos")}`),
       0o644,
     );
     const run = Bun.spawnSync([analyze, "verify", path], { stdout: "pipe", stderr: "pipe" });

@@ -68,7 +68,11 @@ async function makeKey(kid: string, alg: KeyEntry["alg"]): Promise<KeyEntry> {
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-export async function startOidcIssuer(): Promise<OidcIssuer> {
+/**
+ * `path` gives the issuer a path, as real providers have (Entra /<tenant>/v2.0, Okta /oauth2/<server>,
+ * Keycloak /realms/<realm>): every endpoint, discovery included, is served under it.
+ */
+export async function startOidcIssuer(opts: { path?: string } = {}): Promise<OidcIssuer> {
   const [rs, ps, es, rotated, foreign] = await Promise.all([
     makeKey("rs-1", "RS256"),
     makeKey("ps-1", "PS256"),
@@ -97,14 +101,17 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
     }
   >();
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const prefix = (opts.path ?? "").replace(/\/+$/, "");
+  const issuer = `http://127.0.0.1:${port}${prefix}`;
 
   const serve = () =>
     Bun.serve({
       hostname: "127.0.0.1",
       port,
       fetch(req) {
-        const path = new URL(req.url).pathname;
+        const full = new URL(req.url).pathname;
+        if (prefix && !full.startsWith(`${prefix}/`)) return new Response("not found", { status: 404 });
+        const path = full.slice(prefix.length);
         if (path === "/.well-known/openid-configuration") {
           discoveryFetches++;
           return Response.json({

@@ -1,6 +1,7 @@
 // The web console under /console: server-rendered pages (hono/jsx) over the same dependencies as the admin
 // API, one stylesheet and one script from memory, a strict CSP. Pages that show recordings write the same
 // recording.read audit event the API does.
+/** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { checkSessions } from "../../audit/session-check.ts";

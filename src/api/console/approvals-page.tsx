@@ -1,6 +1,7 @@
 // The approvals inbox: pending statement reviews and access requests with approve/deny and a reason, kept
 // live by the client script polling /api/approvals; recent decisions below. Rendered on the server first so
 // the page works before the script runs.
+/** @jsxImportSource hono/jsx */
 
 import type { ApprovalView } from "../admin/approvals-port.ts";
 import type { Principal } from "../admin/auth.ts";

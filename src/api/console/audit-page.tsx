@@ -1,5 +1,6 @@
 // The audit integrity panel: the cached `audit verify` result per log, the latest signed checkpoint of each,
 // store counts, the loaded policy bundle and the configured connections (never their credentials).
+/** @jsxImportSource hono/jsx */
 
 import type { VerifyStatus } from "../admin/audit-status.ts";
 import type { Principal } from "../admin/auth.ts";

@@ -1,5 +1,6 @@
 // The console's page frame: header with navigation and the signed-in identity, one stylesheet and one small
 // script, both served by the gateway (no CDN at run time).
+/** @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx";
 import type { Principal } from "../admin/auth.ts";
 

@@ -1,6 +1,7 @@
 // Signing in to the console: the OIDC code flow with PKCE (/console/login → issuer → /console/callback), or a
 // one-time link carrying a short-lived token (/console/link?token=…, what `custos demo` prints). Either ends
 // in the sealed session cookie; every sign-in and every refusal is an audit event.
+/** @jsxImportSource hono/jsx */
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono";

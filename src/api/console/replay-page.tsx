@@ -1,6 +1,7 @@
 // A session's replay: a timeline of its statements (position by time, colour by decision) and the statements
 // one by one with timing, decision, rule, the masked rows the client received, and errors. The client script
 // steps through them (buttons, arrow keys, clicking the timeline).
+/** @jsxImportSource hono/jsx */
 import type { SessionRow } from "../../audit/store.ts";
 import type { Principal } from "../admin/auth.ts";
 import type { ReplayStep } from "../admin/replay.ts";

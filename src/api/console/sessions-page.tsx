@@ -1,4 +1,5 @@
 // The sessions table: newest first, filtered by subject, connection, time and outcome, paged by cursor.
+/** @jsxImportSource hono/jsx */
 import type { CheckedSession } from "../../audit/session-check.ts";
 import type { Principal } from "../admin/auth.ts";
 import { OUTCOMES, outcomeOf } from "../admin/session-query.ts";

@@ -2,6 +2,7 @@
 // with the gateway key and packs it as one .tar.gz. What a verifier must recompute is shipped as logged:
 // event bodies as the exact msgpack bytes, recordings as stored.
 import { readFileSync } from "node:fs";
+import { projectFile } from "../../project-files.ts";
 import { checkpointBody, signedNote } from "../checkpoint.ts";
 import { hex, sha256 } from "../codec.ts";
 import type { AuditStore } from "../store.ts";
@@ -14,7 +15,7 @@ import { writeTarGz } from "./tar.ts";
 
 export const MANIFEST_DOMAIN = "custos-evidence-manifest/1\n";
 export const BUNDLE_FORMAT = "custos-evidence/1";
-const VERIFIER = new URL("./verifier.py", import.meta.url).pathname;
+const VERIFIER = projectFile("src/audit/evidence/verifier.py");
 
 export interface ExportInput {
   store: AuditStore;

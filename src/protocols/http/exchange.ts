@@ -246,6 +246,9 @@ export async function exchange(
       reason instanceof CustosError
         ? reason
         : new CustosError("upstream.unreachable", "the upstream service is unreachable", {
+            host: url.hostname,
+            port: Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+            errno: (err as NodeJS.ErrnoException).code ?? null,
             error: err instanceof Error ? err.message : String(err),
           });
     const status = e.code === "upstream.timeout" ? 504 : e.code === "protocol.malformed" ? 499 : 502;

@@ -38,6 +38,9 @@ export async function connectUpstream(
     conn = await dial({ host: target.host, port: target.port }, timeoutMs);
   } catch (err) {
     throw new CustosError("upstream.unreachable", "upstream server is unreachable", {
+      host: target.host,
+      port: target.port,
+      errno: (err as NodeJS.ErrnoException).code ?? null,
       error: (err as Error).message,
     });
   }
