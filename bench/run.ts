@@ -7,7 +7,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { findTools } from "./support/deps.ts";
-import { createWideTable, initPgbench, WIDE_QUERY, writeWideScript } from "./support/fixture.ts";
+import {
+  createWideTable,
+  initPgbench,
+  WIDE_QUERY,
+  writeInsertScripts,
+  writeWideScript,
+} from "./support/fixture.ts";
 import { runHttpScenario } from "./support/http-scenario.ts";
 import { load1, machineInfo } from "./support/machine.ts";
 import { maskingActive } from "./support/masking-probe.ts";
@@ -85,6 +91,7 @@ try {
   const initCmd = initPgbench(tools.pgbench, pg, scale);
   createWideTable(pg);
   const wideScript = writeWideScript(work);
+  const insertScripts = writeInsertScripts(work);
   const bouncer: Running = await startPgBouncer(pg, tools.pgbouncer);
   stops.push(() => bouncer.stop());
   const relay: Running = await startBareRelay(pg);
@@ -117,7 +124,9 @@ try {
   let peakUnderLoad = 0;
   const errors: string[] = [];
   const only = opt.only?.split(",");
-  for (const sc of scenarios(quick, wideScript).filter((s) => !only || only.includes(s.id))) {
+  for (const sc of scenarios(quick, { wide: wideScript, ...insertScripts }).filter(
+    (s) => !only || only.includes(s.id),
+  )) {
     const result: ScenarioResult = { scenario: sc, targets: {} };
     const spec = { ...sc.spec, seconds };
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);

@@ -16,7 +16,14 @@ const selectOnly = (mode: "simple" | "extended" | "prepared", clients: number): 
   spec: { args: ["-S", "-M", mode], clients },
 });
 
-export function scenarios(quick: boolean, wideScript: string): Scenario[] {
+export interface ScenarioScripts {
+  wide: string;
+  insert: string;
+  pipeline: string;
+}
+
+export function scenarios(quick: boolean, scripts: ScenarioScripts): Scenario[] {
+  const wideScript = scripts.wide;
   const select = quick
     ? [selectOnly("simple", 1), selectOnly("simple", 8), selectOnly("extended", 8), selectOnly("prepared", 8)]
     : (["simple", "extended", "prepared"] as const).flatMap((m) => [1, 8, 64].map((c) => selectOnly(m, c)));
@@ -27,6 +34,24 @@ export function scenarios(quick: boolean, wideScript: string): Scenario[] {
       label: "TPC-B-like (writes), 8 clients",
       unit: "TPS",
       spec: { args: ["-M", "simple"], clients: 8 },
+    },
+    {
+      id: "insert-simple-1",
+      label: "autocommit INSERT simple, 1 client",
+      unit: "TPS",
+      spec: { args: ["-M", "simple", "-f", scripts.insert], clients: 1 },
+    },
+    {
+      id: "insert-extended-1",
+      label: "autocommit INSERT extended, 1 client",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", scripts.insert], clients: 1 },
+    },
+    {
+      id: "pipeline-50-1",
+      label: "pipeline of 50 INSERTs + 1 Sync, 1 client",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", scripts.pipeline], clients: 1 },
     },
     {
       id: "wide-8",
