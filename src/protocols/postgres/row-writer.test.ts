@@ -76,7 +76,7 @@ function rows(): Uint8Array[] {
         i % 7 === 0 ? null : `customer.${i}@example-bank.com`,
         `(212) 555-${String(1000 + i).slice(-4)}`,
         i % 5 === 0 ? null : `123-45-${String(1000 + i)}`,
-        "4111 1111 1111 1111",
+        i % 11 === 0 ? "Zoë Müller-Lüdenscheidt ééé" : "4111 1111 1111 1111",
         i % 3 === 0 ? "nothing to see" : `ref 4111111111111111 and x${"y".repeat(i * 40)} ssn 078-05-1120`,
         String(9876543210000000 + i),
         `{"card": "4111111111111111", "n": ${i}}`,

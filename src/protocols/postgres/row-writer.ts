@@ -5,7 +5,7 @@
 
 import { CustosError } from "../../core/errors.ts";
 import type { MaskStats } from "../../masking/evidence.ts";
-import { partialLength, partialWrite, REDACTED } from "../../masking/methods.ts";
+import { partialWrite, REDACTED } from "../../masking/methods.ts";
 import { copyBytes, type Piece, piecesLength, writePieces } from "../../masking/pieces.ts";
 import { maskValue, type PgRowMasker, TypeClass } from "./mask.ts";
 
@@ -92,16 +92,17 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
       if (col.method === "null") {
         setInt32(out, o, -1);
         o += 4;
+      } else if (col.method === "partial") {
+        // `partial` never writes more bytes than it reads: written first, its length patched after.
+        const at = o;
+        o = partialWrite(msg, pos, end, out, at + 4);
+        setInt32(out, at, o - at - 4);
       } else {
-        const size = col.method === "partial" ? partialLength(msg, pos, end) : REDACTED.length;
         w.pos = o;
-        w.ensure(4 + size + (total - end));
+        w.ensure(4 + REDACTED.length + (total - end));
         out = w.buf;
-        setInt32(out, o, size);
-        o =
-          col.method === "partial"
-            ? partialWrite(msg, pos, end, out, o + 4)
-            : copyBytes(REDACTED, 0, REDACTED.length, out, o + 4);
+        setInt32(out, o, REDACTED.length);
+        o = copyBytes(REDACTED, 0, REDACTED.length, out, o + 4);
       }
     } else if (col.method !== null || col.detectors.length > 0) {
       const pieces: Piece[] | null | undefined = maskValue(m, i, msg, pos, end, stats);
