@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { addCpu, type CpuTally, cpuLine, threadDelta, threadMicros } from "./support/cpu.ts";
 import { findTools } from "./support/deps.ts";
 import {
   createWideTable,
@@ -120,6 +121,7 @@ try {
   await Bun.sleep(1000);
 
   const results: ScenarioResult[] = [];
+  const cpuRows: string[] = [];
   const commands: string[] = [];
   let peakUnderLoad = 0;
   const errors: string[] = [];
@@ -128,6 +130,7 @@ try {
     (s) => !only || only.includes(s.id),
   )) {
     const result: ScenarioResult = { scenario: sc, targets: {} };
+    const cpu = new Map<string, CpuTally>();
     const spec = { ...sc.spec, seconds };
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
     for (let r = 0; r < rounds; r++) {
@@ -138,8 +141,14 @@ try {
           continue;
         }
         const sampler = ep.name === "custos" ? sampleRss(gwPid) : null;
+        const cpuBefore = ep.pid ? threadMicros(ep.pid) : null;
         const fig = await runPgbench(tools.pgbench, ep, spec, work).catch((e: Error) => e);
         const peak = sampler?.stop() ?? Number.NaN;
+        if (cpuBefore && ep.pid && !(fig instanceof Error)) {
+          const tally = cpu.get(ep.name) ?? { micros: new Map(), transactions: 0 };
+          cpu.set(ep.name, tally);
+          addCpu(tally, threadDelta(cpuBefore, threadMicros(ep.pid)), fig.transactions);
+        }
         if (Number.isFinite(peak)) peakUnderLoad = Math.max(peakUnderLoad, peak);
         if (fig instanceof Error) {
           errors.push(`${sc.label}, ${ep.name}: ${fig.message.replace(/\s+/g, " ").slice(0, 300)}`);
@@ -155,6 +164,13 @@ try {
       }
     }
     results.push(result);
+    const relayCpu = cpu.get("relay");
+    const custosCpu = cpu.get("custos");
+    if (relayCpu || custosCpu) {
+      cpuRows.push(
+        `| ${sc.label} | ${relayCpu ? cpuLine(relayCpu) : "–"} | ${custosCpu ? cpuLine(custosCpu) : "–"} |`,
+      );
+    }
   }
 
   const http =
@@ -184,6 +200,12 @@ try {
     "Targets (issue 8; issue 2 for recording):",
     "",
     checkLines(cs),
+    "",
+    "CPU per transaction of the relay processes, all threads (by thread name), from /proc over each run:",
+    "",
+    "| scenario | bare relay | Custos |",
+    "|---|---|---|",
+    ...cpuRows,
     "",
     "Memory (Custos process):",
     "",
