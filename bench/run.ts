@@ -131,6 +131,7 @@ try {
   )) {
     const result: ScenarioResult = { scenario: sc, targets: {} };
     const cpu = new Map<string, CpuTally>();
+    let scenarioPeak = 0;
     const spec = { ...sc.spec, seconds };
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
     for (let r = 0; r < rounds; r++) {
@@ -150,6 +151,7 @@ try {
           addCpu(tally, threadDelta(cpuBefore, threadMicros(ep.pid)), fig.transactions);
         }
         if (Number.isFinite(peak)) peakUnderLoad = Math.max(peakUnderLoad, peak);
+        if (Number.isFinite(peak)) scenarioPeak = Math.max(scenarioPeak, peak);
         if (fig instanceof Error) {
           errors.push(`${sc.label}, ${ep.name}: ${fig.message.replace(/\s+/g, " ").slice(0, 300)}`);
           log(`${sc.id} round ${r + 1}/${rounds} ${ep.name}: failed`);
@@ -168,7 +170,7 @@ try {
     const custosCpu = cpu.get("custos");
     if (relayCpu || custosCpu) {
       cpuRows.push(
-        `| ${sc.label} | ${relayCpu ? cpuLine(relayCpu) : "–"} | ${custosCpu ? cpuLine(custosCpu) : "–"} |`,
+        `| ${sc.label} | ${relayCpu ? cpuLine(relayCpu) : "–"} | ${custosCpu ? cpuLine(custosCpu) : "–"} | ${scenarioPeak ? (scenarioPeak / 1024).toFixed(0) : "–"} |`,
       );
     }
   }
@@ -203,8 +205,8 @@ try {
     "",
     "CPU per transaction of the relay processes, all threads (by thread name), from /proc over each run:",
     "",
-    "| scenario | bare relay | Custos |",
-    "|---|---|---|",
+    "| scenario | bare relay | Custos | Custos RSS peak, MB |",
+    "|---|---|---|---:|",
     ...cpuRows,
     "",
     "Memory (Custos process):",

@@ -54,6 +54,12 @@ export function scenarios(quick: boolean, scripts: ScenarioScripts): Scenario[] 
       spec: { args: ["-M", "extended", "-f", scripts.pipeline], clients: 1 },
     },
     {
+      id: "wide-unmasked-8",
+      label: "1,000 wide rows (service, unmasked), 8 clients",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", wideScript], clients: 8 },
+    },
+    {
       id: "wide-8",
       label: "1,000 wide rows (agent), 8 clients",
       unit: "TPS",
