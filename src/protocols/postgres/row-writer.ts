@@ -57,7 +57,11 @@ function setInt32(b: Uint8Array, p: number, v: number): void {
 
 // 'D' DataRow, protocol-message-formats: Int32 length (self-inclusive), Int16 column count, then per
 // column Int32 value length (-1 = NULL) and the value bytes.
-/** Writes DataRow `msg`, masked per `m`, into `w`; the same bytes as maskDataRow would return. */
+/**
+ * Writes DataRow `msg`, masked per `m`, into `w`; the same bytes as maskDataRow would return. What is not
+ * rewritten (headers, lengths, NULLs, values left as they are) is copied in as few stretches as possible:
+ * a row with nothing to mask is one copy.
+ */
 export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter, stats?: MaskStats): void {
   if (stats) stats.rows++;
   if (!m.plan.active) return w.append(msg);
@@ -70,25 +74,29 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
   w.ensure(total + 64);
   const start = w.pos;
   let out = w.buf;
-  let o = copyBytes(msg, 0, 7, out, start);
+  let o = start;
+  /** First byte of msg not yet copied: everything before it is in out. */
+  let from = 0;
   let pos = 7;
   let masked = false;
   for (let i = 0; i < n; i++) {
     if (pos + 4 > total) throw malformed("truncated DataRow");
     const len = int32(msg, pos);
     pos += 4;
-    if (len === -1) {
-      setInt32(out, o, -1);
-      o += 4;
-      continue;
-    }
+    if (len === -1) continue; // NULL stays NULL
     if (len < 0 || pos + len > total) throw malformed("truncated DataRow");
     const col = columns[i]!;
     const end = pos + len;
+    if (col.method === null && col.detectors.length === 0) {
+      pos = end;
+      continue;
+    }
+    const lenAt = pos - 4;
     if (col.method !== null && col.method !== "hash" && m.classes[i] === TypeClass.String) {
       // A string column masked by method: written directly (no pieces).
       if (stats) stats.columnValues[i]!++;
       masked = true;
+      o = copyBytes(msg, from, lenAt, out, o);
       if (col.method === "null") {
         setInt32(out, o, -1);
         o += 4;
@@ -104,13 +112,12 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
         setInt32(out, o, REDACTED.length);
         o = copyBytes(REDACTED, 0, REDACTED.length, out, o + 4);
       }
-    } else if (col.method !== null || col.detectors.length > 0) {
+      from = end;
+    } else {
       const pieces: Piece[] | null | undefined = maskValue(m, i, msg, pos, end, stats);
-      if (pieces === undefined) {
-        setInt32(out, o, len);
-        o = copyBytes(msg, pos, end, out, o + 4);
-      } else {
+      if (pieces !== undefined) {
         masked = true;
+        o = copyBytes(msg, from, lenAt, out, o);
         if (pieces === null) {
           setInt32(out, o, -1);
           o += 4;
@@ -122,13 +129,12 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
           setInt32(out, o, size);
           o = writePieces(msg, pieces, out, o + 4);
         }
+        from = end;
       }
-    } else {
-      setInt32(out, o, len);
-      o = copyBytes(msg, pos, end, out, o + 4);
     }
     pos = end;
   }
+  o = copyBytes(msg, from, total, out, o);
   if (masked && stats) stats.rowsMasked++;
   setInt32(out, start + 1, o - start - 1);
   w.pos = o;
