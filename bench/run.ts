@@ -126,8 +126,8 @@ try {
   let peakUnderLoad = 0;
   const errors: string[] = [];
   const only = opt.only?.split(",");
-  for (const sc of scenarios(quick, { wide: wideScript, ...insertScripts }).filter(
-    (s) => !only || only.includes(s.id),
+  for (const sc of scenarios(quick, { wide: wideScript, ...insertScripts }).filter((s) =>
+    only ? only.includes(s.id) : !(quick && s.notQuick),
   )) {
     const result: ScenarioResult = { scenario: sc, targets: {} };
     const cpu = new Map<string, CpuTally>();

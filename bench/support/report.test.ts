@@ -18,6 +18,11 @@ describe("scenarios", () => {
     expect(ids).toContain("tpcb-8");
     expect(ids).toContain("wide-8");
     expect(ids).toContain("connect-4");
+    for (const id of ["insert-simple-1", "insert-extended-1", "pipeline-50-1", "wide-unmasked-8"]) {
+      expect(ids).toContain(id);
+      expect(sc(id).notQuick).toBe(true);
+    }
+    expect(sc("wide-unmasked-8").spec.asAgent).toBeUndefined();
     expect(scenarios(true, { wide: "/w.sql", insert: "/i.sql", pipeline: "/p.sql" }).length).toBeLessThan(
       ids.length,
     );
