@@ -6,8 +6,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { addCpu, type CpuTally, cpuLine, threadDelta, threadMicros } from "./support/cpu.ts";
 import { findTools } from "./support/deps.ts";
-import { createWideTable, initPgbench, WIDE_QUERY, writeWideScript } from "./support/fixture.ts";
+import {
+  createWideTable,
+  initPgbench,
+  WIDE_QUERY,
+  writeInsertScripts,
+  writeWideScript,
+} from "./support/fixture.ts";
 import { runHttpScenario } from "./support/http-scenario.ts";
 import { load1, machineInfo } from "./support/machine.ts";
 import { maskingActive } from "./support/masking-probe.ts";
@@ -85,6 +92,7 @@ try {
   const initCmd = initPgbench(tools.pgbench, pg, scale);
   createWideTable(pg);
   const wideScript = writeWideScript(work);
+  const insertScripts = writeInsertScripts(work);
   const bouncer: Running = await startPgBouncer(pg, tools.pgbouncer);
   stops.push(() => bouncer.stop());
   const relay: Running = await startBareRelay(pg);
@@ -113,12 +121,17 @@ try {
   await Bun.sleep(1000);
 
   const results: ScenarioResult[] = [];
+  const cpuRows: string[] = [];
   const commands: string[] = [];
   let peakUnderLoad = 0;
   const errors: string[] = [];
   const only = opt.only?.split(",");
-  for (const sc of scenarios(quick, wideScript).filter((s) => !only || only.includes(s.id))) {
+  for (const sc of scenarios(quick, { wide: wideScript, ...insertScripts }).filter((s) =>
+    only ? only.includes(s.id) : !(quick && s.notQuick),
+  )) {
     const result: ScenarioResult = { scenario: sc, targets: {} };
+    const cpu = new Map<string, CpuTally>();
+    let scenarioPeak = 0;
     const spec = { ...sc.spec, seconds };
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
     for (let r = 0; r < rounds; r++) {
@@ -129,9 +142,16 @@ try {
           continue;
         }
         const sampler = ep.name === "custos" ? sampleRss(gwPid) : null;
+        const cpuBefore = ep.pid ? threadMicros(ep.pid) : null;
         const fig = await runPgbench(tools.pgbench, ep, spec, work).catch((e: Error) => e);
         const peak = sampler?.stop() ?? Number.NaN;
+        if (cpuBefore && ep.pid && !(fig instanceof Error)) {
+          const tally = cpu.get(ep.name) ?? { micros: new Map(), transactions: 0 };
+          cpu.set(ep.name, tally);
+          addCpu(tally, threadDelta(cpuBefore, threadMicros(ep.pid)), fig.transactions);
+        }
         if (Number.isFinite(peak)) peakUnderLoad = Math.max(peakUnderLoad, peak);
+        if (Number.isFinite(peak)) scenarioPeak = Math.max(scenarioPeak, peak);
         if (fig instanceof Error) {
           errors.push(`${sc.label}, ${ep.name}: ${fig.message.replace(/\s+/g, " ").slice(0, 300)}`);
           log(`${sc.id} round ${r + 1}/${rounds} ${ep.name}: failed`);
@@ -146,6 +166,13 @@ try {
       }
     }
     results.push(result);
+    const relayCpu = cpu.get("relay");
+    const custosCpu = cpu.get("custos");
+    if (relayCpu || custosCpu) {
+      cpuRows.push(
+        `| ${sc.label} | ${relayCpu ? cpuLine(relayCpu) : "–"} | ${custosCpu ? cpuLine(custosCpu) : "–"} | ${scenarioPeak ? (scenarioPeak / 1024).toFixed(0) : "–"} |`,
+      );
+    }
   }
 
   const http =
@@ -175,6 +202,12 @@ try {
     "Targets (issue 8; issue 2 for recording):",
     "",
     checkLines(cs),
+    "",
+    "CPU per transaction of the relay processes, all threads (by thread name), from /proc over each run:",
+    "",
+    "| scenario | bare relay | Custos | Custos RSS peak, MB |",
+    "|---|---|---|---:|",
+    ...cpuRows,
     "",
     "Memory (Custos process):",
     "",

@@ -48,3 +48,21 @@ export function writeWideScript(dir: string): string {
   writeFileSync(path, `${WIDE_QUERY};\n`);
   return path;
 }
+
+// One autocommit INSERT per transaction (the durable write path), and a pipeline of 50 of them ended by one
+// Sync (libpq pipeline mode, as psycopg's executemany and pgJDBC's batches send them): one commit each.
+const INSERT_ROW =
+  "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :delta, CURRENT_TIMESTAMP);";
+export const PIPELINE_ROWS = 50;
+
+export function writeInsertScripts(dir: string): { insert: string; pipeline: string } {
+  const insert = join(dir, "insert.sql");
+  writeFileSync(insert, `\\set aid random(1, 100000)\n\\set delta random(-5000, 5000)\n${INSERT_ROW}\n`);
+  const pipeline = join(dir, "pipeline.sql");
+  const rows = Array.from({ length: PIPELINE_ROWS }, () => INSERT_ROW).join("\n");
+  writeFileSync(
+    pipeline,
+    `\\set aid random(1, 100000)\n\\set delta random(-5000, 5000)\n\\startpipeline\n${rows}\n\\endpipeline\n`,
+  );
+  return { insert, pipeline };
+}

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { cell, checks, ratio, type ScenarioResult, table } from "./report.ts";
 import { order, scenarios } from "./scenarios.ts";
 
-const sc = (id: string) => scenarios(false, "/w.sql").find((s) => s.id === id)!;
+const sc = (id: string) =>
+  scenarios(false, { wide: "/w.sql", insert: "/i.sql", pipeline: "/p.sql" }).find((s) => s.id === id)!;
 const fig = (rate: number, latUs: number) => ({
   rounds: [rate * 0.9, rate * 1.1],
   failed: 0,
@@ -11,13 +12,20 @@ const fig = (rate: number, latUs: number) => ({
 
 describe("scenarios", () => {
   test("full mode covers 3 protocols x 1/8/64 clients, TPC-B, wide rows and connection rate", () => {
-    const ids = scenarios(false, "/w.sql").map((s) => s.id);
+    const ids = scenarios(false, { wide: "/w.sql", insert: "/i.sql", pipeline: "/p.sql" }).map((s) => s.id);
     for (const m of ["simple", "extended", "prepared"])
       for (const c of [1, 8, 64]) expect(ids).toContain(`select-${m}-${c}`);
     expect(ids).toContain("tpcb-8");
     expect(ids).toContain("wide-8");
     expect(ids).toContain("connect-4");
-    expect(scenarios(true, "/w.sql").length).toBeLessThan(ids.length);
+    for (const id of ["insert-simple-1", "insert-extended-1", "pipeline-50-1", "wide-unmasked-8"]) {
+      expect(ids).toContain(id);
+      expect(sc(id).notQuick).toBe(true);
+    }
+    expect(sc("wide-unmasked-8").spec.asAgent).toBeUndefined();
+    expect(scenarios(true, { wide: "/w.sql", insert: "/i.sql", pipeline: "/p.sql" }).length).toBeLessThan(
+      ids.length,
+    );
     expect(sc("wide-8").spec.asAgent).toBe(true);
     expect(sc("wide-8").spec.args).toContain("/w.sql");
   });

@@ -7,6 +7,8 @@ export interface Scenario {
   /** Unit of the rate column. */
   unit: "TPS" | "conn/s";
   spec: Omit<PgbenchSpec, "seconds">;
+  /** Left out of --quick unless named with --only (keeps bench/run --quick under 3 minutes). */
+  notQuick?: boolean;
 }
 
 const selectOnly = (mode: "simple" | "extended" | "prepared", clients: number): Scenario => ({
@@ -16,7 +18,14 @@ const selectOnly = (mode: "simple" | "extended" | "prepared", clients: number): 
   spec: { args: ["-S", "-M", mode], clients },
 });
 
-export function scenarios(quick: boolean, wideScript: string): Scenario[] {
+export interface ScenarioScripts {
+  wide: string;
+  insert: string;
+  pipeline: string;
+}
+
+export function scenarios(quick: boolean, scripts: ScenarioScripts): Scenario[] {
+  const wideScript = scripts.wide;
   const select = quick
     ? [selectOnly("simple", 1), selectOnly("simple", 8), selectOnly("extended", 8), selectOnly("prepared", 8)]
     : (["simple", "extended", "prepared"] as const).flatMap((m) => [1, 8, 64].map((c) => selectOnly(m, c)));
@@ -27,6 +36,34 @@ export function scenarios(quick: boolean, wideScript: string): Scenario[] {
       label: "TPC-B-like (writes), 8 clients",
       unit: "TPS",
       spec: { args: ["-M", "simple"], clients: 8 },
+    },
+    {
+      id: "insert-simple-1",
+      notQuick: true,
+      label: "autocommit INSERT simple, 1 client",
+      unit: "TPS",
+      spec: { args: ["-M", "simple", "-f", scripts.insert], clients: 1 },
+    },
+    {
+      id: "insert-extended-1",
+      notQuick: true,
+      label: "autocommit INSERT extended, 1 client",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", scripts.insert], clients: 1 },
+    },
+    {
+      id: "pipeline-50-1",
+      notQuick: true,
+      label: "pipeline of 50 INSERTs + 1 Sync, 1 client",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", scripts.pipeline], clients: 1 },
+    },
+    {
+      id: "wide-unmasked-8",
+      notQuick: true,
+      label: "1,000 wide rows (service, unmasked), 8 clients",
+      unit: "TPS",
+      spec: { args: ["-M", "extended", "-f", wideScript], clients: 8 },
     },
     {
       id: "wide-8",

@@ -28,6 +28,38 @@ describe("partial", () => {
   test("multi-byte characters are masked as one star and kept whole", () => {
     expect(partial("ééééé")).toBe("***éé");
   });
+
+  test("the ASCII path writes what the rule says, at any offset, for random values", () => {
+    // The rule, spelled out: keep the last min(4, half) letters and digits, star the others, keep the rest.
+    const reference = (v: string) => {
+      const word = (c: string) => /[A-Za-z0-9]/.test(c);
+      let keep = Math.min(4, [...v].filter(word).length >> 1);
+      const out: string[] = [];
+      for (let i = v.length - 1; i >= 0; i--) {
+        const c = v[i]!;
+        if (!word(c)) out.push(c);
+        else if (keep > 0) {
+          keep--;
+          out.push(c);
+        } else out.push("*");
+      }
+      return out.reverse().join("");
+    };
+    const alphabet = "abcXYZ0123456789-@. ()_/";
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 500; round++) {
+      const v = Array.from({ length: rand(40) }, () => alphabet[rand(alphabet.length)]).join("");
+      const framed = enc.encode(`<<${v}>>`);
+      const out = new Uint8Array(framed.length + 3);
+      const end = partialWrite(framed, 2, framed.length - 2, out, 3);
+      expect(end).toBe(3 + partialLength(framed, 2, framed.length - 2));
+      expect(dec.decode(out.subarray(3, end))).toBe(reference(v));
+    }
+  });
 });
 
 describe("hash", () => {

@@ -58,6 +58,29 @@ export function partialLength(buf: Uint8Array, s: number, e: number): number {
 
 /** Writes `partial` of buf[s, e) into dst at off; returns the new offset. */
 export function partialWrite(buf: Uint8Array, s: number, e: number, dst: Uint8Array, off: number): number {
+  // ASCII (nearly every masked value): one pass counts the letters and digits, one writes, left to right.
+  let words = 0;
+  let i = s;
+  for (; i < e; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) break;
+    if (isAlnumAscii(b)) words++;
+  }
+  if (i === e) {
+    let star = words - Math.min(4, words >> 1);
+    for (let k = s; k < e; k++) {
+      const b = buf[k]!;
+      if (star > 0 && isAlnumAscii(b)) {
+        star--;
+        dst[off++] = STAR;
+      } else dst[off++] = b;
+    }
+    return off;
+  }
+  return partialWriteUtf8(buf, s, e, dst, off);
+}
+
+function partialWriteUtf8(buf: Uint8Array, s: number, e: number, dst: Uint8Array, off: number): number {
   const len = partialLength(buf, s, e);
   let w = off + len;
   let keep = keepCount(buf, s, e);

@@ -95,9 +95,9 @@ export class CommandFlow extends CommandBase {
     }
     if (d.action !== "allow") return this.refuse(tracked, "query", refusedQuery);
     const forward = () =>
-      this.afterDurable(tracked, "query", () => {
+      this.afterDurable(tracked, "query", (hideReady) => {
         this.io.send(m);
-        this.expect("query", tracked, null, x?.effects(d));
+        this.expect("query", tracked, null, x?.effects(d), hideReady);
       });
     const copying = this.prepareCopyMask(tracked);
     if (!copying) return forward();
@@ -154,8 +154,9 @@ export class CommandFlow extends CommandBase {
     ]);
   }
 
-  /** 'S' Sync. */
+  /** 'S' Sync: commits the implicit transaction, so it waits for the records of writes sent before it. */
   sync(m: Uint8Array): void {
+    this.gateCommit();
     this.io.send(m);
     this.expect("sync", null);
   }
@@ -297,7 +298,7 @@ export class CommandFlow extends CommandBase {
       );
     }
     if (d.action !== "allow") return this.refuse(tracked, "function", refusedQuery);
-    return this.afterDurable(tracked, "query", () => {
+    return this.afterDurable(tracked, "function", () => {
       this.io.send(m);
       this.expect("function", tracked);
     });

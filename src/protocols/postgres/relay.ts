@@ -85,6 +85,7 @@ export class Relay {
       objects: this.objects,
       masking,
       stats: this.stats,
+      onFatal: opts.onFatal,
     });
     this.upstream.events = {
       data: (chunk) => {

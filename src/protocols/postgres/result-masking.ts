@@ -11,6 +11,7 @@ import type { ColumnCatalog } from "./column-catalog.ts";
 import { type CopyPlan, CopyRun, copyPlans } from "./copy-mask.ts";
 import { maskDataRow, type PgRowMasker, parseRowDescription, pgRowMasker, type RowField } from "./mask.ts";
 import { NoticeMasker } from "./notice-mask.ts";
+import { type ChunkWriter, maskDataRowInto } from "./row-writer.ts";
 import type { StatementResolver } from "./statement-resolver.ts";
 
 export interface MaskingDeps {
@@ -72,6 +73,12 @@ export class CommandMask {
   maskRow(message: Uint8Array): Uint8Array {
     if (!this.masker) return message;
     return maskDataRow(message, this.masker, this.stats ?? undefined);
+  }
+
+  /** maskRow, written into the chunk's output buffer (row-writer.ts). */
+  maskRowInto(message: Uint8Array, w: ChunkWriter): void {
+    if (!this.masker) return w.append(message);
+    maskDataRowInto(message, this.masker, w, this.stats ?? undefined);
   }
 
   private finishResult(): void {

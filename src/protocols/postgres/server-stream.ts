@@ -13,6 +13,7 @@ import { STREAM_KIND } from "./recording.ts";
 import { asProtocolError } from "./refusals.ts";
 import type { RelayIo } from "./relay-io.ts";
 import { type CommandMask, maskingFailure, type ResultMasking } from "./result-masking.ts";
+import { ChunkWriter } from "./row-writer.ts";
 import type { PostgresTarget } from "./target.ts";
 import type { Tracked } from "./tracked.ts";
 import type { ResponseTracker } from "./tracker.ts";
@@ -156,9 +157,23 @@ export class ServerStream {
 
   private drainServer(t: number): void {
     if (this.serverHold) return;
-    const out: Uint8Array[] = [];
+    // Everything this drain forwards goes out as one write: one buffer for the chunk, masked rows written
+    // straight into it (row-writer.ts).
+    let w: ChunkWriter | null = null;
+    let single: Uint8Array | null = null;
     while (this.serverQueueHead < this.serverQueue.length) {
       const m = this.serverQueue[this.serverQueueHead]!;
+      if (m[0] === 0x44 /* D */ && this.serverQueueSent === 0) {
+        const mask = this.tracker.current()?.mask as CommandMask | null | undefined;
+        if (mask?.masker && this.deps.masking) {
+          w ??= this.writer(single);
+          single = null;
+          this.tracker.onServerMessage(0x44, m);
+          mask.maskRowInto(m, w);
+          this.serverQueueHead++;
+          continue;
+        }
+      }
       const processed = this.processServer(m, t);
       if (this.alarm) return this.deps.onFatal(this.alarm);
       if (processed instanceof Promise) {
@@ -183,18 +198,34 @@ export class ServerStream {
       if (processed.length === 0) continue;
       const sent = this.serverQueueSent;
       this.serverQueueSent = 0;
-      out.push(sent ? processed.subarray(sent) : processed);
+      const part = sent ? processed.subarray(sent) : processed;
+      if (w) w.append(part);
+      else if (single === null) single = part;
+      else {
+        w = this.writer(single);
+        single = null;
+        w.append(part);
+      }
     }
     if (this.serverQueueHead === this.serverQueue.length) {
       this.serverQueue = [];
       this.serverQueueHead = 0;
     }
-    if (out.length) {
-      const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
+    const bytes = w ? w.bytes() : single;
+    if (bytes?.length) {
       this.gw.recordBytes("server", t, STREAM_KIND, bytes);
       this.toClient(bytes);
     }
     this.io.watchRecordingBacklog();
+  }
+
+  /** A writer for this drain, sized for the messages still queued, holding `first` when given. */
+  private writer(first: Uint8Array | null): ChunkWriter {
+    let size = first?.length ?? 0;
+    for (let i = this.serverQueueHead; i < this.serverQueue.length; i++) size += this.serverQueue[i]!.length;
+    const w = new ChunkWriter(size + (size >> 3));
+    if (first) w.append(first);
+    return w;
   }
 
   /**

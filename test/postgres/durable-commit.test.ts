@@ -1,0 +1,253 @@
+// The invariant of durable writes (ENFORCEMENT.md §8): no write commits on the target before its audit record
+// is durable. Writes now run while their record is being synced and only the COMMIT waits (the Sync of the
+// extended protocol, the gateway's own COMMIT around a simple-protocol autocommit write), so the proof is
+// by effect: the audit store (PostgreSQL) is made to hang by a lock on its table, the write is seen to have
+// executed on the target (its row lock is held), and a direct connection sees nothing committed, both while
+// the store hangs and after the gateway gave up on it. Harmless look-alikes: the same writes with the store
+// healthy commit, and reads are not held.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
+import { startTestGateway, type TestGateway } from "../support/gateway.ts";
+import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
+import { type PgServer, startPostgres } from "../support/postgres.ts";
+import { bind, execute, login, parse, query, type RawClient, sync } from "../support/raw-client.ts";
+
+let db: PgServer;
+let issuer: OidcIssuer;
+let gw: TestGateway;
+let token: string;
+let direct: postgres.Sql;
+let auditDb: string;
+
+beforeAll(async () => {
+  [db, issuer] = await Promise.all([startPostgres(), startOidcIssuer()]);
+  db.sql(`CREATE DATABASE custos_audit OWNER ${db.roles.scram.user}`);
+  auditDb = db.url(db.roles.scram, "custos_audit");
+  db.sql("CREATE TABLE canary (id int primary key, note text)", "ledger");
+  db.sql(`GRANT ALL ON canary TO ${db.roles.scram.user}`, "ledger");
+  gw = await startTestGateway({ pg: db, issuer, storeUrl: auditDb });
+  token = await gw.token("dba@bank.example", ["dba"]);
+  direct = postgres(db.url(db.roles.scram, "ledger"), { max: 1, onnotice: () => {} });
+}, 60_000);
+
+afterAll(async () => {
+  await direct?.end({ timeout: 1 });
+  await gw?.stop();
+  await Promise.all([db?.stop(), issuer?.stop()]);
+});
+
+/** Rows of `canary` a direct connection sees committed, with these ids. */
+async function committed(ids: number[]): Promise<number> {
+  const [r] = await direct`select count(*)::int as n from canary where id = any(${ids})`;
+  return r!.n as number;
+}
+
+/** Row locks on `canary` held by other sessions: the write has executed and its transaction is open. */
+async function executedUncommitted(): Promise<boolean> {
+  const [r] = await direct`select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
+    where c.relname = 'canary' and l.mode = 'RowExclusiveLock' and l.granted and l.pid <> pg_backend_pid()`;
+  return (r!.n as number) > 0;
+}
+
+async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+/** Locks the audit store's event table from another session: the recorder's commits hang until unlock(). */
+async function lockAuditStore(): Promise<{ unlock(): Promise<void> }> {
+  const locker = postgres(auditDb, { max: 1, onnotice: () => {} });
+  const reserved = await locker.reserve();
+  await reserved`begin`;
+  await reserved`lock table audit_events in access exclusive mode`;
+  return {
+    async unlock() {
+      await reserved`rollback`;
+      reserved.release();
+      await locker.end({ timeout: 1 });
+    },
+  };
+}
+
+const insert = (id: number) => `insert into canary values (${id}, 'written through the gateway')`;
+
+/** The ways a client sends autocommit writes. */
+const senders: [string, number[], (c: RawClient, ids: number[]) => void][] = [
+  [
+    "extended protocol: Parse/Bind/Execute/Sync",
+    [11],
+    (c, ids) => {
+      c.send(parse("", insert(ids[0]!)), bind(""), execute(), sync());
+    },
+  ],
+  ["simple protocol: an autocommit Query", [21], (c, ids) => c.send(query(insert(ids[0]!)))],
+  [
+    "a pipeline of three Executes and one Sync",
+    [31, 32, 33],
+    (c, ids) => {
+      for (const id of ids) c.send(parse("", insert(id)), bind(""), execute());
+      c.send(sync());
+    },
+  ],
+  [
+    "a pipeline of three Parse/Bind/Execute/Sync",
+    [41, 42, 43],
+    (c, ids) => {
+      for (const id of ids) c.send(parse("", insert(id)), bind(""), execute(), sync());
+    },
+  ],
+];
+
+describe("a write commits only once its audit record is durable", () => {
+  for (const [name, ids, send] of senders) {
+    test(`${name}: the store hangs, then fails: the write ran and never commits`, async () => {
+      const { client } = await login(gw.port, token);
+      const lock = await lockAuditStore();
+      try {
+        send(client, ids);
+        // The statement ran on the target while its record could not be committed...
+        await until(executedUncommitted, "the write to execute");
+        // ...and nothing of it is committed.
+        expect(await committed(ids)).toBe(0);
+        // The recorder gives up on the hung commit (commit stall): the session ends, the server rolls back.
+        await client.waitClosed(15_000);
+        const fatal = client.errors().find((e) => e.C === "08006" || e.S === "FATAL");
+        expect(fatal?.M ?? "").toContain("audit store unavailable");
+        expect(client.messages.some((m) => m.type === "C" && m.body.toString().startsWith("INSERT"))).toBe(
+          false,
+        );
+        expect(await committed(ids)).toBe(0);
+      } finally {
+        await lock.unlock();
+      }
+      await until(async () => gw.gw.recorder.writable(), "the recorder to recover");
+      await until(async () => !(await executedUncommitted()), "the transaction to end");
+      expect(await committed(ids)).toBe(0);
+    }, 30_000);
+
+    test(`${name}: the store is slow: nothing commits until it catches up`, async () => {
+      const okIds = ids.map((i) => i + 100);
+      const { client } = await login(gw.port, token);
+      const lock = await lockAuditStore();
+      let unlocked = false;
+      try {
+        const seen = client.messages.length;
+        send(client, okIds);
+        await until(executedUncommitted, "the write to execute");
+        expect(await committed(okIds)).toBe(0);
+        // The client has not been told anything about its write yet.
+        expect(client.messages.slice(seen).map((m) => m.type)).toEqual([]);
+        await lock.unlock();
+        unlocked = true;
+        const syncs = name.includes("three Parse/Bind/Execute/Sync") ? 3 : 1;
+        await client.until(
+          () => client.closed || client.messages.slice(seen).filter((m) => m.type === "Z").length >= syncs,
+          15_000,
+          "the replies",
+        );
+        const replies = client.messages.slice(seen);
+        if (client.errors().some((e) => (e.M ?? "").includes("audit store unavailable"))) {
+          // The store recovered too late (the recorder's stall bound passed first): nothing committed.
+          expect(await committed(okIds)).toBe(0);
+        } else {
+          expect(replies.filter((m) => m.type === "E")).toEqual([]);
+          await until(async () => (await committed(okIds)) === okIds.length, "the write to commit");
+          // The client's final status is idle, as after an autocommit statement.
+          const last = client.messages.filter((m) => m.type === "Z").at(-1);
+          expect(String.fromCharCode(last!.body[0]!)).toBe("I");
+        }
+      } finally {
+        if (!unlocked) await lock.unlock();
+        client.close();
+      }
+    }, 30_000);
+  }
+
+  test("with the store healthy, autocommit writes commit and each reply ends in status I", async () => {
+    const { client } = await login(gw.port, token);
+    try {
+      const simple = await client.simpleQuery(insert(501));
+      expect(simple.filter((m) => m.type === "E")).toEqual([]);
+      expect(simple.filter((m) => m.type === "C").map((m) => m.body.toString().replace(/\0$/, ""))).toEqual([
+        "INSERT 0 1",
+      ]);
+      expect(simple.filter((m) => m.type === "Z").map((m) => String.fromCharCode(m.body[0]!))).toEqual(["I"]);
+      // A failing autocommit write: the error, then status I (the gateway's COMMIT closes the failed block).
+      const dup = await client.simpleQuery(insert(501));
+      expect(dup.find((m) => m.type === "E")).toBeDefined();
+      expect(dup.filter((m) => m.type === "Z").map((m) => String.fromCharCode(m.body[0]!))).toEqual(["I"]);
+      // An explicit transaction afterwards is the client's own: status T inside it.
+      const begun = await client.simpleQuery("begin");
+      expect(begun.filter((m) => m.type === "Z").map((m) => String.fromCharCode(m.body[0]!))).toEqual(["T"]);
+      await client.simpleQuery(insert(502));
+      expect(await committed([502])).toBe(0);
+      await client.simpleQuery("commit");
+      expect(await committed([501, 502])).toBe(2);
+      // Extended protocol, two Syncs in one pipeline.
+      client.send(parse("", insert(503)), bind(""), execute(), sync());
+      client.send(parse("", insert(504)), bind(""), execute(), sync());
+      await client.untilReady();
+      await client.untilReady();
+      expect(await committed([503, 504])).toBe(2);
+    } finally {
+      client.close();
+    }
+  }, 30_000);
+
+  test("a deferred constraint failing at the gateway's COMMIT reaches the client, and nothing commits", async () => {
+    db.sql(
+      `CREATE TABLE IF NOT EXISTS parent (id int primary key);
+       CREATE TABLE IF NOT EXISTS child (id int primary key,
+         parent_id int REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+       GRANT ALL ON parent, child TO ${db.roles.scram.user}`,
+      "ledger",
+    );
+    const { client } = await login(gw.port, token);
+    try {
+      const r = await client.simpleQuery("insert into child values (1, 999)");
+      const errors = r.filter((m) => m.type === "E");
+      expect(errors.length).toBe(1);
+      expect(client.errors().at(-1)?.C).toBe("23503");
+      expect(r.filter((m) => m.type === "Z").map((m) => String.fromCharCode(m.body[0]!))).toEqual(["I"]);
+      const [row] = await direct`select count(*)::int as n from child`;
+      expect(row!.n).toBe(0);
+      // The session goes on: the next autocommit write commits.
+      db.sql("INSERT INTO parent VALUES (7)", "ledger");
+      const ok = await client.simpleQuery("insert into child values (2, 7)");
+      expect(ok.filter((m) => m.type === "E")).toEqual([]);
+      const [after] = await direct`select count(*)::int as n from child`;
+      expect(after!.n).toBe(1);
+    } finally {
+      client.close();
+    }
+  }, 30_000);
+
+  test("an Execute of a write and then a simple Query without a Sync: both are answered, the write commits", async () => {
+    const { client } = await login(gw.port, token);
+    try {
+      client.send(parse("", insert(601)), bind(""), execute(), query("select 1"));
+      await client.untilReady();
+      expect(client.errors()).toEqual([]);
+      expect(await committed([601])).toBe(1);
+    } finally {
+      client.close();
+    }
+  }, 30_000);
+
+  test("a read is not held while the store hangs", async () => {
+    const { client } = await login(gw.port, token);
+    const lock = await lockAuditStore();
+    try {
+      const r = await client.simpleQuery("select count(*) from canary where id < 0");
+      expect(r.filter((m) => m.type === "E")).toEqual([]);
+      expect(r.some((m) => m.type === "D")).toBe(true);
+    } finally {
+      await lock.unlock();
+      client.close();
+    }
+    await until(async () => gw.gw.recorder.writable(), "the recorder to recover");
+  }, 30_000);
+});
