@@ -3,6 +3,7 @@
 // recording.read audit event the API does.
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import { checkSessions } from "../../audit/session-check.ts";
 import type { ApprovalView } from "../admin/approvals-port.ts";
 import { logCheckpoints, verifyCacheFor } from "../admin/audit-status.ts";
@@ -13,6 +14,7 @@ import type { AdminDeps } from "../admin/deps.ts";
 import { sessionFrames } from "../admin/recording.ts";
 import { buildReplay } from "../admin/replay.ts";
 import { allowed, CAN } from "../admin/roles.ts";
+import { COOKIE_NAME, sessionExpired } from "../admin/session-cookie.ts";
 import { querySessions } from "../admin/session-query.ts";
 import { consoleApprovalsApi, visible } from "./approvals-api.ts";
 import { ApprovalsPage } from "./approvals-page.tsx";
@@ -55,7 +57,12 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     } catch {
       p = null;
     }
-    if (!p) return c.redirect("/console/login", 303);
+    if (!p) {
+      const cookie = getCookie(c, COOKIE_NAME);
+      const expired =
+        cookie !== undefined && sessionExpired(cookie, deps.cookieKey, (deps.now ?? Date.now)());
+      return c.redirect(expired ? "/console/login?expired=1" : "/console/login", 303);
+    }
     if (p.roles.length === 0)
       return c.html(<ErrorPage title="Not allowed" message="This identity has no console role." />, 403);
     c.set("principal", p);
