@@ -25,6 +25,7 @@ import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
+import { policyInputEvent } from "./pipeline/policy-input-event.ts";
 import { siemRedactor } from "./pipeline/siem-redact.ts";
 import { createDecider } from "./policy/decider.ts";
 import { PolicyEngine } from "./policy/engine.ts";
@@ -106,6 +107,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     tableLabels: (name) => config.connections.find((c) => c.name === name)?.tableLabels,
     approvers: (name) => config.connections.find((c) => c.name === name)?.access.approvers,
     logger,
+    // F4: the input each decision was evaluated on, once per evaluation, for `custos policy explain`.
+    onEvaluated: (e) => recorder.event(policyInputEvent(e)),
   });
 
   const authenticator = createAuthenticator({
