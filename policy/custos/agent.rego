@@ -58,13 +58,41 @@ agent_denials contains {"rule": "custos.agent_server_function", "reason": sprint
 	server_function(base_name(f))
 }
 
-agent_denials contains {"rule": "custos.agent_write", "reason": "agents may only read"} if {
+agent_denials contains {"rule": "custos.agent_write", "reason": agent_write_refusal} if {
 	agent
 	some s in statements
 	mutating(s)
 	not s.kind in data.custos.lists.agent.ddl_kinds
 	not s.kind in data.custos.lists.agent.privilege_kinds
 	not s.is_dynamic
+	not agent_plain_write_with_approvers(s)
+}
+
+agent_write_refusal := "agents may only read (their INSERT, UPDATE and DELETE go to review where the connection has approvers)" if {
+	not connection_has_approvers
+} else := "agents may only send a plain INSERT, UPDATE or DELETE for review (no data-modifying CTE, MERGE, SELECT INTO or EXPLAIN ANALYZE)"
+
+# An agent's bounded INSERT, UPDATE or DELETE goes to a human where the connection has approvers. An
+# unbounded one is refused there by custos.unbounded_write (everyone_denials), and every denial wins over
+# every review, so a side-effect function, a masked column computed into the row or DDL still refuses it.
+agent_reviews contains {"rule": "custos.agent_write_review", "reason": sprintf("an agent's %s needs approval", [upper(s.kind)])} if {
+	agent
+	some s in statements
+	agent_plain_write_with_approvers(s)
+}
+
+# The shapes an approver can judge from the text: one top-level INSERT/UPDATE/DELETE whose only
+# data changes are its own kind (no CTE writing elsewhere), no dynamic SQL, no COPY.
+agent_plain_write_with_approvers(s) if {
+	connection_has_approvers
+	s.kind in data.custos.lists.agent.reviewable_write_kinds
+	s.node in data.custos.lists.agent.reviewable_write_nodes
+	every k in s.dml {
+		k == s.kind
+	}
+	not s.is_dynamic
+	not s.copy_program
+	not s.copy_file
 }
 
 agent_denials contains {"rule": "custos.agent_setting", "reason": sprintf("agents may not change the setting %s", [s.setting])} if {
@@ -120,6 +148,7 @@ catch_all_denials contains {"rule": "custos.agent_read_only", "reason": sprintf(
 	agent
 	some s in statements
 	not agent_readable(s)
+	not agent_plain_write_with_approvers(s)
 }
 
 server_function(name) if name in data.custos.lists.agent.server_functions

@@ -154,3 +154,45 @@ test_agent_may_not_disable_idle_transaction_timeout if {
 	d := decide(agent_input(stmt({"kind": "set", "node": "VariableSetStmt", "setting": "idle_in_transaction_session_timeout"})))
 	d.rule == "custos.agent_setting"
 }
+
+approvers_input(s) := object.union(agent_input(s), {"connection": {"name": "db", "type": "postgres", "labels": [], "approvers": ["dba-leads"]}})
+
+insert_stmt := stmt({"kind": "insert", "node": "InsertStmt", "tables_written": ["public.t"], "dml": ["insert"]})
+
+test_agent_bounded_writes_reviewed_where_connection_has_approvers if {
+	every s in [
+		insert_stmt,
+		stmt({"kind": "update", "node": "UpdateStmt", "tables_written": ["public.t"], "dml": ["update"], "has_where": true}),
+		stmt({"kind": "delete", "node": "DeleteStmt", "tables_written": ["public.t"], "dml": ["delete"], "has_where": true}),
+	] {
+		d := decide(approvers_input(s))
+		d.action == "review"
+		d.rule == "custos.agent_write_review"
+		d.record == "sync"
+	}
+}
+
+test_agent_writes_still_denied_without_approvers if {
+	d := decide(agent_input(insert_stmt))
+	d.action == "deny"
+	d.rule == "custos.agent_write"
+}
+
+test_agent_unbounded_and_destructive_writes_denied_with_approvers if {
+	every c in [
+		[stmt({"kind": "update", "node": "UpdateStmt", "tables_written": ["public.t"], "dml": ["update"], "has_where": false}), "custos.unbounded_write"],
+		[stmt({"kind": "delete", "node": "DeleteStmt", "tables_written": ["public.t"], "dml": ["delete"], "has_where": false}), "custos.unbounded_write"],
+		[stmt({"kind": "truncate", "node": "TruncateStmt", "tables_written": ["public.t"]}), "custos.agent_ddl"],
+		[stmt({"kind": "drop", "node": "DropStmt"}), "custos.agent_ddl"],
+		# Writes an approver cannot judge from one statement's text stay refused.
+		[stmt({"kind": "select", "node": "SelectStmt", "tables_written": ["public.t"], "dml": ["delete"], "has_where": true}), "custos.agent_write"],
+		[stmt({"kind": "insert", "node": "InsertStmt", "tables_written": ["public.t", "public.u"], "dml": ["insert", "delete"], "has_where": true}), "custos.agent_write"],
+		[stmt({"kind": "merge", "node": "MergeStmt", "tables_written": ["public.t"], "dml": ["merge"]}), "custos.agent_write"],
+		[stmt({"kind": "insert", "node": "ExplainStmt", "tables_written": ["public.t"], "dml": ["insert"]}), "custos.agent_write"],
+		[stmt({"kind": "insert", "node": "InsertStmt", "tables_written": ["public.t"], "dml": ["insert"], "functions": ["nextval"]}), "custos.agent_side_effect"],
+	] {
+		d := decide(approvers_input(c[0]))
+		d.action == "deny"
+		d.rule == c[1]
+	}
+}

@@ -1,7 +1,8 @@
 # The decision every command gets: a malformed rule output denies (fail closed), else the first denial,
 # else the first review, else allow. "First" is by priority (`priority` on the entry, else
-# data.custos.lists.rule_priority[rule], else lists.default_rule_priority; lower wins), then rule name,
-# then reason: deterministic whatever the set order, and documented rather than alphabetical.
+# data.custos.lists.rule_priority[rule], else lists.default_rule_priority; lower wins), then the pack's
+# rules before local ones, then rule name, then reason: deterministic whatever the set order, and
+# documented rather than alphabetical.
 # Rules add to `denials` and `reviews`; institutions add their own in package custos.local
 # (see policy/README.md) without editing this file.
 package custos
@@ -76,6 +77,8 @@ specific_denials contains d if some d in data.custos.local.deny
 reviews contains r if some r in regulated_reviews
 
 reviews contains r if some r in everyone_reviews
+
+reviews contains r if some r in agent_reviews
 
 reviews contains r if some r in data.custos.local.review
 
@@ -153,8 +156,15 @@ else := p if p := data.custos.lists.rule_priority[e.rule]
 
 else := data.custos.lists.default_rule_priority
 
-# The entry that decides: lowest priority, then rule name, then reason (valid entries only; an invalid
-# one has already made the decision a deny above).
-first(entries) := {"rule": p[1], "reason": p[2]} if {
-	p := sort([[priority(e), e.rule, e.reason] | some e in entries; valid_entry(e)])[0]
+# Among entries of one priority the pack's own rules (those lists.rule_priority names) come before
+# local ones, so a local rule's name (`bank.*` sorts before `custos.*`) never changes which of the
+# pack's reasons the client reads; only then rule name and reason, to stay deterministic.
+origin(e) := 0 if _ = data.custos.lists.rule_priority[e.rule]
+
+else := 1
+
+# The entry that decides: lowest priority, then origin, then rule name, then reason (valid entries only;
+# an invalid one has already made the decision a deny above).
+first(entries) := {"rule": p[2], "reason": p[3]} if {
+	p := sort([[priority(e), origin(e), e.rule, e.reason] | some e in entries; valid_entry(e)])[0]
 }

@@ -79,3 +79,15 @@ test_equal_priority_falls_back_to_rule_name if {
 	d := custos.decision with input as human_select with data.custos.local.deny as {{"rule": "b.x", "reason": "r", "priority": 3}, {"rule": "a.x", "reason": "r", "priority": 3}}
 	d.rule == "a.x"
 }
+
+test_pack_rule_before_local_rule_of_equal_priority if {
+	# agent_write is 50, a local rule without priority is 50 too: the pack's reason stays the one the
+	# client reads, though `bank.` sorts before `custos.`.
+	w := agent_input(stmt({"kind": "insert", "node": "InsertStmt", "tables_written": ["public.t"], "dml": ["insert"]}))
+	d := custos.decision with input as w with data.custos.local.deny as {{"rule": "bank.no_writes", "reason": "r"}}
+	d.rule == "custos.agent_write"
+
+	# A local rule that sets a lower priority still comes first.
+	d2 := custos.decision with input as w with data.custos.local.deny as {{"rule": "bank.no_writes", "reason": "r", "priority": 49}}
+	d2.rule == "bank.no_writes"
+}

@@ -72,8 +72,10 @@ test_unbounded_write_by_human_reviewed_where_approvers if {
 		d.action == "review"
 		d.rule == "custos.unbounded_write"
 		d.record == "sync"
+
 		# no approvers: refused
 		custos.decision.action == "deny" with input as human_input(s)
+
 		# agents and services: refused even where approvers exist
 		every kind in ["agent", "service"] {
 			a := custos.decision with input as with_approvers(with_statements(kind, [s]))

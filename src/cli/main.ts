@@ -8,6 +8,7 @@ import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { type CliCommand, CliError } from "./command.ts";
 import { connectionsClassifyCommand } from "./connections-classify.ts";
+import { consoleLinkCommand } from "./console-link.ts";
 import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
 import { evidenceExportCommand } from "./evidence-export.ts";
@@ -28,6 +29,7 @@ const commands: CliCommand[] = [
   sessionsShowCommand,
   auditVerifyCommand,
   connectionsClassifyCommand,
+  consoleLinkCommand,
   auditProveCommand,
   auditExportKeyCommand,
   auditPruneCommand,

@@ -2,7 +2,7 @@
 // for one input (authors give just the SQL; it is classified here as the gateway would).
 
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { createLogger } from "../core/log.ts";
 import { readBundleFile } from "../policy/bundle.ts";
 import { PolicyEngine } from "../policy/engine.ts";
@@ -17,6 +17,15 @@ import { SHIPPED_BUNDLE } from "../policy/shipped.ts";
 import { analyseSources, describeVolatility } from "../policy/volatility.ts";
 import { createSqlClassifier } from "../sql/classifier.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
+import {
+  GATEWAY_INPUT_FLAGS,
+  GATEWAY_INPUT_USAGE,
+  gatewayInput,
+  policyCheckCommand,
+  policyClassifyCommand,
+  policyFmtCommand,
+} from "./policy-author.ts";
+import { policyExplainCommand } from "./policy-explain.ts";
 
 function failure(err: unknown): never {
   throw new CliError(err instanceof Error ? err.message : String(err));
@@ -55,12 +64,29 @@ Compiles DIR (default policy/) with opa build -t wasm -e custos/decision into FI
 export const policyTestCommand: CliCommand = {
   name: "policy test",
   summary: "run the Rego unit tests (opa test)",
-  usage: `custos policy test [DIR] [--verbose]
+  usage: `custos policy test [DIR] [--verbose] [--coverage [--json]]
 
-Runs opa test on DIR (default policy/); exits non-zero when a test fails.`,
+Runs opa test on DIR (default policy/); exits non-zero when a test fails. --coverage prints the share of
+each rule file's lines the tests evaluate and the lines they never reach (opa test --coverage); --json
+prints opa's coverage report as it is.`,
   async run(argv) {
-    const { flags, positionals } = parseFlags(argv, { verbose: "boolean" });
-    const run = testPolicies(resolve(positionals[0] ?? DEFAULT_POLICY_DIR), flags.verbose === true);
+    const { flags, positionals } = parseFlags(argv, {
+      verbose: "boolean",
+      coverage: "boolean",
+      json: "boolean",
+    });
+    const dir = resolve(positionals[0] ?? DEFAULT_POLICY_DIR);
+    if (flags.coverage === true) {
+      const run = testPolicies(dir, false, true);
+      if (run.exitCode !== 0 && !run.stdout.trimStart().startsWith("{")) {
+        process.stderr.write(run.stderr || run.stdout);
+        return run.exitCode;
+      }
+      process.stdout.write(flags.json === true ? run.stdout : coverageSummary(run.stdout, dir));
+      process.stderr.write(run.stderr);
+      return run.exitCode;
+    }
+    const run = testPolicies(dir, flags.verbose === true);
     process.stdout.write(run.stdout);
     process.stderr.write(run.stderr);
     return run.exitCode;
@@ -70,18 +96,32 @@ Runs opa test on DIR (default policy/); exits non-zero when a test fails.`,
 export const policyEvalCommand: CliCommand = {
   name: "policy eval",
   summary: "print the policy decision for one input",
-  usage: `custos policy eval --input FILE [--bundle FILE]
+  usage: `custos policy eval (--input FILE | --config FILE --connection C --sql TEXT …) [--bundle FILE] [--show-input]
 
 Evaluates data.custos.decision for the JSON input in FILE and prints the decision.
 Without --bundle, uses policy/build/bundle.tar.gz, rebuilding it when policy/ is newer.
-When command.text is given without command.statements, the SQL is classified first.`,
+When command.text is given without command.statements, the SQL is classified first.
+${GATEWAY_INPUT_USAGE}
+  --show-input            print the input evaluated before the decision`,
   async run(argv) {
-    const { flags } = parseFlags(argv, { input: "string", bundle: "string" });
-    if (typeof flags.input !== "string") throw new CliError("policy eval needs --input FILE", 2);
+    const { flags } = parseFlags(argv, {
+      input: "string",
+      bundle: "string",
+      "show-input": "boolean",
+      ...GATEWAY_INPUT_FLAGS,
+    });
+    if (typeof flags.input !== "string" && typeof flags.config !== "string")
+      throw new CliError("policy eval needs --input FILE, or --config FILE --connection C --sql TEXT", 2);
+    if (typeof flags.input === "string" && typeof flags.config === "string")
+      throw new CliError("policy eval takes --input FILE or --config FILE, not both", 2);
     let input: Record<string, unknown>;
     try {
-      input = JSON.parse(await Bun.file(resolve(flags.input)).text());
+      input =
+        typeof flags.config === "string"
+          ? ((await gatewayInput(flags)) as unknown as Record<string, unknown>)
+          : JSON.parse(await Bun.file(resolve(flags.input as string)).text());
     } catch (err) {
+      if (err instanceof CliError) throw err;
       failure(
         new Error(`cannot read input ${flags.input}: ${err instanceof Error ? err.message : String(err)}`),
       );
@@ -115,10 +155,45 @@ When command.text is given without command.statements, the SQL is classified fir
     const loaded = await engine.load(bundle);
     if (!loaded.ok) failure(loaded.error);
     // The input is the author's, not built by input.ts: evaluate it as given.
+    if (flags["show-input"] === true) process.stdout.write(`${JSON.stringify(input, null, 2)}\n`);
     const decision = engine.evaluate(new TextEncoder().encode(JSON.stringify(input)).buffer as ArrayBuffer);
     process.stdout.write(`${JSON.stringify({ ...decision, bundle: loaded.hash }, null, 2)}\n`);
     return 0;
   },
 };
 
-export const policyCommands: CliCommand[] = [policyBuildCommand, policyTestCommand, policyEvalCommand];
+/** opa's coverage report as a table: each rule file (tests left out), its share, and lines never reached. */
+function coverageSummary(json: string, dir: string): string {
+  const report = JSON.parse(json) as {
+    coverage?: number;
+    files?: Record<
+      string,
+      { coverage?: number; not_covered?: { start: { row: number }; end: { row: number } }[] }
+    >;
+  };
+  const rows = Object.entries(report.files ?? {})
+    .filter(([path]) => !path.endsWith("_test.rego"))
+    .sort(([a], [b]) => a.localeCompare(b));
+  const width = Math.max(4, ...rows.map(([p]) => relative(dir, p).length));
+  const lines = rows.map(([path, f]) => {
+    const missed = [
+      ...new Set(
+        (f.not_covered ?? []).map((r) =>
+          r.start.row === r.end.row ? `${r.start.row}` : `${r.start.row}-${r.end.row}`,
+        ),
+      ),
+    ];
+    return `${relative(dir, path).padEnd(width)}  ${(f.coverage ?? 100).toFixed(1).padStart(5)}%${missed.length ? `  not reached: ${missed.join(", ")}` : ""}`;
+  });
+  return `${[...lines, `${"all".padEnd(width)}  ${(report.coverage ?? 100).toFixed(1).padStart(5)}%`].join("\n")}\n`;
+}
+
+export const policyCommands: CliCommand[] = [
+  policyBuildCommand,
+  policyTestCommand,
+  policyEvalCommand,
+  policyExplainCommand,
+  policyClassifyCommand,
+  policyFmtCommand,
+  policyCheckCommand,
+];

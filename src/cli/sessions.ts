@@ -125,6 +125,7 @@ command tag or error, and the policy decision when it was not an allow.`,
           e.type !== "session.start" &&
           e.type !== "session.end" &&
           e.type !== "recording.batch" &&
+          e.type !== "policy.input" &&
           e.type !== "auth.success"
         ) {
           lines.push(`${iso(e.time)}  ${e.type}  ${JSON.stringify(e.data)}`);

@@ -289,7 +289,7 @@ function resolveWebhook(a: RawConfig["approvals"], ctx: Ctx): { url: string; sec
 
 function resolveConsole(raw: RawConfig, ctx: Ctx): ConsoleConfig {
   const o = raw.console.oidc;
-  if (!o) return { roles: raw.console.roles, oidc: null };
+  if (!o) return { roles: raw.console.roles, sessionTtlMs: raw.console.session_ttl, oidc: null };
   // Sign-in must end in a token the gateway already trusts, so the console's issuer is one of identity.issuers.
   if (!raw.identity.issuers.some((i) => i.issuer === o.issuer)) {
     throw fail(ctx.where, "console.oidc.issuer", `"${o.issuer}" is not one of identity.issuers`);
@@ -309,6 +309,7 @@ function resolveConsole(raw: RawConfig, ctx: Ctx): ConsoleConfig {
         : null;
   return {
     roles: raw.console.roles,
+    sessionTtlMs: raw.console.session_ttl,
     oidc: {
       issuer: o.issuer,
       clientId: o.client_id,

@@ -205,6 +205,8 @@ const consoleSection = z.strictObject({
       scopes: z.array(nonEmpty).default(["openid"]),
     })
     .optional(),
+  // How long a console sign-in lasts, whatever the lifetime of the token or link it began with.
+  session_ttl: duration.default(8 * 3_600_000),
 });
 
 export const rawConfigSchema = z.strictObject({
@@ -228,7 +230,10 @@ export const rawConfigSchema = z.strictObject({
   policy: policy.default({ watch: true }),
   masking: masking.default({ detectors: [] }),
   approvals: approvals.default({}),
-  console: consoleSection.default({ roles: { admin: [], approver: [], auditor: [] } }),
+  console: consoleSection.default({
+    roles: { admin: [], approver: [], auditor: [] },
+    session_ttl: 8 * 3_600_000,
+  }),
   tls: z.strictObject({ cert_file: nonEmpty, key_file: nonEmpty }).optional(),
   siem: siemSection,
   log: z

@@ -156,6 +156,8 @@ export type AuditStoreConfig = { kind: "embedded"; path: string } | { kind: "pos
 export interface ConsoleConfig {
   /** Groups granting each role; an identity holds every role one of its groups grants. */
   roles: { admin: string[]; approver: string[]; auditor: string[] };
+  /** How long a console session lasts from sign-in (console.session_ttl), independent of the token's expiry. */
+  sessionTtlMs: number;
   /** Null: no browser sign-in (Bearer tokens and one-time links still work). */
   oidc: {
     issuer: string;

@@ -8,7 +8,8 @@ export type AuditEventType =
   | "auth.failure" // F7: reason code, detail, client address, requested connection
   | "session.start" // F1, F6: identity bound to the target account Custos used, client address, application
   | "session.end" // F6, F17: reason (client, idle_timeout, max_duration, error, shutdown), bytes, statements
-  | "statement" // F4: who, target, text, fingerprint, decision and rule, rows, tag or error, duration
+  | "statement" // F4: who, target, text, fingerprint, decision and rule, rows, tag or error, duration, input_digest
+  | "policy.input" // F4, F14: the JSON input a decision was evaluated on (digest, bundle), for `policy explain`
   | "upstream.error" // F4, F6: connection, code, message
   | "token.issued" // F1, F10: a gateway token minted (who ran the CLI, subject, groups, kind, ttl, jti; never the token)
   | "evidence.exported" // F14, F16: who exported which range (filters, logs, event count) and the bundle's SHA-256

@@ -23,6 +23,12 @@ export interface Decision {
   /** SHA-256 of the policy bundle that decided, for the audit event. */
   bundle?: string;
   /**
+   * SHA-256 (hex) of the policy input's JSON bytes as evaluated; the bytes themselves are in the audit log
+   * as a policy.input event, so `custos policy explain` can evaluate them again. A cached decision carries
+   * the digest of the input it was first decided for.
+   */
+  inputDigest?: string;
+  /**
    * A refusal that is not a permission matter (the gateway's parser rejected the text): the SQLSTATE,
    * message, 1-based position and hint the client gets instead of a permission denial.
    */

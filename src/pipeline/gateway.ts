@@ -396,6 +396,7 @@ class LiveSession implements GatewaySession {
         bundle: decision.bundle,
         duration_us: outcome.durationUs,
         error: outcome.error,
+        input_digest: decision.inputDigest,
         keyword: command.keyword,
         reason: decision.reason,
         record: decision.record,

@@ -2,6 +2,7 @@
 // statement shape from the same identity on the same connection under the same bundle is one map lookup
 // and returns synchronously. Every failure on the way is a deny (fail closed).
 
+import { createHash } from "node:crypto";
 import type { Command } from "../core/command.ts";
 import { type Decision, deny } from "../core/decision.ts";
 import type { Logger } from "../core/log.ts";
@@ -29,6 +30,18 @@ export interface DeciderOptions {
   /** Cached decisions kept. Default 16384. */
   maxEntries?: number;
   now?: () => number;
+  /**
+   * Each evaluation (not each cache hit): the input's JSON as evaluated, its SHA-256 and the bundle. The
+   * gateway records it (policy.input) so a logged decision can be explained later.
+   */
+  onEvaluated?: (evaluated: EvaluatedInput) => void;
+}
+
+export interface EvaluatedInput {
+  digest: string;
+  json: string;
+  bundle: string | null;
+  sessionId: string;
 }
 
 export interface Decider {
@@ -56,6 +69,8 @@ function contextKey(ctx: DecisionContext): string {
 }
 
 const PER_CONTEXT_ENTRIES = 1024;
+
+const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const HOUR_MS = 3_600_000;
 
 /** The gateway's parser (libpg-query) may be of another PostgreSQL release than the server. */
@@ -176,12 +191,19 @@ export function createDecider(options: DeciderOptions): Decider {
       volatility.hourly ? at : now(),
       options.approvers?.(ctx.connection.name),
     );
-    const { cache: policyCacheable, ...decided } = engine.evaluate(input);
+    // Encoded once: the bytes evaluated are the bytes digested and recorded.
+    const json = JSON.stringify(input);
+    const bytes = new TextEncoder().encode(json);
+    const { cache: policyCacheable, ...decided } = engine.evaluate(bytes.buffer as ArrayBuffer);
+    const inputDigest = options.onEvaluated ? sha256Hex(bytes) : undefined;
+    if (inputDigest)
+      options.onEvaluated!({ digest: inputDigest, json, bundle: bundle ?? null, sessionId: ctx.session.id });
     const decision: Decision = Object.freeze({
       ...decided,
       mask: Object.freeze(decided.mask) as Decision["mask"],
       ...(statements ? { statements } : {}),
       ...(bundle ? { bundle } : {}),
+      ...(inputDigest ? { inputDigest } : {}),
     });
     // A decision made under a bundle that was swapped meanwhile is not cached under the old key.
     if (cacheable && policyCacheable && engine.hash === (bundle ?? null)) {

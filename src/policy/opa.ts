@@ -73,9 +73,40 @@ export function buildBundle(dir: string = DEFAULT_POLICY_DIR, output: string = D
   return output;
 }
 
-/** Runs `opa test` on DIR (Rego unit tests beside the policies). */
-export function testPolicies(dir: string = DEFAULT_POLICY_DIR, verbose = false): OpaRun {
-  return opa(["test", ...(verbose ? ["-v"] : []), "--ignore", "build", "--ignore", "dist", dir]);
+const IGNORED = ["--ignore", "build", "--ignore", "dist"];
+
+/** Runs `opa test` on DIR (Rego unit tests beside the policies); with coverage, opa's JSON report. */
+export function testPolicies(dir: string = DEFAULT_POLICY_DIR, verbose = false, coverage = false): OpaRun {
+  return opa([
+    "test",
+    ...(verbose ? ["-v"] : []),
+    ...(coverage ? ["--coverage", "--format", "json"] : []),
+    ...IGNORED,
+    dir,
+  ]);
+}
+
+/** `opa check --strict`: unused variables and imports, deprecated built-ins, shadowing, as errors. */
+export function checkPolicies(dir: string = DEFAULT_POLICY_DIR): OpaRun {
+  return opa(["check", "--strict", ...IGNORED, dir]);
+}
+
+/** `opa fmt`: lists the files not in canonical form (`--list`), rewrites them, or prints the diff. */
+export function formatPolicies(dir: string, mode: "list" | "write" | "diff"): OpaRun {
+  const flag = mode === "list" ? "--list" : mode === "write" ? "--write" : "--diff";
+  // opa fmt has no --ignore: give it the Rego files outside build/ and dist/.
+  return opa(["fmt", flag, ...regoFiles(resolve(dir))]);
+}
+
+function regoFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "build" || entry.name === "dist") continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...regoFiles(path));
+    else if (entry.name.endsWith(".rego")) out.push(path);
+  }
+  return out.sort();
 }
 
 /** Newest modification time of the policy sources under DIR (the build directory excluded). */

@@ -36,6 +36,7 @@ test("roles and the OIDC client resolve; openid is always asked for; the secret 
 test("absent, the console has no roles and no browser sign-in", () => {
   expect(parseConfig({}, "/tmp").console).toEqual({
     roles: { admin: [], approver: [], auditor: [] },
+    sessionTtlMs: 8 * 3_600_000,
     oidc: null,
   });
 });

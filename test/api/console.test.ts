@@ -115,6 +115,35 @@ describe("OIDC sign-in (authorization code + PKCE)", () => {
 });
 
 describe("one-time links and cookies", () => {
+  test("the session outlives the link's token, lasts console.session_ttl, and then says how to get a new link", async () => {
+    const token = await h.gatewayToken("demo-admin", ["custos-admins"], 1_000);
+    const first = await get(`/console/link?token=${token}`);
+    expect(first.status).toBe(200);
+    const cookie = cookieOf(first, "custos_console")!;
+    const start = Date.now();
+    try {
+      // An hour on, the token is long expired; the session is not.
+      h.deps.now = () => start + 3_600_000;
+      expect((await get("/console/sessions", cookie)).status).toBe(200);
+      // Past the default 8 hours it is over, and the page says so rather than pointing at the spent link.
+      h.deps.now = () => start + 8 * 3_600_000 + 1_000;
+      const over = await get("/console/sessions", cookie);
+      expect(over.status).toBe(303);
+      expect(over.headers.get("location")).toBe("/console/login?expired=1");
+      const notice = await get("/console/login?expired=1");
+      const html = await notice.text();
+      expect(html).toContain("Your console session expired");
+      expect(html).toContain("custos console link --config FILE");
+      // No cookie at all is a plain sign-in, not an expiry.
+      expect((await get("/console/sessions")).headers.get("location")).toBe("/console/login");
+      // The API refuses the expired cookie too.
+      const api = await h.app.request(`${ORIGIN}/api/sessions`, { headers: { cookie } });
+      expect(api.status).toBe(401);
+    } finally {
+      h.deps.now = undefined;
+    }
+  });
+
   test("a link signs in once; the second use and a bad token are refused", async () => {
     const token = await h.gatewayToken("demo-admin", ["custos-admins"]);
     const first = await get(`/console/link?token=${token}`);

@@ -3,6 +3,7 @@
 // gateway key, and helpers for tokens of each console role.
 
 import type { ApprovalsPort } from "../../src/api/admin/approvals-port.ts";
+import type { AdminDeps } from "../../src/api/admin/deps.ts";
 import { openAdmin } from "../../src/api/admin/wire.ts";
 import { createHttpApp } from "../../src/api/http.ts";
 import { storeUrl } from "../../src/gateway.ts";
@@ -19,6 +20,8 @@ export const CONSOLE_ROLES = {
 export interface AdminHarness {
   app: ReturnType<typeof createHttpApp>;
   key: GatewayKey;
+  /** The API's dependencies, e.g. to move its clock (`deps.now`). */
+  deps: AdminDeps;
   /** A gateway token for subject with groups (what `custos token issue` prints). */
   gatewayToken(subject: string, groups: string[], ttlMs?: number): Promise<string>;
   /** GET/POST with a Bearer token. */
@@ -50,6 +53,7 @@ export async function adminHarness(
   return {
     app,
     key,
+    deps: admin.deps,
     gatewayToken: (subject, groups, ttlMs = 600_000) =>
       issueGatewayToken(key, { subject, groups, kind: "human", ttlMs }),
     call(path, token, init = {}) {

@@ -84,9 +84,25 @@ describe("console in Chromium", () => {
     admin = await signIn("ann-admin", ["custos-admins", "approvers"]);
     await expect(page(admin).url()).toContain("/console/sessions");
     const row = admin.locator("tr", { hasText: "agent-smith" });
-    await expect(row.locator("td").nth(5).textContent()).resolves.toBe("psql");
-    await expect(row.locator("td").nth(6).textContent()).resolves.toBe("3");
+    await expect(row.locator("td").nth(6).textContent()).resolves.toBe("psql");
+    await expect(row.locator("td").nth(7).textContent()).resolves.toBe("3");
+    // Its id, duration, and a flag for the denial it holds.
+    await expect(row.locator("td.id").getAttribute("title")).resolves.toMatch(/^[0-9a-f-]{36}$/);
+    await expect(row.locator("td.duration").textContent()).resolves.toMatch(/^\d+\.\d s$/);
+    await expect(row.locator("td.flags").textContent()).resolves.toBe("denials");
     await browser.shot(admin, "sessions");
+    // Every end reason is a choice; the flag and the statement-text search keep it, other text empties it.
+    const outcomes = await admin.locator("select[name=outcome] option").allTextContents();
+    for (const o of ["upstream_error", "upstream_closed", "access.grant_revoked"])
+      expect(outcomes).toContain(o);
+    await admin.selectOption("select[name=flag]", "denials");
+    await admin.fill("input[name=text]", "GENERATE_SERIES");
+    await admin.click("form.filters button");
+    await admin.locator("tr", { hasText: "agent-smith" }).waitFor();
+    await admin.fill("input[name=text]", "no statement says this");
+    await admin.click("form.filters button");
+    await admin.locator("td.empty").waitFor();
+    await admin.goto(`${base}/console/sessions`);
     // Filtering by subject keeps it; another subject empties the table.
     await admin.fill("input[name=subject]", "nobody");
     await admin.click("form.filters button");
@@ -136,9 +152,97 @@ describe("console in Chromium", () => {
     expect(r.stdout).toContain("INSERT 0 1");
     expect(count("id = 7")).toBe(1);
     await expect(item.locator(".result").textContent()).resolves.toBe("approved");
+    // The decided card left Pending at once, without a reload.
+    await expect(admin.locator("#decided li.request").count()).resolves.toBe(1);
+    await expect(admin.locator("#pending li.request").count()).resolves.toBe(0);
     await admin.reload();
     await expect(admin.locator("#recent").textContent()).resolves.toContain("ticket CHG-1234, reviewed");
     await browser.shot(admin, "approvals-decided");
+  });
+
+  test("the replay shows the approved statement as review → approved by whom after how long", async () => {
+    await gw.gw.recorder.durable();
+    await admin.goto(
+      `${base}/console/sessions?subject=${encodeURIComponent("carol@bank.example")}&flag=reviews`,
+    );
+    await admin.locator("tr", { hasText: "carol@bank.example" }).first().locator("a").click();
+    await admin.waitForURL(/\/console\/sessions\/.+/);
+    const badge = admin.locator("#steps > li .badge").first();
+    await expect(badge.textContent()).resolves.toMatch(/^review → approved by ann-admin after \d+ s$/);
+    await browser.shot(admin, "replay-approved");
+  });
+
+  test("an approver opens the session of a request waiting on them, read-only, with a countdown; a phone fits", async () => {
+    issuer.signInAs({ sub: "bob-approver", groups: ["approvers"] });
+    const context = await browser.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+    });
+    const bob = await context.newPage();
+    bob.setDefaultTimeout(15_000);
+    await bob.goto(`${base}/console`);
+    await bob.waitForURL(/\/console\/approvals/);
+    const sql = "INSERT INTO payments VALUES (9, 900)";
+    const carol = await gw.token("carol@bank.example", ["dba"]);
+    const run = psql(gw.url(carol), ["-c", sql]);
+    const item = await pendingItem(bob, sql);
+    await item.locator(".countdown", { hasText: "s left" }).waitFor();
+    await expect(item.locator(".countdown").textContent()).resolves.toMatch(/^\d+ s left$/);
+    // Nothing is wider than the phone's screen.
+    // A string: evaluated in the page (this file has no DOM types).
+    const overflow = (await bob.evaluate(
+      "document.documentElement.scrollWidth - window.innerWidth",
+    )) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    await browser.shot(bob, "approvals-phone");
+    // Without the read role, the sessions list is closed to bob, but this request's session is open.
+    expect((await bob.goto(`${base}/console/sessions`))?.status()).toBe(403);
+    await bob.goBack();
+    const link = await (await pendingItem(bob, sql)).locator("a").getAttribute("href");
+    const opened = await bob.goto(`${base}${link}`);
+    expect(opened?.status()).toBe(200);
+    await expect(bob.locator(".readonly").textContent()).resolves.toContain("waits for your");
+    await browser.shot(bob, "replay-approver-phone");
+    await bob.goto(`${base}/console/approvals`);
+    const held = await pendingItem(bob, sql);
+    await held.locator("input[name=reason]").fill("not now");
+    await held.locator("button.deny").click();
+    expect((await run).code).not.toBe(0);
+    expect(count("id = 9")).toBe(0);
+    // Once decided, the session is closed to bob again.
+    expect((await bob.goto(`${base}${link}`))?.status()).toBe(403);
+    await context.close();
+  });
+
+  test("the audit-event browser filters by family and pages back through the log", async () => {
+    // An authentication failure to find: a psql with a token nobody issued.
+    const bad = await psql(gw.url("not-a-token"), ["-c", "select 1"]);
+    expect(bad.code).not.toBe(0);
+    await waitForEvent(gw, (e) => e.type === "auth.failure", 10_000);
+    await gw.gw.recorder.durable();
+    await admin.goto(`${base}/console/events`);
+    await admin.selectOption("select[name=type]", "authentication failures");
+    await admin.click("form.filters button");
+    await admin.locator("table.events tr[data-type='auth.failure']").first().waitFor();
+    const types = await admin
+      .locator("table.events tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-type")));
+    expect(types.every((t) => t === "auth.failure" || t === "console.login_failure")).toBe(true);
+    await browser.shot(admin, "events-auth-failures");
+    await admin.selectOption("select[name=type]", "approvals");
+    await admin.click("form.filters button");
+    await admin.locator("table.events tr[data-type='approval.approved']").first().waitFor();
+    // All events, ten a page: the next page is older.
+    await admin.goto(`${base}/console/events?limit=10`);
+    const firstPage = await admin
+      .locator("table.events tbody tr")
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-seq"))));
+    expect(firstPage.length).toBe(10);
+    await admin.click("#older");
+    const secondPage = await admin
+      .locator("table.events tbody tr")
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute("data-seq"))));
+    expect(Math.max(...secondPage)).toBeLessThan(Math.min(...firstPage));
   });
 
   test("an auditor sees the request but is refused when approving", async () => {

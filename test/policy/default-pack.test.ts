@@ -33,6 +33,37 @@ describe("default pack through WASM", () => {
     });
   }
 
+  test("where the connection has approvers, an agent's bounded writes go to review; unbounded and destructive ones are denied", async () => {
+    const { decider: withApprovers } = await defaultDecider(buildDefaultBundle(), undefined, ["dba-leads"]);
+    const on = (sql: string) => withApprovers.decide(context("agent"), { protocol: "postgres", text: sql });
+    for (const sql of [
+      "INSERT INTO t VALUES (1)",
+      "UPDATE accounts SET balance = balance + 1 WHERE id = 7",
+      "DELETE FROM t WHERE id = 1",
+    ])
+      expect(await on(sql)).toMatchObject({
+        action: "review",
+        rule: "custos.agent_write_review",
+        record: "sync",
+      });
+    const refused: [string, string][] = [
+      ["DELETE FROM t", "custos.unbounded_write"],
+      ["UPDATE t SET a = 1 WHERE 1 = 1", "custos.unbounded_write"],
+      ["TRUNCATE t", "custos.agent_ddl"],
+      ["DROP TABLE t", "custos.agent_ddl"],
+      [
+        "WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) INSERT INTO u SELECT * FROM d",
+        "custos.agent_write",
+      ],
+      ["WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d", "custos.agent_write"],
+      ["INSERT INTO t VALUES (nextval('s'))", "custos.agent_side_effect"],
+      ["SELECT * INTO t2 FROM t", "custos.agent_ddl"],
+    ];
+    for (const [sql, rule] of refused) expect(await on(sql)).toMatchObject({ action: "deny", rule });
+    // Reads stay reads.
+    expect(await on("SELECT 1")).toMatchObject({ action: "allow", rule: "custos.agent_read" });
+  });
+
   test("agent reads are allowed, buffered and masked", async () => {
     const d = await decide("agent", "SELECT customer_ssn, name FROM accounts WHERE id = 1");
     expect(d).toMatchObject({ action: "allow", rule: "custos.agent_read", record: "buffered" });

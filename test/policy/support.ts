@@ -50,6 +50,7 @@ export function context(kind: IdentityKind, labels: string[] = [], groups: strin
 export async function defaultDecider(
   bundle: string,
   tableLabels: TableLabels = { "public.accounts": ["regulated"] },
+  approvers: readonly string[] = [],
 ): Promise<{ engine: PolicyEngine; decider: Decider }> {
   const engine = new PolicyEngine({ logger: quietLogger });
   const loaded = await engine.load(bundle);
@@ -60,6 +61,7 @@ export async function defaultDecider(
     classify: classifier.classify,
     logger: quietLogger,
     tableLabels: () => tableLabels,
+    approvers: () => approvers,
   });
   return { engine, decider };
 }

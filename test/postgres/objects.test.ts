@@ -225,7 +225,8 @@ describe("an agent's server-side objects run under the decision of what they run
   test("re-Parse of an existing name with a refused statement: the old statement runs, masked; nothing refused runs", async () => {
     await run(agent, [parse("s2", "SELECT ssn FROM customers"), sync()]);
     let from = await run(agent, [
-      parse("s2", "DELETE FROM accounts WHERE id > 0"),
+      // Unbounded: refused for agents even here, where bounded writes go to the approvers.
+      parse("s2", "DELETE FROM accounts"),
       bind("", "s2"),
       execute(""),
       sync(),
@@ -237,7 +238,7 @@ describe("an agent's server-side objects run under the decision of what they run
     await run(agent, [parse("", "SELECT ssn FROM customers"), sync()]);
     from = await run(
       agent,
-      [parse("", "UPDATE accounts SET balance = 0 WHERE id > 0"), sync(), bind("", ""), execute(""), sync()],
+      [parse("", "UPDATE accounts SET balance = 0"), sync(), bind("", ""), execute(""), sync()],
       2,
     );
     expect(codesSince(agent, from)).toEqual(["42501", "26000"]);
@@ -370,16 +371,17 @@ describe("an agent's server-side objects run under the decision of what they run
   });
 
   test("writes prepared any way are refused; canary rows unchanged", async () => {
+    // Unbounded, so refused for agents even on this connection, whose approvers review bounded writes.
     const from = await run(
       agent,
       [
-        query("PREPARE del AS DELETE FROM accounts WHERE id > 0"),
+        query("PREPARE del AS DELETE FROM accounts"),
         query("EXECUTE del"),
-        parse("del2", "DELETE FROM accounts WHERE id > 0"),
+        parse("del2", "DELETE FROM accounts"),
         bind("", "del2"),
         execute(""),
         sync(),
-        query("PREPARE upd(numeric) AS UPDATE accounts SET balance = $1 WHERE id > 0; EXECUTE upd(0)"),
+        query("PREPARE upd(numeric) AS UPDATE accounts SET balance = $1; EXECUTE upd(0)"),
         parse("", "EXECUTE del"),
         bind("", ""),
         execute(""),

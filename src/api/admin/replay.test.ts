@@ -90,3 +90,30 @@ test("a denied statement with no recorded exchange keeps its decision and a null
   });
   expect(steps[1]!.result).toMatchObject({ rows: [["0"], ["1"]], more: 3 });
 });
+
+test("a statement that was held carries how its review ended, who decided and how long it waited", () => {
+  const ev = (type: string, time: number, data: Record<string, unknown>): StoredEvent => ({
+    type,
+    time,
+    sessionId: "s",
+    logId: "l",
+    seq: time,
+    data,
+  });
+  const events = [
+    ev("approval.requested", 2_000, { request_id: "r1" }),
+    ev("approval.approved", 61_000, {
+      request_id: "r1",
+      approvers: [{ subject: "bob", verdict: "approve" }],
+    }),
+    stmt(61_100, {
+      text: "update t set a = 1 where id = 1",
+      action: "allow",
+      approval: { id: "r1", status: "approved" },
+    }),
+    stmt(62_000, { text: "select 1", action: "allow" }),
+  ];
+  const [held, plain] = buildReplay(events, [], 1000);
+  expect(held!.approval).toEqual({ id: "r1", status: "approved", by: ["bob"], waitedS: 59 });
+  expect(plain!.approval).toBeNull();
+});

@@ -29,6 +29,17 @@ export interface ReplayStep {
   rowCount: number | null;
   error: string | null;
   result: ReplayResult | null;
+  /** The statement was held for review: how that ended, who decided, and how long it waited. */
+  approval: StepApproval | null;
+}
+
+export interface StepApproval {
+  id: string;
+  status: string;
+  /** Subjects whose verdict decided it (approvers for approved, deniers for denied). */
+  by: string[];
+  /** Seconds from the request to its decision, when both events are in the session. */
+  waitedS: number | null;
 }
 
 interface Exchange {
@@ -45,6 +56,7 @@ export function buildReplay(
   maxRows = 100,
 ): ReplayStep[] {
   const exchanges = groupExchanges(frames);
+  const approvals = approvalsOf(events);
   let next = 0;
   const steps: ReplayStep[] = [];
   for (const e of events) {
@@ -72,9 +84,51 @@ export function buildReplay(
       rowCount: num(d.rows),
       error: errorText(d.error),
       result,
+      approval: stepApproval(d.approval, approvals),
     });
   }
   return steps;
+}
+
+interface ApprovalFacts {
+  requestedAt?: number;
+  decidedAt?: number;
+  by: string[];
+}
+
+/** approval.requested and its outcome event (approved, denied, expired, abandoned), by request id. */
+function approvalsOf(events: StoredEvent[]): Map<string, ApprovalFacts> {
+  const out = new Map<string, ApprovalFacts>();
+  for (const e of events) {
+    if (!e.type.startsWith("approval.")) continue;
+    const id = str(e.data.request_id);
+    if (!id) continue;
+    const f = out.get(id) ?? { by: [] };
+    if (e.type === "approval.requested") f.requestedAt = e.time;
+    else if (
+      ["approval.approved", "approval.denied", "approval.expired", "approval.abandoned"].includes(e.type)
+    ) {
+      f.decidedAt = e.time;
+      const verdict = e.type === "approval.approved" ? "approve" : "deny";
+      const list = Array.isArray(e.data.approvers) ? (e.data.approvers as Record<string, unknown>[]) : [];
+      f.by = list.filter((a) => a.verdict === verdict).map((a) => String(a.subject ?? ""));
+    }
+    out.set(id, f);
+  }
+  return out;
+}
+
+function stepApproval(raw: unknown, approvals: Map<string, ApprovalFacts>): StepApproval | null {
+  if (!raw || typeof raw !== "object") return null;
+  const a = raw as Record<string, unknown>;
+  const id = str(a.id);
+  if (!id) return null;
+  const f = approvals.get(id);
+  const waitedS =
+    f?.requestedAt !== undefined && f.decidedAt !== undefined
+      ? Math.round((f.decidedAt - f.requestedAt) / 1000)
+      : null;
+  return { id, status: str(a.status) ?? "unknown", by: f?.by ?? [], waitedS };
 }
 
 function groupExchanges(frames: Frame[]): Exchange[] {

@@ -5,12 +5,15 @@ import type { Identity } from "../../core/identity.ts";
 
 export const COOKIE_NAME = "custos_console";
 export const LOGIN_COOKIE = "custos_login";
-/** A console session never outlives this, whatever the token's own expiry. */
-export const MAX_SESSION_MS = 8 * 3_600_000;
+/**
+ * The browser keeps the cookie this long past the session's end, so that the console can tell an expired
+ * session (say so, and how to get a new link) from no session; the sealed expiresAt is what is enforced.
+ */
+export const EXPIRED_NOTICE_MS = 7 * 24 * 3_600_000;
 
 export interface ConsoleSession {
   identity: Identity;
-  /** Epoch ms; the earlier of the token's expiry and sign-in + MAX_SESSION_MS. */
+  /** Epoch ms: sign-in + console.session_ttl (not the token's or link's expiry). */
   expiresAt: number;
   /** How the session began: OIDC code flow or a one-time link, for the audit log. */
   via: "oidc" | "link";
@@ -45,6 +48,12 @@ export function unseal(value: string, key: Uint8Array, purpose: string): unknown
 
 export function sealSession(session: ConsoleSession, key: Uint8Array): string {
   return seal(session, key, "session");
+}
+
+/** True for a session this key sealed whose time is up (the sign-in page then says it expired). */
+export function sessionExpired(value: string, key: Uint8Array, now: number): boolean {
+  const s = unseal(value, key, "session") as ConsoleSession | null;
+  return !!s && typeof s === "object" && typeof s.expiresAt === "number" && s.expiresAt <= now;
 }
 
 /** Null unless sealed by this key, well-formed and not expired. */

@@ -4,8 +4,28 @@
 import type { AuditStore, SessionRow } from "../../audit/store.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { badRequest } from "./http-error.ts";
+import { FLAGS, type SessionFacts, type SessionFlag, sessionFactsReader } from "./session-facts.ts";
 
-export const OUTCOMES = ["open", "client", "idle_timeout", "max_duration", "error", "shutdown"] as const;
+/**
+ * Every end reason the gateway writes (session.end's `reason`), for the filter's choices. A session ended by
+ * an error ends with that error's code (`module.reason`, core/errors.ts): any such code is accepted too.
+ */
+export const OUTCOMES = [
+  "open",
+  "client",
+  "idle_timeout",
+  "max_duration",
+  "error",
+  "shutdown",
+  "upstream_error",
+  "upstream_closed",
+  "protocol_error",
+  "startup_refused",
+  "tls_failed",
+  "access.grant_revoked",
+  "access.grant_expired",
+] as const;
+const ERROR_CODE = /^[a-z]+\.[a-z_]{1,60}$/;
 
 export interface SessionFilter {
   subject?: string;
@@ -15,6 +35,10 @@ export interface SessionFilter {
   to?: number;
   /** "open" for sessions still running, else the end reason. */
   outcome?: string;
+  /** Sessions whose events hold a denial, or a statement held for review. */
+  flag?: SessionFlag;
+  /** Sessions with a statement whose text contains this (case-insensitive). */
+  text?: string;
 }
 
 export interface SessionPage {
@@ -41,11 +65,32 @@ export function matches(s: SessionRow, f: SessionFilter): boolean {
 export async function querySessions(
   store: AuditStore,
   filter: SessionFilter,
-  opts: { limit: number; cursor?: string; scanBudget?: number },
+  opts: {
+    limit: number;
+    cursor?: string;
+    scanBudget?: number;
+    /** Needed for the flag and text filters (they read each candidate's events). */
+    facts?: (s: SessionRow) => Promise<SessionFacts>;
+  },
 ): Promise<SessionPage> {
-  if (filter.outcome !== undefined && !(OUTCOMES as readonly string[]).includes(filter.outcome)) {
-    throw badRequest(`outcome must be one of ${OUTCOMES.join(", ")}`);
+  if (
+    filter.outcome !== undefined &&
+    !(OUTCOMES as readonly string[]).includes(filter.outcome) &&
+    !ERROR_CODE.test(filter.outcome)
+  ) {
+    throw badRequest(`outcome must be one of ${OUTCOMES.join(", ")}, or an error code (module.reason)`);
   }
+  if (filter.flag !== undefined && !(FLAGS as readonly string[]).includes(filter.flag))
+    throw badRequest(`flag must be one of ${FLAGS.join(", ")}`);
+  const needle = filter.text?.toLowerCase();
+  const byEvents = filter.flag !== undefined || (needle !== undefined && needle !== "");
+  const facts = opts.facts ?? sessionFactsReader(store);
+  const eventMatch = async (r: SessionRow) => {
+    if (!byEvents) return true;
+    const f = await facts(r);
+    if (filter.flag !== undefined && f[filter.flag] === 0) return false;
+    return !needle || f.text.includes(needle);
+  };
   // Position: the last row returned, as (started_at, id); the store orders by both, newest first.
   let pos: { t: number; id: string } | null = null;
   if (opts.cursor !== undefined) {
@@ -53,7 +98,8 @@ export async function querySessions(
     pos = { t: c.t as number, id: c.id as string };
   }
   const items: SessionRow[] = [];
-  let budget = opts.scanBudget ?? 5_000;
+  // Filters that read events cost a query per candidate: a smaller budget per request.
+  let budget = opts.scanBudget ?? (byEvents ? 500 : 5_000);
   let last: SessionRow | null = null;
   let page = PAGE;
   for (;;) {
@@ -65,7 +111,7 @@ export async function querySessions(
       last = r;
       budget--;
       if (filter.from !== undefined && r.startedAt < filter.from) return { items, nextCursor: null };
-      if (matches(r, filter)) items.push(r);
+      if (matches(r, filter) && (await eventMatch(r))) items.push(r);
       if (items.length === opts.limit) return { items, nextCursor: cursorAt(r) };
       if (budget === 0) return { items, nextCursor: cursorAt(r) };
     }

@@ -10,12 +10,14 @@ import { notFound } from "./http-error.ts";
 import { toJsonValue } from "./json-value.ts";
 import { sessionFrames } from "./recording.ts";
 import { buildReplay } from "./replay.ts";
+import { type SessionFlag, sessionFactsReader } from "./session-facts.ts";
 import { querySessions } from "./session-query.ts";
 import { sessionView } from "./views.ts";
 
 export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const now = deps.now ?? Date.now;
+  const facts = sessionFactsReader(deps.store);
 
   const recordRead = (p: Principal, sessionId: string, what: string, extra: Record<string, unknown> = {}) =>
     deps.audit.event({
@@ -42,8 +44,10 @@ export function sessionRoutes(deps: AdminDeps): Hono<AdminEnv> {
         from: parseTime("from", q.from),
         to: parseTime("to", q.to),
         outcome: q.outcome || undefined,
+        flag: (q.flag || undefined) as SessionFlag | undefined,
+        text: q.text || undefined,
       },
-      { limit: parseLimit(q.limit, 50, 500), cursor: q.cursor || undefined },
+      { limit: parseLimit(q.limit, 50, 500), cursor: q.cursor || undefined, facts },
     );
     // Each row as its own audit events say, with how the stored row compares (views that cannot lie).
     const checked = await checkSessions(deps.store, page.items);

@@ -4,6 +4,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import { checkSessions } from "../../audit/session-check.ts";
 import type { ApprovalView } from "../admin/approvals-port.ts";
 import { logCheckpoints, verifyCacheFor } from "../admin/audit-status.ts";
@@ -11,14 +12,18 @@ import type { Principal } from "../admin/auth.ts";
 import { resolvePrincipal } from "../admin/auth.ts";
 import { parseTime } from "../admin/cursor.ts";
 import type { AdminDeps } from "../admin/deps.ts";
+import { queryEvents } from "../admin/event-query.ts";
 import { sessionFrames } from "../admin/recording.ts";
 import { buildReplay } from "../admin/replay.ts";
 import { allowed, CAN } from "../admin/roles.ts";
+import { COOKIE_NAME, sessionExpired } from "../admin/session-cookie.ts";
+import { flagsOf, type SessionFlag, sessionFactsReader } from "../admin/session-facts.ts";
 import { querySessions } from "../admin/session-query.ts";
-import { consoleApprovalsApi, visible } from "./approvals-api.ts";
+import { consoleApprovalsApi, mayDecide, visible } from "./approvals-api.ts";
 import { ApprovalsPage } from "./approvals-page.tsx";
 import { CSS, JS } from "./assets.ts";
 import { AuditPage } from "./audit-page.tsx";
+import { EventsPage } from "./events-page.tsx";
 import { ErrorPage } from "./layout.tsx";
 import { loginRoutes } from "./login-routes.tsx";
 import { ReplayPage } from "./replay-page.tsx";
@@ -32,6 +37,7 @@ const CSP =
 export function createConsole(deps: AdminDeps): Hono<Env> {
   const app = new Hono<Env>();
   const now = deps.now ?? Date.now;
+  const facts = sessionFactsReader(deps.store);
 
   app.use("*", async (c, next) => {
     await next();
@@ -56,7 +62,12 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     } catch {
       p = null;
     }
-    if (!p) return c.redirect("/console/login", 303);
+    if (!p) {
+      const cookie = getCookie(c, COOKIE_NAME);
+      const expired =
+        cookie !== undefined && sessionExpired(cookie, deps.cookieKey, (deps.now ?? Date.now)());
+      return c.redirect(expired ? "/console/login?expired=1" : "/console/login", 303);
+    }
     if (p.roles.length === 0)
       return c.html(<ErrorPage title="Not allowed" message="This identity has no console role." />, 403);
     c.set("principal", p);
@@ -82,7 +93,8 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
     if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
     const q = c.req.query();
     const filter: Record<string, string> = {};
-    for (const k of ["subject", "connection", "from", "to", "outcome"]) if (q[k]) filter[k] = q[k]!;
+    for (const k of ["subject", "connection", "from", "to", "outcome", "flag", "text"])
+      if (q[k]) filter[k] = q[k]!;
     let page: Awaited<ReturnType<typeof querySessions>>;
     try {
       page = await querySessions(
@@ -94,16 +106,21 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
           from: parseTime("from", localToIso(filter.from)),
           to: parseTime("to", localToIso(filter.to)),
           outcome: filter.outcome,
+          flag: filter.flag as SessionFlag | undefined,
+          text: filter.text,
         },
-        { limit: 50, cursor: q.cursor || undefined },
+        { limit: 50, cursor: q.cursor || undefined, facts },
       );
     } catch (err) {
       return c.html(<ErrorPage principal={p} title="Bad filter" message={(err as Error).message} />, 400);
     }
+    const rows = await checkSessions(deps.store, page.items);
+    const flags = await Promise.all(rows.map(async (r) => flagsOf(await facts(r.row))));
     return c.html(
       <SessionsPage
         principal={p}
-        rows={await checkSessions(deps.store, page.items)}
+        rows={rows}
+        flags={flags}
         filter={filter}
         nextCursor={page.nextCursor}
         connections={deps.connections.map((x) => x.name)}
@@ -113,8 +130,19 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
 
   app.get("/sessions/:id", async (c) => {
     const p = c.get("principal");
-    if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
     const id = c.req.param("id");
+    // An approver without the read role may open the session of a request waiting on them (that session
+    // only), so they decide with its context; the replay is read-only for everyone.
+    let asApproverOf: string | null = null;
+    if (!allowed(p.roles, CAN.read)) {
+      const waiting = deps.approvals
+        ? (await deps.approvals.list({ status: "pending", limit: 200 })).find(
+            (a) => a.sessionId === id && mayDecide(a, p.identity),
+          )
+        : undefined;
+      if (!waiting) return forbid(c, CAN.read);
+      asApproverOf = waiting.id;
+    }
     const stored = await deps.store.getSession(id);
     if (!stored)
       return c.html(<ErrorPage principal={p} title="Not found" message={`No session ${id}.`} />, 404);
@@ -131,6 +159,7 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
         roles: p.roles,
         via: p.via,
         what: "console.replay",
+        ...(asApproverOf ? { as_approver_of: asApproverOf } : {}),
       },
     });
     return c.html(
@@ -139,6 +168,48 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
         session={s}
         steps={buildReplay(events, frames, s.startedAt)}
         differs={checked?.differs ?? []}
+        asApproverOf={asApproverOf}
+      />,
+    );
+  });
+
+  app.get("/events", async (c) => {
+    const p = c.get("principal");
+    if (!allowed(p.roles, CAN.read)) return forbid(c, CAN.read);
+    const q = c.req.query();
+    const filter: Record<string, string> = {};
+    for (const k of ["type", "subject", "session", "from", "to", "limit"]) if (q[k]) filter[k] = q[k]!;
+    const limit = Math.min(200, Math.max(1, Number(filter.limit ?? 50) || 50));
+    const logs = (await deps.store.logs()).map((l) => ({ logId: l.logId, ours: l.logId === deps.logId }));
+    const logId = q.log && logs.some((l) => l.logId === q.log) ? q.log : deps.logId;
+    const before = q.before ? Number(q.before) : undefined;
+    let page: Awaited<ReturnType<typeof queryEvents>>;
+    try {
+      if (before !== undefined && (!Number.isSafeInteger(before) || before < 0))
+        throw new Error("before must be a sequence number");
+      page = await queryEvents(
+        deps.store,
+        logId,
+        {
+          type: filter.type,
+          subject: filter.subject,
+          sessionId: filter.session,
+          from: parseTime("from", localToIso(filter.from)),
+          to: parseTime("to", localToIso(filter.to)),
+        },
+        { limit, before },
+      );
+    } catch (err) {
+      return c.html(<ErrorPage principal={p} title="Bad filter" message={(err as Error).message} />, 400);
+    }
+    return c.html(
+      <EventsPage
+        principal={p}
+        logs={logs}
+        logId={logId}
+        filter={filter}
+        items={page.items}
+        nextCursor={page.nextCursor}
       />,
     );
   });

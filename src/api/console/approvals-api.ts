@@ -64,7 +64,8 @@ export function visible(a: ApprovalView, p: Principal): boolean {
   return mayDecide(a, p.identity);
 }
 
-const mayDecide = (a: ApprovalView, who: Identity) => who.groups.some((g) => a.approverGroups.includes(g));
+export const mayDecide = (a: ApprovalView, who: Identity) =>
+  who.groups.some((g) => a.approverGroups.includes(g));
 
 /** Body: JSON {"reason": "..."} or a form field reason (the console's no-script fallback). */
 async function readReason(req: Request): Promise<string> {

@@ -33,6 +33,8 @@ export function ApprovalsPage(props: {
         ))}
       </ul>
       <h2>Recent decisions</h2>
+      {/* Cards decided on this page (or elsewhere while it was open) move here at once. */}
+      <ul class="inbox decided" id="decided"></ul>
       <table class="recent" id="recent">
         <thead>
           <tr>
@@ -74,10 +76,11 @@ export function ApprovalsPage(props: {
 
 export function Pending({ a }: { a: ApprovalView }) {
   return (
-    <li class="request" data-request={a.id}>
+    <li class="request" data-request={a.id} data-deadline={a.deadline}>
       <div class="request-head">
         <code>{a.id}</code> <span class="badge">{a.kind}</span> <strong>{a.requester}</strong> on{" "}
-        <strong>{a.connection}</strong> · asked {fmtTime(a.createdAt)} · decide by {fmtTime(a.deadline)}
+        <strong>{a.connection}</strong> · asked {fmtTime(a.createdAt)} · decide by {fmtTime(a.deadline)}{" "}
+        <span class="countdown" aria-live="off"></span>
       </div>
       {a.statement ? <pre class="sql">{a.statement}</pre> : null}
       <p class="reason">

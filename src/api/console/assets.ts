@@ -51,6 +51,23 @@ ol.steps{list-style:none;padding:0;margin:0}
 .verdict-ok{background:#d9f2df}.verdict-failed,.verdict-error{background:#fbdcdc}.verdict-pending{background:#fff0c7}
 code.hash{word-break:break-all}
 .login{max-width:520px;margin:60px auto;background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:24px}
+.flag-denials{background:#fbdcdc;color:#8a1c1c}.flag-reviews{background:#fff0c7;color:#7a5600}
+.review-approved{background:#d9f2df;color:#17612c}.review-denied,.review-expired,.review-abandoned{background:#fbdcdc;color:#8a1c1c}
+.countdown{color:#6b7385;font-weight:600}.countdown.soon,.countdown.late{color:#a11d1d}
+.request.done{border-left-color:#9aa2b2;opacity:.85}
+td.id code{color:#4a5263}.readonly{background:#eef3fe;border:1px solid #c9d8f8;padding:8px 12px;border-radius:4px}
+table.events td.data{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all;max-width:520px}
+.pager{display:flex;gap:12px;margin:12px 0}
+.table-scroll{overflow-x:auto}
+@media (max-width:720px){
+  header{flex-wrap:wrap;gap:8px 16px;padding:10px 12px}nav{order:3;flex-basis:100%;overflow-x:auto}
+  .who{font-size:12px}main{padding:12px}
+  .filters label{flex:1 1 45%}.filters button{flex-basis:100%}
+  table{display:block;overflow-x:auto;white-space:nowrap}
+  .decide{flex-wrap:wrap}.decide input{flex-basis:100%;max-width:none}.decide button{flex:1;padding:10px}
+  .request-head{line-height:1.7}pre.sql{font-size:12px}
+  dl.meta{grid-template-columns:1fr}dl.meta dt{margin-top:6px}
+}
 `;
 
 export const JS = `"use strict";
@@ -62,7 +79,13 @@ export const JS = `"use strict";
   var steps = $$("#steps > li");
   if (steps.length) {
     var marks = $$("#timeline .mark");
-    marks.forEach(function (m) { m.style.left = m.getAttribute("data-pos") + "%"; });
+    // Marks keep their place in time but never overlap: each starts at least one mark's width after the one before.
+    var line = $("#timeline"), width = line ? line.clientWidth : 0, prev = -Infinity;
+    marks.forEach(function (m) {
+      var px = Math.max(Number(m.getAttribute("data-pos")) / 100 * width, prev + 12);
+      prev = px; m.style.left = px + "px";
+    });
+    if (width && prev > width - 6) marks.forEach(function (m) { m.style.left = (parseFloat(m.style.left) * (width - 6) / prev) + "px"; });
     var cur = 0;
     var show = function (i, scroll) {
       cur = Math.max(0, Math.min(steps.length - 1, i));
@@ -96,7 +119,7 @@ export const JS = `"use strict";
         headers: { "content-type": "application/json" }, body: JSON.stringify({ reason: reason })
       }).then(function (r) {
         return r.json().then(function (b) {
-          if (r.ok) { out.textContent = b.status; out.className = "result badge status-" + b.status; refresh(); }
+          if (r.ok) { out.textContent = b.status; out.className = "result badge status-" + b.status; decided(form.closest("li")); refresh(); }
           else { out.textContent = "refused (" + r.status + "): " + (b.error ? b.error.message : ""); out.className = "result error"; }
         });
       }).catch(function (e) { out.textContent = "failed: " + e.message; out.className = "result error"; });
@@ -110,7 +133,8 @@ export const JS = `"use strict";
     var item = function (a) {
       var li = el("li", "request"); li.setAttribute("data-request", a.id);
       var head = el("div", "request-head");
-      head.append(el("code", "", a.id), " ", el("span", "badge", a.kind), " ", el("strong", "", a.requester), " on ", el("strong", "", a.connection), " · asked " + fmt(a.created_at) + " · decide by " + fmt(a.deadline));
+      if (a.deadline != null) li.setAttribute("data-deadline", String(a.deadline));
+      head.append(el("code", "", a.id), " ", el("span", "badge", a.kind), " ", el("strong", "", a.requester), " on ", el("strong", "", a.connection), " · asked " + fmt(a.created_at) + " · decide by " + fmt(a.deadline) + " ", el("span", "countdown"));
       li.append(head);
       if (a.statement) li.append(el("pre", "sql", a.statement));
       li.append(el("p", "reason", (a.rule ? a.rule + " " : "") + a.reason));
@@ -128,15 +152,40 @@ export const JS = `"use strict";
         if (!b) return;
         var ids = b.items.map(function (a) { return a.id; });
         $$("li.request", pending).forEach(function (li) {
-          // Decided elsewhere: leave it a moment with its outcome, then drop it.
-          if (ids.indexOf(li.getAttribute("data-request")) < 0 && !li.hasAttribute("data-gone")) { li.setAttribute("data-gone", "1"); li.style.opacity = ".5"; setTimeout(function () { li.remove(); }, 4000); }
+          // Decided elsewhere (another approver, the CLI, a deadline): it moves to the decided list too.
+          if (ids.indexOf(li.getAttribute("data-request")) < 0) { var r = $(".result", li); if (r && !r.textContent) r.textContent = "decided elsewhere"; decided(li); }
         });
         b.items.forEach(function (a) { if (!$('li[data-request="' + a.id + '"]', pending)) pending.prepend(item(a)); });
         var empty = $("li.empty", pending); if (empty && b.items.length) empty.remove();
+        tick();
       }).catch(function () {});
     };
     setInterval(refresh, 2000);
   }
+
+  // A decided card leaves Pending at once: under Recent, its form disabled, its outcome kept.
+  function decided(li) {
+    var list = $("#decided");
+    if (!li || !list || li.parentNode === list) return;
+    li.classList.add("done");
+    $$("button, input", li).forEach(function (x) { x.disabled = true; });
+    list.prepend(li);
+    var p = $("#pending");
+    if (p && !$("li.request", p) && !$("li.empty", p)) { var e = document.createElement("li"); e.className = "empty"; e.textContent = "Nothing waits for a decision."; p.append(e); }
+  }
+
+  // Time left before each pending request's deadline, every second.
+  function tick() {
+    $$("#pending li.request[data-deadline]").forEach(function (li) {
+      var left = Math.round((Number(li.getAttribute("data-deadline")) - Date.now()) / 1000);
+      var c = $(".countdown", li); if (!c) return;
+      if (left <= 0) { c.textContent = "deadline passed"; c.className = "countdown late"; return; }
+      var m = Math.floor(left / 60), s = left % 60;
+      c.textContent = (m ? m + " min " + (s < 10 ? "0" : "") : "") + s + " s left";
+      c.className = "countdown" + (left < 60 ? " soon" : "");
+    });
+  }
+  if ($("#pending")) { tick(); setInterval(tick, 1000); }
 
   var verify = $("#verify-now");
   if (verify) verify.addEventListener("click", function () {

@@ -9,6 +9,7 @@ export function Page(props: { title: string; principal?: Principal; active?: str
   const nav = [
     ["sessions", "Sessions"],
     ["approvals", "Approvals"],
+    ["events", "Audit events"],
     ["audit", "Audit integrity"],
   ];
   return (

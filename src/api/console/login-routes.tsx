@@ -11,8 +11,8 @@ import type { AdminDeps } from "../admin/deps.ts";
 import { rolesFor } from "../admin/roles.ts";
 import {
   COOKIE_NAME,
+  EXPIRED_NOTICE_MS,
   LOGIN_COOKIE,
-  MAX_SESSION_MS,
   seal,
   sealSession,
   unseal,
@@ -56,13 +56,15 @@ export function loginRoutes(deps: AdminDeps): Hono {
         issuer: identity.issuer,
         via,
       });
-    const expiresAt = Math.min(identity.expiresAt, now() + MAX_SESSION_MS);
+    // The session lasts its own configured time: a one-time link's token is spent once exchanged, and an
+    // identity provider's access token is often minutes long.
+    const expiresAt = now() + deps.console.sessionTtlMs;
     setCookie(c, COOKIE_NAME, sealSession({ identity, expiresAt, via }, deps.cookieKey), {
       path: "/",
       httpOnly: true,
       sameSite: "Strict",
       secure: secure(c),
-      expires: new Date(expiresAt),
+      expires: new Date(expiresAt + EXPIRED_NOTICE_MS),
     });
     deps.audit.event({
       type: "console.login",
@@ -74,6 +76,7 @@ export function loginRoutes(deps: AdminDeps): Hono {
         roles,
         via,
         amr: identity.context.amr,
+        session_expires_at: new Date(expiresAt).toISOString(),
       },
     });
     // Not a redirect: after the identity provider's cross-site redirect, a browser withholds SameSite=Strict
@@ -82,7 +85,8 @@ export function loginRoutes(deps: AdminDeps): Hono {
   };
 
   app.get("/login", async (c) => {
-    if (!oidc) return c.html(<LoginPage deps={deps} />);
+    const expired = c.req.query("expired") === "1";
+    if (!oidc || expired) return c.html(<LoginPage deps={deps} expired={expired} />, expired ? 401 : 200);
     const redirectUri = deps.console.oidc?.redirectUrl ?? `${new URL(c.req.url).origin}/console/callback`;
     let start: Awaited<ReturnType<typeof oidc.start>>;
     try {
@@ -186,11 +190,12 @@ function Continue() {
   );
 }
 
-function LoginPage({ deps, error }: { deps: AdminDeps; error?: string }) {
+function LoginPage({ deps, error, expired }: { deps: AdminDeps; error?: string; expired?: boolean }) {
   return (
     <Page title="Sign in">
       <section class="login">
         <h1>Custos console</h1>
+        {expired ? <p class="error">Your console session expired. Sign in again.</p> : null}
         {error ? <p class="error">{error}</p> : null}
         {deps.console.oidc ? (
           <p>
@@ -198,12 +203,13 @@ function LoginPage({ deps, error }: { deps: AdminDeps; error?: string }) {
               Sign in with {new URL(deps.console.oidc.issuer).host}
             </a>
           </p>
-        ) : (
-          <p>
-            No identity provider is configured for the console. Open a sign-in link (printed by{" "}
-            <code>custos demo</code>), or call the API with a Bearer token.
-          </p>
-        )}
+        ) : null}
+        <p class="new-link">
+          {deps.console.oidc ? "Or open" : "Open"} a new one-time sign-in link: on the gateway's host, run{" "}
+          <code>custos console link --config FILE</code> (FILE: the gateway's config; for the demo,{" "}
+          <code>data/demo/custos.yaml</code>). A link works once, within 10 minutes. Scripts can call the API
+          with a Bearer token instead.
+        </p>
       </section>
     </Page>
   );

@@ -4,7 +4,7 @@
 /** @jsxImportSource hono/jsx */
 import type { SessionRow } from "../../audit/store.ts";
 import type { Principal } from "../admin/auth.ts";
-import type { ReplayStep } from "../admin/replay.ts";
+import type { ReplayStep, StepApproval } from "../admin/replay.ts";
 import { outcomeOf } from "../admin/session-query.ts";
 import { fmtDuration, fmtTime, Page } from "./layout.tsx";
 
@@ -14,6 +14,8 @@ export function ReplayPage(props: {
   steps: ReplayStep[];
   /** Columns of the sessions row that differ from the session's audit events (shown as the events say). */
   differs?: string[];
+  /** Opened by an approver of this pending request (no read role): this session only, read-only. */
+  asApproverOf?: string | null;
 }) {
   const s = props.session;
   const end = s.endedAt ?? Math.max(s.startedAt, ...props.steps.map((x) => x.time));
@@ -23,6 +25,12 @@ export function ReplayPage(props: {
       <h1>
         Session <code>{s.id}</code>
       </h1>
+      {props.asApproverOf ? (
+        <p class="readonly">
+          Read-only: you see this session because request <code>{props.asApproverOf}</code> waits for your
+          decision. <a href="/console/approvals">Back to approvals</a>
+        </p>
+      ) : null}
       {props.differs?.length ? (
         <p class="error integrity-warning" role="alert">
           The sessions table differs from this session's audit events in {props.differs.join(", ")}: shown as
@@ -83,6 +91,13 @@ export function ReplayPage(props: {
   );
 }
 
+/** `review → approved by bob after 59 s`: what the examiner needs, not the `allow` it ended as. */
+export function reviewLabel(a: StepApproval): string {
+  const by = a.by.length ? ` by ${a.by.join(", ")}` : "";
+  const after = a.waitedS !== null ? ` after ${a.waitedS} s` : "";
+  return `review → ${a.status}${by}${after}`;
+}
+
 function Step({ step: x }: { step: ReplayStep }) {
   const r = x.result;
   return (
@@ -94,7 +109,11 @@ function Step({ step: x }: { step: ReplayStep }) {
       <div class="step-head">
         <span class="idx">#{x.index + 1}</span>
         <span class="at">+{(x.offsetMs / 1000).toFixed(3)} s</span>
-        <span class={`badge action-${x.action}`}>{x.action}</span>
+        {x.approval ? (
+          <span class={`badge action-review review-${x.approval.status}`}>{reviewLabel(x.approval)}</span>
+        ) : (
+          <span class={`badge action-${x.action}`}>{x.action}</span>
+        )}
         {x.rule ? <span class="rule">{x.rule}</span> : null}
         <span class="dur">{fmtDuration(x.durationUs)}</span>
         {x.tag ? <span class="tag">{x.tag}</span> : null}
