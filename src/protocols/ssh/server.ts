@@ -73,7 +73,7 @@ export async function startSshServer(
         if (ctx.method === "password") {
           tryToken(ctx.username, ctx.password).then((ok) => (ok ? ctx.accept() : reject()), reject);
         } else if (ctx.method === "keyboard-interactive") {
-          ctx.prompt([{ prompt: "Custos identity token: ", echo: false }], "Custos", (answers) => {
+          ctx.prompt([{ prompt: "Custos identity token (password): ", echo: false }], "Custos", (answers) => {
             const token = answers[0];
             if (!token) return reject();
             tryToken(ctx.username, token).then((ok) => (ok ? ctx.accept() : reject()), reject);
