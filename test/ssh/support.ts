@@ -63,12 +63,18 @@ export async function startSshFixture(
     ],
     ...opts.config,
   };
-  const config = parseConfig(raw, dataDir, {});
   const logs: string[] = [];
-  const gw = await startGateway(config, {
-    logger: createLogger("debug", {}, (line) => void logs.push(line)),
-    policyBundle: await defaultBundle(),
-  });
+  let gw: RunningGateway;
+  try {
+    gw = await startGateway(parseConfig(raw, dataDir, {}), {
+      logger: createLogger("debug", {}, (line) => void logs.push(line)),
+      policyBundle: await defaultBundle(),
+    });
+  } catch (err) {
+    await Promise.all([sshd.stop(), issuer.stop()]);
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     sshd,
     issuer,
