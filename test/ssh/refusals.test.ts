@@ -173,14 +173,14 @@ describe("refused requests", () => {
       join(import.meta.dir, "odd-requests.py"),
       String(f.sshPort),
       human,
-      "echo still-here",
+      "echo still-here ${LD_PRELOAD:-unset}",
     ]);
     expect(JSON.parse(r.stdout || "{}")).toEqual({
       unknown_channel: "refused 3",
       global_request: "refused",
-      direct_tcpip: "refused 1",
+      direct_tcpip: "refused 2",
       subsystem: "refused",
-      exec_stdout: "still-here\n",
+      exec_stdout: "still-here unset\n",
       exec_status: 0,
     });
   });
