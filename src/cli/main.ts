@@ -15,6 +15,7 @@ import { evidenceVerifyCommand } from "./evidence-verify.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
+import { sessionsExportCommand, sessionsPlayCommand } from "./sessions-cast.ts";
 import { tokenIssueCommand } from "./token-issue.ts";
 
 const commands: CliCommand[] = [
@@ -23,6 +24,8 @@ const commands: CliCommand[] = [
   tokenIssueCommand,
   sessionsListCommand,
   sessionsShowCommand,
+  sessionsPlayCommand,
+  sessionsExportCommand,
   auditVerifyCommand,
   connectionsClassifyCommand,
   auditProveCommand,

@@ -1,6 +1,6 @@
 // The SSH suites' fixture: a real sshd (test/support/sshd.ts), the test OIDC issuer, and a gateway with
 // one ssh connection `build-host` to that sshd, plus helpers that run real OpenSSH clients through it.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
@@ -16,6 +16,8 @@ export interface SshFixture {
   issuer: OidcIssuer;
   gw: RunningGateway;
   dataDir: string;
+  /** The fixture's config as a file, for the CLI (`--config`). */
+  configFile: string;
   sshPort: number;
   httpPort: number;
   logs: string[];
@@ -63,6 +65,8 @@ export async function startSshFixture(
     ],
     ...opts.config,
   };
+  const configFile = join(dataDir, "custos.yaml");
+  writeFileSync(configFile, JSON.stringify(raw, null, 2));
   const logs: string[] = [];
   let gw: RunningGateway;
   try {
@@ -80,6 +84,7 @@ export async function startSshFixture(
     issuer,
     gw,
     dataDir,
+    configFile,
     sshPort: gw.protocolPorts.ssh!,
     httpPort: gw.httpPort,
     logs,
