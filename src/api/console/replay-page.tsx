@@ -2,15 +2,19 @@
 // one by one with timing, decision, rule, the masked rows the client received, and errors. The client script
 // steps through them (buttons, arrow keys, clicking the timeline).
 import type { SessionRow } from "../../audit/store.ts";
+import type { Cast } from "../../recording/asciicast.ts";
 import type { Principal } from "../admin/auth.ts";
 import type { ReplayStep } from "../admin/replay.ts";
 import { outcomeOf } from "../admin/session-query.ts";
 import { fmtDuration, fmtTime, Page } from "./layout.tsx";
+import { castJson } from "./terminal-player.ts";
 
 export function ReplayPage(props: {
   principal: Principal;
   session: SessionRow;
   steps: ReplayStep[];
+  /** The terminal recording (SSH shells and exec), played by the bundled terminal player. */
+  cast?: Cast | null;
   /** Columns of the sessions row that differ from the session's audit events (shown as the events say). */
   differs?: string[];
 }) {
@@ -73,6 +77,7 @@ export function ReplayPage(props: {
           raw frames (JSON)
         </a>
       </div>
+      {props.cast ? <TerminalPlayer cast={props.cast} /> : null}
       <ol class="steps" id="steps">
         {props.steps.map((x) => (
           <Step step={x} />
@@ -135,5 +140,33 @@ function Step({ step: x }: { step: ReplayStep }) {
         <p class="notice">{n}</p>
       ))}
     </li>
+  );
+}
+
+/** The terminal as the client saw it, replayed by /console/static/terminal-player.js (no CDN). */
+function TerminalPlayer({ cast }: { cast: Cast }) {
+  return (
+    <section class="terminal-replay">
+      <h2>Terminal</h2>
+      <div class="controls">
+        <button type="button" id="term-play">
+          Play
+        </button>
+        <select id="term-speed" aria-label="speed">
+          <option value="1">1×</option>
+          <option value="2">2×</option>
+          <option value="4">4×</option>
+          <option value="16">16×</option>
+        </select>
+        <input type="range" id="term-seek" min="0" step="0.1" value="0" aria-label="seek" />
+        <span id="term-time"></span>
+        <button type="button" id="term-end">
+          End
+        </button>
+      </div>
+      <pre id="terminal" class="terminal"></pre>
+      <script type="application/json" id="cast-data" dangerouslySetInnerHTML={{ __html: castJson(cast) }} />
+      <script src="/console/static/terminal-player.js" defer></script>
+    </section>
   );
 }
