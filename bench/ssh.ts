@@ -10,19 +10,47 @@ const mb = Number(process.argv[3] ?? 100);
 const f = await startSshFixture();
 const human = await f.token("bench@bank.example", ["sre"]);
 const dir = f.sshd.dir;
-const common = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"];
+const common = [
+  "-o",
+  "StrictHostKeyChecking=no",
+  "-o",
+  "UserKnownHostsFile=/dev/null",
+  "-o",
+  "LogLevel=ERROR",
+];
 const direct = ["-i", f.sshd.clientKeyFile, "-p", String(f.sshd.port), ...common, `${f.sshd.user}@127.0.0.1`];
-const gateway = ["-p", String(f.sshPort), ...common, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "build-host@127.0.0.1"];
+const gateway = [
+  "-p",
+  String(f.sshPort),
+  ...common,
+  "-o",
+  "PreferredAuthentications=password",
+  "-o",
+  "PubkeyAuthentication=no",
+  "build-host@127.0.0.1",
+];
 
 async function run(cmd: string[], env: Record<string, string> = {}): Promise<number> {
-  const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "inherit", stdin: "ignore", env: { ...process.env, ...env } });
+  const p = Bun.spawn(cmd, {
+    stdout: "ignore",
+    stderr: "inherit",
+    stdin: "ignore",
+    env: { ...process.env, ...env },
+  });
   return p.exited;
 }
 
-async function execRoundTrips(name: string, target: string[], env: Record<string, string>): Promise<number[]> {
+async function execRoundTrips(
+  name: string,
+  target: string[],
+  env: Record<string, string>,
+): Promise<number[]> {
   const control = join(dir, `cm-${name}`);
   const mux = ["-o", `ControlPath=${control}`];
-  const master = Bun.spawn(["sshpass", "-e", "ssh", "-M", "-N", ...mux, ...target], { env: { ...process.env, ...env }, stderr: "inherit" });
+  const master = Bun.spawn(["sshpass", "-e", "ssh", "-M", "-N", ...mux, ...target], {
+    env: { ...process.env, ...env },
+    stderr: "inherit",
+  });
   for (let i = 0; i < 100 && !(await Bun.file(control).exists()); i++) await Bun.sleep(50);
   const times: number[] = [];
   for (let i = 0; i < execs; i++) {
@@ -43,7 +71,10 @@ const g = await execRoundTrips("gateway", gateway, { SSHPASS: human });
 await run(["sh", "-c", `head -c ${mb}M /dev/urandom > '${join(dir, "src.bin")}'`]);
 const batch = (tag: string) => {
   const file = join(dir, `batch-${tag}`);
-  Bun.write(file, `put ${join(dir, "src.bin")} ${join(dir, `up-${tag}.bin`)}\nget ${join(dir, `up-${tag}.bin`)} ${join(dir, `down-${tag}.bin`)}\n`);
+  Bun.write(
+    file,
+    `put ${join(dir, "src.bin")} ${join(dir, `up-${tag}.bin`)}\nget ${join(dir, `up-${tag}.bin`)} ${join(dir, `down-${tag}.bin`)}\n`,
+  );
   return file;
 };
 async function sftpSeconds(tag: string, args: string[], env: Record<string, string>): Promise<number> {
@@ -54,12 +85,38 @@ async function sftpSeconds(tag: string, args: string[], env: Record<string, stri
   if (code !== 0) throw new Error(`${tag}: sftp exited ${code}`);
   return (performance.now() - t0) / 1000;
 }
-const sftpDirect = ["-i", f.sshd.clientKeyFile, "-P", String(f.sshd.port), ...common, "-o", "BatchMode=no", `${f.sshd.user}@127.0.0.1`];
-const sftpGateway = ["-P", String(f.sshPort), ...common, "-o", "BatchMode=no", "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "build-host@127.0.0.1"];
+const sftpDirect = [
+  "-i",
+  f.sshd.clientKeyFile,
+  "-P",
+  String(f.sshd.port),
+  ...common,
+  "-o",
+  "BatchMode=no",
+  `${f.sshd.user}@127.0.0.1`,
+];
+const sftpGateway = [
+  "-P",
+  String(f.sshPort),
+  ...common,
+  "-o",
+  "BatchMode=no",
+  "-o",
+  "PreferredAuthentications=password",
+  "-o",
+  "PubkeyAuthentication=no",
+  "build-host@127.0.0.1",
+];
 const sd = await sftpSeconds("direct", sftpDirect, { SSHPASS: "unused" });
 const sg = await sftpSeconds("gateway", sftpGateway, { SSHPASS: human });
-const check = await viaGateway(f, human, "ssh", [`cmp ${join(dir, "src.bin")} ${join(dir, "down-gateway.bin")} && echo same`]);
+const check = await viaGateway(f, human, "ssh", [
+  `cmp ${join(dir, "src.bin")} ${join(dir, "down-gateway.bin")} && echo same`,
+]);
 
-console.log(`exec round trip (ssh -O mux, ${execs} runs of \`true\`), ms: direct p50 ${pct(d, 0.5).toFixed(1)} p99 ${pct(d, 0.99).toFixed(1)}; gateway p50 ${pct(g, 0.5).toFixed(1)} p99 ${pct(g, 0.99).toFixed(1)}; ratio p50 ${(pct(g, 0.5) / pct(d, 0.5)).toFixed(2)}`);
-console.log(`sftp put+get ${mb} MB: direct ${sd.toFixed(1)} s (${((2 * mb) / sd).toFixed(1)} MB/s); gateway ${sg.toFixed(1)} s (${((2 * mb) / sg).toFixed(1)} MB/s); ratio ${(sd / sg).toFixed(2)} of direct throughput; copy ${check.stdout.trim()}`);
+console.log(
+  `exec round trip (ssh -O mux, ${execs} runs of \`true\`), ms: direct p50 ${pct(d, 0.5).toFixed(1)} p99 ${pct(d, 0.99).toFixed(1)}; gateway p50 ${pct(g, 0.5).toFixed(1)} p99 ${pct(g, 0.99).toFixed(1)}; ratio p50 ${(pct(g, 0.5) / pct(d, 0.5)).toFixed(2)}`,
+);
+console.log(
+  `sftp put+get ${mb} MB: direct ${sd.toFixed(1)} s (${((2 * mb) / sd).toFixed(1)} MB/s); gateway ${sg.toFixed(1)} s (${((2 * mb) / sg).toFixed(1)} MB/s); ratio ${(sd / sg).toFixed(2)} of direct throughput; copy ${check.stdout.trim()}`,
+);
 await f.stop();

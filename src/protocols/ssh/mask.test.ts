@@ -35,14 +35,19 @@ describe("exec output masking as a stream", () => {
     expect(dec.decode(stdout.push(enc.encode("first line\nsecond")))).toBe("first line\n");
   });
 
-  test("output without line breaks still flows: at most a small tail is held back", () => {
+  test("output without line breaks flows when it has word breaks; one endless word fails closed at the bound", () => {
     const { stdout } = outputMaskers(engine, RULES, 1 << 20);
     let out = 0;
-    const chunk = enc.encode("a".repeat(64 << 10));
-    for (let i = 0; i < 50; i++) {
+    const chunk = enc.encode("word ".repeat(13 << 10));
+    for (let i = 0; i < 20; i++) {
       out += stdout.push(chunk).length;
       expect((i + 1) * chunk.length - out).toBeLessThan(1024);
     }
-    expect(out + stdout.end().length).toBe(50 * chunk.length);
+    expect(out + stdout.end().length).toBe(20 * chunk.length);
+    // A run that could still be a `key: value` name is held, up to the bound, then refused.
+    const held = outputMaskers(engine, RULES, 64 << 10).stdout;
+    expect(() => {
+      for (let i = 0; i < 4; i++) held.push(enc.encode("a".repeat(32 << 10)));
+    }).toThrow(/without a safe cut/);
   });
 });
