@@ -185,6 +185,14 @@ describe("refused requests", () => {
     });
   });
 
+  test("keyboard-interactive takes the token as its answer; a wrong one is refused", async () => {
+    const script = join(import.meta.dir, "kbd-interactive.py");
+    const ok = await spawnRun(["/usr/bin/python3", script, String(f.sshPort), human, "echo via-kbd"]);
+    expect(ok.stdout).toBe("Custos identity token (password):\nvia-kbd\n");
+    const bad = await spawnRun(["/usr/bin/python3", script, String(f.sshPort), `${human}x`, "echo via-kbd"]);
+    expect(bad.stdout).toBe("refused\n");
+  });
+
   test("bad input ends only that client: garbage before the version, an oversized packet", async () => {
     const raw = async (bytes: Uint8Array[]): Promise<string> =>
       new Promise((resolve) => {

@@ -73,6 +73,7 @@ export class ClientConnection {
     this.lastActivity = Date.now();
   };
 
+  /** `ssh.refused`: an attempt outside the allow-lists, logged as privileged use (ffiec-controls F4). */
   private refused(request: string, data: Record<string, unknown>): void {
     this.session.event("ssh.refused", { request, ...data });
   }
