@@ -235,6 +235,20 @@ describe("refused requests", () => {
 });
 
 describe("the target's host key", () => {
+  test("a known_hosts file pins the key of the target's [host]:port entry", async () => {
+    const pinned = await startSshFixture({
+      target: (sshd) => ({ host_key: undefined, known_hosts_file: join(sshd.dir, "known_hosts") }),
+    });
+    try {
+      const r = await viaGateway(pinned, await pinned.token("dana@bank.example", ["sre"]), "ssh", [
+        "echo pinned",
+      ]);
+      expect(r.stdout).toBe("pinned\n");
+    } finally {
+      await pinned.stop();
+    }
+  });
+
   test("a changed host key is refused before the target is used", async () => {
     const other = await startSshFixture({ target: { host_key: undefined } as Record<string, unknown> }).catch(
       (e) => e,

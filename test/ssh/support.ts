@@ -28,7 +28,8 @@ export interface SshFixture {
 export async function startSshFixture(
   opts: {
     connection?: Record<string, unknown>;
-    target?: Record<string, unknown>;
+    /** Target keys replacing the defaults; a function gets the started sshd (for its files). */
+    target?: Record<string, unknown> | ((sshd: Sshd) => Record<string, unknown>);
     config?: Record<string, unknown>;
   } = {},
 ): Promise<SshFixture> {
@@ -55,7 +56,7 @@ export async function startSshFixture(
           user: sshd.user,
           private_key_file: sshd.clientKeyFile,
           host_key: sshd.hostKey,
-          ...opts.target,
+          ...(typeof opts.target === "function" ? opts.target(sshd) : opts.target),
         },
         allow_groups: ["agents", "sre"],
         approvers: ["approvers"],
