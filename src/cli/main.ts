@@ -18,6 +18,7 @@ import { migrateCommand } from "./migrate.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
+import { sessionsExportCommand, sessionsPlayCommand } from "./sessions-cast.ts";
 import { tokenIssueCommand } from "./token-issue.ts";
 import { versionCommand } from "./version.ts";
 
@@ -27,6 +28,8 @@ const commands: CliCommand[] = [
   tokenIssueCommand,
   sessionsListCommand,
   sessionsShowCommand,
+  sessionsPlayCommand,
+  sessionsExportCommand,
   auditVerifyCommand,
   connectionsClassifyCommand,
   consoleLinkCommand,

@@ -6,6 +6,8 @@ import type { z } from "zod";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
 import type { HostPort } from "./listen-address.ts";
+import { resolveSshConnection } from "./ssh-load.ts";
+import { sshConnection } from "./ssh-schema.ts";
 import type { CommonConnectionConfig, ProtocolConnectionConfig } from "./types.ts";
 
 export interface ProtocolLoadContext extends HttpLoadContext {
@@ -24,6 +26,13 @@ export interface ProtocolConfig {
   resolve(raw: any, at: string, ctx: ProtocolLoadContext): ProtocolConnectionConfig;
 }
 
-export const protocolConfigs: readonly ProtocolConfig[] = [];
+export const protocolConfigs: readonly ProtocolConfig[] = [
+  {
+    type: "ssh",
+    schema: sshConnection,
+    listen: { key: "ssh", default: { host: "127.0.0.1", port: 2222 } },
+    resolve: resolveSshConnection,
+  },
+];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

@@ -215,6 +215,7 @@ export const rawConfigSchema = z.strictObject({
       postgres: listenAddress.default({ host: "127.0.0.1", port: 15432 }),
       http: listenAddress.default({ host: "127.0.0.1", port: 8080 }),
       public_url: publicUrl.optional(),
+      ssh: listenAddress.optional(),
     })
     .default({ postgres: { host: "127.0.0.1", port: 15432 }, http: { host: "127.0.0.1", port: 8080 } }),
   data_dir: nonEmpty.default("./data"),

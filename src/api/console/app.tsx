@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { checkSessions } from "../../audit/session-check.ts";
+import { castFromFrames } from "../../recording/asciicast.ts";
 import type { ApprovalView } from "../admin/approvals-port.ts";
 import { logCheckpoints, verifyCacheFor } from "../admin/audit-status.ts";
 import type { Principal } from "../admin/auth.ts";
@@ -28,6 +29,7 @@ import { ErrorPage } from "./layout.tsx";
 import { loginRoutes } from "./login-routes.tsx";
 import { ReplayPage } from "./replay-page.tsx";
 import { SessionsPage } from "./sessions-page.tsx";
+import { PLAYER_JS } from "./terminal-player.ts";
 
 type Env = { Variables: { principal: Principal } };
 
@@ -51,6 +53,12 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
   );
   app.get("/static/app.js", (c) =>
     c.body(JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }),
+  );
+  app.get("/static/terminal-player.js", (c) =>
+    c.body(PLAYER_JS, 200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "max-age=300",
+    }),
   );
   app.route("/", loginRoutes(deps));
   app.route("/api/approvals", consoleApprovalsApi(deps));
@@ -167,6 +175,7 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
         principal={p}
         session={s}
         steps={buildReplay(events, frames, s.startedAt)}
+        cast={castFromFrames(frames)}
         differs={checked?.differs ?? []}
         asApproverOf={asApproverOf}
       />,

@@ -50,6 +50,7 @@ ol.steps{list-style:none;padding:0;margin:0}
 .verdict button{margin-left:auto}
 .verdict-ok{background:#d9f2df}.verdict-failed,.verdict-error{background:#fbdcdc}.verdict-pending{background:#fff0c7}
 code.hash{word-break:break-all}
+pre.terminal{background:#11151c;color:#e6e9ef;padding:8px 10px;border-radius:4px;overflow:auto;line-height:1.2;min-height:8em}
 .login{max-width:520px;margin:60px auto;background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:24px}
 .flag-denials{background:#fbdcdc;color:#8a1c1c}.flag-reviews{background:#fff0c7;color:#7a5600}
 .review-approved{background:#d9f2df;color:#17612c}.review-denied,.review-expired,.review-abandoned{background:#fbdcdc;color:#8a1c1c}

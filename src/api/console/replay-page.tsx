@@ -3,15 +3,19 @@
 // steps through them (buttons, arrow keys, clicking the timeline).
 /** @jsxImportSource hono/jsx */
 import type { SessionRow } from "../../audit/store.ts";
+import type { Cast } from "../../recording/asciicast.ts";
 import type { Principal } from "../admin/auth.ts";
 import type { ReplayStep, StepApproval } from "../admin/replay.ts";
 import { outcomeOf } from "../admin/session-query.ts";
 import { fmtDuration, fmtTime, Page } from "./layout.tsx";
+import { castJson } from "./terminal-player.ts";
 
 export function ReplayPage(props: {
   principal: Principal;
   session: SessionRow;
   steps: ReplayStep[];
+  /** The terminal recording (SSH shells and exec), played by the bundled terminal player. */
+  cast?: Cast | null;
   /** Columns of the sessions row that differ from the session's audit events (shown as the events say). */
   differs?: string[];
   /** Opened by an approver of this pending request (no read role): this session only, read-only. */
@@ -82,6 +86,7 @@ export function ReplayPage(props: {
           raw frames (JSON)
         </a>
       </div>
+      {props.cast ? <TerminalPlayer cast={props.cast} /> : null}
       <ol class="steps" id="steps">
         {props.steps.map((x) => (
           <Step step={x} />
@@ -155,5 +160,33 @@ function Step({ step: x }: { step: ReplayStep }) {
         <p class="notice">{n}</p>
       ))}
     </li>
+  );
+}
+
+/** The terminal as the client saw it, replayed by /console/static/terminal-player.js (no CDN). */
+function TerminalPlayer({ cast }: { cast: Cast }) {
+  return (
+    <section class="terminal-replay">
+      <h2>Terminal</h2>
+      <div class="controls">
+        <button type="button" id="term-play">
+          Play
+        </button>
+        <select id="term-speed" aria-label="speed">
+          <option value="1">1×</option>
+          <option value="2">2×</option>
+          <option value="4">4×</option>
+          <option value="16">16×</option>
+        </select>
+        <input type="range" id="term-seek" min="0" step="0.1" value="0" aria-label="seek" />
+        <span id="term-time"></span>
+        <button type="button" id="term-end">
+          End
+        </button>
+      </div>
+      <pre id="terminal" class="terminal"></pre>
+      <script type="application/json" id="cast-data" dangerouslySetInnerHTML={{ __html: castJson(cast) }} />
+      <script src="/console/static/terminal-player.js" defer></script>
+    </section>
   );
 }

@@ -1,0 +1,103 @@
+# SSH sessions (connections of type ssh). The gateway reads each exec string the way the target's shell
+# will (src/protocols/ssh/shell-words.ts) and reports argv plus every operator, redirection, substitution,
+# expansion, assignment and comment. Agents may run one plain command (`simple`): a program from
+# `lists.ssh.read_programs` runs, an interpreter or relay from `lists.ssh.denied_programs` is refused, any
+# other program (or a path to one) waits for approval. Agents get exec only: no interactive shell. SFTP
+# operations are decided one by one on their normalised path: agents' writes need approval. Humans may
+# run what they like; every command is recorded.
+package custos
+
+ssh if input.command.protocol == "ssh"
+
+# An SSH command is described by its channel and fields the gateway derived from it: nothing to classify.
+classified if {
+	ssh
+	is_string(input.command.channel)
+}
+
+ssh_exec if {
+	ssh
+	input.command.channel == "exec"
+}
+
+ssh_read_program if {
+	ssh_exec
+	input.command.simple
+	input.command.program in data.custos.lists.ssh.read_programs
+}
+
+ssh_write if {
+	ssh_exec
+	not ssh_read_program
+}
+
+ssh_write if {
+	ssh
+	input.command.channel == "shell"
+}
+
+ssh_write if {
+	ssh
+	input.command.channel == "sftp"
+	input.command.sftp_op in data.custos.lists.ssh.write_ops
+}
+
+# Anything that may change the target is held until its audit record is durable.
+any_mutating if ssh_write
+
+specific_denials contains d if some d in ssh_denials
+
+reviews contains r if some r in ssh_reviews
+
+ssh_denials contains {"rule": "custos.ssh_agent_shell", "reason": "agents may run commands (exec) only, not interactive shells"} if {
+	ssh
+	agent
+	input.command.channel == "shell"
+}
+
+ssh_denials contains {"rule": "custos.ssh_shell_syntax", "reason": sprintf("agents may run one plain command, without %s", [concat(", ", ssh_syntax)])} if {
+	ssh_exec
+	agent
+	not input.command.simple
+}
+
+ssh_denials contains {"rule": "custos.ssh_denied_program", "reason": sprintf("agents may not run %s", [input.command.program])} if {
+	ssh_exec
+	agent
+	ssh_program_base in data.custos.lists.ssh.denied_programs
+}
+
+ssh_reviews contains {"rule": "custos.ssh_agent_exec", "reason": sprintf("agents need approval to run %s", [input.command.program])} if {
+	ssh_exec
+	agent
+	input.command.simple
+	not ssh_read_program
+}
+
+ssh_reviews contains {"rule": "custos.ssh_agent_write", "reason": sprintf("agents need approval for SFTP %s", [input.command.sftp_op])} if {
+	ssh
+	agent
+	input.command.channel == "sftp"
+	input.command.sftp_op in data.custos.lists.ssh.write_ops
+}
+
+# `/usr/bin/python3` is python3 to the denied list (a path never counts as a read program).
+ssh_program_base := base if {
+	parts := split(input.command.program, "/")
+	base := parts[count(parts) - 1]
+}
+
+# What made a command more than one plain program, for the reason.
+ssh_syntax contains "control operators" if count(input.command.operators) > 0
+
+ssh_syntax contains "redirections" if count(input.command.redirections) > 0
+
+ssh_syntax contains "substitutions" if count(input.command.substitutions) > 0
+
+ssh_syntax contains "expansions" if count(input.command.expansions) > 0
+
+ssh_syntax contains "variable assignments" if count(input.command.assignments) > 0
+
+ssh_syntax contains "comments" if input.command.comment
+
+ssh_syntax contains sprintf("a parse error (%s)", [input.command.parse_error]) if is_string(input.command.parse_error)

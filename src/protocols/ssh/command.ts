@@ -1,0 +1,78 @@
+// The commands an SSH session asks the policy about, as values: an exec (its raw string and the shell's
+// reading of it, shell-words.ts), a shell, a subsystem, one SFTP operation on a path. Pure. Every field in
+// `details` is derived from what `shape` holds, so the decision cache keys on the shape.
+import type { Command } from "../../core/command.ts";
+import { parseShellWords } from "./shell-words.ts";
+
+export const PROTOCOL = "ssh";
+
+/** `exec`: the string the target's shell runs (`sh -c`), decided whole and forwarded unchanged. */
+export function execCommand(raw: string, pty: boolean): Command {
+  const w = parseShellWords(raw);
+  return {
+    protocol: PROTOCOL,
+    text: raw,
+    keyword: w.argv[0]?.toLowerCase(),
+    details: {
+      channel: "exec",
+      pty,
+      argv: w.argv,
+      program: w.argv[0] ?? "",
+      simple: w.simple,
+      operators: w.operators,
+      redirections: w.redirections,
+      redirect_targets: w.redirectTargets,
+      substitutions: w.substitutions,
+      expansions: w.expansions,
+      assignments: w.assignments,
+      comment: w.comment,
+      parse_error: w.error,
+    },
+    shape: `exec\u0000${pty ? 1 : 0}\u0000${raw}`,
+  };
+}
+
+export function shellCommand(term: string | null): Command {
+  return {
+    protocol: PROTOCOL,
+    text: "shell",
+    keyword: "shell",
+    details: { channel: "shell", pty: term !== null, term: term ?? "" },
+    shape: `shell\u0000${term ?? ""}`,
+  };
+}
+
+export function subsystemCommand(name: string): Command {
+  return {
+    protocol: PROTOCOL,
+    text: `subsystem ${name}`,
+    keyword: "subsystem",
+    details: { channel: "subsystem", subsystem: name },
+    shape: `subsystem\u0000${name}`,
+  };
+}
+
+export type SftpOp =
+  | "open_read"
+  | "open_write"
+  | "remove"
+  | "rename"
+  | "mkdir"
+  | "rmdir"
+  | "setstat"
+  | "symlink"
+  | "hardlink"
+  | "list"
+  | "stat"
+  | "readlink";
+
+/** One SFTP operation on its path(s), as the gateway forwards them (normalised, sftp-codec.ts). */
+export function sftpCommand(op: SftpOp, path: string, target?: string): Command {
+  return {
+    protocol: PROTOCOL,
+    text: target === undefined ? `sftp ${op} ${path}` : `sftp ${op} ${path} ${target}`,
+    keyword: op,
+    details: { channel: "sftp", sftp_op: op, path, ...(target === undefined ? {} : { target }) },
+    shape: `sftp\u0000${op}\u0000${path}\u0000${target ?? ""}`,
+  };
+}

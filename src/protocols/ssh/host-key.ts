@@ -1,0 +1,22 @@
+// The gateway's own SSH host key, kept in data_dir (mode 0600) and created on first start, so clients can
+// pin it (`custos ssh ca` prints it for known_hosts).
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import ssh2 from "ssh2";
+
+export const HOST_KEY_FILE = "ssh_host_ed25519_key";
+
+export function loadOrCreateHostKey(dataDir: string): { privateKey: string; publicKey: string } {
+  const file = join(dataDir, HOST_KEY_FILE);
+  if (!existsSync(file)) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "custos gateway host key" });
+    writeFileSync(file, pair.private, { mode: 0o600 });
+    writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
+  }
+  chmodSync(file, 0o600);
+  const privateKey = readFileSync(file, "utf8");
+  const parsed = ssh2.utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw parsed;
+  const key = Array.isArray(parsed) ? parsed[0]! : parsed;
+  return { privateKey, publicKey: `${key.type} ${key.getPublicSSH().toString("base64")}` };
+}

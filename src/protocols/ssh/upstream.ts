@@ -1,0 +1,57 @@
+// Dials the target as the connection's account with the credential the gateway holds. The target must
+// present one of the pinned host keys: the key exchange is limited to the pinned keys' algorithms (so a
+// server with several keys shows the pinned one) and any other key ends the dial before authentication.
+import ssh2 from "ssh2";
+import { CustosError } from "../../core/errors.ts";
+import type { SshTarget } from "./target.ts";
+
+const RSA_ALGORITHMS = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+
+export function dialTarget(target: SshTarget, timeoutMs: number): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const conn = new ssh2.Client();
+    let hostKeyRefused = false;
+    const algorithms = [
+      ...new Set(target.hostKeys.flatMap((k) => (k.type === "ssh-rsa" ? RSA_ALGORITHMS : [k.type]))),
+    ];
+    const fail = (err: CustosError) => {
+      conn.removeAllListeners("ready");
+      conn.on("error", () => {});
+      conn.end();
+      reject(err);
+    };
+    conn.once("ready", () => {
+      conn.removeAllListeners("error");
+      resolve(conn);
+    });
+    conn.once("error", (err: Error & { level?: string }) => {
+      if (hostKeyRefused) {
+        fail(new CustosError("upstream.protocol", "the target's host key is not the pinned one: refused"));
+      } else if (err.level === "client-authentication") {
+        fail(new CustosError("upstream.auth_failed", "the target refused the gateway's credential"));
+      } else if (err.level === "client-timeout") {
+        fail(new CustosError("upstream.timeout", "the target did not answer in time"));
+      } else {
+        fail(new CustosError("upstream.unreachable", `cannot reach the target: ${err.message}`));
+      }
+    });
+    const auth =
+      target.auth.kind === "key"
+        ? { privateKey: target.auth.privateKey.reveal() }
+        : { password: target.auth.password.reveal(), tryKeyboard: false };
+    conn.connect({
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      ...auth,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 15_000,
+      algorithms: { serverHostKey: algorithms as ssh2.ServerHostKeyAlgorithm[] },
+      hostVerifier: (key: Buffer) => {
+        const ok = target.hostKeys.some((k) => Buffer.from(k.blob).equals(key));
+        if (!ok) hostKeyRefused = true;
+        return ok;
+      },
+    });
+  });
+}
