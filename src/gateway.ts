@@ -34,6 +34,7 @@ import type { HttpTarget } from "./protocols/http/target.ts";
 import type { ClassificationView } from "./protocols/postgres/connection-classification.ts";
 import { startPostgresServer } from "./protocols/postgres/server.ts";
 import type { PostgresTarget } from "./protocols/postgres/target.ts";
+import { protocols, type RunningProtocol } from "./protocols/registry.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 
 export const VERSION = "0.1.0";
@@ -41,6 +42,8 @@ export const VERSION = "0.1.0";
 export interface RunningGateway {
   readonly postgresPort: number;
   readonly httpPort: number;
+  /** Bound ports of registered protocols' own listeners, by connection type (protocols/registry.ts). */
+  readonly protocolPorts: Readonly<Record<string, number>>;
   readonly logId: string;
   readonly recorder: Recorder;
   readonly policy: PolicyEngine;
@@ -104,7 +107,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     engine: policy,
     classify: (text) => classifier.classify(text),
     tableLabels: (name) => config.connections.find((c) => c.name === name)?.tableLabels,
-    approvers: (name) => config.connections.find((c) => c.name === name)?.access.approvers,
+    approvers: (name) =>
+      [...config.connections, ...config.protocolConnections].find((c) => c.name === name)?.access.approvers,
     logger,
   });
 
@@ -170,6 +174,17 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     });
   }
 
+  for (const c of config.protocolConnections) {
+    connections.push({
+      info: { name: c.name, type: c.type, labels: c.labels, target: c.target },
+      allowGroups: c.allowGroups,
+      idleTimeoutMs: c.idleTimeoutMs,
+      maxSessionMs: c.maxSessionMs,
+      maxSessionsPerIdentity: c.maxSessionsPerIdentity,
+      targetAccount: c.targetAccount,
+    });
+  }
+
   // Links for approvers: listen.public_url, or listen.http (served without TLS, so derived links say http).
   const links = publicBase(config.listen, { tls: false });
   if (links.warning) logger.warn(links.warning);
@@ -180,7 +195,11 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   const approvals = new ApprovalService({
     repo: approvalRepo,
     logId,
-    connections: config.connections.map((c) => ({ name: c.name, allowGroups: c.allowGroups, ...c.access })),
+    connections: [...config.connections, ...config.protocolConnections].map((c) => ({
+      name: c.name,
+      allowGroups: c.allowGroups,
+      ...c.access,
+    })),
     event: (e) => recorder.event(e),
     webhook: webhook ? createWebhook({ url: webhook.url, secret: webhook.secret.reveal(), logger }) : null,
     logger,
@@ -234,6 +253,30 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       .map((c) => c.info as ConnectionInfo<PostgresTarget>),
   });
 
+  // Registered protocols (protocols/registry.ts), each given only the pipeline's contract and shared engines.
+  let ports = { postgres: pg.port, http: 0 };
+  const running: { type: string; protocol: RunningProtocol }[] = [];
+  for (const module of protocols) {
+    const mine = connections.filter((c) => c.info.type === module.type).map((c) => c.info);
+    if (mine.length === 0 && !module.startWithoutConnections) continue;
+    const protocol = await module.start(
+      {
+        gateway: pipeline,
+        masking,
+        logger,
+        tls: { cert: tls.cert, key: tls.key },
+        dataDir: config.dataDir,
+        listen: config.listen.protocols[module.type] ?? null,
+        limits: { maxMessage: config.limits.maxMessage, authTimeoutMs: config.limits.authTimeoutMs },
+        endpoints: () => ports,
+      },
+      mine,
+    );
+    running.push({ type: module.type, protocol });
+  }
+  const protocolPorts: Record<string, number> = {};
+  for (const r of running) if (r.protocol.port !== null) protocolPorts[r.type] = r.protocol.port;
+
   // Admin API and console: a read handle on the store, the console cookie key, connections without secrets.
   const admin = await openAdmin({
     config,
@@ -286,12 +329,22 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   const http = Bun.serve({
     hostname: config.listen.http.host,
     port: config.listen.http.port,
-    fetch: (req, server) => httpGateway.fetch(req, server) ?? app.fetch(req),
+    fetch: (req, server) => {
+      const gatewayResponse = httpGateway.fetch(req, server);
+      if (gatewayResponse) return gatewayResponse;
+      for (const r of running) {
+        const served = r.protocol.fetch?.(req, server);
+        if (served) return served;
+      }
+      return app.fetch(req);
+    },
     websocket: httpGateway.websocket,
     // Bodies stream through (bounded buffers only for policy and masking); Bun's 128 MB default would cut
     // legitimate uploads.
     maxRequestBodySize: 2 ** 34,
   });
+
+  ports = { postgres: pg.port, http: http.port ?? 0 };
 
   const reloadPolicy = async () => {
     const r = await policy.reload();
@@ -318,12 +371,20 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       policy_bundle: policy.hash,
       tls_self_signed: tls.selfSigned,
       tls_fingerprint: tls.fingerprint256,
-      connections: [...config.connections, ...config.httpConnections].map((c) => c.name),
+      connections: [...config.connections, ...config.httpConnections, ...config.protocolConnections].map(
+        (c) => c.name,
+      ),
     },
   });
   logger.info("gateway started", {
     postgres: `${config.listen.postgres.host}:${pg.port}`,
     http: `${config.listen.http.host}:${http.port}`,
+    ...Object.fromEntries(
+      Object.entries(protocolPorts).map(([type, port]) => [
+        type,
+        `${config.listen.protocols[type]?.host}:${port}`,
+      ]),
+    ),
     log_id: logId,
     policy: policy.hash,
   });
@@ -333,6 +394,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     postgresPort: pg.port,
     classify: (name) => pg.classify(name),
     httpPort: http.port ?? 0,
+    protocolPorts,
     logId,
     recorder,
     policy,
@@ -341,7 +403,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     stop(graceMs = 0) {
       stopping ??= (async () => {
         watcher?.close();
-        await pg.stop(graceMs);
+        await Promise.all([pg.stop(graceMs), ...running.map((r) => r.protocol.stop(graceMs))]);
         pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
         await httpGateway.close();
         http.stop(true);

@@ -79,6 +79,7 @@ describe("loadConfig", () => {
       postgres: { host: "127.0.0.1", port: 15432 },
       http: { host: "127.0.0.1", port: 8080 },
       publicUrl: null,
+      protocols: {},
     });
     expect(cfg.dataDir).toBe(join(d, "data"));
     expect(cfg.identity).toEqual({
@@ -149,6 +150,7 @@ log: {level: debug}
       postgres: { host: "::1", port: 6432 },
       http: { host: "0.0.0.0", port: 0 },
       publicUrl: null,
+      protocols: {},
     });
     expect(cfg.identity.issuers[0]!.groupsClaim).toBe("groups");
     expect(cfg.identity.agentGroups).toEqual(["agents"]);

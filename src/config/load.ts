@@ -7,7 +7,10 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { CustosError } from "../core/errors.ts";
+import type { RawCommonConnection } from "./connection-keys.ts";
 import { type HttpLoadContext, resolveHttpConnection } from "./http-load.ts";
+import type { HostPort } from "./listen-address.ts";
+import { type ProtocolLoadContext, protocolConfigs } from "./protocol-configs.ts";
 import { type RawConfig, rawConfigSchema } from "./schema.ts";
 import { Secret } from "./secret.ts";
 import { resolveSiem } from "./siem-schema.ts";
@@ -20,6 +23,7 @@ import type {
   ConsoleConfig,
   HttpConnectionConfig,
   PostgresTarget,
+  ProtocolConnectionConfig,
   RetentionConfig,
 } from "./types.ts";
 
@@ -99,6 +103,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
   const seenNames = new Map<string, number>();
   const connections: ConnectionConfig[] = [];
   const httpConnections: HttpConnectionConfig[] = [];
+  const protocolConnections: ProtocolConnectionConfig[] = [];
   raw.connections.forEach((conn, i) => {
     const earlier = seenNames.get(conn.name);
     if (earlier !== undefined) {
@@ -109,6 +114,11 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       );
     }
     seenNames.set(conn.name, i);
+    const registered = protocolConfigs.find((p) => p.type === (conn.type as string));
+    if (registered) {
+      protocolConnections.push(registered.resolve(conn, `connections[${i}]`, protocolContext(ctx)));
+      return;
+    }
     if (conn.type === "http") {
       httpConnections.push(resolveHttpConnection(conn, `connections[${i}]`, httpContext(ctx)));
       return;
@@ -141,6 +151,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       postgres: raw.listen.postgres,
       http: raw.listen.http,
       publicUrl: raw.listen.public_url ?? null,
+      protocols: protocolListeners(raw.listen),
     },
     dataDir,
     identity: {
@@ -155,6 +166,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
     },
     connections,
     httpConnections,
+    protocolConnections,
     limits: {
       maxSessions: raw.limits.max_sessions,
       maxMessage: raw.limits.max_message,
@@ -222,11 +234,30 @@ function resolveTarget(
   return { host: t.host, port: t.port, database: t.database, user: t.user, password, tls: t.tls, caFile, ca };
 }
 
-function resolveAccess(
-  c: Extract<RawConfig["connections"][number], { type: "postgres" }>,
-  at: string,
-  ctx: Ctx,
-): AccessConfig {
+function protocolListeners(listen: RawConfig["listen"]): Record<string, HostPort> {
+  const given = listen as unknown as Record<string, HostPort | undefined>;
+  const out: Record<string, HostPort> = {};
+  for (const p of protocolConfigs) if (p.listen) out[p.type] = given[p.listen.key] ?? p.listen.default;
+  return out;
+}
+
+function protocolContext(ctx: Ctx): ProtocolLoadContext {
+  return {
+    ...httpContext(ctx),
+    common: (c, at) => ({
+      name: c.name,
+      allowGroups: c.allow_groups,
+      labels: c.labels,
+      idleTimeoutMs: c.idle_timeout,
+      maxSessionMs: c.max_session,
+      maxSessionsPerIdentity: c.max_sessions_per_identity,
+      retention: resolveRetention(c.retention),
+      access: resolveAccess(c, at, ctx),
+    }),
+  };
+}
+
+function resolveAccess(c: RawCommonConnection, at: string, ctx: Ctx): AccessConfig {
   // A connection nobody can approve for would refuse every session; say so at start instead.
   if (c.access === "request" && c.approvers.length === 0) {
     throw fail(ctx.where, `${at}.approvers`, "access: request needs at least one approver group");

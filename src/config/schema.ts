@@ -2,41 +2,18 @@
 // no files. Durations and listen addresses are converted here; secrets and paths are resolved in load.ts.
 import { z } from "zod";
 import { auditExtras, retention } from "./audit-schema.ts";
-import { parseDuration } from "./duration.ts";
+import {
+  accessKeys,
+  connectionName,
+  duration,
+  envName,
+  listenAddress,
+  nonEmpty,
+  size,
+} from "./connection-keys.ts";
 import { httpConnection } from "./http-schema.ts";
-import { parseListenAddress } from "./listen-address.ts";
+import { protocolConnectionSchemas } from "./protocol-configs.ts";
 import { siemSection } from "./siem-schema.ts";
-import { parseSize } from "./size.ts";
-
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === null || ms <= 0) {
-    ctx.addIssue({ code: "custom", message: `expected a duration like 500ms, 30s, 15m, 8h, got "${text}"` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const bytes = parseSize(value);
-  if (bytes === null || bytes === 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a size like 64MiB or 1GiB, got ${JSON.stringify(value)}`,
-    });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-const listenAddress = z.string().transform((text, ctx) => {
-  const parsed = parseListenAddress(text);
-  if (typeof parsed === "string") {
-    ctx.addIssue({ code: "custom", message: parsed });
-    return z.NEVER;
-  }
-  return parsed;
-});
 
 // Where people reach the gateway, for the links it hands out (approval hints, webhooks): the listen
 // address is often a wildcard or a pod address nobody outside can use. Normalized without trailing slash.
@@ -59,9 +36,6 @@ function publicUrlProblem(text: string, url: URL | null): string | null {
   if (/[?#]/.test(text)) return `must not have a query or fragment, got "${text}"`;
   return null;
 }
-
-const nonEmpty = z.string().min(1, "must not be empty");
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name");
 
 // OIDC issuers must be HTTPS; plain HTTP only on loopback (tests, the demo's local IdP).
 const issuerUrl = z.string().refine((text) => {
@@ -101,21 +75,6 @@ const postgresTarget = z.strictObject({
   ca_file: nonEmpty.optional(),
 });
 
-// Clients pick the connection as the PostgreSQL database name (or the /c/<name>/ path segment), so it
-// must be a plain identifier.
-const connectionName = z
-  .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, "expected 1-63 of A-Z a-z 0-9 _ . -");
-
-// Just-in-time access and statement review (approvals issue): who approves, how many, for how long.
-const accessKeys = {
-  access: z.enum(["standing", "request"]).default("standing"),
-  approvers: z.array(nonEmpty).default([]),
-  min_approvals: z.number().int().min(1).max(10).default(1),
-  max_duration: duration.default(4 * 3_600_000),
-  review_timeout: duration.default(5 * 60_000),
-};
-
 const postgresConnection = z.strictObject({
   name: connectionName,
   type: z.literal("postgres"),
@@ -150,7 +109,15 @@ const postgresConnection = z.strictObject({
   ...accessKeys,
 });
 
-const connection = z.discriminatedUnion("type", [postgresConnection, httpConnection]);
+const builtInConnection = z.discriminatedUnion("type", [postgresConnection, httpConnection]);
+// Connection types of registered protocols (protocol-configs.ts) join the union for validation. Their
+// entries are typed as the built-in ones here only so that `type` narrows the built-ins in load.ts, which
+// hands a registered type to its own resolver before narrowing.
+const connection = z.discriminatedUnion("type", [
+  postgresConnection,
+  httpConnection,
+  ...protocolConnectionSchemas,
+]) as unknown as typeof builtInConnection;
 
 // Bounded cost for every input (ENFORCEMENT.md 7) and agents' time-outs upstream.
 const limitDefaults = {

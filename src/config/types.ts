@@ -114,6 +114,27 @@ export interface HttpConnectionConfig {
   retention: RetentionConfig | null;
 }
 
+/** What every connection resolves to, whatever its protocol (connection-keys.ts's common keys). */
+export interface CommonConnectionConfig {
+  name: string;
+  allowGroups: string[];
+  labels: string[];
+  idleTimeoutMs: number;
+  maxSessionMs: number;
+  maxSessionsPerIdentity: number;
+  retention: RetentionConfig | null;
+  access: AccessConfig;
+}
+
+/** A connection of a registered protocol (config/protocol-configs.ts); `target` is the protocol's own. */
+export interface ProtocolConnectionConfig<Target = unknown> extends CommonConnectionConfig {
+  type: string;
+  /** Holds the upstream's secrets (as Secret values): never logged or recorded. */
+  target: Target;
+  /** The account Custos acts as upstream, recorded in session.start (F1). Never a secret. */
+  targetAccount: { user: string; database: string };
+}
+
 export interface LimitsConfig {
   /** Live sessions across every connection and protocol. */
   maxSessions: number;
@@ -152,7 +173,13 @@ export interface Config {
   /** SHA-256 (hex) of the file text (or of the JSON given to parseConfig), for gateway.start audit events. */
   configHash: string;
   /** publicUrl: listen.public_url without trailing slash, or null (links then derive from listen.http). */
-  listen: { postgres: HostPort; http: HostPort; publicUrl: string | null };
+  listen: {
+    postgres: HostPort;
+    http: HostPort;
+    publicUrl: string | null;
+    /** Registered protocols' own listeners, by connection type (config/protocol-configs.ts). */
+    protocols: Record<string, HostPort>;
+  };
   dataDir: string;
   identity: {
     issuers: IssuerConfig[];
@@ -165,6 +192,8 @@ export interface Config {
   connections: ConnectionConfig[];
   /** HTTP connections (`type: http`); names are unique across both lists. */
   httpConnections: HttpConnectionConfig[];
+  /** Connections of the protocols registered in config/protocol-configs.ts. */
+  protocolConnections: ProtocolConnectionConfig[];
   limits: LimitsConfig;
   audit: AuditConfig;
   /** bundle: absolute path, or null for the shipped default pack. */

@@ -11,6 +11,12 @@ export interface Command {
   /** HTTP protocols: the request as the policy sees it (secrets removed). */
   http?: HttpRequestInfo;
   /**
+   * Protocols other than PostgreSQL and HTTP: what the policy reads about the command (SSH: the argv and
+   * its shell operators; Kubernetes: verb, resource, namespace…), merged into `input.command` beside
+   * `protocol` and `text`. Secrets removed. Whatever is here must be reflected in `shape`.
+   */
+  details?: Readonly<Record<string, unknown>>;
+  /**
    * Non-SQL protocols: everything the policy input holds about the command, as one string (or its digest);
    * the decision cache keys on it. Absent: `text` is the key.
    */

@@ -29,7 +29,8 @@ export interface PolicyInput {
     protocol: string;
     text: string;
     statements?: PolicyStatement[];
-  } & Partial<HttpRequestInfo>;
+  } & Partial<HttpRequestInfo> &
+    Record<string, unknown>;
   /** Evaluation time (OPA's time builtins are not compiled to WASM, so the time comes in the input). */
   time: { rfc3339: string; unix_ms: number; weekday: number; hour: number };
 }
@@ -122,6 +123,8 @@ export function buildPolicyInput(
       application_name: session.applicationName ?? "",
     },
     command: {
+      // Other protocols' own fields (Command.details) first: `protocol` and `text` are not theirs to replace.
+      ...command.details,
       protocol: command.protocol,
       text: command.text,
       ...(statements ? { statements: withCatalog(statements, tableLabels, command) } : {}),
