@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
+import { kubernetesConfig } from "./kubernetes-load.ts";
 import type { HostPort } from "./listen-address.ts";
 import type { CommonConnectionConfig, ProtocolConnectionConfig } from "./types.ts";
 
@@ -24,6 +25,6 @@ export interface ProtocolConfig {
   resolve(raw: any, at: string, ctx: ProtocolLoadContext): ProtocolConnectionConfig;
 }
 
-export const protocolConfigs: readonly ProtocolConfig[] = [];
+export const protocolConfigs: readonly ProtocolConfig[] = [kubernetesConfig];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

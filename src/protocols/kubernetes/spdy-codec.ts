@@ -22,7 +22,7 @@ export const FLAG_FIN = 0x01;
 export class SpdyFrameError extends Error {}
 
 export class SpdyFrameParser {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly maxFrame: number) {}
 
@@ -33,7 +33,8 @@ export class SpdyFrameParser {
     const b = this.buf;
     while (b.length - at >= 8) {
       const len = (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!;
-      if (len > this.maxFrame) throw new SpdyFrameError(`SPDY frame of ${len} bytes exceeds ${this.maxFrame}`);
+      if (len > this.maxFrame)
+        throw new SpdyFrameError(`SPDY frame of ${len} bytes exceeds ${this.maxFrame}`);
       if (b.length - at < 8 + len) break;
       const control = (b[at]! & 0x80) !== 0;
       const flags = b[at + 4]!;

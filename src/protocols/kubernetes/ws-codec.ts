@@ -23,7 +23,7 @@ export interface WsFrame {
 export class WsFrameError extends Error {}
 
 export class WsFrameParser {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
 
   /** `expectMasked`: client-to-server frames must be masked and server-to-client ones must not (§5.1). */
   constructor(
