@@ -12,6 +12,7 @@ import { demoCommand } from "./demo.ts";
 import { denyCommand } from "./deny.ts";
 import { evidenceExportCommand } from "./evidence-export.ts";
 import { evidenceVerifyCommand } from "./evidence-verify.ts";
+import { kubeconfigCommand, kubeTokenCommand } from "./kubeconfig.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
@@ -21,6 +22,8 @@ const commands: CliCommand[] = [
   serveCommand,
   demoCommand,
   tokenIssueCommand,
+  kubeconfigCommand,
+  kubeTokenCommand,
   sessionsListCommand,
   sessionsShowCommand,
   auditVerifyCommand,
