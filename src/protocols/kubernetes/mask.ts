@@ -97,7 +97,7 @@ export function maskWatchStream(
         from = nl + 1;
       }
       if (from < chunk.length) {
-        const rest = chunk.slice(from);
+        const rest = new Uint8Array(chunk.subarray(from));
         pending.push(rest);
         pendingBytes += rest.length;
         if (pendingBytes > bound)

@@ -52,7 +52,7 @@ export class SpdyFrameParser {
       out.push({ control, type, streamId, flags, data, raw: b.subarray(at, at + 8 + len) });
       at += 8 + len;
     }
-    this.buf = at === 0 ? this.buf : this.buf.slice(at);
+    this.buf = at === 0 ? this.buf : new Uint8Array(this.buf.subarray(at));
     return out;
   }
 }

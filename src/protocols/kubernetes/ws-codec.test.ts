@@ -29,6 +29,12 @@ describe("WebSocket frames", () => {
       expect([...frames[0]!.raw]).toEqual([...a]);
     }
   });
+  test("parsing never changes the bytes it was given (a Buffer's slice is a view: they are forwarded)", () => {
+    const frame = Buffer.from(maskedFrame(OP_BINARY, new Uint8Array([0, 104, 105])));
+    const before = Buffer.from(frame);
+    new WsFrameParser(true, 100).push(frame);
+    expect(frame.equals(before)).toBe(true);
+  });
   test("server frames round-trip through encodeFrame at every length form", () => {
     for (const n of [0, 125, 126, 65535, 65536]) {
       const payload = new Uint8Array(n).fill(1);

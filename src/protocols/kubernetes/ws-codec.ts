@@ -42,7 +42,7 @@ export class WsFrameParser {
       frames.push(f.frame);
       at = f.end;
     }
-    this.buf = at === 0 ? this.buf : this.buf.slice(at);
+    this.buf = at === 0 ? this.buf : new Uint8Array(this.buf.subarray(at));
     return frames;
   }
 
@@ -78,7 +78,8 @@ export class WsFrameParser {
     const dataAt = keyAt + (masked ? 4 : 0);
     const end = dataAt + len;
     if (b.length < end) return null;
-    const payload = b.slice(dataAt, end);
+    // A copy (Buffer#slice would be a view): unmasking must never touch the bytes being forwarded.
+    const payload = new Uint8Array(b.subarray(dataAt, end));
     if (masked) for (let i = 0; i < payload.length; i++) payload[i]! ^= b[keyAt + (i & 3)]!;
     return { frame: { fin: (b0 & 0x80) !== 0, opcode, payload, raw: b.subarray(at, end) }, end };
   }
