@@ -1,6 +1,7 @@
 // Resolves a validated `type: kubernetes` connection: the CA and client files read, the gateway's token
 // read into a Secret (never logged), exactly one credential form. Errors name the key path.
 
+import { resolve } from "node:path";
 import { kubernetesConnection, type RawKubernetesConnection } from "./kubernetes-schema.ts";
 import type { ProtocolConfig, ProtocolLoadContext } from "./protocol-configs.ts";
 import type { Secret } from "./secret.ts";
@@ -30,14 +31,21 @@ export function resolveKubernetesConnection(
   if ((t.token_file !== undefined) === cert)
     throw ctx.fail(`${at}.target`, "give exactly one of token_file or client_cert_file + client_key_file");
   const server = t.server.replace(/\/+$/, "");
+  const pem = (path: string, key: string): string => {
+    const file = resolve(ctx.baseDir, path);
+    const text = ctx.readText(file, `${at}.target.${key}`);
+    if (!/-----BEGIN CERTIFICATE-----/.test(text))
+      throw ctx.fail(`${at}.target.${key}`, `${file} holds no PEM certificate`);
+    return text;
+  };
   return {
     ...ctx.common(conn, at),
     type: "kubernetes",
     target: {
       server,
-      ca: ctx.readText(t.ca_file, `${at}.target.ca_file`),
+      ca: pem(t.ca_file, "ca_file"),
       token: t.token_file !== undefined ? ctx.fromFile(t.token_file, `${at}.target.token_file`) : null,
-      clientCert: cert ? ctx.readText(t.client_cert_file!, `${at}.target.client_cert_file`) : null,
+      clientCert: cert ? pem(t.client_cert_file!, "client_cert_file") : null,
       clientKey: key ? ctx.fromFile(t.client_key_file!, `${at}.target.client_key_file`) : null,
       impersonate: t.impersonate,
       timeoutMs: conn.timeout,
