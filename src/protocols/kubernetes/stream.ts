@@ -93,12 +93,18 @@ export async function streamUpgrade(
   // 2. Decide, as the policy sees the stream: the command, container, ports, the protocols.
   const command = buildCommand(routed, method, null, { upgrade: kind, stream_protocols: kept });
   if (command instanceof CustosError) return refuseEarly(command);
-  let { decision, plan } = await authorize(kube, command, ctx.masking, ctx.logger, null);
-  if (decision.action === "allow" && plan && sub === "portforward")
-    decision = deny(
+  // Agents are always masked (Secret values at least): their port-forward is refused before anyone is
+  // asked to approve a tunnel it could never use. Other masked callers learn it from their decision.
+  const unmaskable = () =>
+    deny(
       "port-forward carries bytes no masker reads; not relayed to a masked caller",
       "custos.mask_unavailable",
     );
+  let { decision, plan } =
+    sub === "portforward" && session.identity.kind === "agent"
+      ? { decision: unmaskable(), plan: null }
+      : await authorize(kube, command, ctx.masking, ctx.logger, null);
+  if (decision.action === "allow" && plan && sub === "portforward") decision = unmaskable();
   session.record({
     t: started,
     dir: "client",
