@@ -81,7 +81,7 @@ function run(cmd: string[], opts: { cwd?: string } = {}): string {
 }
 
 /** A docker-archive image of busybox-static (ctr imports it): /bin/busybox plus its applet links. */
-function buildImage(dir: string, name: string, cmd: string[]): string {
+export function buildImage(dir: string, name: string, cmd: string[]): string {
   const root = join(dir, "rootfs");
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, "bin"), { recursive: true });

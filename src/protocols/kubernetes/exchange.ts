@@ -4,7 +4,7 @@
 // JSON document masked whole, a watch stream masked event by event, or logs through the detectors; any
 // other media type is refused for a masked caller. The audit event is written when the response ends.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { nowMicros } from "../../core/clock.ts";
 import type { Command } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
@@ -184,25 +184,32 @@ export async function exchange(
   res.writeHead(status, outHeaders);
   res.flushHeaders();
   const source = Readable.toWeb(up) as ReadableStream<Uint8Array>;
-  const masked = transform ? source.pipeThrough(transform) : source;
+  const reader = (transform ? source.pipeThrough(transform) : source).getReader();
+  // kubectl going away (a watch or `logs -f` interrupted) ends the upstream request too.
+  let clientGone = false;
+  const gone = new Promise<void>((resolve) =>
+    res.once("close", () => {
+      clientGone = true;
+      up.destroy();
+      resolve();
+    }),
+  );
   try {
-    await masked.pipeTo(
-      Writable.toWeb(
-        new Writable({
-          write(chunk: Uint8Array, _enc, cb) {
-            bytesOut += chunk.length;
-            keep(chunk);
-            res.write(chunk, cb);
-          },
-        }),
-      ),
-    );
-    res.end();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || clientGone) break;
+      bytesOut += value.length;
+      keep(value);
+      if (!res.write(value)) await Promise.race([new Promise((r) => res.once("drain", r)), gone]);
+    }
+    if (!clientGone) res.end();
   } catch (err) {
-    outcomeError = err instanceof CustosError ? err : new CustosError("upstream.protocol", String(err));
-    // Mid-stream the status is sent: ending the connection is the only honest signal left.
-    up.destroy();
-    res.destroy();
+    if (!clientGone) {
+      outcomeError = err instanceof CustosError ? err : new CustosError("upstream.protocol", String(err));
+      // Mid-stream the status is sent: ending the connection is the only honest signal left.
+      up.destroy();
+      res.destroy();
+    }
   }
   finish();
 }
