@@ -74,7 +74,20 @@ export function commandText(d: KubeRequestDetails): string {
   const what = [d.group ? `${d.resource}.${d.group}` : d.resource, d.name, d.subresource]
     .filter(Boolean)
     .join("/");
-  return `${d.verb} ${what}${d.namespace ? ` -n ${d.namespace}` : ""}`;
+  return `${d.verb} ${what}${d.namespace ? ` -n ${d.namespace}` : ""}${streamSuffix(d)}`;
+}
+
+/**
+ * What a stream runs, for the text approvers read and the approval binds: exec's container and argv (as
+ * JSON, so spaces and quotes stay unambiguous), attach's container, port-forward's ports.
+ */
+function streamSuffix(d: KubeRequestDetails): string {
+  const p = d.params;
+  const container = p.container?.[0] ? ` -c ${p.container[0]}` : "";
+  if (d.subresource === "exec") return `${container} -- ${JSON.stringify(p.command ?? [])}`;
+  if (d.subresource === "attach") return container;
+  if (d.subresource === "portforward" && p.ports) return ` ports=${p.ports.join(",")}`;
+  return "";
 }
 
 /**

@@ -1,6 +1,7 @@
 // The API server's own resolver tables (apiserver pkg/endpoints/request/requestinfo_test.go, v1.37.2),
 // ported case for case, plus the canonical-form refusals the gateway adds in front of it.
 import { describe, expect, test } from "bun:test";
+import { commandText, requestDetails } from "./command.ts";
 import { canonicalRequest, exactMatch, resolveRequestInfo } from "./request-info.ts";
 
 function resolve(method: string, url: string) {
@@ -193,5 +194,32 @@ describe("canonicalRequest: forms the two sides could read differently are refus
       ["labelSelector", ["a b"]],
       ["x", [""]],
     ]);
+  });
+});
+
+describe("commandText", () => {
+  const text = (method: string, url: string) => {
+    const q = url.indexOf("?");
+    const c = canonicalRequest(q === -1 ? url : url.slice(0, q), q === -1 ? "" : url.slice(q + 1));
+    if (!c.ok) throw new Error(c.message);
+    const r = resolveRequestInfo(method, c.path, c.query);
+    if (!r.ok) throw new Error(r.message);
+    return commandText(requestDetails(method, r.info, c.query));
+  };
+  test("reads like kubectl, and names what a stream runs", () => {
+    expect(text("GET", "/api/v1/namespaces/a/pods")).toBe("list pods -n a");
+    expect(text("PATCH", "/apis/apps/v1/namespaces/a/deployments/web/scale")).toBe(
+      "patch deployments.apps/web/scale -n a",
+    );
+    expect(
+      text(
+        "GET",
+        "/api/v1/namespaces/a/pods/p/exec?command=sh&command=-c&command=rm%20-rf%20x&container=main",
+      ),
+    ).toBe('get pods/p/exec -n a -c main -- ["sh","-c","rm -rf x"]');
+    expect(text("POST", "/api/v1/namespaces/a/pods/p/portforward?ports=80&ports=443")).toBe(
+      "create pods/p/portforward -n a ports=80,443",
+    );
+    expect(text("GET", "/version")).toBe("GET /version");
   });
 });
