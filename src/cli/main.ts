@@ -16,6 +16,7 @@ import { kubeconfigCommand, kubeTokenCommand } from "./kubeconfig.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
+import { sessionsPlayCommand } from "./sessions-play.ts";
 import { tokenIssueCommand } from "./token-issue.ts";
 
 const commands: CliCommand[] = [
@@ -26,6 +27,7 @@ const commands: CliCommand[] = [
   kubeTokenCommand,
   sessionsListCommand,
   sessionsShowCommand,
+  sessionsPlayCommand,
   auditVerifyCommand,
   connectionsClassifyCommand,
   auditProveCommand,

@@ -10,7 +10,7 @@ import { toAsciicast } from "../../src/protocols/kubernetes/asciicast.ts";
 import { freePort } from "../support/free-port.ts";
 import { IMAGE, type KubeCluster, startKubeCluster } from "../support/kube-cluster.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
-import { type KubeGateway, type Run, startKubeGateway } from "./support.ts";
+import { cli, type KubeGateway, type Run, startKubeGateway } from "./support.ts";
 
 const SSN = "123-45-6789";
 const EMAIL = "ada.lovelace@example.com";
@@ -422,19 +422,23 @@ describe("malformed and unknown requests", () => {
   });
 });
 
-async function sessionFramesWith(pred: (f: Frame) => boolean): Promise<Frame[][]> {
+const sessionsWithFrames = async (pred: (f: Frame) => boolean) => {
   await gw.gw.recorder.durable();
   const store = await openStore(`sqlite:${gw.dataDir}/audit.db`);
   try {
-    const found: Frame[][] = [];
+    const found: { id: string; frames: Frame[] }[] = [];
     for (const s of await store.listSessions({ limit: 200 })) {
       const frames = await store.sessionFrames(s.id);
-      if (frames.some(pred)) found.push(frames);
+      if (frames.some(pred)) found.push({ id: s.id, frames });
     }
     return found;
   } finally {
     await store.close();
   }
+};
+
+async function sessionFramesWith(pred: (f: Frame) => boolean): Promise<Frame[][]> {
+  return (await sessionsWithFrames(pred)).map((s) => s.frames);
 }
 
 describe("exec, logs and port-forward", () => {
@@ -464,6 +468,16 @@ describe("exec, logs and port-forward", () => {
     expect(events.some(([, c, d]) => c === "o" && d.includes("out-marker-1"))).toBe(true);
     expect(events.some(([, c, d]) => c === "o" && d.includes("err-marker-2"))).toBe(true);
     expect(events.at(-1)).toEqual([expect.any(Number), "m", "exit 3"]);
+    // Replayed from the store by the CLI, and readable by asciinema itself.
+    const [session] = await sessionsWithFrames(
+      (f) => f.kind === "status" && JSON.stringify(f.data).includes('"exit_code":3'),
+    );
+    const file = `${gw.dataDir}/exec.cast`;
+    const played = await cli(["sessions", "play", session!.id, "--config", gw.configFile, "--out", file]);
+    expect(played.stderr).toBe("");
+    expect(played.code).toBe(0);
+    const cat = Bun.spawnSync(["script", "-qec", `asciinema cat ${file}`, "/dev/null"], { stdout: "pipe" });
+    expect(cat.stdout.toString()).toContain("out-marker-1");
   });
 
   test("kubectl exec -it: a terminal session, input and output recorded", async () => {
