@@ -480,6 +480,26 @@ describe("exec, logs and port-forward", () => {
     expect(cat.stdout.toString()).toContain("out-marker-1");
   });
 
+  test("legacy SPDY exec (websockets off in kubectl) is relayed too, and recorded per stream", async () => {
+    const r = await gw.kubectl(
+      human,
+      ["exec", "shell", "-n", NS, "--", "sh", "-c", "echo spdy-out-5; exit 4"],
+      {
+        env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "false" },
+      },
+    );
+    expect(r.stdout).toContain("spdy-out-5");
+    expect(r.code).toBe(4);
+    const sessions = await sessionsWithFrames(
+      (f) => f.kind === "upgraded" && JSON.stringify(f.data).includes('"spdy"'),
+    );
+    expect(sessions.length).toBeGreaterThan(0);
+    // Streams typed from their SPDY headers: the session replays like a WebSocket one.
+    const cast = toAsciicast(sessions.at(-1)!.frames);
+    expect(cast).toContain("spdy-out-5");
+    expect(cast).toContain('"exit 4"');
+  });
+
   test("kubectl exec -it: a terminal session, input and output recorded", async () => {
     const script = `echo typed-${"$((6*7))"}\nexit\n`;
     const proc = Bun.spawn(

@@ -27,7 +27,11 @@ export interface KubeGateway {
   /** Writes the kubeconfig `custos kubeconfig` prints for this token; returns its path. */
   kubeconfig(token: string): Promise<string>;
   /** Real kubectl with only that kubeconfig. */
-  kubectl(kubeconfig: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Run>;
+  kubectl(
+    kubeconfig: string,
+    args: string[],
+    opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> },
+  ): Promise<Run>;
   stop(): Promise<void>;
 }
 
@@ -121,7 +125,7 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
         stdout: "pipe",
         stderr: "pipe",
         // No ambient cluster configuration: the kubeconfig is all kubectl has.
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir },
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir, ...opts.env },
       });
       const timer = setTimeout(() => proc.kill(), opts.timeoutMs ?? 60_000);
       const [stdout, stderr, code] = await Promise.all([

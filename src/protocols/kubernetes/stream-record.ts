@@ -7,7 +7,8 @@ import type { GatewaySession } from "../../core/session.ts";
 import { maskText } from "../http/text-mask.ts";
 import type { UpgradeKind } from "./command.ts";
 import type { ResponseMaskPlan } from "./mask.ts";
-import { encodeDataFrame, SpdyFrameParser } from "./spdy-codec.ts";
+import { encodeDataFrame, type SpdyFrame, SpdyFrameParser } from "./spdy-codec.ts";
+import { headerBlockOffset, SpdyHeaderDecoder } from "./spdy-headers.ts";
 import { encodeFrame, OP_BINARY, WsFrameParser, WsMessages } from "./ws-codec.ts";
 
 export interface StreamRecorder {
@@ -34,6 +35,14 @@ const ERROR = 3;
 const RESIZE = 4;
 const CLOSE = 255;
 const CHANNEL_KINDS: Record<number, string> = { [STDIN]: "stdin", [STDOUT]: "stdout", [STDERR]: "stderr" };
+// SPDY streams by `streamtype` (k8s.io/apimachinery remotecommand constants).
+const SPDY_KINDS: Record<string, string> = {
+  stdin: "stdin",
+  stdout: "stdout",
+  stderr: "stderr",
+  error: "status",
+  resize: "resize",
+};
 
 const decoder = new TextDecoder();
 
@@ -72,29 +81,69 @@ export function streamRecorder(opts: StreamRecorderOptions): StreamRecorder {
     }
   };
 
-  // One SPDY parser per direction: legacy upgrades, or the port-forward tunnel's bytes inside WebSocket.
+  // One SPDY parser and header decoder per direction: legacy upgrades, or the port-forward tunnel's bytes
+  // inside WebSocket. Streams are typed by their SYN_STREAM headers (`streamtype`, port-forward's `port`).
   const spdy = { client: new SpdyFrameParser(opts.maxFrame), server: new SpdyFrameParser(opts.maxFrame) };
+  const headers = { client: new SpdyHeaderDecoder(), server: new SpdyHeaderDecoder() };
+  const streams = new Map<number, { type: string; port?: string }>();
+  const learn = (dir: Direction, f: SpdyFrame) => {
+    const offset = headerBlockOffset(f.type);
+    if (offset === null || f.data.length < offset) return;
+    const pairs = headers[dir].decode(f.data.subarray(offset));
+    if (pairs?.streamtype) streams.set(f.streamId, { type: pairs.streamtype, port: pairs.port });
+  };
+  // An output stream whose type is unknown (its headers could not be read) is masked like stdout.
+  const isOutput = (id: number) => {
+    const t = streams.get(id)?.type;
+    return t === undefined || t === "stdout" || t === "stderr" || t === "error";
+  };
   const spdyBytes = (dir: Direction, data: Uint8Array, rewrite: boolean): Uint8Array => {
     const frames = spdy[dir].push(data);
-    if (!rewrite) {
-      for (const f of frames) if (!f.control && f.data.length > 0) recordSpdy(dir, f.streamId, f.data);
-      return data;
-    }
     const out: Uint8Array[] = [];
     for (const f of frames) {
+      if (f.control) learn(dir, f);
       if (f.control || f.data.length === 0) {
-        out.push(f.raw);
+        if (rewrite) out.push(f.raw);
         continue;
       }
-      const masked = maskText(detectors!, f.data);
-      recordSpdy(dir, f.streamId, masked);
-      out.push(encodeDataFrame(f.streamId, f.flags, masked));
+      if (rewrite && isOutput(f.streamId)) {
+        const masked = maskText(detectors!, f.data);
+        recordSpdy(dir, f.streamId, masked);
+        out.push(encodeDataFrame(f.streamId, f.flags, masked));
+      } else {
+        recordSpdy(dir, f.streamId, f.data);
+        if (rewrite) out.push(f.raw);
+      }
     }
-    return join(out);
+    return rewrite ? join(out) : data;
   };
   const recordSpdy = (dir: Direction, stream: number, data: Uint8Array) => {
+    const known = streams.get(stream);
+    const t = Date.now() * 1000;
+    // exec/attach streams are recorded as the channels they are, so they replay like WebSocket ones.
+    if (channelMode && known && known.type in SPDY_KINDS) {
+      const kind = SPDY_KINDS[known.type]!;
+      if (kind === "resize") session.record({ t, dir, kind, data: { text: decoder.decode(data) } });
+      else if (kind === "status") {
+        statusText = decoder.decode(data);
+        exitCode = exitCodeOf(statusText);
+        session.record({ t, dir, kind, data: { text: statusText, exit_code: exitCode } });
+      } else {
+        count(kind, data.length);
+        session.recordBytes(dir, t, kind, data);
+      }
+      return;
+    }
     count("data", data.length);
-    session.record({ t: Date.now() * 1000, dir, kind: "data", data: { stream, bytes: data } }, data.length);
+    session.record(
+      {
+        t,
+        dir,
+        kind: "data",
+        data: { stream, type: known?.type ?? null, port: known?.port ?? null, bytes: data },
+      },
+      data.length,
+    );
   };
 
   const ws = {
