@@ -70,6 +70,7 @@ export async function exchange(
   if (headers instanceof CustosError)
     return refuse(kube, res, command, decisionFor(decision, headers), started);
   if (body) headers.push(["content-length", String(body.bytes.length)]);
+  else if (method === "POST" || method === "PUT" || method === "PATCH") headers.push(["content-length", "0"]);
   const call = callUpstream(target, method, `${routed.path}${routed.search}`, headers, false);
   call.req.end(body ? Buffer.from(body.bytes) : undefined);
   let up: IncomingMessage;

@@ -120,6 +120,9 @@ export async function streamUpgrade(
   const raw = withoutHeader(req.rawHeaders, headerName);
   const headers = upstreamHeaders(raw, { token: target.token?.reveal() ?? null }, caller, { upgrade: true });
   if (headers instanceof CustosError) return refuseEarly(headers);
+  // No body follows the upgrade request: said so, or node would frame the POST as chunked and the
+  // terminating chunk would reach the upgraded stream as data.
+  if (method !== "GET" && method !== "HEAD") headers.push(["content-length", "0"]);
   if (kind === "websocket") headers.push([headerName, kept.join(", ")]);
   else for (const p of kept) headers.push([headerName, p]);
   const call = callUpstream(target, method, `${routed.path}${routed.search}`, headers, true);
