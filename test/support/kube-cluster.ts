@@ -9,6 +9,7 @@
 // failCgroupV1: false and cgroupsPerQOS: false; pods run with hostNetwork and local images. No
 // controller-manager or scheduler runs: pods name their node, and ServiceAccount admission is off.
 
+import { lookup } from "node:dns/promises";
 import {
   chmodSync,
   existsSync,
@@ -172,7 +173,12 @@ export async function startKubeCluster(): Promise<KubeCluster> {
     procs.push(p);
     return p;
   };
-  const node = hostname();
+  // The apiserver dials the node by its Hostname address (exec, logs, port-forward), and the kubelet
+  // listens on loopback only: the machine's name when it resolves there, else "localhost".
+  const own = hostname().toLowerCase();
+  const node = (await lookup(own).catch(() => ({ address: "" }))).address.startsWith("127.")
+    ? own
+    : "localhost";
   try {
     // etcd
     const etcdPort = await freePort();
@@ -343,6 +349,7 @@ resolvConf: ""
       `--root-dir=${kubeletRoot}`,
       `--cert-dir=${join(dir, "kubelet-pki")}`,
       "--node-ip=127.0.0.1",
+      `--hostname-override=${node}`,
     ]);
     await waitFor(
       "the kubelet's node",
