@@ -192,7 +192,6 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
       `--initial-cluster=custos=http://127.0.0.1:${etcdPeer}`,
-      "--unsafe-no-fsync",
     ]);
     await waitFor("etcd", 30_000, async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, etcd);
 
