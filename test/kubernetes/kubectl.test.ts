@@ -3,6 +3,8 @@
 // everything kubectl printed, the cluster's state read directly as its admin, the apiserver's own audit
 // log for who acted. The first run builds the Kubernetes binaries (scripts/setup-kube, ~20 min cold).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect } from "node:tls";
 import { openStore } from "../../src/audit/store.ts";
 import type { Frame } from "../../src/core/frame.ts";
@@ -254,6 +256,14 @@ describe("Secrets", () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(PASSWORD_B64);
+    // Nor does the audit store hold them: the recorded responses lose Secret values, whoever read them.
+    await gw.gw.recorder.durable();
+    const stored = Buffer.concat(
+      readdirSync(gw.dataDir, { withFileTypes: true, recursive: true })
+        .filter((e) => e.isFile() && e.name.startsWith("audit"))
+        .map((e) => readFileSync(join(e.parentPath, e.name))),
+    );
+    expect(SECRET_CANARIES.filter((c) => stored.includes(c))).toEqual([]);
   });
 });
 

@@ -15,6 +15,7 @@ import { RESPONSE_HEADERS, upstreamHeaders } from "./headers.ts";
 import { callerOf } from "./impersonation.ts";
 import { isJsonType, maskDocument, maskLogStream, maskWatchStream, mediaType } from "./mask.ts";
 import { authorize, type Body, buildCommand, type Routed } from "./prepare.ts";
+import { recordableBody } from "./secret-mask.ts";
 import type { KubeSession } from "./sessions.ts";
 import { callUpstream } from "./upstream.ts";
 import { errorStatus } from "./wire-error.ts";
@@ -116,7 +117,11 @@ export async function exchange(
       data: {
         status,
         content_type: contentType,
-        body: decoder.decode(concat(recorded, recordedBytes)),
+        // Secret values never enter the recording, whoever read them.
+        body: recordableBody(
+          decoder.decode(concat(recorded, recordedBytes)),
+          routed.info.apiGroup === "" && routed.info.resource === "secrets",
+        ),
         ...(recordedBytes >= target.limits.recordBody ? { truncated: true } : {}),
       },
     });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MaskingEngine } from "../../masking/engine.ts";
 import { maskDocument, maskWatchStream, responseMaskPlan } from "./mask.ts";
-import { maskSecrets, REDACTED_BASE64 } from "./secret-mask.ts";
+import { maskSecrets, REDACTED_BASE64, recordableBody } from "./secret-mask.ts";
 
 const engine = new MaskingEngine({ hmacKey: "test-key-0123456789abcdef" });
 const PASSWORD = Buffer.from("hunter2-canary").toString("base64");
@@ -114,5 +114,18 @@ describe("response masking", () => {
   });
   test("a watch line that is not JSON ends the stream", async () => {
     await expect(runWatch(['{"type":"ADDED","object":{}}\n', "garbage\n"])).rejects.toThrow();
+  });
+});
+
+describe("what the recording keeps of a response", () => {
+  test("Secret values are removed for everyone; a body that cannot be masked is not kept", () => {
+    const doc = JSON.stringify({ kind: "SecretList", items: [secret(true)] });
+    expect(leaks(recordableBody(doc, true))).toEqual([]);
+    const watch = `${JSON.stringify({ type: "ADDED", object: secret() })}\n${JSON.stringify({ type: "MODIFIED", object: secret() })}\n`;
+    expect(leaks(recordableBody(watch, false))).toEqual([]);
+    expect(recordableBody(doc.slice(0, 60), true)).toStartWith("[not recorded");
+    expect(recordableBody('{"kind":"ConfigMap","data":{"a":"b"}}', false)).toBe(
+      '{"kind":"ConfigMap","data":{"a":"b"}}',
+    );
   });
 });

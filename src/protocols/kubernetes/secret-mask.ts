@@ -67,3 +67,30 @@ function walk(value: unknown, inSecret: boolean, count: SecretMaskCount, depth: 
     walk(obj[k], secret, count, depth + 1);
   }
 }
+
+/**
+ * A response body as the session recording may hold it, whoever asked: Secret values removed from a JSON
+ * document or from each line of a watch stream. A body that may hold a Secret but cannot be parsed (cut
+ * at the recording bound, not JSON) is not recorded at all.
+ */
+export function recordableBody(text: string, secretsResource: boolean): string {
+  if (!secretsResource && !text.includes('"Secret"')) return text;
+  try {
+    const doc = JSON.parse(text) as unknown;
+    maskSecrets(doc, secretsResource);
+    return JSON.stringify(doc);
+  } catch {}
+  try {
+    return text
+      .split("\n")
+      .map((line) => {
+        if (line.trim() === "") return line;
+        const event = JSON.parse(line) as unknown;
+        maskSecrets(event, secretsResource);
+        return JSON.stringify(event);
+      })
+      .join("\n");
+  } catch {
+    return "[not recorded: a response that may hold Secret values and could not be masked]";
+  }
+}
