@@ -152,13 +152,16 @@ export async function exchange(
     return;
   }
   const type = mediaType(contentType);
-  const watch = isJsonType(contentType) && /stream=watch/i.test(contentType ?? "");
+  const json = isJsonType(contentType);
+  const watch = json && /stream=watch/i.test(contentType ?? "");
+  const secretsResource = routed.info.apiGroup === "" && routed.info.resource === "secrets";
   let transform: TransformStream<Uint8Array, Uint8Array> | null = null;
   if (watch) transform = maskWatchStream(plan, target.limits.maskBody);
-  else if (type === "text/plain" && routed.info.subresource === "log") {
+  else if (type === "text/plain" && (plan.plans || !secretsResource)) {
+    // Container logs, and the API server's plain-text answers (a 404 page): through the detectors when
+    // the decision names some; text is never a Secret object, so without detectors it passes.
     transform = maskLogStream(plan, target.limits.maskBody);
-    // Logs are no Secret: with no detector rules they pass as they are.
-  } else if (!isJsonType(contentType)) {
+  } else if (!json) {
     up.destroy();
     outcomeError = new CustosError(
       "upstream.protocol",
@@ -168,7 +171,7 @@ export async function exchange(
     finish();
     return;
   }
-  if (transform === null && !watch && !(type === "text/plain")) {
+  if (json && !watch) {
     // A JSON document: masked whole, within the bound.
     const whole = await readBody(up, target.limits.maskBody);
     try {
