@@ -174,7 +174,8 @@ export async function startKubeCluster(): Promise<KubeCluster> {
     return p;
   };
   // The apiserver dials the node by its Hostname address (exec, logs, port-forward), and the kubelet
-  // listens on loopback only: the machine's name when it resolves there, else "localhost".
+  // listens on loopback only: the machine's name when it resolves there, else "localhost". (No --node-ip:
+  // the kubelet refuses a loopback node IP and then reports no addresses at all.)
   const own = hostname().toLowerCase();
   const node = (await lookup(own).catch(() => ({ address: "" }))).address.startsWith("127.")
     ? own
@@ -232,6 +233,9 @@ export async function startKubeCluster(): Promise<KubeCluster> {
       `--audit-log-path=${join(dir, "audit.log")}`,
       "--audit-log-mode=blocking",
       "--enable-priority-and-fairness=false",
+      // Debian's etcd 3.4 does not give the watch cache the progress notifications it waits on (a watch
+      // without resourceVersion then times out "Too large resource version"): watches read etcd directly.
+      "--watch-cache=false",
     ]);
     const server = `https://127.0.0.1:${apiPort}`;
     await waitFor(
@@ -347,7 +351,6 @@ resolvConf: ""
       `--config=${join(dir, "kubelet.yaml")}`,
       `--root-dir=${kubeletRoot}`,
       `--cert-dir=${join(dir, "kubelet-pki")}`,
-      "--node-ip=127.0.0.1",
       `--hostname-override=${node}`,
     ]);
     await waitFor(

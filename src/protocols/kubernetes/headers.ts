@@ -60,7 +60,10 @@ export function upstreamHeaders(
       out.push([name, value]);
     }
   }
-  out.push(["accept", jsonAccept(accept)]);
+  // An upgrade's answer is a 101 or a Status: its Accept is the client's (the API server answers a
+  // forced application/json on exec with 406).
+  if (!opts.upgrade) out.push(["accept", jsonAccept(accept)]);
+  else if (accept !== null) out.push(["accept", accept]);
   // Bodies the masker reads must arrive uncompressed (the API server gzips large ones on request).
   out.push(["accept-encoding", "identity"]);
   if (credential.token !== null) out.push(["authorization", `Bearer ${credential.token}`]);

@@ -143,7 +143,9 @@ export async function authorize(
 ): Promise<Authorized> {
   const session = kube.session;
   let decision = await session.decide(command);
+  let asked: Decision | null = null;
   if (decision.action === "review") {
+    asked = decision;
     decision = await session.review(
       command,
       decision,
@@ -156,6 +158,9 @@ export async function authorize(
         }),
     );
   }
+  // An approval allows the request; it never lifts the masking the policy asked for (ENFORCEMENT.md §2).
+  if (decision.action === "allow" && asked)
+    decision = { ...decision, mask: [...asked.mask, ...decision.mask] };
   if (decision.action !== "allow") return { decision, plan: null };
   const details = command.details as unknown as KubeRequestDetails;
   try {
