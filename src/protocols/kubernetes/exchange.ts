@@ -153,7 +153,10 @@ export async function exchange(
   }
   const type = mediaType(contentType);
   const json = isJsonType(contentType);
-  const watch = json && /stream=watch/i.test(contentType ?? "");
+  // A watch answers `application/json;stream=watch`, or plain `application/json` to some Accept headers
+  // (kubectl get --raw): the request's verb says it too.
+  const watch =
+    json && (/stream=watch/i.test(contentType ?? "") || (routed.info.verb === "watch" && status === 200));
   const secretsResource = routed.info.apiGroup === "" && routed.info.resource === "secrets";
   let transform: TransformStream<Uint8Array, Uint8Array> | null = null;
   if (watch) transform = maskWatchStream(plan, target.limits.maskBody);
