@@ -59,7 +59,10 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
 
 export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer): Promise<KubeGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "custos-kgw-"));
-  writeFileSync(join(dataDir, "gateway-sa.token"), `${cluster.tokens.gateway}\n`, { mode: 0o600 });
+  // Outside data_dir: the gateway's credential file, and the clients' kubeconfigs (they hold tokens) and
+  // kubectl's HOME, so what data_dir holds is only what the gateway wrote.
+  const outside = mkdtempSync(join(tmpdir(), "custos-kgw-files-"));
+  writeFileSync(join(outside, "gateway-sa.token"), `${cluster.tokens.gateway}\n`, { mode: 0o600 });
   const raw = {
     listen: {
       postgres: `127.0.0.1:${await freePort()}`,
@@ -78,7 +81,7 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
         target: {
           server: cluster.server,
           ca_file: cluster.caFile,
-          token_file: join(dataDir, "gateway-sa.token"),
+          token_file: join(outside, "gateway-sa.token"),
           impersonate: true,
         },
         allow_groups: ["agents", "sre"],
@@ -115,7 +118,7 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
         token,
       ]);
       if (r.code !== 0) throw new Error(`custos kubeconfig failed: ${r.stderr}`);
-      const file = join(dataDir, `kubeconfig-${crypto.randomUUID()}`);
+      const file = join(outside, `kubeconfig-${crypto.randomUUID()}`);
       writeFileSync(file, r.stdout, { mode: 0o600 });
       return file;
     },
@@ -125,7 +128,7 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
         stdout: "pipe",
         stderr: "pipe",
         // No ambient cluster configuration: the kubeconfig is all kubectl has.
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dataDir, ...opts.env },
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: outside, ...opts.env },
       });
       const timer = setTimeout(() => proc.kill(), opts.timeoutMs ?? 60_000);
       const [stdout, stderr, code] = await Promise.all([
@@ -143,6 +146,7 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
     async stop() {
       await gw.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
     },
   };
 }
