@@ -3,7 +3,7 @@
 // everything kubectl printed, the cluster's state read directly as its admin, the apiserver's own audit
 // log for who acted. The first run builds the Kubernetes binaries (scripts/setup-kube, ~20 min cold).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { openStore } from "../../src/audit/store.ts";
@@ -13,7 +13,7 @@ import { toAsciicast } from "../../src/protocols/kubernetes/asciicast.ts";
 import { freePort } from "../support/free-port.ts";
 import { IMAGE, type KubeCluster, startKubeCluster } from "../support/kube-cluster.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
-import { type KubeGateway, type Run, startKubeGateway } from "./support.ts";
+import { cli, type KubeGateway, type Run, startKubeGateway } from "./support.ts";
 
 const SSN = "123-45-6789";
 const EMAIL = "ada.lovelace@example.com";
@@ -316,6 +316,28 @@ describe("writes held for review", () => {
 });
 
 describe("identity at the cluster", () => {
+  test("a kubeconfig with the custos kube-token credential plugin works with the token in the environment", async () => {
+    const made = await cli(
+      ["kubeconfig", "--config", gw.configFile, "--connection", "prod-cluster", "--exec"],
+      {
+        CUSTOS_BIN: join(import.meta.dir, "../../custos"),
+      },
+    );
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain("client.authentication.k8s.io/v1");
+    const file = `${gw.dataDir}/exec.kubeconfig`;
+    writeFileSync(file, made.stdout);
+    const token = await gw.token("agent-exec", ["agents"]);
+    expect(made.stdout).not.toContain(token);
+    const r = await gw.kubectl(file, ["get", "pods", "-n", NS, "-o", "name"], {
+      env: { CUSTOS_TOKEN: token },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("pod/shell");
+    const none = await gw.kubectl(file, ["get", "pods", "-n", NS], { env: { CUSTOS_TOKEN: "" } });
+    expect(none.code).not.toBe(0);
+  });
+
   test("the apiserver's audit log names the caller as impersonated by the gateway's account", async () => {
     await gw.kubectl(agent, ["get", "configmaps", "-n", NS]);
     const events = cluster.auditEvents() as {
