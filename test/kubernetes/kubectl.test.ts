@@ -245,6 +245,41 @@ describe("Secrets", () => {
     expect(Object.keys(item.data).sort()).toEqual(["password", "token"]);
   });
 
+  test("no path to a Secret's values for an agent: every spelling the API server accepts", async () => {
+    const paths = [
+      `/api/v1/namespaces/${NS}/secrets/db-creds/`,
+      `/api/v1/watch/namespaces/${NS}/secrets/db-creds?timeoutSeconds=1`,
+      `/api/v1/watch/namespaces/${NS}/secrets?timeoutSeconds=1`,
+      `/api/v1/namespaces/${NS}/secrets?watch=true&fieldSelector=metadata.name%3Ddb-creds&timeoutSeconds=1`,
+      `/api/v1/namespaces/${NS}/secrets?watch=FALSE`,
+      `/api/v1/namespaces/${NS}/secrets?includeObject=Object`,
+      "/api/v1/secrets?limit=1",
+      `/api/v1/namespaces/${NS}/Secrets/db-creds`,
+      `/api/v1/namespaces/${NS}/secrets/db-creds?watch=1`,
+      `/api/v1/namespaces/${NS}/secrets/db-creds/status`,
+    ];
+    for (const path of paths) {
+      const r = await gw.kubectl(agent, ["get", "--raw", path]);
+      expect({ path, leaked: leaks(out(r), SECRET_CANARIES) }).toEqual({ path, leaked: [] });
+    }
+    // Table output with the whole object, as kubectl asks for it with --show-managed-fields/-o wide.
+    const table = await gw.kubectl(agent, ["get", "secrets", "-n", NS, "-o", "wide", "--show-labels"]);
+    expect(table.code).toBe(0);
+    expect(leaks(out(table), SECRET_CANARIES)).toEqual([]);
+    // A harmless look-alike: a ConfigMap named like the Secret keeps its data.
+    await cluster.admin(["create", "configmap", "db-creds", "-n", NS, "--from-literal=hint=lookalike-ok-9"]);
+    const cm = await gw.kubectl(agent, [
+      "get",
+      "configmap",
+      "db-creds",
+      "-n",
+      NS,
+      "-o",
+      "jsonpath={.data.hint}",
+    ]);
+    expect(cm.stdout).toBe("lookalike-ok-9");
+  });
+
   test("a human reads the Secret as it is (the masking is the agent's)", async () => {
     const r = await gw.kubectl(human, [
       "get",
