@@ -14,6 +14,7 @@ import { denyCommand } from "./deny.ts";
 import { evidenceExportCommand } from "./evidence-export.ts";
 import { evidenceVerifyCommand } from "./evidence-verify.ts";
 import { healthcheckCommand } from "./healthcheck.ts";
+import { kubeconfigCommand, kubeTokenCommand } from "./kubeconfig.ts";
 import { migrateCommand } from "./migrate.ts";
 import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
@@ -26,6 +27,8 @@ const commands: CliCommand[] = [
   serveCommand,
   demoCommand,
   tokenIssueCommand,
+  kubeconfigCommand,
+  kubeTokenCommand,
   sessionsListCommand,
   sessionsShowCommand,
   sessionsPlayCommand,

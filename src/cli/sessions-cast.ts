@@ -3,6 +3,7 @@
 // terminal at real time or faster from any point, or written as an asciicast v2 file asciinema plays.
 import { writeFileSync } from "node:fs";
 import type { AuditStore } from "../audit/store.ts";
+import { terminalFramesOf } from "../protocols/terminal-frames.ts";
 import { type Cast, castFromFrames, encodeCast, playCast } from "../recording/asciicast.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 import { withStore } from "./store-access.ts";
@@ -11,7 +12,7 @@ async function castOf(store: AuditStore, id: string): Promise<Cast> {
   const session = await store.getSession(id);
   if (!session) throw new CliError(`no session ${id}`);
   const cast = castFromFrames(
-    await store.sessionFrames(id),
+    terminalFramesOf(session.protocol, await store.sessionFrames(id)),
     `custos session ${id} (${session.subject ?? "?"} on ${session.connection ?? "?"})`,
   );
   if (!cast)
@@ -30,7 +31,7 @@ function positiveNumber(v: unknown, flag: string, fallback: number): number {
 
 export const sessionsPlayCommand: CliCommand = {
   name: "sessions play",
-  summary: "replay a terminal session (SSH) in this terminal",
+  summary: "replay a terminal session (SSH, Kubernetes exec) in this terminal",
   usage: `usage: custos sessions play ID --config FILE [--speed N] [--from SECONDS] [--max-idle SECONDS]
 
 Replays what the client's terminal showed, with its timing: --speed 2 plays twice as fast (0 prints at

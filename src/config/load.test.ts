@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { CustosError } from "../core/errors.ts";
 import { loadConfig, parseConfig } from "./load.ts";
+import { protocolConfigs } from "./protocol-configs.ts";
 
 const EXAMPLE = `
 listen:
@@ -75,7 +76,7 @@ describe("loadConfig", () => {
     const cfg = loadConfig(path, ENV);
     expect(cfg.source).toBe(path);
     expect(cfg.configHash).toBe(new Bun.CryptoHasher("sha256").update(EXAMPLE).digest("hex"));
-    expect(cfg.listen).toEqual({
+    expect(cfg.listen).toMatchObject({
       postgres: { host: "127.0.0.1", port: 15432 },
       http: { host: "127.0.0.1", port: 8080 },
       publicUrl: null,
@@ -146,7 +147,7 @@ log: {level: debug}
     writeFileSync(join(d, "ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
     const cfg = loadConfig(path, { AUDIT_URL: "postgres://audit:pw@127.0.0.1:5432/audit" });
     expect(cfg.dataDir).toBe("/var/lib/custos");
-    expect(cfg.listen).toEqual({
+    expect(cfg.listen).toMatchObject({
       postgres: { host: "::1", port: 6432 },
       http: { host: "0.0.0.0", port: 0 },
       publicUrl: null,
@@ -327,7 +328,8 @@ describe("parseConfig errors name the key path", () => {
     [
       "unknown type",
       withConn({ type: "mysql" }),
-      "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http' | 'ssh'",
+      // Registered protocols (protocol-configs.ts) join the built-in types.
+      `config: connections[0].type: Invalid discriminator value. Expected ${["postgres", "http", ...protocolConfigs.map((p) => p.type)].map((t) => `'${t}'`).join(" | ")}`,
     ],
     [
       "no allowed groups",

@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
+import { kubernetesConfig } from "./kubernetes-load.ts";
 import type { HostPort } from "./listen-address.ts";
 import { resolveSshConnection } from "./ssh-load.ts";
 import { sshConnection } from "./ssh-schema.ts";
@@ -33,6 +34,7 @@ export const protocolConfigs: readonly ProtocolConfig[] = [
     listen: { key: "ssh", default: { host: "127.0.0.1", port: 2222 } },
     resolve: resolveSshConnection,
   },
+  kubernetesConfig,
 ];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import type { ConnectionInfo, Gateway } from "../core/session.ts";
 import type { MaskingEngine } from "../masking/engine.ts";
 import type { Address } from "../net/listen.ts";
+import { kubernetesProtocol } from "./kubernetes/module.ts";
 import { sshProtocol } from "./ssh/index.ts";
 
 export interface ProtocolContext {
@@ -52,4 +53,7 @@ export interface ProtocolModule<Target = unknown> {
   start(ctx: ProtocolContext, connections: ConnectionInfo<Target>[]): Promise<RunningProtocol>;
 }
 
-export const protocols: readonly ProtocolModule[] = [sshProtocol as ProtocolModule];
+export const protocols: readonly ProtocolModule[] = [
+  sshProtocol as ProtocolModule,
+  kubernetesProtocol as ProtocolModule,
+];

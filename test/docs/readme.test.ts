@@ -35,9 +35,11 @@ test("the README's configuration reference loads with the real loader", () => {
   ]);
   expect(pem.exitCode).toBe(0);
   writeFileSync(join(dir, "siem-ca.pem"), readFileSync(join(dir, "billing-ca.pem")));
+  writeFileSync(join(dir, "cluster-ca.pem"), readFileSync(join(dir, "billing-ca.pem")));
   const config = loadConfig(file, {}, { secrets: false });
   expect(config.connections.map((c) => c.name)).toEqual(["ledger"]);
   expect(config.httpConnections.map((c) => c.name)).toEqual(["billing"]);
+  expect(config.protocolConnections.map((c) => `${c.type}:${c.name}`)).toContain("kubernetes:prod-cluster");
   expect(config.masking.detectors[0]?.name).toBe("employee_id");
   expect(config.console.roles.auditor).toEqual(["internal-audit"]);
   expect(config.listen.publicUrl).toBe("https://custos.example.com");

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { checkSessions } from "../../audit/session-check.ts";
+import { terminalFramesOf } from "../../protocols/terminal-frames.ts";
 import { castFromFrames } from "../../recording/asciicast.ts";
 import type { ApprovalView } from "../admin/approvals-port.ts";
 import { logCheckpoints, verifyCacheFor } from "../admin/audit-status.ts";
@@ -175,7 +176,7 @@ export function createConsole(deps: AdminDeps): Hono<Env> {
         principal={p}
         session={s}
         steps={buildReplay(events, frames, s.startedAt)}
-        cast={castFromFrames(frames)}
+        cast={castFromFrames(terminalFramesOf(s.protocol, frames))}
         differs={checked?.differs ?? []}
         asApproverOf={asApproverOf}
       />,
