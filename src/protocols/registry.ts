@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import type { ConnectionInfo, Gateway } from "../core/session.ts";
 import type { MaskingEngine } from "../masking/engine.ts";
 import type { Address } from "../net/listen.ts";
+import { mcpProtocol } from "./mcp/index.ts";
 
 export interface ProtocolContext {
   gateway: Gateway;
@@ -25,6 +26,11 @@ export interface ProtocolContext {
     /** Time a client has to authenticate (limits.auth_timeout). */
     authTimeoutMs: number;
   };
+  /**
+   * Where clients reach the gateway (listen.public_url, else derived from listen.http) and the OIDC issuers
+   * it trusts, for discovery documents (MCP's RFC 9728 protected-resource metadata).
+   */
+  discovery: { publicUrl: string; issuers: string[] };
   /** Where the gateway's own listeners ended up, for protocols that reach other connections through them. */
   endpoints(): { postgres: number; http: number };
 }
@@ -51,4 +57,4 @@ export interface ProtocolModule<Target = unknown> {
   start(ctx: ProtocolContext, connections: ConnectionInfo<Target>[]): Promise<RunningProtocol>;
 }
 
-export const protocols: readonly ProtocolModule[] = [];
+export const protocols: readonly ProtocolModule[] = [mcpProtocol];
