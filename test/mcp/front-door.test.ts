@@ -4,6 +4,7 @@
 // unknown tools and malformed JSON-RPC answered cleanly while the gateway stays up, and the MCP session's
 // own transcript in the audit log. Real PostgreSQL, a real HTTP upstream, the real CLI.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { cli, gatewayFlag, pendingFor } from "../approvals/support.ts";
 import { FIXTURE, HARMLESS, type Reflector, startReflector } from "../http/reflect-upstream.ts";
@@ -378,6 +379,44 @@ describe("the endpoint", () => {
     expect(r.structuredContent).toMatchObject({ rows: [{ three: "3" }] });
     await c.close();
   });
+});
+
+describe("the Python mcp SDK's client", () => {
+  test("lists its tools, gets masked rows, a denial naming the rule and an unknown-tool error", async () => {
+    const setup = Bun.spawn(["sh", join(import.meta.dir, "../../scripts/setup-mcp-deps")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const line = (await new Response(setup.stdout).text()).trim();
+    expect(await setup.exited).toBe(0);
+    const python = line.replace(/^MCP_PYTHON=/, "");
+    const proc = Bun.spawn(
+      [
+        python,
+        join(import.meta.dir, "python/client.py"),
+        `http://127.0.0.1:${gw.httpPort}/mcp`,
+        "SELECT * FROM customers WHERE id = $1",
+      ],
+      { stdout: "pipe", stderr: "pipe", env: { ...process.env, CUSTOS_TOKEN: agent } },
+    );
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    for (const v of Object.values(PII)) expect(stdout).not.toContain(v);
+    const out = JSON.parse(stdout);
+    expect(out.protocol).toBe("2025-11-25");
+    expect(out.tools).toEqual(["crm__request", "ledger__query"]);
+    expect(out.read.is_error).toBe(false);
+    expect(out.read.structured.rows[0]).toMatchObject({ id: "1", name: "Ada" });
+    expect(out.denied.is_error).toBe(true);
+    expect(out.denied.text).toContain("custos.agent_write");
+    expect(out.unknown.code).toBe(-32602);
+    expect(count("customers")).toBe(2);
+  }, 120_000);
 });
 
 describe("the record", () => {
