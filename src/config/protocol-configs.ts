@@ -6,6 +6,8 @@ import type { z } from "zod";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
 import type { HostPort } from "./listen-address.ts";
+import { resolveMcpConnection } from "./mcp-load.ts";
+import { mcpConnectionSchema } from "./mcp-schema.ts";
 import type { CommonConnectionConfig, ProtocolConnectionConfig } from "./types.ts";
 
 export interface ProtocolLoadContext extends HttpLoadContext {
@@ -24,6 +26,8 @@ export interface ProtocolConfig {
   resolve(raw: any, at: string, ctx: ProtocolLoadContext): ProtocolConnectionConfig;
 }
 
-export const protocolConfigs: readonly ProtocolConfig[] = [];
+export const protocolConfigs: readonly ProtocolConfig[] = [
+  { type: "mcp", schema: mcpConnectionSchema, listen: null, resolve: resolveMcpConnection },
+];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

@@ -12,6 +12,7 @@ export const mcpProtocol: ProtocolModule = {
   async start(ctx) {
     const door = createMcpFrontDoor({
       gateway: ctx.gateway,
+      masking: ctx.masking,
       logger: ctx.logger,
       discovery: ctx.discovery,
       endpoints: ctx.endpoints,

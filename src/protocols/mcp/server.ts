@@ -7,14 +7,17 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Gateway } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
 import { bearerToken } from "../http/headers.ts";
 import { type Discovery, metadataResponse, metadataUrl } from "./discovery.ts";
 import { McpSession } from "./session.ts";
 import { toolsFor } from "./tools.ts";
+import { openUpstreams } from "./upstream-session.ts";
 import { INVALID_REQUEST, jsonRpcError, PARSE_ERROR, refusal } from "./wire-error.ts";
 
 export interface McpFrontDoorOptions {
   gateway: Gateway;
+  masking: MaskingEngine;
   logger: Logger;
   discovery: Discovery;
   endpoints(): { postgres: number; http: number };
@@ -126,10 +129,21 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
         })
       : { ok: false as const, error: new CustosError("internal", "this gateway has no front-door sessions") };
     if (!opened.ok) return refusal(opened.error, challenge);
+    const tools = toolsFor(opened.connections);
+    const upstreams = await openUpstreams(
+      opts.gateway,
+      { clientAddr, credential: token, applicationName: `custos-mcp ${opened.session.id}` },
+      opened.connections,
+      opts.version,
+      opts.logger,
+    );
+    for (const t of upstreams.tools) if (!tools.has(t.name)) tools.set(t.name, t);
     const s = new McpSession({
       session: opened.session,
+      upstreams: upstreams.connections,
+      masking: opts.masking,
       credential: token,
-      tools: toolsFor(opened.connections),
+      tools,
       endpoints: opts.endpoints,
       maxBody: opts.maxBody,
       version: opts.version,

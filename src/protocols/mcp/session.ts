@@ -6,12 +6,17 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
 import { SqlClients } from "./sql-tool.ts";
 import { callTool } from "./tool-call.ts";
 import { definitionOf, type ToolEntry } from "./tools.ts";
+import { closeUpstreams, type UpstreamConnection } from "./upstream-session.ts";
 
 export interface McpSessionOptions {
   session: GatewaySession<null>;
+  /** The `type: mcp` connections opened for this session (their tools are in `tools`). */
+  upstreams: Map<string, UpstreamConnection>;
+  masking: MaskingEngine;
   credential: string;
   tools: Map<string, ToolEntry>;
   endpoints(): { postgres: number; http: number };
@@ -57,6 +62,8 @@ export class McpSession {
           tools: opts.tools,
           sql: (c) => this.sql(c),
           httpPort: () => opts.endpoints().http,
+          upstream: (c) => opts.upstreams.get(c),
+          masking: opts.masking,
           credential: this.credential,
           closing: this.closing.signal,
           nextSeq: () => this.seq++,
@@ -117,7 +124,10 @@ export class McpSession {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
-    await Promise.all([...this.sqlClients.values()].map((c) => c.close()));
+    await Promise.all([
+      ...[...this.sqlClients.values()].map((c) => c.close()),
+      closeUpstreams(this.opts.upstreams, reason),
+    ]);
     await this.server.close().catch(() => undefined);
     await this.session.close(reason, this.stats);
   }

@@ -5,18 +5,24 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { nowMicros } from "../../core/clock.ts";
 import type { GatewaySession } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
 import { sendRequest } from "./http-tool.ts";
 import { formatHttp, formatSql, heldResult, toolError } from "./results.ts";
 import type { HeldNotice, SqlClients, SqlOutcome } from "./sql-tool.ts";
 import { parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
 import type { ToolEntry } from "./tools.ts";
 import { type CallOutcome, withoutSecrets } from "./transcript.ts";
+import { callUpstream } from "./upstream-call.ts";
+import type { UpstreamConnection } from "./upstream-session.ts";
 
 export interface CallContext {
   session: GatewaySession<null>;
   tools: ReadonlyMap<string, ToolEntry>;
   sql(connection: string): SqlClients;
   httpPort(): number;
+  /** The gateway session and client of a `type: mcp` connection this MCP session opened. */
+  upstream(connection: string): UpstreamConnection | undefined;
+  masking: MaskingEngine;
   credential: string;
   /** Aborted when the MCP session closes: a call still held in the background ends with it. */
   closing: AbortSignal;
@@ -80,6 +86,22 @@ export async function callTool(
   if (!ctx.session.recordable()) {
     finish({ status: "refused", message: "audit store unavailable" });
     return toolError("audit store unavailable: tool calls are refused", { code: "audit.unavailable" });
+  }
+  if (tool.kind === "upstream") {
+    const conn = ctx.upstream(tool.connection);
+    const isObject = typeof (rawArgs ?? {}) === "object" && !Array.isArray(rawArgs ?? {});
+    if (!conn || !tool.upstream || !isObject) {
+      finish({ status: "refused", message: conn ? "arguments must be an object" : "connection closed" });
+      throw new McpError(ErrorCode.InvalidParams, `${name}: arguments must be an object`);
+    }
+    return callUpstream(
+      conn,
+      ctx.masking,
+      tool.upstream.name,
+      (rawArgs ?? {}) as Record<string, unknown>,
+      extra,
+      finish,
+    );
   }
   if (tool.kind === "request") {
     const parsed = parseRequestArgs(rawArgs);

@@ -2,13 +2,16 @@
 // the protocol: query for PostgreSQL, request for HTTP). Pure: the list is computed from the connections
 // the pipeline says the identity may use, and a tool name maps back to exactly one of them, or to nothing.
 import type { UsableConnection } from "../../core/session.ts";
+import type { UpstreamTool } from "./upstream.ts";
 
-export type ToolKind = "query" | "request";
+export type ToolKind = "query" | "request" | "upstream";
 
 export interface ToolEntry {
   name: string;
   kind: ToolKind;
   connection: string;
+  /** An upstream MCP server's tool, as it described itself (kind "upstream"). */
+  upstream?: UpstreamTool;
 }
 
 /** The MCP Tool object as tools/list returns it (2025-11-25 schema: name, description, inputSchema). */
@@ -40,6 +43,17 @@ export function toolsFor(connections: readonly UsableConnection[]): Map<string, 
 }
 
 export function definitionOf(tool: ToolEntry): ToolDefinition {
+  if (tool.kind === "upstream" && tool.upstream) {
+    const u = tool.upstream;
+    return {
+      name: tool.name,
+      title: `${u.title ?? u.name} (${tool.connection})`,
+      description:
+        `${u.description ?? ""}\n\nServed by the MCP connection "${tool.connection}" through Custos: each call is decided by policy, its result masked and recorded.`.trim(),
+      inputSchema: u.inputSchema,
+      ...(u.annotations ? { annotations: u.annotations } : {}),
+    };
+  }
   return tool.kind === "query" ? queryTool(tool) : requestTool(tool);
 }
 
