@@ -327,7 +327,7 @@ describe("parseConfig errors name the key path", () => {
     [
       "unknown type",
       withConn({ type: "mysql" }),
-      "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http'",
+      "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http' | 'mcp'",
     ],
     [
       "no allowed groups",

@@ -2,11 +2,11 @@
 import type { z } from "zod";
 import type { mcpConnectionSchema } from "./mcp-schema.ts";
 import type { ProtocolLoadContext } from "./protocol-configs.ts";
-import { Secret } from "./secret.ts";
+import type { Secret } from "./secret.ts";
 import type { ProtocolConnectionConfig } from "./types.ts";
 
 export type McpTarget =
-  | { kind: "http"; url: string; headers: Record<string, Secret>; timeoutMs: number }
+  | { kind: "http"; url: string; bearer: Secret | null; headers: Record<string, Secret>; timeoutMs: number }
   | { kind: "stdio"; command: string[]; env: Record<string, Secret>; cwd: string | null; timeoutMs: number };
 
 export function resolveMcpConnection(
@@ -18,13 +18,11 @@ export function resolveMcpConnection(
   let target: McpTarget;
   if ("url" in t) {
     const headers: Record<string, Secret> = {};
-    if (t.bearer_env)
-      headers.authorization = new Secret(
-        `Bearer ${ctx.fromEnv(t.bearer_env, `${at}.target.bearer_env`).reveal()}`,
-      );
+    // Read when a call is made, so a command that loads the config without secrets never reveals it.
+    const bearer = t.bearer_env ? ctx.fromEnv(t.bearer_env, `${at}.target.bearer_env`) : null;
     for (const [name, env] of Object.entries(t.headers_env))
       headers[name.toLowerCase()] = ctx.fromEnv(env, `${at}.target.headers_env.${name}`);
-    target = { kind: "http", url: t.url, headers, timeoutMs: raw.timeout };
+    target = { kind: "http", url: t.url, bearer, headers, timeoutMs: raw.timeout };
   } else {
     const env: Record<string, Secret> = {};
     for (const [name, from] of Object.entries(t.env_from))

@@ -135,13 +135,17 @@ describe("tools/call", () => {
     expect(hr.content[0]?.type).toBe("image");
   });
 
-  test("a tool not offered is unknown and never reaches the upstream; a human's write does", async () => {
+  test("a tool not offered is unknown or refused, and never reaches the upstream; a human's write does", async () => {
     const before = up.calls.length;
     const c = await mcpClient(port(), agent);
-    for (const name of ["files__delete_customer", "files__bad name!", "files__", "files__get_customer_x"]) {
+    for (const name of ["files__bad name!", "files__", "files__get_customer_x", "local__delete_customer_"]) {
       const err = await c.client.callTool({ name, arguments: { id: 7 } }).catch((e) => e);
       expect(err).toBeInstanceOf(McpError);
     }
+    // A tool the policy hid is refused by the rule that hid it (and the refusal is a statement event).
+    const hidden = (await c.client.callTool({ name: "files__delete_customer", arguments: { id: 7 } })) as ToolText;
+    expect(hidden.isError).toBe(true);
+    expect(textOf(hidden)).toContain("custos.mcp_agent_tool");
     await c.close();
     expect(up.calls.slice(before).map((x) => x.name)).toEqual([]);
     const h = await mcpClient(port(), human);

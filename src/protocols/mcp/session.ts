@@ -50,7 +50,7 @@ export class McpSession {
           "values come back masked, writes may wait for a human approval, and everything is recorded.",
       },
     );
-    const definitions = [...opts.tools.values()].map(definitionOf);
+    const definitions = [...opts.tools.values()].filter((t) => !t.hiddenBy).map(definitionOf);
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: definitions }));
     this.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       this.stats.commands++;

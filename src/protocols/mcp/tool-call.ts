@@ -98,6 +98,7 @@ export async function callTool(
       conn,
       ctx.masking,
       tool.upstream.name,
+      tool.hiddenBy ?? null,
       (rawArgs ?? {}) as Record<string, unknown>,
       extra,
       finish,

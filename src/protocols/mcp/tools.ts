@@ -1,6 +1,7 @@
 // The tools an identity is offered: one per connection it may open, named `<conn>__<verb>` (the verb says
 // the protocol: query for PostgreSQL, request for HTTP). Pure: the list is computed from the connections
 // the pipeline says the identity may use, and a tool name maps back to exactly one of them, or to nothing.
+import type { Decision } from "../../core/decision.ts";
 import type { UsableConnection } from "../../core/session.ts";
 import type { UpstreamTool } from "./upstream.ts";
 
@@ -12,6 +13,8 @@ export interface ToolEntry {
   connection: string;
   /** An upstream MCP server's tool, as it described itself (kind "upstream"). */
   upstream?: UpstreamTool;
+  /** An upstream tool the policy refused to list: not in tools/list; a call is refused with this decision. */
+  hiddenBy?: Decision;
 }
 
 /** The MCP Tool object as tools/list returns it (2025-11-25 schema: name, description, inputSchema). */

@@ -17,6 +17,8 @@ export async function callUpstream(
   conn: UpstreamConnection,
   masking: MaskingEngine,
   tool: string,
+  /** The tools/list decision that hid this tool: the call is refused with it, never decided afresh. */
+  hiddenBy: Decision | null,
   args: Record<string, unknown>,
   extra: CallExtra,
   finish: (outcome: CallOutcome) => void,
@@ -39,7 +41,7 @@ export async function callUpstream(
     kind: "tools/call",
     data: { tool, arguments: withoutSecrets(decided) },
   });
-  let decision: Decision = await session.decide(command);
+  let decision: Decision = hiddenBy ?? (await session.decide(command));
   if (decision.action === "review") {
     const token = extra.progressToken;
     let n = 0;

@@ -73,25 +73,28 @@ export async function openUpstreams(
     }
     connections.set(c.name, { session, upstream, stats });
     for (const t of upstream.tools) {
-      if (!(await listed(session, t))) continue;
+      // Names that are not plain identifiers never reach the agent: a tool name must mean one thing.
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(t.name)) continue;
+      const d = await session.decide(mcpCommand("tools/list", t.name));
       const name = `${c.name}__${t.name}`;
-      tools.push({ name, kind: "upstream", connection: c.name, upstream: t });
+      tools.push({
+        name,
+        kind: "upstream",
+        connection: c.name,
+        upstream: t,
+        ...(d.action === "deny" ? { hiddenBy: d } : {}),
+      });
     }
     session.record({
       t: Date.now() * 1000,
       dir: "server",
       kind: "tools/list",
-      data: { offered: tools.filter((t) => t.connection === c.name).map((t) => t.upstream?.name) },
+      data: {
+        offered: tools.filter((t) => t.connection === c.name && !t.hiddenBy).map((t) => t.upstream?.name),
+      },
     });
   }
   return { tools, connections };
-}
-
-async function listed(session: GatewaySession<McpTarget>, tool: UpstreamTool): Promise<boolean> {
-  // Names that are not plain identifiers never reach the agent: the tool name must mean one thing.
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tool.name)) return false;
-  const d = await session.decide(mcpCommand("tools/list", tool.name));
-  return d.action !== "deny";
 }
 
 export async function closeUpstreams(

@@ -36,7 +36,10 @@ export class Upstream {
       target.kind === "http"
         ? new StreamableHTTPClientTransport(new URL(target.url), {
             requestInit: {
-              headers: Object.fromEntries(Object.entries(target.headers).map(([k, v]) => [k, v.reveal()])),
+              headers: {
+                ...Object.fromEntries(Object.entries(target.headers).map(([k, v]) => [k, v.reveal()])),
+                ...(target.bearer ? { authorization: `Bearer ${target.bearer.reveal()}` } : {}),
+              },
             },
           })
         : new StdioClientTransport({
