@@ -20,8 +20,28 @@ export interface UpstreamResult {
   isError?: boolean;
 }
 
-// Bounds on what an upstream may hand back (ENFORCEMENT.md 7).
+// Bounds on what an upstream may hand back (ENFORCEMENT.md 7): tools listed, bytes per HTTP response.
 const MAX_TOOLS = 500;
+const MAX_RESPONSE = 16 << 20;
+
+/** fetch whose response bodies fail past `max` bytes, so an upstream cannot make the gateway buffer without end. */
+function cappedFetch(max: number) {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const res = await fetch(input, { ...init, redirect: "manual" });
+    if (!res.body) return res;
+    let seen = 0;
+    const capped = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          seen += chunk.byteLength;
+          if (seen > max) ctl.error(new Error(`the upstream sent more than ${max} bytes`));
+          else ctl.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(capped, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
 
 export class Upstream {
   private constructor(
@@ -35,6 +55,7 @@ export class Upstream {
     const transport =
       target.kind === "http"
         ? new StreamableHTTPClientTransport(new URL(target.url), {
+            fetch: cappedFetch(MAX_RESPONSE),
             requestInit: {
               headers: {
                 ...Object.fromEntries(Object.entries(target.headers).map(([k, v]) => [k, v.reveal()])),
