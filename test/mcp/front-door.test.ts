@@ -381,6 +381,31 @@ describe("the endpoint", () => {
   });
 });
 
+describe("sessions a client never ends", () => {
+  test("a token that initialises again and again keeps working; its oldest idle sessions are ended", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const c = await mcpClient(gw.httpPort, dba);
+      ids.push((c.client.transport as unknown as { sessionId: string }).sessionId);
+      await c.client.close(); // no DELETE, as many clients do
+    }
+    const probe = (id: string) =>
+      fetch(`http://127.0.0.1:${gw.httpPort}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${dba}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": id,
+          "mcp-protocol-version": "2025-11-25",
+        },
+        body: '{"jsonrpc":"2.0","id":9,"method":"tools/list"}',
+      });
+    expect((await probe(ids[0]!)).status).toBe(404);
+    expect((await probe(ids[11]!)).status).toBe(200);
+  });
+});
+
 describe("the Python mcp SDK's client", () => {
   test("lists its tools, gets masked rows, a denial naming the rule and an unknown-tool error", async () => {
     const setup = Bun.spawn(["sh", join(import.meta.dir, "../../scripts/setup-mcp-deps")], {

@@ -143,7 +143,10 @@ describe("tools/call", () => {
       expect(err).toBeInstanceOf(McpError);
     }
     // A tool the policy hid is refused by the rule that hid it (and the refusal is a statement event).
-    const hidden = (await c.client.callTool({ name: "files__delete_customer", arguments: { id: 7 } })) as ToolText;
+    const hidden = (await c.client.callTool({
+      name: "files__delete_customer",
+      arguments: { id: 7 },
+    })) as ToolText;
     expect(hidden.isError).toBe(true);
     expect(textOf(hidden)).toContain("custos.mcp_agent_tool");
     await c.close();

@@ -33,6 +33,7 @@ export interface McpFrontDoor {
 }
 
 const SESSION_HEADER = "mcp-session-id";
+const SESSIONS_PER_TOKEN = 8;
 
 export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
   const sessions = new Map<string, McpSession>();
@@ -43,6 +44,14 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
   const end = (s: McpSession, reason: string) => {
     sessions.delete(s.session.id);
     void s.close(reason);
+  };
+  // Many clients never send DELETE: a token that initialises again and again would otherwise hold its
+  // front-door sessions until they go idle. Past this many, its least recently used idle one is ended.
+  const evictIdle = (token: string) => {
+    const mine = [...sessions.values()].filter((s) => sameSecret(s.credential, token));
+    if (mine.length < SESSIONS_PER_TOKEN) return;
+    const idle = mine.filter((s) => s.inflight === 0).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+    if (idle) end(idle, "superseded");
   };
   const sweeper = setInterval(() => {
     const now = Date.now();
@@ -117,6 +126,7 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
     // Only an initialize opens a session: nothing else is audited as a session that never began.
     if (!isInitializeRequest(body.value))
       return jsonRpcError(400, INVALID_REQUEST, `no ${SESSION_HEADER}: the first request must be initialize`);
+    evictIdle(token);
     const opened = opts.gateway.openFrontDoor
       ? await opts.gateway.openFrontDoor({
           protocol: "mcp",
