@@ -60,3 +60,13 @@ any_mutating if {
 	input.command.method == "tools/call"
 	not mcp_agent_readable
 }
+
+reviews contains r if some r in mcp_reviews
+
+# On a connection labelled regulated, a tool that does not say it reads waits for an approver, whoever calls.
+mcp_reviews contains {"rule": "custos.regulated_write", "reason": "tools that may write on a regulated connection need approval"} if {
+	mcp
+	input.command.method == "tools/call"
+	not mcp_agent_readable
+	data.custos.lists.regulated_label in input.connection.labels
+}

@@ -63,3 +63,16 @@ test_unclassified_mcp_refused_for_agents if {
 	d := custos.decision with input as mcp_input("agent", "resources/read", "get_x", {})
 	d.action == "deny"
 }
+
+test_regulated_write_tool_needs_review if {
+	i := mcp_input("human", "tools/call", "delete_customer", {"id": 7})
+	d := custos.decision with input as object.union(i, {"connection": {"name": "files", "type": "mcp", "labels": ["regulated"]}})
+	d.action == "review"
+	d.rule == "custos.regulated_write"
+}
+
+test_regulated_write_tool_still_listed if {
+	i := mcp_input("human", "tools/list", "delete_customer", null)
+	d := custos.decision with input as object.union(i, {"connection": {"name": "files", "type": "mcp", "labels": ["regulated"]}})
+	d.action == "allow"
+}

@@ -9,8 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { openStore } from "../../src/audit/store.ts";
+import { cli, gatewayFlag, pendingFor } from "../approvals/support.ts";
 import { type HttpTestGateway, startHttpGateway } from "../http/support.ts";
 import { allEvents } from "../support/audit-read.ts";
+import type { TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { mcpClient, type ToolText, textOf } from "./support.ts";
 import { type HttpUpstream, startHttpUpstream, UPSTREAM_HARMLESS, UPSTREAM_PII } from "./upstream-server.ts";
@@ -20,6 +22,7 @@ let gw: HttpTestGateway;
 let up: HttpUpstream;
 let agent: string;
 let human: string;
+let approver: string;
 let scratch: string;
 let callsFile: string;
 const UP_TOKEN = "upstream-service-Token-7f3a";
@@ -49,10 +52,20 @@ beforeAll(async () => {
         },
         allow_groups: ["agents"],
       },
+      {
+        name: "vaultmcp",
+        type: "mcp",
+        labels: ["regulated"],
+        target: { url: up.url, bearer_env: "UP_TOKEN" },
+        allow_groups: ["dba"],
+        approvers: ["approvers"],
+        review_timeout: "20s",
+      },
     ],
   });
   agent = await gw.token("agent@bank.example", ["agents"]);
   human = await gw.token("carol@bank.example", ["dba"]);
+  approver = await gw.token("bob@bank.example", ["approvers"]);
 }, 60_000);
 
 afterAll(async () => {
@@ -80,11 +93,16 @@ describe("tools/list", () => {
     const h = await mcpClient(port(), human);
     const humanTools = (await h.client.listTools()).tools.map((t) => t.name).sort();
     await h.close();
+    // A write tool on a regulated connection is listed (a call waits for an approver).
     expect(humanTools).toEqual([
       "files__delete_customer",
       "files__get_customer",
       "files__get_customer_text",
       "files__get_logo",
+      "vaultmcp__delete_customer",
+      "vaultmcp__get_customer",
+      "vaultmcp__get_customer_text",
+      "vaultmcp__get_logo",
     ]);
   });
 });
@@ -165,6 +183,40 @@ describe("tools/call", () => {
       expect(JSON.stringify(h)).not.toContain(human);
       expect(h.authorization).toBe(`Bearer ${UP_TOKEN}`);
     }
+  });
+});
+
+describe("approvals", () => {
+  test("a write tool on a regulated connection is held (progress), approved from the CLI, then made", async () => {
+    const before = up.calls.length;
+    const c = await mcpClient(port(), human);
+    const progress: string[] = [];
+    const call = c.client.callTool({ name: "vaultmcp__delete_customer", arguments: { id: 8 } }, undefined, {
+      onprogress: (p) => void progress.push(String(p.message)),
+      resetTimeoutOnProgress: true,
+      timeout: 30_000,
+    });
+    const pending = await pendingFor(
+      { httpPort: port() } as TestGateway,
+      approver,
+      'tools/call delete_customer {"id":8}',
+    );
+    expect(up.calls.slice(before)).toEqual([]); // held: nothing reached the upstream yet
+    const ok = await cli([
+      "approve",
+      pending.id,
+      "--reason",
+      "CHG-9",
+      "--token",
+      approver,
+      ...gatewayFlag({ httpPort: port() } as TestGateway),
+    ]);
+    expect(ok.code).toBe(0);
+    const r = (await call) as ToolText;
+    await c.close();
+    expect(textOf(r)).toBe("deleted");
+    expect(progress.some((m) => m.includes(pending.id))).toBe(true);
+    expect(up.calls.slice(before)).toEqual([{ name: "delete_customer", args: { id: 8 } }]);
   });
 });
 
