@@ -24,7 +24,9 @@ export interface OpenedUpstreams {
 /** The policy's view of one MCP request to an upstream (input.command.method, .tool, .arguments). */
 export function mcpCommand(method: "tools/list" | "tools/call", tool: string, args?: unknown): Command {
   const details = { method, tool, ...(args !== undefined ? { arguments: args } : {}) };
-  const shape = JSON.stringify(["mcp", method, tool, args ?? null]);
+  // The decision cache's key: everything the policy reads, as a digest once it is long.
+  const full = JSON.stringify(["mcp", method, tool, args ?? null]);
+  const shape = full.length <= 256 ? full : `sha256:${new Bun.CryptoHasher("sha256").update(full).digest("hex")}`;
   return {
     protocol: "mcp",
     // What the audit event shows: the arguments with secret-named fields removed.
