@@ -196,7 +196,7 @@ export async function callTool(
   if (!first.done) {
     // No progress channel: the caller learns the request and how to approve it now; the statement stays
     // held (bound to this one call) and its outcome is recorded in this session when the approver decides.
-    void run.then(settle);
+    void run.then(settle, () => undefined);
     return heldResult(first.notice, tool.connection);
   }
   settle(first.outcome);
