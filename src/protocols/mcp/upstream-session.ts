@@ -26,7 +26,8 @@ export function mcpCommand(method: "tools/list" | "tools/call", tool: string, ar
   const details = { method, tool, ...(args !== undefined ? { arguments: args } : {}) };
   // The decision cache's key: everything the policy reads, as a digest once it is long.
   const full = JSON.stringify(["mcp", method, tool, args ?? null]);
-  const shape = full.length <= 256 ? full : `sha256:${new Bun.CryptoHasher("sha256").update(full).digest("hex")}`;
+  const shape =
+    full.length <= 256 ? full : `sha256:${new Bun.CryptoHasher("sha256").update(full).digest("hex")}`;
   return {
     protocol: "mcp",
     // What the audit event shows: the arguments with secret-named fields removed.
