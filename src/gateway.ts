@@ -288,6 +288,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         listen: config.listen.protocols[module.type] ?? null,
         limits: { maxMessage: config.limits.maxMessage, authTimeoutMs: config.limits.authTimeoutMs },
         endpoints: () => ports,
+        discovery: { publicUrl: links.url, issuers: config.identity.issuers.map((i) => i.issuer) },
       },
       mine,
     );

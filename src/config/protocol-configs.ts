@@ -7,6 +7,8 @@ import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
 import { kubernetesConfig } from "./kubernetes-load.ts";
 import type { HostPort } from "./listen-address.ts";
+import { resolveMcpConnection } from "./mcp-load.ts";
+import { mcpConnectionSchema } from "./mcp-schema.ts";
 import { resolveSshConnection } from "./ssh-load.ts";
 import { sshConnection } from "./ssh-schema.ts";
 import type { CommonConnectionConfig, ProtocolConnectionConfig } from "./types.ts";
@@ -35,6 +37,7 @@ export const protocolConfigs: readonly ProtocolConfig[] = [
     resolve: resolveSshConnection,
   },
   kubernetesConfig,
+  { type: "mcp", schema: mcpConnectionSchema, listen: null, resolve: resolveMcpConnection },
 ];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

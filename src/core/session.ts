@@ -103,8 +103,25 @@ export type OpenResult<Target = unknown> =
   | { ok: true; session: GatewaySession<Target> }
   | { ok: false; error: CustosError };
 
+/** A connection as a front door lists it for one identity: no target, so no secret. */
+export interface UsableConnection {
+  name: string;
+  type: string;
+  labels: string[];
+}
+
+export type FrontDoorResult =
+  | { ok: true; session: GatewaySession<null>; connections: UsableConnection[] }
+  | { ok: false; error: CustosError };
+
 export interface Gateway {
   open<Target>(request: ConnectRequest): Promise<OpenResult<Target>>;
+  /**
+   * A front door that offers other connections (MCP at /mcp): authenticates the credential, opens a session
+   * of the front door itself (`request.connection` names it; it reaches no upstream) and lists the
+   * connections the identity's groups may open. Each is then reached through its own protocol.
+   */
+  openFrontDoor?(request: ConnectRequest): Promise<FrontDoorResult>;
   /** Protocols report failures that happen before a session exists (garbage bytes, bad startup). */
   reject(protocol: string, clientAddr: string, error: CustosError): void;
   /**

@@ -12,6 +12,7 @@ import type { Logger } from "../core/log.ts";
 import type {
   ConnectionInfo,
   ConnectRequest,
+  FrontDoorResult,
   Gateway,
   GatewaySession,
   OpenResult,
@@ -34,6 +35,11 @@ export interface ConnectionEntry {
   /** Target account as recorded in session.start (F1): who Custos logs in as upstream. */
   targetAccount: { user: string; database: string };
 }
+
+// A front door's own session (MCP at /mcp): idle and absolute time-outs (F17) and a per-identity cap.
+const FRONT_DOOR_IDLE_MS = 15 * 60_000;
+const FRONT_DOOR_MAX_MS = 8 * 3_600_000;
+const FRONT_DOOR_PER_IDENTITY = 20;
 
 export interface CommandDecider {
   decide(ctx: DecisionContext, command: Command): Decision | Promise<Decision>;
@@ -68,7 +74,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   // Live sessions per identity and connection, for connections[].max_sessions_per_identity.
   const perIdentity = new Map<string, number>();
 
-  const refuse = (req: ConnectRequest, error: CustosError, identity?: Identity): OpenResult<never> => {
+  const refuse = (
+    req: ConnectRequest,
+    error: CustosError,
+    identity?: Identity,
+  ): { ok: false; error: CustosError } => {
     metrics.countAuthFailure(error.code);
     recorder.event({
       type: identity ? "access.denied" : "auth.failure",
@@ -98,6 +108,82 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     });
     return { ok: false, error };
   };
+
+  // Caps, then the live session and its session.start (F1): shared by connections and front doors.
+  function startSession<Target>(
+    req: ConnectRequest,
+    identity: Identity,
+    entry: ConnectionEntry,
+    grant: Grant | null,
+  ): OpenResult<Target> {
+    // Session caps, before anything is dialed upstream: one identity cannot take every database slot.
+    const identityKey = JSON.stringify([entry.info.name, identity.issuer, identity.subject]);
+    const held = perIdentity.get(identityKey) ?? 0;
+    const cap =
+      opts.maxSessions !== undefined && live.size >= opts.maxSessions
+        ? `sorry, too many clients already (limits.max_sessions ${opts.maxSessions})`
+        : entry.maxSessionsPerIdentity !== undefined && held >= entry.maxSessionsPerIdentity
+          ? `too many sessions for this identity on connection "${entry.info.name}" (max_sessions_per_identity ${entry.maxSessionsPerIdentity})`
+          : null;
+    if (cap) {
+      return refuse(req, new CustosError("session.limit", cap, { live: live.size, held }), identity);
+    }
+    perIdentity.set(identityKey, held + 1);
+    const session = new LiveSession(req, identity, entry, opts, () => {
+      live.delete(session);
+      const n = (perIdentity.get(identityKey) ?? 1) - 1;
+      if (n > 0) perIdentity.set(identityKey, n);
+      else perIdentity.delete(identityKey);
+    });
+    live.add(session);
+    if (grant && opts.approvals) session.holdGrant(opts.approvals, grant);
+    metrics.sessionsActive++;
+    metrics.sessionsTotal++;
+    const now = Date.now();
+    recorder.event({
+      type: "auth.success",
+      time: now,
+      sessionId: session.id,
+      data: {
+        subject: identity.subject,
+        issuer: identity.issuer,
+        groups: identity.groups,
+        kind: identity.kind,
+        method: identity.method,
+        amr: identity.context.amr,
+        acr: identity.context.acr,
+        client_id: identity.context.clientId,
+        actor: identity.context.actor,
+        token_id: identity.context.tokenId,
+        expires_at: identity.expiresAt,
+        protocol: req.protocol,
+        client_addr: req.clientAddr,
+      },
+    });
+    recorder.event({
+      type: "session.start",
+      time: now,
+      sessionId: session.id,
+      data: {
+        subject: identity.subject,
+        issuer: identity.issuer,
+        groups: identity.groups,
+        kind: identity.kind,
+        method: identity.method,
+        actor: identity.context.actor,
+        connection: entry.info.name,
+        target_user: entry.targetAccount.user,
+        target_database: entry.targetAccount.database,
+        client_addr: req.clientAddr,
+        client_user: req.user,
+        application: req.applicationName,
+        tls: req.tls,
+        protocol: req.protocol,
+        grant: grant ? { request_id: grant.id, expires_at: grant.expiresAt } : undefined,
+      },
+    });
+    return { ok: true, session: session as unknown as GatewaySession<Target> };
+  }
 
   return {
     get liveSessions() {
@@ -154,73 +240,35 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           return refuse(req, asCustosError(err), identity);
         }
       }
-      // Session caps, before anything is dialed upstream: one identity cannot take every database slot.
-      const identityKey = JSON.stringify([entry.info.name, identity.issuer, identity.subject]);
-      const held = perIdentity.get(identityKey) ?? 0;
-      const cap =
-        opts.maxSessions !== undefined && live.size >= opts.maxSessions
-          ? `sorry, too many clients already (limits.max_sessions ${opts.maxSessions})`
-          : entry.maxSessionsPerIdentity !== undefined && held >= entry.maxSessionsPerIdentity
-            ? `too many sessions for this identity on connection "${entry.info.name}" (max_sessions_per_identity ${entry.maxSessionsPerIdentity})`
-            : null;
-      if (cap) {
-        return refuse(req, new CustosError("session.limit", cap, { live: live.size, held }), identity);
+      return startSession<Target>(req, identity, entry, grant);
+    },
+
+    async openFrontDoor(req: ConnectRequest): Promise<FrontDoorResult> {
+      if (!recorder.writable()) {
+        metrics.countAuthFailure("audit.unavailable");
+        return {
+          ok: false,
+          error: new CustosError("audit.unavailable", "audit store unavailable: connections are refused"),
+        };
       }
-      perIdentity.set(identityKey, held + 1);
-      const session = new LiveSession(req, identity, entry, opts, () => {
-        live.delete(session);
-        const n = (perIdentity.get(identityKey) ?? 1) - 1;
-        if (n > 0) perIdentity.set(identityKey, n);
-        else perIdentity.delete(identityKey);
-      });
-      live.add(session);
-      if (grant && opts.approvals) session.holdGrant(opts.approvals, grant);
-      metrics.sessionsActive++;
-      metrics.sessionsTotal++;
-      const now = Date.now();
-      recorder.event({
-        type: "auth.success",
-        time: now,
-        sessionId: session.id,
-        data: {
-          subject: identity.subject,
-          issuer: identity.issuer,
-          groups: identity.groups,
-          kind: identity.kind,
-          method: identity.method,
-          amr: identity.context.amr,
-          acr: identity.context.acr,
-          client_id: identity.context.clientId,
-          actor: identity.context.actor,
-          token_id: identity.context.tokenId,
-          expires_at: identity.expiresAt,
-          protocol: req.protocol,
-          client_addr: req.clientAddr,
-        },
-      });
-      recorder.event({
-        type: "session.start",
-        time: now,
-        sessionId: session.id,
-        data: {
-          subject: identity.subject,
-          issuer: identity.issuer,
-          groups: identity.groups,
-          kind: identity.kind,
-          method: identity.method,
-          actor: identity.context.actor,
-          connection: entry.info.name,
-          target_user: entry.targetAccount.user,
-          target_database: entry.targetAccount.database,
-          client_addr: req.clientAddr,
-          client_user: req.user,
-          application: req.applicationName,
-          tls: req.tls,
-          protocol: req.protocol,
-          grant: grant ? { request_id: grant.id, expires_at: grant.expiresAt } : undefined,
-        },
-      });
-      return { ok: true, session: session as unknown as GatewaySession<Target> };
+      const auth = await opts.authenticator.authenticate(req.credential);
+      if (!auth.ok) return refuse(req, auth.error);
+      const identity = auth.identity;
+      // The front door reaches nothing itself: any identity may open it, and it lists as connections exactly
+      // those the identity's groups may open (each then opened through that connection's own protocol).
+      const connections = opts.connections
+        .filter((c) => identity.groups.some((g) => c.allowGroups.includes(g)))
+        .map((c) => ({ name: c.info.name, type: c.info.type, labels: c.info.labels }));
+      const door: ConnectionEntry = {
+        info: { name: req.connection, type: req.protocol, labels: [], target: null },
+        allowGroups: identity.groups,
+        idleTimeoutMs: FRONT_DOOR_IDLE_MS,
+        maxSessionMs: FRONT_DOOR_MAX_MS,
+        maxSessionsPerIdentity: FRONT_DOOR_PER_IDENTITY,
+        targetAccount: { user: "", database: "" },
+      };
+      const started = startSession<null>(req, identity, door, null);
+      return started.ok ? { ok: true, session: started.session, connections } : started;
     },
 
     reject(protocol, clientAddr, error) {

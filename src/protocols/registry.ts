@@ -9,6 +9,7 @@ import type { ConnectionInfo, Gateway } from "../core/session.ts";
 import type { MaskingEngine } from "../masking/engine.ts";
 import type { Address } from "../net/listen.ts";
 import { kubernetesProtocol } from "./kubernetes/module.ts";
+import { mcpProtocol } from "./mcp/index.ts";
 import { sshProtocol } from "./ssh/index.ts";
 
 export interface ProtocolContext {
@@ -27,6 +28,11 @@ export interface ProtocolContext {
     /** Time a client has to authenticate (limits.auth_timeout). */
     authTimeoutMs: number;
   };
+  /**
+   * Where clients reach the gateway (listen.public_url, else derived from listen.http) and the OIDC issuers
+   * it trusts, for discovery documents (MCP's RFC 9728 protected-resource metadata).
+   */
+  discovery: { publicUrl: string; issuers: string[] };
   /** Where the gateway's own listeners ended up, for protocols that reach other connections through them. */
   endpoints(): { postgres: number; http: number };
 }
@@ -56,4 +62,5 @@ export interface ProtocolModule<Target = unknown> {
 export const protocols: readonly ProtocolModule[] = [
   sshProtocol as ProtocolModule,
   kubernetesProtocol as ProtocolModule,
+  mcpProtocol,
 ];

@@ -1,0 +1,134 @@
+// One MCP session: the gateway's front-door session (its own session.start, transcript and session.end in
+// the audit log), the SDK server and Streamable HTTP transport that speak MCP for it, the tools its identity
+// was offered when it initialised, and the loopback clients its calls run through. The MCP session id is
+// the audit session id, so an examiner finds one from the other.
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { GatewaySession, SessionStats } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
+import { SqlClients } from "./sql-tool.ts";
+import { callTool } from "./tool-call.ts";
+import { definitionOf, type ToolEntry } from "./tools.ts";
+import { closeUpstreams, type UpstreamConnection } from "./upstream-session.ts";
+
+export interface McpSessionOptions {
+  session: GatewaySession<null>;
+  /** The `type: mcp` connections opened for this session (their tools are in `tools`). */
+  upstreams: Map<string, UpstreamConnection>;
+  masking: MaskingEngine;
+  credential: string;
+  tools: Map<string, ToolEntry>;
+  endpoints(): { postgres: number; http: number };
+  maxBody: number;
+  version: string;
+}
+
+export class McpSession {
+  readonly transport: WebStandardStreamableHTTPServerTransport;
+  readonly session: GatewaySession<null>;
+  readonly credential: string;
+  lastUsed = Date.now();
+  private readonly startedAt = Date.now();
+  inflight = 0;
+  private readonly server: Server;
+  private readonly sqlClients = new Map<string, SqlClients>();
+  private readonly closing = new AbortController();
+  private readonly stats: SessionStats = { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly opts: McpSessionOptions) {
+    this.session = opts.session;
+    this.credential = opts.credential;
+    this.server = new Server(
+      { name: "custos", version: opts.version },
+      {
+        capabilities: { tools: { listChanged: false } },
+        instructions:
+          "Custos offers one tool per connection you may use. Every call is decided by policy, regulated " +
+          "values come back masked, writes may wait for a human approval, and everything is recorded.",
+      },
+    );
+    const definitions = [...opts.tools.values()].filter((t) => !t.hiddenBy).map(definitionOf);
+    this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: definitions }));
+    this.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+      this.stats.commands++;
+      this.inflight++;
+      const progressToken = request.params._meta?.progressToken;
+      return callTool(
+        {
+          session: this.session,
+          tools: opts.tools,
+          sql: (c) => this.sql(c),
+          httpPort: () => opts.endpoints().http,
+          upstream: (c) => opts.upstreams.get(c),
+          masking: opts.masking,
+          credential: this.credential,
+          closing: this.closing.signal,
+          nextSeq: () => this.seq++,
+          count: (from, to) => {
+            this.stats.bytesFromClient += from;
+            this.stats.bytesToClient += to;
+          },
+        },
+        request.params.name,
+        request.params.arguments,
+        {
+          signal: extra.signal,
+          ...(progressToken !== undefined ? { progressToken } : {}),
+          progress: (token, progress, message) =>
+            extra.sendNotification({
+              method: "notifications/progress",
+              params: { progressToken: token, progress, message },
+            }),
+        },
+      ).finally(() => {
+        this.inflight--;
+        this.lastUsed = Date.now();
+      });
+    });
+    this.transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => this.session.id,
+      enableJsonResponse: false,
+      maxRequestBodySize: opts.maxBody,
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.server.connect(this.transport);
+  }
+
+  /** Past its identity's expiry, the session's absolute limit, or its idle limit. */
+  expired(now: number): string | null {
+    if (now >= this.session.identity.expiresAt) return "expired";
+    if (now - this.startedAt >= this.session.limits.maxSessionMs) return "max_duration";
+    if (this.inflight === 0 && now - this.lastUsed >= this.session.limits.idleTimeoutMs) return "idle";
+    return null;
+  }
+
+  private sql(connection: string): SqlClients {
+    let clients = this.sqlClients.get(connection);
+    if (!clients) {
+      clients = new SqlClients(connection, {
+        port: this.opts.endpoints().postgres,
+        credential: this.credential,
+        applicationName: `custos-mcp ${this.session.id}`,
+      });
+      this.sqlClients.set(connection, clients);
+    }
+    return clients;
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing.abort();
+    await Promise.all([
+      ...[...this.sqlClients.values()].map((c) => c.close()),
+      closeUpstreams(this.opts.upstreams, reason),
+    ]);
+    await this.server.close().catch(() => undefined);
+    await this.session.close(reason, this.stats);
+  }
+}

@@ -1,0 +1,206 @@
+// One tools/call, narrated: find the tool (unknown ones are a protocol error), check its arguments against
+// the allow-list, record the call in the MCP session's transcript, run it through the connection's own
+// front door, report a hold for approval (progress while held, or a result naming the request), and record
+// the outcome. Nothing here decides: the native session the call runs in does.
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { nowMicros } from "../../core/clock.ts";
+import type { GatewaySession } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
+import { sendRequest } from "./http-tool.ts";
+import { formatHttp, formatSql, heldResult, toolError } from "./results.ts";
+import type { HeldNotice, SqlClients, SqlOutcome } from "./sql-tool.ts";
+import { parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
+import type { ToolEntry } from "./tools.ts";
+import { type CallOutcome, withoutSecrets } from "./transcript.ts";
+import { callUpstream } from "./upstream-call.ts";
+import type { UpstreamConnection } from "./upstream-session.ts";
+
+export interface CallContext {
+  session: GatewaySession<null>;
+  tools: ReadonlyMap<string, ToolEntry>;
+  sql(connection: string): SqlClients;
+  httpPort(): number;
+  /** The gateway session and client of a `type: mcp` connection this MCP session opened. */
+  upstream(connection: string): UpstreamConnection | undefined;
+  masking: MaskingEngine;
+  credential: string;
+  /** Aborted when the MCP session closes: a call still held in the background ends with it. */
+  closing: AbortSignal;
+  nextSeq(): number;
+  /** Bytes this session received and sent, for session.end. */
+  count(fromClient: number, toClient: number): void;
+}
+
+export interface CallExtra {
+  signal: AbortSignal;
+  progressToken?: string | number;
+  progress(token: string | number, progress: number, message: string): Promise<void>;
+}
+
+export interface ToolResult {
+  [key: string]: unknown;
+  content: { type: "text"; text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+// While a call is held, progress is reported this often, so clients that reset their time-out on progress
+// keep waiting for the approver.
+const PROGRESS_EVERY_MS = 5_000;
+
+export async function callTool(
+  ctx: CallContext,
+  name: string,
+  rawArgs: unknown,
+  extra: CallExtra,
+): Promise<ToolResult> {
+  const seq = ctx.nextSeq();
+  const started = nowMicros();
+  const tool = ctx.tools.get(name);
+  const args = withoutSecrets(rawArgs ?? {});
+  ctx.count(JSON.stringify(args).length, 0);
+  const finish = (outcome: CallOutcome) => {
+    ctx.session.record({ t: nowMicros(), dir: "server", kind: "tools/result", data: { seq, ...outcome } });
+    ctx.session.event("mcp.tool_call", {
+      seq,
+      tool: name,
+      connection: tool?.connection,
+      arguments: args,
+      duration_us: nowMicros() - started,
+      ...outcome,
+    });
+  };
+  ctx.session.record({
+    t: started,
+    dir: "client",
+    kind: "tools/call",
+    data: { seq, tool: name, arguments: args },
+  });
+  if (!tool) {
+    finish({ status: "refused", message: "unknown tool" });
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `unknown tool "${name}": tools/list names the tools this identity may use`,
+    );
+  }
+  if (!ctx.session.recordable()) {
+    finish({ status: "refused", message: "audit store unavailable" });
+    return toolError("audit store unavailable: tool calls are refused", { code: "audit.unavailable" });
+  }
+  if (tool.kind === "upstream") {
+    const conn = ctx.upstream(tool.connection);
+    const isObject = typeof (rawArgs ?? {}) === "object" && !Array.isArray(rawArgs ?? {});
+    if (!conn || !tool.upstream || !isObject) {
+      finish({ status: "refused", message: conn ? "arguments must be an object" : "connection closed" });
+      throw new McpError(ErrorCode.InvalidParams, `${name}: arguments must be an object`);
+    }
+    return callUpstream(
+      conn,
+      ctx.masking,
+      tool.upstream.name,
+      tool.hiddenBy ?? null,
+      (rawArgs ?? {}) as Record<string, unknown>,
+      extra,
+      finish,
+    );
+  }
+  if (tool.kind === "request") {
+    const parsed = parseRequestArgs(rawArgs);
+    if (!parsed.ok) {
+      finish({ status: "refused", message: parsed.message });
+      throw new McpError(ErrorCode.InvalidParams, `${name}: ${parsed.message}`);
+    }
+    try {
+      const r = await sendRequest(ctx.httpPort(), ctx.credential, tool.connection, parsed.args, extra.signal);
+      const result = formatHttp(r);
+      ctx.count(0, r.body.length);
+      finish({
+        status: r.status >= 400 ? "error" : "ok",
+        http_status: r.status,
+        truncated: r.truncated,
+        ...(r.rule ? { rule: r.rule } : {}),
+      });
+      return result;
+    } catch (err) {
+      const message = extra.signal.aborted ? "cancelled by the client" : `request failed: ${String(err)}`;
+      finish({ status: "error", message });
+      return toolError(message, { code: "upstream.unreachable" });
+    }
+  }
+  const parsed = parseQueryArgs(rawArgs);
+  if (!parsed.ok) {
+    finish({ status: "refused", message: parsed.message });
+    throw new McpError(ErrorCode.InvalidParams, `${name}: ${parsed.message}`);
+  }
+  // The statement runs under its own signal: a client that is told "held" and goes away does not cancel
+  // it; closing the MCP session does.
+  const running = new AbortController();
+  const onClose = () => running.abort();
+  ctx.closing.addEventListener("abort", onClose, { once: true });
+  const onClientAbort = () => running.abort();
+  extra.signal.addEventListener("abort", onClientAbort, { once: true });
+  let heldNotice: HeldNotice | null = null;
+  let ticker: ReturnType<typeof setInterval> | null = null;
+  let answerHeld: ((notice: HeldNotice) => void) | null = null;
+  const heldAnswer = new Promise<HeldNotice>((resolve) => {
+    answerHeld = resolve;
+  });
+  const onHeld = (notice: HeldNotice) => {
+    heldNotice = notice;
+    ctx.session.record({
+      t: nowMicros(),
+      dir: "server",
+      kind: "tools/held",
+      data: { seq, request_id: notice.requestId },
+    });
+    const token = extra.progressToken;
+    if (token === undefined) {
+      answerHeld?.(notice);
+      return;
+    }
+    let n = 0;
+    const tell = () =>
+      void extra.progress(token, ++n, `${notice.message}. ${notice.hint}`).catch(() => undefined);
+    tell();
+    ticker = setInterval(tell, PROGRESS_EVERY_MS);
+  };
+  const run = ctx
+    .sql(tool.connection)
+    .run(parsed.args, onHeld, running.signal)
+    .finally(() => {
+      if (ticker) clearInterval(ticker);
+      ctx.closing.removeEventListener("abort", onClose);
+    });
+  const settle = (outcome: SqlOutcome) => {
+    const held = heldNotice as HeldNotice | null;
+    const request = held ? { request_id: held.requestId } : {};
+    if (outcome.ok) {
+      const r = outcome.result;
+      finish({ status: "ok", rows: r.rowCount, truncated: r.truncated, command: r.command, ...request });
+    } else {
+      const rule = /\(rule ([\w.]+)\)/.exec(outcome.error.message)?.[1];
+      finish({
+        status: "error",
+        sqlstate: outcome.error.sqlstate,
+        message: outcome.error.message,
+        ...(rule ? { rule } : {}),
+        ...request,
+      });
+    }
+  };
+  const first = await Promise.race([
+    run.then((o) => ({ done: true as const, outcome: o })),
+    heldAnswer.then((n) => ({ done: false as const, notice: n })),
+  ]);
+  extra.signal.removeEventListener("abort", onClientAbort);
+  if (!first.done) {
+    // No progress channel: the caller learns the request and how to approve it now; the statement stays
+    // held (bound to this one call) and its outcome is recorded in this session when the approver decides.
+    void run.then(settle, () => undefined);
+    return heldResult(first.notice, tool.connection);
+  }
+  settle(first.outcome);
+  const result = formatSql(first.outcome);
+  ctx.count(0, result.content[0]?.text.length ?? 0);
+  return result;
+}

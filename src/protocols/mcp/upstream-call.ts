@@ -1,0 +1,123 @@
+// One tools/call to an upstream MCP server, narrated: decided on the tool's name and arguments in the
+// connection's own gateway session, held for review when the policy says so (progress while held), made
+// durable when the decision asks, forwarded with exactly the arguments decided, its result masked for the
+// decision's rules (or refused when it cannot be), recorded, and completed in the audit log.
+import { nowMicros } from "../../core/clock.ts";
+import { type Decision, deny } from "../../core/decision.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
+import { maskResult } from "./mask.ts";
+import { toolError } from "./results.ts";
+import type { CallExtra, ToolResult } from "./tool-call.ts";
+import { type CallOutcome, withoutSecrets } from "./transcript.ts";
+import { mcpCommand, type UpstreamConnection } from "./upstream-session.ts";
+
+const MAX_ARGS = 1 << 20;
+
+export async function callUpstream(
+  conn: UpstreamConnection,
+  masking: MaskingEngine,
+  tool: string,
+  /** The tools/list decision that hid this tool: the call is refused with it, never decided afresh. */
+  hiddenBy: Decision | null,
+  args: Record<string, unknown>,
+  extra: CallExtra,
+  finish: (outcome: CallOutcome) => void,
+): Promise<ToolResult> {
+  const { session } = conn;
+  const started = nowMicros();
+  const argText = JSON.stringify(args);
+  if (argText.length > MAX_ARGS) {
+    finish({ status: "refused", message: "arguments too large" });
+    return toolError(`the arguments are larger than ${MAX_ARGS} bytes`, { code: "protocol.too_large" });
+  }
+  // The arguments decided are the ones forwarded: a frozen copy made from the text the policy saw.
+  const decided = JSON.parse(argText) as Record<string, unknown>;
+  const command = mcpCommand("tools/call", tool, decided);
+  conn.stats.commands++;
+  conn.stats.bytesFromClient += argText.length;
+  session.record({
+    t: started,
+    dir: "client",
+    kind: "tools/call",
+    data: { tool, arguments: withoutSecrets(decided) },
+  });
+  let decision: Decision = hiddenBy ?? (await session.decide(command));
+  if (decision.action === "review") {
+    const token = extra.progressToken;
+    let n = 0;
+    let ticker: ReturnType<typeof setInterval> | null = null;
+    decision = await session.review(command, decision, {}, (notice) => {
+      if (token === undefined) return;
+      const tell = () =>
+        void extra.progress(token, ++n, `${notice.message}. ${notice.hint}`).catch(() => undefined);
+      tell();
+      ticker = setInterval(tell, 5_000);
+    });
+    if (ticker) clearInterval(ticker);
+    if (decision.action !== "allow") decision = { ...decision, action: "deny" };
+  }
+  const refuse = (d: Decision) => {
+    session.completed(command, d, {
+      tag: null,
+      rows: 0,
+      durationUs: nowMicros() - started,
+      error: { code: "42501", message: d.reason },
+    });
+    finish({
+      status: "error",
+      rule: d.rule,
+      message: d.reason,
+      ...(d.approval ? { request_id: d.approval.id } : {}),
+    });
+    return toolError(`permission denied by policy: ${d.reason} (rule ${d.rule})`, {
+      code: "policy.denied",
+      rule: d.rule,
+    });
+  };
+  if (decision.action !== "allow") return refuse(decision);
+  if (!session.recordable()) return refuse(deny("audit store unavailable", "custos.audit_unavailable"));
+  if (decision.record === "sync") await session.durable();
+  let raw: Awaited<ReturnType<typeof conn.upstream.call>>;
+  try {
+    raw = await conn.upstream.call(tool, decided, extra.signal);
+  } catch (err) {
+    const message = extra.signal.aborted ? "cancelled by the client" : `the upstream failed: ${String(err)}`;
+    session.event("upstream.error", {
+      connection: session.connection.name,
+      code: "upstream.protocol",
+      message,
+    });
+    session.completed(command, decision, {
+      tag: null,
+      rows: 0,
+      durationUs: nowMicros() - started,
+      error: { code: "upstream", message },
+    });
+    finish({ status: "error", message });
+    return toolError(message, { code: "upstream.protocol" });
+  }
+  let result = raw;
+  let evidence: Record<string, unknown> | undefined;
+  if (decision.mask.length > 0) {
+    let masked: ReturnType<typeof maskResult>;
+    try {
+      masked = maskResult(masking, decision.mask, raw);
+    } catch (err) {
+      return refuse(deny(err instanceof Error ? err.message : String(err), "custos.mask_unavailable"));
+    }
+    if (!masked.ok) return refuse(deny(masked.reason, "custos.mask_unavailable"));
+    result = masked.result;
+    evidence = masked.evidence;
+  }
+  const out = JSON.stringify(result);
+  conn.stats.bytesToClient += out.length;
+  session.record({ t: nowMicros(), dir: "server", kind: "tools/result", data: { tool, result } });
+  session.completed(command, decision, {
+    tag: result.isError ? "error" : "ok",
+    rows: 0,
+    durationUs: nowMicros() - started,
+    detail: evidence ? { masking: evidence } : {},
+  });
+  finish({ status: result.isError ? "error" : "ok", rule: decision.rule });
+  return result as ToolResult;
+}
