@@ -56,7 +56,7 @@ export function apiClient(flags: Record<string, string | boolean | undefined>): 
   };
 }
 
-function gatewayBase(flags: Record<string, string | boolean | undefined>): string {
+export function gatewayBase(flags: Record<string, string | boolean | undefined>): string {
   if (typeof flags.gateway === "string") return flags.gateway.replace(/\/+$/, "");
   if (typeof flags.config === "string") {
     const { host, port } = loadConfig(flags.config).listen.http;

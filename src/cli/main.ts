@@ -6,6 +6,7 @@ import { auditExportKeyCommand } from "./audit-export-key.ts";
 import { auditProveCommand } from "./audit-prove.ts";
 import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
+import { awsCredentialsCommand } from "./aws-credentials.ts";
 import { type CliCommand, CliError } from "./command.ts";
 import { connectionsClassifyCommand } from "./connections-classify.ts";
 import { demoCommand } from "./demo.ts";
@@ -34,6 +35,7 @@ const commands: CliCommand[] = [
   ...accessCommands,
   approveCommand,
   denyCommand,
+  awsCredentialsCommand,
 ];
 
 function overview(): string {

@@ -3,6 +3,8 @@
 // listener binds, and how a validated entry resolves (secrets and paths, through the loader's context).
 // The loader and the schema read only this list, so adding a protocol's configuration is one line here.
 import type { z } from "zod";
+import { resolveAwsConnection } from "./aws-load.ts";
+import { awsConnection } from "./aws-schema.ts";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
 import type { HostPort } from "./listen-address.ts";
@@ -24,6 +26,13 @@ export interface ProtocolConfig {
   resolve(raw: any, at: string, ctx: ProtocolLoadContext): ProtocolConnectionConfig;
 }
 
-export const protocolConfigs: readonly ProtocolConfig[] = [];
+export const protocolConfigs: readonly ProtocolConfig[] = [
+  {
+    type: "aws",
+    schema: awsConnection,
+    listen: { key: "aws", default: { host: "127.0.0.1", port: 4566 } },
+    resolve: resolveAwsConnection,
+  },
+];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);
