@@ -297,3 +297,116 @@ export async function run(
   clearTimeout(timer);
   return { stdout, stderr, code };
 }
+
+export interface Creds {
+  id: string;
+  secret: string;
+}
+
+/** `POST /aws/credentials` as `custos aws credentials` does it. */
+export async function mint(g: AwsGateway, connection: string, token: string): Promise<Creds> {
+  const res = await fetch(`http://127.0.0.1:${g.httpPort}/aws/credentials`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ connection }),
+  });
+  const json = (await res.json()) as Record<string, string>;
+  if (!res.ok) throw new Error(`mint: ${res.status} ${JSON.stringify(json)}`);
+  return { id: json.AccessKeyId!, secret: json.SecretAccessKey! };
+}
+
+export interface SignedCall {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A DynamoDB JSON call signed like an SDK signs it (host, x-amz-date, x-amz-target, content-type). */
+export function signedDynamo(
+  base: string,
+  creds: Creds,
+  action: string,
+  body: unknown,
+  opts: { now?: number; region?: string } = {},
+): SignedCall {
+  const text = JSON.stringify(body);
+  const date = amzDate(opts.now ?? Date.now());
+  const headers: Record<string, string> = {
+    host: new URL(base).host,
+    "x-amz-date": date,
+    "x-amz-target": `DynamoDB_20120810.${action}`,
+    "content-type": "application/x-amz-json-1.0",
+  };
+  const s = sign({
+    method: "POST",
+    canonicalUri: "/",
+    query: [],
+    headers,
+    payloadHash: new Bun.CryptoHasher("sha256").update(text).digest("hex"),
+    scope: { date: date.slice(0, 8), region: opts.region ?? "us-east-1", service: "dynamodb" },
+    amzDate: date,
+    accessKeyId: creds.id,
+    secret: creds.secret,
+  });
+  return {
+    url: `${base}/`,
+    method: "POST",
+    headers: { ...headers, authorization: s.authorization },
+    body: text,
+  };
+}
+
+export async function send(c: SignedCall): Promise<{ status: number; text: string }> {
+  const res = await fetch(c.url, { method: c.method, headers: c.headers, body: c.body });
+  return { status: res.status, text: await res.text() };
+}
+
+/** A TCP relay that keeps every byte in both directions (what a target received, what a client got). */
+export async function tapProxy(targetPort: number) {
+  const port = await freePort();
+  const up: Uint8Array[] = [];
+  const down: Uint8Array[] = [];
+  type Pair = { upstream?: import("bun").Socket<unknown>; early: Uint8Array[] };
+  const server = Bun.listen<Pair>({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      open(client) {
+        const pair: Pair = { early: [] };
+        client.data = pair;
+        void Bun.connect({
+          hostname: "127.0.0.1",
+          port: targetPort,
+          socket: {
+            open(u) {
+              pair.upstream = u;
+              for (const b of pair.early) u.write(b);
+            },
+            data(_u, chunk) {
+              down.push(new Uint8Array(chunk));
+              client.write(chunk);
+            },
+            close() {
+              client.end();
+            },
+          },
+        });
+      },
+      data(client, chunk) {
+        up.push(new Uint8Array(chunk));
+        if (client.data.upstream) client.data.upstream.write(chunk);
+        else client.data.early.push(new Uint8Array(chunk));
+      },
+      close(client) {
+        client.data.upstream?.end();
+      },
+    },
+  });
+  return {
+    port,
+    sent: () => Buffer.concat(up),
+    received: () => Buffer.concat(down),
+    stop: () => server.stop(true),
+  };
+}
