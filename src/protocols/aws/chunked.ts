@@ -46,59 +46,87 @@ export function resignChunks(
   maxChunk: number,
   onData: (data: Uint8Array) => void,
 ): TransformStream<Uint8Array, Uint8Array> {
-  let buf: Uint8Array = new Uint8Array(0);
   let callerPrev = caller.seed;
   let upstreamPrev = upstream.seed;
-  let done = false;
-  const step = (controller: TransformStreamDefaultController<Uint8Array>) => {
-    for (;;) {
-      if (done) {
-        if (buf.length > 0) throw bad("bytes after the final chunk");
-        return;
-      }
-      const nl = buf.indexOf(10);
-      if (nl === -1) {
-        if (buf.length > MAX_HEADER) throw bad("a chunk header is too long");
-        return;
-      }
-      if (nl === 0 || buf[nl - 1] !== 13) throw bad("a chunk header does not end in CRLF");
-      const header = decoder.decode(buf.subarray(0, nl - 1));
-      const m = /^([0-9a-fA-F]{1,16});chunk-signature=([0-9a-f]{64})$/.exec(header);
-      if (!m) throw bad("a chunk header is not <hex size>;chunk-signature=<signature>");
-      const size = Number.parseInt(m[1]!, 16);
-      if (size > maxChunk) throw bad(`a chunk of ${size} bytes exceeds the ${maxChunk}-byte bound`);
-      const start = nl + 1;
-      const end = start + size;
-      // The final chunk is followed by an empty line; every other by CRLF after its data.
-      if (buf.length < end + 2) return;
-      if (buf[end] !== 13 || buf[end + 1] !== 10) throw bad("chunk data is not followed by CRLF");
-      const data = buf.slice(start, end);
-      const hash = createHash("sha256").update(data).digest("hex");
-      const expected = hmacHex(caller.key, chunkStringToSign(caller.amzDate, caller.scope, callerPrev, hash));
-      if (!sameSignature(expected, m[2]!)) throw bad("a chunk signature does not match");
-      callerPrev = expected;
-      const resigned = hmacHex(
-        upstream.key,
-        chunkStringToSign(upstream.amzDate, upstream.scope, upstreamPrev, hash),
-      );
-      upstreamPrev = resigned;
-      controller.enqueue(encoder.encode(`${m[1]!.toLowerCase()};chunk-signature=${resigned}\r\n`));
-      if (size > 0) {
-        onData(data);
-        controller.enqueue(data);
-      }
-      controller.enqueue(CRLF);
-      buf = buf.slice(end + 2);
-      if (size === 0) done = true;
+  // Each byte is looked at once: header bytes gathered (bounded), data pieces hashed as they arrive and
+  // kept as views of the arriving buffers until the chunk's signature is checked.
+  let state: "header" | "data" | "crlf" | "done" = "header";
+  let header: Uint8Array = new Uint8Array(0);
+  let size = 0;
+  let remaining = 0;
+  let signature = "";
+  let sizeText = "";
+  let hash = createHash("sha256");
+  let pieces: Uint8Array[] = [];
+  let crlf = 0;
+  const endChunk = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    const digest = hash.digest("hex");
+    const expected = hmacHex(caller.key, chunkStringToSign(caller.amzDate, caller.scope, callerPrev, digest));
+    if (!sameSignature(expected, signature)) throw bad("a chunk signature does not match");
+    callerPrev = expected;
+    upstreamPrev = hmacHex(
+      upstream.key,
+      chunkStringToSign(upstream.amzDate, upstream.scope, upstreamPrev, digest),
+    );
+    controller.enqueue(encoder.encode(`${sizeText};chunk-signature=${upstreamPrev}\r\n`));
+    for (const p of pieces) {
+      onData(p);
+      controller.enqueue(p);
     }
+    controller.enqueue(CRLF);
+    pieces = [];
+    hash = createHash("sha256");
+    state = size === 0 ? "done" : "header";
   };
   return new TransformStream({
     transform(chunk, controller) {
-      buf = concat(buf, chunk);
-      step(controller);
+      let at = 0;
+      while (at < chunk.length) {
+        if (state === "done") throw bad("bytes after the final chunk");
+        if (state === "header") {
+          const nl = chunk.indexOf(10, at);
+          const part = chunk.subarray(at, nl === -1 ? chunk.length : nl + 1);
+          header = concat(header, part);
+          at += part.length;
+          if (header.length > MAX_HEADER) throw bad("a chunk header is too long");
+          if (nl === -1) continue;
+          if (header.length < 2 || header[header.length - 2] !== 13)
+            throw bad("a chunk header does not end in CRLF");
+          const m = /^([0-9a-fA-F]{1,16});chunk-signature=([0-9a-f]{64})$/.exec(
+            decoder.decode(header.subarray(0, -2)),
+          );
+          header = new Uint8Array(0);
+          if (!m) throw bad("a chunk header is not <hex size>;chunk-signature=<signature>");
+          size = Number.parseInt(m[1]!, 16);
+          if (size > maxChunk) throw bad(`a chunk of ${size} bytes exceeds the ${maxChunk}-byte bound`);
+          sizeText = m[1]!.toLowerCase();
+          signature = m[2]!;
+          remaining = size;
+          state = remaining === 0 ? "crlf" : "data";
+          crlf = 0;
+          continue;
+        }
+        if (state === "data") {
+          const take = Math.min(remaining, chunk.length - at);
+          const piece = chunk.subarray(at, at + take);
+          hash.update(piece);
+          pieces.push(piece);
+          remaining -= take;
+          at += take;
+          if (remaining === 0) {
+            state = "crlf";
+            crlf = 0;
+          }
+          continue;
+        }
+        // CRLF after the data (the final, empty chunk's included).
+        if (chunk[at] !== (crlf === 0 ? 13 : 10)) throw bad("chunk data is not followed by CRLF");
+        at++;
+        if (++crlf === 2) endChunk(controller);
+      }
     },
     flush() {
-      if (!done) throw bad("the body ended before its final chunk");
+      if (state !== "done") throw bad("the body ended before its final chunk");
     },
   });
 }

@@ -497,24 +497,31 @@ function commandOf(op: AwsOperation, method: string, relayed: Record<string, str
   };
 }
 
-/** A streamed body whose signed hash (hex mode) is checked as it passes: a mismatch aborts the upload. */
+/**
+ * A streamed body whose signed hash (hex mode) is checked as it passes. The last piece is held back
+ * until the hash is known, so a body that does not match never reaches the target whole (its declared
+ * length unmet, the upload fails there).
+ */
 function payloadCheck(
   expected: string | null,
   onData: (d: Uint8Array) => void,
 ): TransformStream<Uint8Array, Uint8Array> {
   const hash = new Bun.CryptoHasher("sha256");
+  let held: Uint8Array | null = null;
   return new TransformStream({
     transform(chunk, controller) {
       if (expected !== null) hash.update(chunk);
       onData(chunk);
-      controller.enqueue(chunk);
+      if (held !== null) controller.enqueue(held);
+      held = chunk;
     },
-    flush() {
+    flush(controller) {
       if (expected !== null && hash.digest("hex") !== expected)
         throw new CustosError(
           "protocol.malformed",
           "the body does not match its signed x-amz-content-sha256",
         );
+      if (held !== null) controller.enqueue(held);
     },
   });
 }

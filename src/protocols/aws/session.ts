@@ -4,7 +4,7 @@
 // the secret derived by HMAC from its own key and the key id. Nothing secret is stored: the key id maps to
 // the session, and the secret is re-derived to verify each request. The token stays in memory only, so an
 // idle-closed session can be reopened (identity checked again) while the credential lives.
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CustosError } from "../../core/errors.ts";
@@ -34,6 +34,7 @@ interface Entry {
 }
 
 const KEY_FILE = "aws-credentials.key";
+const REUSE_MARGIN_MS = 60_000;
 // RFC 4648 base32 alphabet: upper-case letters and digits, like AWS's own key ids.
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -74,6 +75,8 @@ export function deriveSecret(key: Uint8Array, keyId: string): string {
 
 export class CredentialRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** connection + token digest → key id: a CLI that runs credential_process per command reuses one session. */
+  private readonly byToken = new Map<string, string>();
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
@@ -90,6 +93,14 @@ export class CredentialRegistry {
     const target = this.targets.get(connection);
     if (!target)
       return new CustosError("access.unknown_connection", `no aws connection named "${connection}"`);
+    const tokenKey = `${connection}\u0000${createHash("sha256").update(token).digest("hex")}`;
+    const live = this.entries.get(this.byToken.get(tokenKey) ?? "");
+    // Handed out again while it has a minute left; the identity is checked again by reopening when idle.
+    if (live && live.expiresAt - Date.now() > REUSE_MARGIN_MS) {
+      const s = await this.session(live);
+      if (s instanceof CustosError) return s;
+      return this.credential(live);
+    }
     const keyId = newKeyId();
     const entry: Entry = {
       keyId,
@@ -110,10 +121,15 @@ export class CredentialRegistry {
     entry.expiresAt = Math.min(Date.now() + target.credentialTtlMs, opened.identity.expiresAt);
     opened.event("aws.credential_issued", { access_key_id: keyId, expires_at: entry.expiresAt });
     this.entries.set(keyId, entry);
+    this.byToken.set(tokenKey, keyId);
+    return this.credential(entry);
+  }
+
+  private credential(entry: Entry): MintedCredential {
     return {
       Version: 1,
-      AccessKeyId: keyId,
-      SecretAccessKey: deriveSecret(this.key, keyId),
+      AccessKeyId: entry.keyId,
+      SecretAccessKey: deriveSecret(this.key, entry.keyId),
       Expiration: new Date(entry.expiresAt).toISOString(),
     };
   }
@@ -157,6 +173,7 @@ export class CredentialRegistry {
       entry.session = null;
     }
     this.entries.clear();
+    this.byToken.clear();
     await Promise.all(closing);
   }
 
@@ -198,6 +215,7 @@ export class CredentialRegistry {
       if (now >= entry.expiresAt) {
         this.closeSession(entry, "expired");
         this.entries.delete(keyId);
+        for (const [k, v] of this.byToken) if (v === keyId) this.byToken.delete(k);
         continue;
       }
       const s = entry.session;
