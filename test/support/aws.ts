@@ -337,6 +337,8 @@ export function signedDynamo(
     "x-amz-date": date,
     "x-amz-target": `DynamoDB_20120810.${action}`,
     "content-type": "application/x-amz-json-1.0",
+    // What the SDKs send (and sign) with every call, so two identical calls in one second differ.
+    "amz-sdk-invocation-id": crypto.randomUUID(),
   };
   const s = sign({
     method: "POST",
