@@ -181,3 +181,28 @@ describe("SQS", () => {
     expect(list.stdout).not.toContain(`:${moto.port}`);
   });
 });
+
+describe("boto3", () => {
+  test("boto3 with the credential_process profile reads masked items and is refused an IAM change", async () => {
+    const script = `
+import boto3, json, botocore.exceptions as e
+s = boto3.Session(profile_name="custos")
+ddb = s.client("dynamodb")
+item = ddb.get_item(TableName="customers", Key={"id": {"S": "c1"}})["Item"]
+print(json.dumps(item))
+try:
+    s.client("iam").attach_user_policy(UserName="custos-gateway", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    print("IAM-CHANGED")
+except e.ClientError as err:
+    print("refused", err.response["Error"]["Code"])
+`;
+    const r = await run([deps.AWS_PYTHON, "-c", script], agentEnv);
+    expect(r.code, r.stderr).toBe(0);
+    const all = r.stdout + r.stderr;
+    expect(all).not.toContain(SSN);
+    expect(all).not.toContain(EMAIL);
+    expect(all).toContain("Arlington");
+    expect(r.stdout).toContain("refused AccessDenied");
+    expect(r.stdout).not.toContain("IAM-CHANGED");
+  });
+});
