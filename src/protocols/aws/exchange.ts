@@ -439,7 +439,8 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
         bytes_in: body?.length ?? declaredIn,
         bytes_out: bytes,
         service,
-        action: op.action,
+        // Not `action`: the statement event's `action` is the decision's.
+        operation: op.action,
         resource: op.resource,
         ...(masking ? { masking: masking.json.evidence } : {}),
       },

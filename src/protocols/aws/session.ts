@@ -35,6 +35,7 @@ interface Entry {
 
 const KEY_FILE = "aws-credentials.key";
 const REUSE_MARGIN_MS = 60_000;
+const EXPIRED_KEPT_MS = 15 * 60_000;
 // RFC 4648 base32 alphabet: upper-case letters and digits, like AWS's own key ids.
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -214,6 +215,8 @@ export class CredentialRegistry {
       if (entry.inflight > 0) continue;
       if (now >= entry.expiresAt) {
         this.closeSession(entry, "expired");
+        // Kept a while so a late call is told its credential expired rather than that it is unknown.
+        if (now - entry.expiresAt < EXPIRED_KEPT_MS) continue;
         this.entries.delete(keyId);
         for (const [k, v] of this.byToken) if (v === keyId) this.byToken.delete(k);
         continue;

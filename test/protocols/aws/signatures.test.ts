@@ -210,3 +210,28 @@ describe("whose credentials reach whom", () => {
     expect(got).not.toContain(moto.accessKeyId);
   });
 });
+
+describe("the record", () => {
+  test("each call is a statement event naming service, action, resource, decision and status; no secret is logged", async () => {
+    const { allEvents, withStore } = await import("../../support/audit-read.ts");
+    // biome-ignore lint/suspicious/noExplicitAny: withStore reads only the recorder and the data dir.
+    const events = await withStore(g as any, (s) => allEvents(s));
+    const calls = events.filter((e) => e.type === "statement" && String(e.data.text).startsWith("dynamodb:"));
+    const put = calls.find(
+      (e) =>
+        e.data.text === "dynamodb:PutItem arn:aws:dynamodb:us-east-1::table/ledger" && e.data.tag === "200",
+    );
+    expect(put?.data.action).toBe("allow");
+    expect(put?.data.operation).toBe("PutItem");
+    expect(put?.data.status).toBe(200);
+    expect(events.some((e) => e.type === "aws.credential_issued" && e.data.access_key_id === human.id)).toBe(
+      true,
+    );
+    const all = JSON.stringify(events, (_k, v) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : v,
+    );
+    expect(all).not.toContain(human.secret);
+    expect(all).not.toContain(moto.secretAccessKey);
+    expect(all).not.toContain(humanToken);
+  });
+});
