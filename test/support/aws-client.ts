@@ -90,7 +90,13 @@ export async function putObject(
     headers["content-encoding"] = "aws-chunked";
     headers["x-amz-decoded-content-length"] = String(size);
   }
-  const trailerText = "x-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+  // The trailer carries the body's real CRC32 (MinIO checks it), big-endian, base64.
+  let crc = 0;
+  if (mode === "chunked-unsigned-trailer")
+    for await (const c of patternStream(size, piece)) crc = Bun.hash.crc32(c, crc);
+  const crcBytes = new Uint8Array(4);
+  new DataView(crcBytes.buffer).setUint32(0, crc >>> 0);
+  const trailerText = `x-amz-checksum-crc32:${Buffer.from(crcBytes).toString("base64")}\r\n\r\n`;
   if (mode === "chunked-unsigned-trailer") {
     const chunks = Math.ceil(size / piece);
     const last = size - (chunks - 1) * piece;
