@@ -328,6 +328,16 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
       );
     }
   }
+  // A range of a text object could cut a regulated value where the detectors no longer see it.
+  if (masking !== null && op.action === "GetObject" && relayed.range !== undefined) {
+    const message = "ranged reads are not relayed to masked identities (a range can cut a masked value)";
+    return fail(
+      deny(message, "custos.aws_masked_range"),
+      { status: 403, code: "AccessDenied", message },
+      protocol,
+      command,
+    );
+  }
   if (decision.record === "sync") {
     try {
       await session.durable();

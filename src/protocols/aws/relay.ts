@@ -38,7 +38,16 @@ export interface RelayContext {
   done(status: number, bodyHead: Uint8Array, bytes: number, error: CustosError | null): void;
 }
 
-export function responseHeaders(up: Headers, r: Rewrites, bodyChanged: boolean): Headers {
+/**
+ * The headers relayed. Object metadata (`x-amz-meta-*`) is data: masked for masked identities by its
+ * name (`x-amz-meta-ssn` by `ssn`) and the detectors, like a body field.
+ */
+export function responseHeaders(
+  up: Headers,
+  r: Rewrites,
+  bodyChanged: boolean,
+  masking: Masking | null = null,
+): Headers {
   const out = new Headers();
   for (const [name, value] of up) {
     const n = name.toLowerCase();
@@ -46,7 +55,11 @@ export function responseHeaders(up: Headers, r: Rewrites, bodyChanged: boolean):
     if (n === "x-amz-id-2") continue;
     if (bodyChanged && (n === "content-length" || n === "x-amz-crc32" || n.startsWith("x-amz-checksum-")))
       continue;
-    out.append(n, n === "location" ? applyRewrites(value, r) : applyRewrites(value, r));
+    const text = applyRewrites(value, r);
+    out.append(
+      n,
+      masking !== null && n.startsWith("x-amz-meta-") ? masking.plans.field(n.slice(11), text) : text,
+    );
   }
   return out;
 }
@@ -122,7 +135,7 @@ export async function relayResponse(up: Response, c: RelayContext): Promise<Resp
   const status = up.status;
   if (c.head || up.body === null || status === 204 || status === 304) {
     c.done(status, new Uint8Array(0), 0, null);
-    return new Response(null, { status, headers: responseHeaders(up.headers, c.rewrites, false) });
+    return new Response(null, { status, headers: responseHeaders(up.headers, c.rewrites, false, c.masking) });
   }
   const contentType = up.headers.get("content-type");
   if (c.objectBody && status >= 200 && status < 300) {
@@ -140,7 +153,10 @@ export async function relayResponse(up: Response, c: RelayContext): Promise<Resp
       }
     }
     const out = tapped(body, c.recordBody, (head, bytes, error) => c.done(status, head, bytes, error));
-    return new Response(out, { status, headers: responseHeaders(up.headers, c.rewrites, changed) });
+    return new Response(out, {
+      status,
+      headers: responseHeaders(up.headers, c.rewrites, changed, c.masking),
+    });
   }
   const read = await readBounded(up.body, c.maskBody);
   if (!read.complete) {
@@ -153,7 +169,7 @@ export async function relayResponse(up: Response, c: RelayContext): Promise<Resp
   const kind = documentKind(contentType, c.service);
   const masked = maskDocument(c.service, kind, read.bytes, c.rewrites, c.masking);
   const changed = masked.length !== read.bytes.length || !masked.every((b, i) => b === read.bytes[i]);
-  const headers = responseHeaders(up.headers, c.rewrites, changed);
+  const headers = responseHeaders(up.headers, c.rewrites, changed, c.masking);
   // DynamoDB clients check the body against x-amz-crc32 (and retry on a mismatch): recomputed.
   if (changed && up.headers.has("x-amz-crc32")) headers.set("x-amz-crc32", String(Bun.hash.crc32(masked)));
   c.done(status, masked.subarray(0, c.recordBody), masked.length, null);

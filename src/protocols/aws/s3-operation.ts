@@ -1,6 +1,6 @@
 // The S3 REST API's operation for a request: method, bucket, key and sub-resource (Amazon S3 API
-// Reference, each operation's "Request Syntax"). Path-style addressing only (`/bucket/key`): the gateway is
-// reached by address, so a virtual-hosted bucket in Host is not expected and is refused. Pure.
+// Reference, each operation's "Request Syntax"). Path-style addressing only (`/bucket/key`): Host is never
+// read, and the request is forwarded path-style, so what is decided is what the target addresses. Pure.
 // A query parameter nobody listed is refused: S3 treats unknown sub-resources as operations of their own.
 
 export interface S3Operation {

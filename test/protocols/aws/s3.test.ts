@@ -128,6 +128,29 @@ describe("reads", () => {
     );
   });
 
+  test("object metadata is masked for an agent; a ranged read of a text object is refused to it", async () => {
+    const head = await aws(agentEnv, "s3api", "head-object", "--bucket", "reports", "--key", "tagged.txt");
+    expect(head.code, head.stderr).toBe(0);
+    expect(head.stdout + head.stderr).not.toContain(SSN);
+    expect(JSON.parse(head.stdout).Metadata.owner).toBe("ops");
+    const range = await aws(
+      agentEnv,
+      "s3api",
+      "get-object",
+      "--bucket",
+      "reports",
+      "--key",
+      "customers.txt",
+      "--range",
+      "bytes=40-60",
+      join(work, "r.txt"),
+    );
+    expect(range.code).not.toBe(0);
+    expect(range.stderr).toContain("AccessDenied");
+    const human = await aws(humanEnv, "s3api", "head-object", "--bucket", "reports", "--key", "tagged.txt");
+    expect(JSON.parse(human.stdout).Metadata.ssn).toBe(SSN);
+  });
+
   test("a human reads the object unmasked", async () => {
     const r = await aws(humanEnv, "s3", "cp", "s3://reports/customers.txt", "-");
     expect(r.code, r.stderr).toBe(0);
