@@ -56,7 +56,7 @@ export function apiClient(flags: Record<string, string | boolean | undefined>): 
   };
 }
 
-function gatewayBase(flags: Record<string, string | boolean | undefined>): string {
+export function gatewayBase(flags: Record<string, string | boolean | undefined>): string {
   if (typeof flags.gateway === "string") return flags.gateway.replace(/\/+$/, "");
   // Only listen.http / listen.public_url are read: an approver's copy of the config needs no secrets.
   if (typeof flags.config === "string") return gatewayAddressFromConfig(flags.config);

@@ -6,6 +6,7 @@ import { auditExportKeyCommand } from "./audit-export-key.ts";
 import { auditProveCommand } from "./audit-prove.ts";
 import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
+import { awsCredentialsCommand } from "./aws-credentials.ts";
 import { type CliCommand, CliError } from "./command.ts";
 import { connectionsClassifyCommand } from "./connections-classify.ts";
 import { consoleLinkCommand } from "./console-link.ts";
@@ -48,6 +49,7 @@ const commands: CliCommand[] = [
   denyCommand,
   versionCommand,
   healthcheckCommand,
+  awsCredentialsCommand,
 ];
 
 function overview(): string {

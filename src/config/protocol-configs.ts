@@ -3,6 +3,8 @@
 // listener binds, and how a validated entry resolves (secrets and paths, through the loader's context).
 // The loader and the schema read only this list, so adding a protocol's configuration is one line here.
 import type { z } from "zod";
+import { resolveAwsConnection } from "./aws-load.ts";
+import { awsConnection } from "./aws-schema.ts";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
 import { kubernetesConfig } from "./kubernetes-load.ts";
@@ -38,6 +40,12 @@ export const protocolConfigs: readonly ProtocolConfig[] = [
   },
   kubernetesConfig,
   { type: "mcp", schema: mcpConnectionSchema, listen: null, resolve: resolveMcpConnection },
+  {
+    type: "aws",
+    schema: awsConnection,
+    listen: { key: "aws", default: { host: "127.0.0.1", port: 4566 } },
+    resolve: resolveAwsConnection,
+  },
 ];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

@@ -215,6 +215,7 @@ export const rawConfigSchema = z.strictObject({
       postgres: listenAddress.default({ host: "127.0.0.1", port: 15432 }),
       http: listenAddress.default({ host: "127.0.0.1", port: 8080 }),
       kubernetes: listenAddress.optional(),
+      aws: listenAddress.optional(),
       public_url: publicUrl.optional(),
       ssh: listenAddress.optional(),
     })

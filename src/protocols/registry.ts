@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import type { ConnectionInfo, Gateway } from "../core/session.ts";
 import type { MaskingEngine } from "../masking/engine.ts";
 import type { Address } from "../net/listen.ts";
+import { awsProtocol } from "./aws/index.ts";
 import { kubernetesProtocol } from "./kubernetes/module.ts";
 import { mcpProtocol } from "./mcp/index.ts";
 import { sshProtocol } from "./ssh/index.ts";
@@ -63,4 +64,5 @@ export const protocols: readonly ProtocolModule[] = [
   sshProtocol as ProtocolModule,
   kubernetesProtocol as ProtocolModule,
   mcpProtocol,
+  awsProtocol as ProtocolModule,
 ];

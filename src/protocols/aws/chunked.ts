@@ -1,0 +1,191 @@
+// aws-chunked request bodies (Amazon S3 API Reference, "Signature Calculations for the Authorization
+// Header: Transferring Payload in Multiple Chunks (Chunked Upload)" and "… Including Trailing Headers"):
+//   signed:   <hex size>;chunk-signature=<64 hex>\r\n <data> \r\n  …  0;chunk-signature=<sig>\r\n\r\n
+//   unsigned: <hex size>\r\n <data> \r\n  …  0\r\n <trailer lines>\r\n
+// The signed form is verified chunk by chunk (each signature chains from the previous, starting at the
+// request's seed signature) and re-signed in the upstream's chain with the same chunk sizes, so the body's
+// length is unchanged. One chunk is held at a time (bounded); a bad chunk errors the stream, which aborts
+// the upstream request before it completes.
+import { createHash } from "node:crypto";
+import { CustosError } from "../../core/errors.ts";
+import { chunkStringToSign, hmacHex, type Scope, sameSignature } from "./sigv4.ts";
+
+export interface ChainKey {
+  key: Uint8Array;
+  scope: Scope;
+  amzDate: string;
+  /** The request's own signature: the first chunk's "previous signature". */
+  seed: string;
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const MAX_HEADER = 4096;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function bad(message: string): CustosError {
+  return new CustosError("protocol.malformed", `aws-chunked body: ${message}`);
+}
+
+/**
+ * Verifies a signed aws-chunked body against the caller's chain and re-signs it in `upstream`'s chain
+ * (`upstream` null: the chunks are only verified and decoded, for a caller that needs the bytes).
+ * `maxChunk` bounds the chunk held; `onData` sees each verified chunk's data (recording, counting).
+ */
+export function resignChunks(
+  caller: ChainKey,
+  upstream: ChainKey,
+  maxChunk: number,
+  onData: (data: Uint8Array) => void,
+): TransformStream<Uint8Array, Uint8Array> {
+  let callerPrev = caller.seed;
+  let upstreamPrev = upstream.seed;
+  // Each byte is looked at once: header bytes gathered (bounded), data pieces hashed as they arrive and
+  // kept as views of the arriving buffers until the chunk's signature is checked.
+  let state: "header" | "data" | "crlf" | "done" = "header";
+  let header: Uint8Array = new Uint8Array(0);
+  let size = 0;
+  let remaining = 0;
+  let signature = "";
+  let sizeText = "";
+  let hash = createHash("sha256");
+  let pieces: Uint8Array[] = [];
+  let crlf = 0;
+  const endChunk = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    const digest = hash.digest("hex");
+    const expected = hmacHex(caller.key, chunkStringToSign(caller.amzDate, caller.scope, callerPrev, digest));
+    if (!sameSignature(expected, signature)) throw bad("a chunk signature does not match");
+    callerPrev = expected;
+    upstreamPrev = hmacHex(
+      upstream.key,
+      chunkStringToSign(upstream.amzDate, upstream.scope, upstreamPrev, digest),
+    );
+    controller.enqueue(encoder.encode(`${sizeText};chunk-signature=${upstreamPrev}\r\n`));
+    for (const p of pieces) {
+      onData(p);
+      controller.enqueue(p);
+    }
+    controller.enqueue(CRLF);
+    pieces = [];
+    hash = createHash("sha256");
+    state = size === 0 ? "done" : "header";
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      let at = 0;
+      while (at < chunk.length) {
+        if (state === "done") throw bad("bytes after the final chunk");
+        if (state === "header") {
+          const nl = chunk.indexOf(10, at);
+          const part = chunk.subarray(at, nl === -1 ? chunk.length : nl + 1);
+          header = concat(header, part);
+          at += part.length;
+          if (header.length > MAX_HEADER) throw bad("a chunk header is too long");
+          if (nl === -1) continue;
+          if (header.length < 2 || header[header.length - 2] !== 13)
+            throw bad("a chunk header does not end in CRLF");
+          const m = /^([0-9a-fA-F]{1,16});chunk-signature=([0-9a-f]{64})$/.exec(
+            decoder.decode(header.subarray(0, -2)),
+          );
+          header = new Uint8Array(0);
+          if (!m) throw bad("a chunk header is not <hex size>;chunk-signature=<signature>");
+          size = Number.parseInt(m[1]!, 16);
+          if (size > maxChunk) throw bad(`a chunk of ${size} bytes exceeds the ${maxChunk}-byte bound`);
+          sizeText = m[1]!.toLowerCase();
+          signature = m[2]!;
+          remaining = size;
+          state = remaining === 0 ? "crlf" : "data";
+          crlf = 0;
+          continue;
+        }
+        if (state === "data") {
+          const take = Math.min(remaining, chunk.length - at);
+          const piece = chunk.subarray(at, at + take);
+          hash.update(piece);
+          pieces.push(piece);
+          remaining -= take;
+          at += take;
+          if (remaining === 0) {
+            state = "crlf";
+            crlf = 0;
+          }
+          continue;
+        }
+        // CRLF after the data (the final, empty chunk's included).
+        if (chunk[at] !== (crlf === 0 ? 13 : 10)) throw bad("chunk data is not followed by CRLF");
+        at++;
+        if (++crlf === 2) endChunk(controller);
+      }
+    },
+    flush() {
+      if (state !== "done") throw bad("the body ended before its final chunk");
+    },
+  });
+}
+
+/**
+ * Reads an unsigned aws-chunked body with trailers (STREAMING-UNSIGNED-PAYLOAD-TRAILER) and relays its
+ * bytes unchanged: nothing in it is signed, so nothing needs re-signing. The framing is still checked,
+ * so what the upstream stores is what was recorded; trailer lines must be `x-amz-checksum-*`.
+ */
+export function checkUnsignedChunks(
+  maxChunk: number,
+  onData: (data: Uint8Array) => void,
+): TransformStream<Uint8Array, Uint8Array> {
+  let buf: Uint8Array = new Uint8Array(0);
+  let state: "header" | "trailer" | "done" = "header";
+  const step = () => {
+    for (;;) {
+      if (state === "done") {
+        if (buf.length > 0) throw bad("bytes after the trailers");
+        return;
+      }
+      const nl = buf.indexOf(10);
+      if (nl === -1) {
+        if (buf.length > MAX_HEADER) throw bad("a chunk header is too long");
+        return;
+      }
+      if (nl === 0 || buf[nl - 1] !== 13) throw bad("a line does not end in CRLF");
+      const line = decoder.decode(buf.subarray(0, nl - 1));
+      if (state === "trailer") {
+        buf = buf.slice(nl + 1);
+        if (line === "") state = "done";
+        else if (!/^x-amz-checksum-[a-z0-9]+:[A-Za-z0-9+/=]+$/.test(line))
+          throw bad("a trailer is not an x-amz-checksum-* header");
+        continue;
+      }
+      const m = /^([0-9a-fA-F]{1,16})$/.exec(line);
+      if (!m) throw bad("a chunk header is not a hex size");
+      const size = Number.parseInt(m[1]!, 16);
+      if (size > maxChunk) throw bad(`a chunk of ${size} bytes exceeds the ${maxChunk}-byte bound`);
+      if (size === 0) {
+        buf = buf.slice(nl + 1);
+        state = "trailer";
+        continue;
+      }
+      const end = nl + 1 + size;
+      if (buf.length < end + 2) return;
+      if (buf[end] !== 13 || buf[end + 1] !== 10) throw bad("chunk data is not followed by CRLF");
+      onData(buf.subarray(nl + 1, end));
+      buf = buf.slice(end + 2);
+    }
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      controller.enqueue(chunk);
+      buf = concat(buf, chunk);
+      step();
+    },
+    flush() {
+      if (state !== "done") throw bad("the body ended before its trailers");
+    },
+  });
+}

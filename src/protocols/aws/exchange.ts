@@ -1,0 +1,538 @@
+// One AWS API call through the gateway, as narrated steps: verify the caller's signature (before reading
+// anything else), classify the operation, decide (holding a review until humans answer), record (durably
+// first when the decision asks), re-sign for the target and forward, then relay the response rewritten
+// and masked, and write the call's audit event once its body has been delivered or abandoned.
+import { randomBytes } from "node:crypto";
+import { nowMicros } from "../../core/clock.ts";
+import type { Command } from "../../core/command.ts";
+import { type Decision, deny } from "../../core/decision.ts";
+import { CustosError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import type { Gateway } from "../../core/session.ts";
+import type { MaskingEngine } from "../../masking/engine.ts";
+import { readBounded } from "../http/body.ts";
+import { FieldPlans } from "../http/field-plans.ts";
+import { jsonMasker } from "../http/mask.ts";
+import { checkUnsignedChunks, resignChunks } from "./chunked.ts";
+import { type AwsOperation, awsOperation, type WireProtocol } from "./codec.ts";
+import { type AwsError, errorResponse, protocolOf } from "./errors.ts";
+import { type Masking, rewritesFor } from "./mask.ts";
+import { relayResponse, tapped } from "./relay.ts";
+import type { CredentialRegistry } from "./session.ts";
+import { sha256Hex } from "./sigv4.ts";
+import { type AwsTarget, upstreamOrigin } from "./target.ts";
+import { planUpstream, relayedHeaders } from "./upstream.ts";
+import { type AuthFailureCode, parseAuth, queryPairs, ReplayGuard, verifySignature } from "./verify.ts";
+
+export interface ExchangeContext {
+  gateway: Gateway;
+  masking: MaskingEngine;
+  logger: Logger;
+  registry: CredentialRegistry;
+  targets: ReadonlyMap<string, AwsTarget>;
+  replay: Map<string, ReplayGuard>;
+  /** Lets a held request wait past the listener's idle time-out. */
+  holdOpen(req: Request): void;
+  clientAddr(req: Request): string;
+}
+
+/**
+ * Operations whose responses carry credentials of the target account (STS session credentials, a new
+ * IAM access key): refused whatever the policy says, since no masking rule could make them safe to relay.
+ */
+const CREDENTIAL_ACTIONS = new Set([
+  "sts:AssumeRole",
+  "sts:AssumeRoleWithSAML",
+  "sts:AssumeRoleWithWebIdentity",
+  "sts:AssumeRoot",
+  "sts:GetSessionToken",
+  "sts:GetFederationToken",
+  "iam:CreateAccessKey",
+  "iam:CreateServiceSpecificCredential",
+  "iam:ResetServiceSpecificCredential",
+  "iam:CreateLoginProfile",
+  "iam:UpdateLoginProfile",
+  "iam:ChangePassword",
+]);
+
+const AUTH_ERRORS: Record<AuthFailureCode, { status: number; code: string }> = {
+  missing: { status: 403, code: "MissingAuthenticationToken" },
+  malformed: { status: 400, code: "InvalidRequest" },
+  unknown_key: { status: 403, code: "InvalidAccessKeyId" },
+  expired: { status: 400, code: "ExpiredToken" },
+  skew: { status: 403, code: "RequestTimeTooSkewed" },
+  scope: { status: 400, code: "AuthorizationHeaderMalformed" },
+  unsigned_header: { status: 400, code: "InvalidRequest" },
+  signature: { status: 403, code: "SignatureDoesNotMatch" },
+  replay: { status: 403, code: "AccessDenied" },
+};
+
+function requestId(): string {
+  return randomBytes(8).toString("hex").toUpperCase();
+}
+
+/** The request target as sent (Bun keeps the client's escapes in `req.url`). */
+function splitTarget(url: string): { rawPath: string; rawQuery: string } {
+  const afterScheme = url.indexOf("//");
+  const pathStart = url.indexOf("/", afterScheme + 2);
+  const target = pathStart === -1 ? "/" : url.slice(pathStart);
+  const q = target.indexOf("?");
+  return q === -1
+    ? { rawPath: target, rawQuery: "" }
+    : { rawPath: target.slice(0, q), rawQuery: target.slice(q + 1) };
+}
+
+function streamsBody(service: string, method: string, rawPath: string, rawQuery: string): boolean {
+  if (service !== "s3" || method !== "PUT") return false;
+  // An object PUT (`/bucket/key`), plain or as a part of a multipart upload.
+  const slash = rawPath.indexOf("/", 1);
+  if (slash === -1 || slash === rawPath.length - 1) return false;
+  const names = (queryPairs(rawQuery) ?? []).map(([k]) => k).filter((k) => k !== "x-id");
+  return (
+    names.length === 0 || (names.length === 2 && names.includes("partNumber") && names.includes("uploadId"))
+  );
+}
+
+export async function exchange(ctx: ExchangeContext, req: Request): Promise<Response> {
+  const id = requestId();
+  const started = nowMicros();
+  const clientAddr = ctx.clientAddr(req);
+  const { rawPath, rawQuery } = splitTarget(req.url);
+  const raw = { method: req.method, rawPath, rawQuery, headers: req.headers };
+  const early = (protocol: WireProtocol, e: AwsError) => {
+    ctx.gateway.reject(
+      "aws",
+      clientAddr,
+      new CustosError(e.status === 400 ? "protocol.malformed" : "identity.invalid", e.message),
+    );
+    return errorResponse(protocol, e, id);
+  };
+  // 1. Who signed it: a key this gateway minted and still live.
+  const auth = parseAuth(raw);
+  if ("failure" in auth)
+    return early(protocolOf(null, req.headers), { ...AUTH_ERRORS[auth.failure], message: auth.message });
+  const service = auth.scope.service;
+  const protocol0 = protocolOf(service, req.headers);
+  const now = Date.now();
+  const found = ctx.registry.lookup(auth.accessKeyId, now);
+  if (found === "unknown")
+    return early(protocol0, {
+      ...AUTH_ERRORS.unknown_key,
+      message: "the access key id is not one this gateway issued (or it was revoked)",
+    });
+  if (found === "expired")
+    return early(protocol0, {
+      ...AUTH_ERRORS.expired,
+      message: "the credential has expired: run credential_process again",
+    });
+  const { entry, secret } = found;
+  const target = ctx.targets.get(entry.connection)!;
+  // 2. The body, when the operation reads it whole (all but S3 object uploads), within its bound.
+  const streaming = streamsBody(service, req.method, rawPath, rawQuery);
+  let body: Uint8Array | null = null;
+  if (!streaming && req.body !== null) {
+    const declared = Number(req.headers.get("content-length") ?? "NaN");
+    if (declared > target.limits.requestBody)
+      return early(protocol0, {
+        status: 413,
+        code: "EntityTooLarge",
+        message: `request bodies are limited to ${target.limits.requestBody} bytes`,
+      });
+    const read = await readBounded(req.body, target.limits.requestBody);
+    if (!read.complete) {
+      await read.stream.cancel().catch(() => {});
+      return early(protocol0, {
+        status: 413,
+        code: "EntityTooLarge",
+        message: `request bodies are limited to ${target.limits.requestBody} bytes`,
+      });
+    }
+    body = read.bytes;
+  } else if (!streaming) body = new Uint8Array(0);
+  // 3. The signature over exactly these bytes, then once only.
+  const verified = verifySignature(raw, auth, { now, clockSkewMs: target.clockSkewMs, secret, body });
+  if ("failure" in verified)
+    return early(protocol0, { ...AUTH_ERRORS[verified.failure], message: verified.message });
+  let guard = ctx.replay.get(entry.connection);
+  if (!guard) {
+    guard = new ReplayGuard(target.clockSkewMs);
+    ctx.replay.set(entry.connection, guard);
+  }
+  if (!guard.admit(auth.signature, now))
+    return early(protocol0, {
+      ...AUTH_ERRORS.replay,
+      message: "this signature was already used: a replayed request is refused",
+    });
+  if (!target.services.includes(service))
+    return early(protocol0, {
+      status: 403,
+      code: "AccessDenied",
+      message: `${service} is not a service of connection ${entry.connection}`,
+    });
+  if (auth.scope.region !== target.region)
+    return early(protocol0, {
+      ...AUTH_ERRORS.scope,
+      message: `connection ${entry.connection} signs for region ${target.region}, not ${auth.scope.region}`,
+    });
+
+  // 4. The session the credential names (reopened after an idle close: identity checked again).
+  const session = await ctx.registry.session(entry);
+  if (session instanceof CustosError)
+    return errorResponse(protocol0, { status: 403, code: "AccessDenied", message: session.message }, id);
+  const hold = ctx.registry.hold(entry);
+  const stats = hold.stats;
+  const declaredIn = Number(req.headers.get("content-length") ?? 0) || 0;
+  stats.bytesFromClient += body?.length ?? declaredIn;
+
+  // 5. What is asked, as the target will read it.
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    path = "\u0000";
+  }
+  const query = queryPairs(rawQuery) ?? [];
+  const clientOrigin = `http://${req.headers.get("host") ?? "localhost"}`;
+  const upOrigin = upstreamOrigin(target, service);
+  // SQS callers name queues by the URL the gateway gave them; the target knows them by its own.
+  let forwardBody = body;
+  if (body !== null && service === "sqs" && body.length > 0) {
+    const text = new TextDecoder().decode(body);
+    const swapped = text
+      .replaceAll(clientOrigin, upOrigin)
+      .replaceAll(encodeURIComponent(clientOrigin), encodeURIComponent(upOrigin));
+    if (swapped !== text) forwardBody = new TextEncoder().encode(swapped);
+  }
+  const op = path.includes("\u0000")
+    ? "the path has a malformed escape"
+    : awsOperation({
+        service,
+        region: target.region,
+        method: req.method,
+        path,
+        query,
+        headers: req.headers,
+        body: forwardBody,
+        paramsBound: target.limits.policyBody,
+      });
+  const relayed = typeof op === "string" ? op : relayedHeaders(op, req.headers);
+  const fail = (decision: Decision, e: AwsError, protocol: WireProtocol, command: Command) => {
+    session.completed(command, decision, {
+      tag: null,
+      rows: 0,
+      durationUs: nowMicros() - started,
+      error: { code: e.code, message: e.message },
+      detail: { status: e.status },
+    });
+    hold.release();
+    return errorResponse(protocol, e, id);
+  };
+  if (typeof op === "string" || typeof relayed === "string") {
+    const message = typeof op === "string" ? op : `the header ${relayed} is not one the gateway relays`;
+    const command: Command = {
+      protocol: "aws",
+      text: `${service}:? ${req.method} ${path}`,
+      details: { service, malformed: message },
+    };
+    session.record({
+      t: started,
+      dir: "client",
+      kind: "request",
+      data: { service, method: req.method, path, refused: message },
+    });
+    return fail(
+      deny(message, "custos.aws_malformed"),
+      { status: 400, code: "InvalidRequest", message },
+      protocol0,
+      command,
+    );
+  }
+  const protocol = op.protocol;
+  const command = commandOf(op, req.method, relayed);
+
+  // 6. The decision (a review waits for humans; the client's connection is kept open meanwhile).
+  let decision: Decision = CREDENTIAL_ACTIONS.has(`${service}:${op.action}`)
+    ? deny(
+        `${service}:${op.action} returns credentials of the target account: never relayed`,
+        "custos.aws_credential_response",
+      )
+    : await session.decide(command);
+  session.record({
+    t: started,
+    dir: "client",
+    kind: "request",
+    data: {
+      service,
+      action: op.action,
+      resource: op.resource,
+      method: req.method,
+      path,
+      query: Object.fromEntries(query),
+      ...(op.params ? { params: op.params } : {}),
+      ...(forwardBody && forwardBody.length > 0
+        ? { body: forwardBody.subarray(0, target.limits.recordBody) }
+        : {}),
+    },
+  });
+  if (decision.action === "review") {
+    ctx.holdOpen(req);
+    decision = await session.review(command, decision, {}, (notice) => {
+      ctx.logger.info("aws call held for approval", {
+        connection: entry.connection,
+        request_id: notice.requestId,
+        action: `${service}:${op.action}`,
+        hint: notice.hint,
+      });
+      session.record({
+        t: nowMicros(),
+        dir: "server",
+        kind: "review",
+        data: { request_id: notice.requestId, hint: notice.hint },
+      });
+    });
+  }
+  session.record({
+    t: nowMicros(),
+    dir: "server",
+    kind: "decision",
+    data: { action: decision.action, rule: decision.rule, reason: decision.reason },
+  });
+  if (decision.action !== "allow")
+    return fail(
+      decision,
+      { status: 403, code: "AccessDenied", message: `custos: ${decision.reason} (${decision.rule})` },
+      protocol,
+      command,
+    );
+  if (!session.recordable())
+    return fail(
+      decision,
+      { status: 503, code: "ServiceUnavailable", message: "audit store unavailable: calls are refused" },
+      protocol,
+      command,
+    );
+
+  // 7. A masked identity's responses are masked; rules that cannot be built refuse the call.
+  let masking: Masking | null = null;
+  if (decision.mask.length > 0) {
+    try {
+      const json = jsonMasker(ctx.masking, decision.mask);
+      masking = { json, plans: new FieldPlans(ctx.masking, decision.mask, json.evidence) };
+    } catch (err) {
+      const message = err instanceof CustosError ? err.message : "the masking rules cannot be applied";
+      return fail(
+        deny(message, "custos.mask_unavailable"),
+        { status: 403, code: "AccessDenied", message },
+        protocol,
+        command,
+      );
+    }
+  }
+  // A range of a text object could cut a regulated value where the detectors no longer see it.
+  if (masking !== null && op.action === "GetObject" && relayed.range !== undefined) {
+    const message = "ranged reads are not relayed to masked identities (a range can cut a masked value)";
+    return fail(
+      deny(message, "custos.aws_masked_range"),
+      { status: 403, code: "AccessDenied", message },
+      protocol,
+      command,
+    );
+  }
+  if (decision.record === "sync") {
+    try {
+      await session.durable();
+    } catch {
+      return fail(
+        decision,
+        { status: 503, code: "ServiceUnavailable", message: "audit store unavailable: calls are refused" },
+        protocol,
+        command,
+      );
+    }
+  }
+
+  // 8. Re-signed for the target, the body relayed as it arrives (verified on the way).
+  const plan = planUpstream({
+    target,
+    op,
+    method: req.method,
+    query,
+    relayed,
+    body: forwardBody,
+    payloadMode: verified.payloadMode,
+    callerPayloadHash: verified.payloadHash,
+    now: Date.now(),
+  });
+  let upstreamBody: BodyInit | null =
+    forwardBody && forwardBody.length > 0 ? (forwardBody as Uint8Array<ArrayBuffer>) : null;
+  const headers = { ...plan.headers };
+  if (streaming && req.body !== null) {
+    const maxChunk = 16 << 20;
+    const recordHead: Uint8Array[] = [];
+    let recorded = 0;
+    const onData = (d: Uint8Array) => {
+      if (recorded < target.limits.recordBody) {
+        const part = d.subarray(0, target.limits.recordBody - recorded).slice();
+        recordHead.push(part);
+        recorded += part.length;
+      }
+    };
+    let stream: ReadableStream<Uint8Array> = req.body;
+    if (verified.payloadMode === "streaming-signed") {
+      stream = stream.pipeThrough(
+        resignChunks(
+          { key: verified.key, scope: auth.scope, amzDate: verified.amzDate, seed: auth.signature },
+          { key: plan.key, scope: plan.scope, amzDate: plan.amzDate, seed: plan.signature },
+          maxChunk,
+          onData,
+        ),
+      );
+    } else if (verified.payloadMode === "streaming-unsigned-trailer") {
+      stream = stream.pipeThrough(checkUnsignedChunks(maxChunk, onData));
+    } else {
+      stream = stream.pipeThrough(
+        payloadCheck(verified.payloadMode === "hex" ? verified.payloadHash : null, onData),
+      );
+    }
+    upstreamBody = tapped(stream, 0, (_h, _b, error) => {
+      const size = recordHead.reduce((n, p) => n + p.length, 0);
+      const joined = new Uint8Array(size);
+      let at = 0;
+      for (const p of recordHead) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      session.record({
+        t: nowMicros(),
+        dir: "client",
+        kind: "request_body",
+        data: { body: joined, ...(error ? { error: error.message } : {}) },
+      });
+    });
+    const length = req.headers.get("content-length");
+    if (length !== null) headers["content-length"] = length;
+  }
+  let up: Response;
+  try {
+    up = await fetch(plan.url, {
+      method: req.method,
+      headers,
+      body: upstreamBody,
+      redirect: "manual",
+      decompress: false,
+      // biome-ignore lint/suspicious/noExplicitAny: Bun's fetch takes `duplex` for streamed bodies.
+      ...({ duplex: "half" } as any),
+    } as RequestInit);
+  } catch (err) {
+    const message =
+      err instanceof CustosError ? err.message : `the target could not be reached: ${(err as Error).message}`;
+    return fail(decision, { status: 502, code: "ServiceUnavailable", message }, protocol, command);
+  }
+
+  // 9. The response, rewritten and masked, recorded and audited when delivered.
+  const rewrites = rewritesFor(upOrigin, clientOrigin, target.accessKeyId.reveal());
+  const finish = (status: number, head: Uint8Array, bytes: number, error: CustosError | null) => {
+    stats.bytesToClient += bytes;
+    session.record({
+      t: nowMicros(),
+      dir: "server",
+      kind: "response",
+      data: { status, bytes, body: head, ...(error ? { error: error.message } : {}) },
+    });
+    session.completed(command, decision, {
+      tag: String(status),
+      rows: 0,
+      durationUs: nowMicros() - started,
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      detail: {
+        status,
+        bytes_in: body?.length ?? declaredIn,
+        bytes_out: bytes,
+        service,
+        // Not `action`: the statement event's `action` is the decision's.
+        operation: op.action,
+        resource: op.resource,
+        ...(masking ? { masking: masking.json.evidence } : {}),
+      },
+    });
+    hold.release();
+  };
+  try {
+    return await relayResponse(up, {
+      service,
+      objectBody: service === "s3" && op.action === "GetObject",
+      head: req.method === "HEAD",
+      rewrites,
+      masking,
+      unmaskedTypes: target.unmaskedTypes,
+      maskBody: target.limits.maskBody,
+      recordBody: target.limits.recordBody,
+      done: finish,
+    });
+  } catch (err) {
+    const e = err instanceof CustosError ? err : new CustosError("upstream.protocol", String(err));
+    const status = e.code === "policy.denied" ? 403 : 502;
+    finish(status, new Uint8Array(0), 0, e);
+    return errorResponse(
+      protocol,
+      {
+        status,
+        code: status === 403 ? "AccessDenied" : "ServiceUnavailable",
+        message: `custos: ${e.message}`,
+      },
+      id,
+    );
+  }
+}
+
+/** The policy input and cache key of a classified call. */
+function commandOf(op: AwsOperation, method: string, relayed: Record<string, string>): Command {
+  const amzHeaders = Object.fromEntries(
+    Object.entries(relayed).filter(([n]) => n.startsWith("x-amz-") && !n.startsWith("x-amz-meta-")),
+  );
+  const details: Record<string, unknown> = {
+    service: op.service,
+    action: op.action,
+    resource: op.resource,
+    method,
+    ...(op.s3 ? { bucket: op.s3.bucket, key: op.s3.key, subresource: op.s3.subresource } : {}),
+    ...(op.params ? { params: op.params } : { params_skipped: op.params_skipped }),
+    headers: amzHeaders,
+  };
+  const shape = JSON.stringify(details);
+  return {
+    protocol: "aws",
+    text: `${op.service}:${op.action} ${op.resource}`,
+    details,
+    shape: shape.length > 512 ? `aws:${sha256Hex(shape)}` : shape,
+  };
+}
+
+/**
+ * A streamed body whose signed hash (hex mode) is checked as it passes. The last piece is held back
+ * until the hash is known, so a body that does not match never reaches the target whole (its declared
+ * length unmet, the upload fails there).
+ */
+function payloadCheck(
+  expected: string | null,
+  onData: (d: Uint8Array) => void,
+): TransformStream<Uint8Array, Uint8Array> {
+  const hash = new Bun.CryptoHasher("sha256");
+  let held: Uint8Array | null = null;
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (expected !== null) hash.update(chunk);
+      onData(chunk);
+      if (held !== null) controller.enqueue(held);
+      held = chunk;
+    },
+    flush(controller) {
+      if (expected !== null && hash.digest("hex") !== expected)
+        throw new CustosError(
+          "protocol.malformed",
+          "the body does not match its signed x-amz-content-sha256",
+        );
+      if (held !== null) controller.enqueue(held);
+    },
+  });
+}

@@ -1,0 +1,202 @@
+// Verifies a caller's SigV4 signature over the request exactly as it arrived, before the gateway reads
+// anything else of it: the key must be one this gateway minted and still live, the date within the
+// connection's clock skew, the scope's date that of X-Amz-Date, every header that changes the operation
+// (host, x-amz-*, content-type) signed, and the signature over the canonical request right. A signature
+// seen before within the window is a replay and refused (ReplayGuard).
+import {
+  canonicalQuery,
+  canonicalRequest,
+  hmacHex,
+  type ParsedAuthorization,
+  parseAmzDate,
+  parseAuthorization,
+  type Scope,
+  STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
+  STREAMING_UNSIGNED_TRAILER,
+  sameSignature,
+  sha256Hex,
+  signingKey,
+  stringToSign,
+  UNSIGNED_PAYLOAD,
+  uriEncode,
+} from "./sigv4.ts";
+
+export type PayloadMode = "hex" | "unsigned" | "streaming-signed" | "streaming-unsigned-trailer";
+
+export type AuthFailureCode =
+  | "missing"
+  | "malformed"
+  | "unknown_key"
+  | "expired"
+  | "skew"
+  | "scope"
+  | "unsigned_header"
+  | "signature"
+  | "replay";
+
+export interface AuthFailure {
+  failure: AuthFailureCode;
+  message: string;
+}
+
+export interface Verified {
+  auth: ParsedAuthorization;
+  amzDate: string;
+  payloadMode: PayloadMode;
+  /** The hex SHA-256 the caller signed for the body (hex mode), else the mode's literal. */
+  payloadHash: string;
+  /** The caller's signing key: aws-chunked chunk signatures chain from `auth.signature` with it. */
+  key: Buffer;
+}
+
+export interface RawRequest {
+  method: string;
+  /** The path as sent, still percent-encoded. */
+  rawPath: string;
+  /** The query as sent, without "?". */
+  rawQuery: string;
+  headers: Headers;
+}
+
+/** Decoded query pairs of a raw query string; null when an escape is malformed. */
+export function queryPairs(raw: string): [string, string][] | null {
+  const out: [string, string][] = [];
+  if (raw === "") return out;
+  for (const part of raw.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const k = eq === -1 ? part : part.slice(0, eq);
+    const v = eq === -1 ? "" : part.slice(eq + 1);
+    try {
+      out.push([decodeURIComponent(k), decodeURIComponent(v)]);
+    } catch {
+      return null;
+    }
+  }
+  return out;
+}
+
+export function parseAuth(r: RawRequest): ParsedAuthorization | AuthFailure {
+  const header = r.headers.get("authorization");
+  if (header === null) {
+    const q = r.rawQuery;
+    if (/(^|&)X-Amz-(Signature|Credential)=/i.test(q))
+      return { failure: "malformed", message: "presigned URLs are not accepted by the gateway" };
+    return {
+      failure: "missing",
+      message: "the request is not signed: use credentials from `custos aws credentials`",
+    };
+  }
+  const auth = parseAuthorization(header);
+  if (typeof auth === "string") return { failure: "malformed", message: auth };
+  return auth;
+}
+
+export interface VerifyOptions {
+  now: number;
+  clockSkewMs: number;
+  secret: string;
+  /** The body when buffered (its hash is computed here); null when it streams (S3 uploads). */
+  body: Uint8Array | null;
+}
+
+export function verifySignature(
+  r: RawRequest,
+  auth: ParsedAuthorization,
+  o: VerifyOptions,
+): Verified | AuthFailure {
+  const amzDate = r.headers.get("x-amz-date");
+  const at = amzDate === null ? null : parseAmzDate(amzDate);
+  if (amzDate === null || at === null)
+    return { failure: "malformed", message: "X-Amz-Date is missing or malformed" };
+  if (Math.abs(o.now - at) > o.clockSkewMs)
+    return { failure: "skew", message: "the request's X-Amz-Date is outside the gateway's time window" };
+  if (auth.scope.date !== amzDate.slice(0, 8))
+    return { failure: "scope", message: "the credential scope's date is not the day of X-Amz-Date" };
+  const signed = new Set(auth.signedHeaders);
+  if (!signed.has("host") || !signed.has("x-amz-date"))
+    return { failure: "unsigned_header", message: "host and x-amz-date must be signed" };
+  for (const [name] of r.headers) {
+    const n = name.toLowerCase();
+    if ((n.startsWith("x-amz-") || n === "content-type" || n === "content-md5") && !signed.has(n))
+      return { failure: "unsigned_header", message: `the header ${n} must be signed` };
+  }
+  const headers: [string, string][] = [];
+  for (const n of auth.signedHeaders) {
+    const v = r.headers.get(n);
+    if (v === null) return { failure: "signature", message: `the signed header ${n} is missing` };
+    headers.push([n, v]);
+  }
+  const claimed = r.headers.get("x-amz-content-sha256");
+  let payloadMode: PayloadMode;
+  let payloadHash: string;
+  if (o.body !== null) {
+    payloadHash = sha256Hex(o.body);
+    payloadMode = "hex";
+    if (claimed === UNSIGNED_PAYLOAD) {
+      payloadMode = "unsigned";
+      payloadHash = UNSIGNED_PAYLOAD;
+    } else if (claimed !== null && claimed !== payloadHash)
+      return { failure: "signature", message: "the body does not match x-amz-content-sha256" };
+  } else {
+    if (claimed === null)
+      return { failure: "malformed", message: "x-amz-content-sha256 is required for this request" };
+    payloadHash = claimed;
+    if (/^[0-9a-f]{64}$/.test(claimed)) payloadMode = "hex";
+    else if (claimed === UNSIGNED_PAYLOAD) payloadMode = "unsigned";
+    else if (claimed === STREAMING_SIGNED) payloadMode = "streaming-signed";
+    else if (claimed === STREAMING_UNSIGNED_TRAILER) payloadMode = "streaming-unsigned-trailer";
+    else if (claimed === STREAMING_SIGNED_TRAILER)
+      return {
+        failure: "malformed",
+        message: "signed trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER) are not relayed",
+      };
+    else return { failure: "malformed", message: "x-amz-content-sha256 is not a payload hash or mode" };
+  }
+  const pairs = queryPairs(r.rawQuery);
+  if (pairs === null) return { failure: "malformed", message: "the query string has a malformed escape" };
+  const canonicalUri = auth.scope.service === "s3" ? r.rawPath : uriEncode(r.rawPath, true);
+  const canonical = canonicalRequest({
+    method: r.method,
+    canonicalUri,
+    canonicalQuery: canonicalQuery(pairs),
+    headers,
+    payloadHash,
+  });
+  const key = signingKey(o.secret, auth.scope as Scope);
+  const expected = hmacHex(key, stringToSign(amzDate, auth.scope, canonical));
+  if (!sameSignature(expected, auth.signature))
+    return {
+      failure: "signature",
+      message: "the request signature does not match (altered in transit, or the wrong secret)",
+    };
+  return { auth, amzDate, payloadMode, payloadHash, key };
+}
+
+/** Signatures seen within the time window: a second use is a replay. Bounded; full means refuse. */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly max = 500_000,
+  ) {}
+
+  /** True when `signature` is new (and is now remembered); false for a replay or when the guard is full. */
+  admit(signature: string, now: number): boolean {
+    if (this.seen.has(signature)) return false;
+    if (this.seen.size >= this.max) this.prune(now);
+    if (this.seen.size >= this.max) return false;
+    this.seen.set(signature, now + 2 * this.windowMs);
+    return true;
+  }
+
+  prune(now: number): void {
+    // Insertion order is expiry order (a constant window), so the stale ones are at the front.
+    for (const [sig, until] of this.seen) {
+      if (until > now) break;
+      this.seen.delete(sig);
+    }
+  }
+}
