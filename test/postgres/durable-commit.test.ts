@@ -197,46 +197,6 @@ describe("a write commits only once its audit record is durable", () => {
     }
   }, 30_000);
 
-  test("a deferred constraint failing at the gateway's COMMIT reaches the client, and nothing commits", async () => {
-    db.sql(
-      `CREATE TABLE IF NOT EXISTS parent (id int primary key);
-       CREATE TABLE IF NOT EXISTS child (id int primary key,
-         parent_id int REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
-       GRANT ALL ON parent, child TO ${db.roles.scram.user}`,
-      "ledger",
-    );
-    const { client } = await login(gw.port, token);
-    try {
-      const r = await client.simpleQuery("insert into child values (1, 999)");
-      const errors = r.filter((m) => m.type === "E");
-      expect(errors.length).toBe(1);
-      expect(client.errors().at(-1)?.C).toBe("23503");
-      expect(r.filter((m) => m.type === "Z").map((m) => String.fromCharCode(m.body[0]!))).toEqual(["I"]);
-      const [row] = await direct`select count(*)::int as n from child`;
-      expect(row!.n).toBe(0);
-      // The session goes on: the next autocommit write commits.
-      db.sql("INSERT INTO parent VALUES (7)", "ledger");
-      const ok = await client.simpleQuery("insert into child values (2, 7)");
-      expect(ok.filter((m) => m.type === "E")).toEqual([]);
-      const [after] = await direct`select count(*)::int as n from child`;
-      expect(after!.n).toBe(1);
-    } finally {
-      client.close();
-    }
-  }, 30_000);
-
-  test("an Execute of a write and then a simple Query without a Sync: both are answered, the write commits", async () => {
-    const { client } = await login(gw.port, token);
-    try {
-      client.send(parse("", insert(601)), bind(""), execute(), query("select 1"));
-      await client.untilReady();
-      expect(client.errors()).toEqual([]);
-      expect(await committed([601])).toBe(1);
-    } finally {
-      client.close();
-    }
-  }, 30_000);
-
   test("a read is not held while the store hangs", async () => {
     const { client } = await login(gw.port, token);
     const lock = await lockAuditStore();
