@@ -5,7 +5,6 @@
 import { nowMicros } from "../../core/clock.ts";
 import type { Command } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
-import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/session.ts";
 import * as codec from "./codec.ts";
 import { durableWait } from "./durability.ts";
@@ -35,13 +34,7 @@ export interface CommandFlowDeps {
   masking: ResultMasking | null;
   /** The relay's counters: this path adds commands. */
   stats: SessionStats;
-  /** Ends the session (a commit whose records could not be made durable). */
-  onFatal(err: CustosError): void;
 }
-
-/** The gateway's own transaction around a simple-protocol autocommit write (durability.ts). */
-const BEGIN = codec.query("BEGIN");
-const COMMIT = codec.query("COMMIT");
 
 /**
  * Masked identities (agents): what the command touches, resolved through the upstream catalog, goes into
@@ -81,12 +74,6 @@ export class CommandBase {
   protected readonly stats: SessionStats;
   /** Writes of the open transaction were forwarded before their records were durable: its end waits. */
   protected deferredDurable = false;
-  /**
-   * Extended-protocol writes were forwarded before their records were durable: the next Sync, Query or
-   * FunctionCall (each may commit the implicit transaction) waits for them.
-   */
-  private commitPending = false;
-  private readonly onFatal: (err: CustosError) => void;
 
   constructor(deps: CommandFlowDeps) {
     this.gw = deps.gw;
@@ -96,26 +83,6 @@ export class CommandBase {
     this.objects = deps.objects;
     this.masking = deps.masking;
     this.stats = deps.stats;
-    this.onFatal = deps.onFatal;
-  }
-
-  /**
-   * Before a message that may commit the implicit transaction (Sync, Query, FunctionCall): when writes were
-   * forwarded ahead of their records, it and what follows wait for them (relay-io.ts gateUntilDurable).
-   */
-  protected gateCommit(): void {
-    if (!this.commitPending) return;
-    this.commitPending = false;
-    this.io.gateUntilDurable(() => this.commitFailed());
-  }
-
-  private commitFailed(): void {
-    this.onFatal(
-      new CustosError(
-        "audit.unavailable",
-        "audit store unavailable: the transaction was not committed because its record could not be made durable",
-      ),
-    );
   }
 
   /** The gateway's decision of a command; any failure is a denial. */
@@ -151,10 +118,8 @@ export class CommandBase {
     tracked: Tracked | null,
     refusal: Uint8Array | null = null,
     effects?: ObjectEffect[],
-    hideReady = false,
   ): void {
-    const extra = effects?.length ? { effects, hideReady } : { hideReady };
-    this.tracker.expect(kind, tracked, refusal, extra);
+    this.tracker.expect(kind, tracked, refusal, effects?.length ? { effects } : {});
     if (kind === "query" || kind === "sync" || kind === "function") this.objects.endSegment();
   }
 
@@ -201,58 +166,33 @@ export class CommandBase {
     });
   }
 
-  /**
-   * For `record: sync`, nothing the command writes commits before everything recorded so far is committed
-   * (durability.ts): it waits, or it runs now and what commits it waits. `forward(hideReady)` sends the
-   * command; hideReady when the relay wraps it in its own transaction (its ReadyForQuery is not the client's).
-   */
+  /** For `record: sync`, the command waits until everything recorded so far is committed (durability.ts). */
   protected afterDurable(
     tracked: Tracked,
-    kind: "query" | "execute" | "function",
-    forward: (hideReady: boolean) => void,
+    kind: "query" | "execute",
+    forward: () => void,
   ): Promise<void> | undefined {
-    const wait = durableWait(tracked, this.tracker, this.deferredDurable, kind);
-    if (wait === "defer" || wait === "at-sync") {
+    const wait = durableWait(tracked, this.tracker, this.deferredDurable);
+    if (wait === "defer") {
       this.deferredDurable = true;
-      if (wait === "at-sync") this.commitPending = true;
       tracked.deferred = true;
-      if (kind !== "execute") this.gateCommit();
-      forward(false);
-      // The client learns the outcome of an autocommit write only once its record is durable (and when it
-      // cannot be, the session ends without it): the same commit the Sync waits for.
-      if (wait === "at-sync") this.server.holdUntilDurable();
-      return;
-    }
-    if (wait === "in-transaction") {
-      // The write runs inside BEGIN … COMMIT sent by the gateway; the COMMIT waits for the record, and its
-      // ReadyForQuery ('I', as after an autocommit statement) is the one the client sees.
-      tracked.deferred = true;
-      this.gateCommit();
-      this.io.send(BEGIN);
-      this.tracker.expect("query", null, null, { internal: true, hideReady: true });
-      forward(true);
-      this.server.holdUntilDurable();
-      this.io.gateUntilDurable(() => this.commitFailed());
-      this.io.send(COMMIT);
-      this.tracker.expect("query", null, null, { internal: true, showErrors: true });
+      forward();
       return;
     }
     if (wait === "none") {
-      if (kind !== "execute") this.gateCommit();
-      forward(false);
+      forward();
       return;
     }
     this.io.flushToServer();
     return this.io.durable().then(
       () => {
         this.deferredDurable = false;
-        this.commitPending = false;
-        forward(false);
+        forward();
       },
       () => {
         const refused = { ...tracked, decision: auditRefusal() };
-        if (kind === "execute") this.refuseExecute(refused);
-        else this.refuse(refused, "query", refusedQuery);
+        if (kind === "query") this.refuse(refused, "query", refusedQuery);
+        else this.refuseExecute(refused);
       },
     );
   }

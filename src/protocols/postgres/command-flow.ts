@@ -95,9 +95,9 @@ export class CommandFlow extends CommandBase {
     }
     if (d.action !== "allow") return this.refuse(tracked, "query", refusedQuery);
     const forward = () =>
-      this.afterDurable(tracked, "query", (hideReady) => {
+      this.afterDurable(tracked, "query", () => {
         this.io.send(m);
-        this.expect("query", tracked, null, x?.effects(d), hideReady);
+        this.expect("query", tracked, null, x?.effects(d));
       });
     const copying = this.prepareCopyMask(tracked);
     if (!copying) return forward();
@@ -154,9 +154,8 @@ export class CommandFlow extends CommandBase {
     ]);
   }
 
-  /** 'S' Sync: commits the implicit transaction, so it waits for the records of writes sent before it. */
+  /** 'S' Sync. */
   sync(m: Uint8Array): void {
-    this.gateCommit();
     this.io.send(m);
     this.expect("sync", null);
   }
@@ -298,7 +297,7 @@ export class CommandFlow extends CommandBase {
       );
     }
     if (d.action !== "allow") return this.refuse(tracked, "function", refusedQuery);
-    return this.afterDurable(tracked, "function", () => {
+    return this.afterDurable(tracked, "query", () => {
       this.io.send(m);
       this.expect("function", tracked);
     });

@@ -9,19 +9,8 @@ import type { PostgresTarget } from "./target.ts";
 type ClientPause = "backpressure" | "inbox" | "recording";
 type UpstreamPause = "backpressure" | "recording" | "masking";
 
-/**
- * Messages for the server that may leave only once a durable() resolves: a message that commits writes
- * whose records were still being synced (a Sync, the gateway's COMMIT), and everything the client sent
- * after it, in order.
- */
-interface Gate {
-  open: boolean;
-  bytes: Uint8Array[];
-}
-
 export class RelayIo {
   private toServer: Uint8Array[] = [];
-  private gates: Gate[] = [];
   private clientRec: Uint8Array[] = [];
   private clientRecT = 0;
   private pauses = new Set<ClientPause>();
@@ -37,50 +26,7 @@ export class RelayIo {
   ) {}
 
   send(m: Uint8Array): void {
-    const gates = this.gates;
-    if (gates.length) gates[gates.length - 1]!.bytes.push(m);
-    else this.toServer.push(m);
-  }
-
-  /**
-   * From here on, messages for the server leave only once everything recorded so far is committed (the
-   * next one sent commits writes whose records were still being synced). The relay goes on reading and
-   * deciding meanwhile, so a pipeline of writes waits for one group commit, not one per statement. When
-   * the records cannot be committed, nothing queued behind the gate is ever sent and `failed` runs (the
-   * caller ends the session, and the server rolls back the open transaction).
-   */
-  gateUntilDurable(failed: () => void): void {
-    this.flushToServer();
-    const gate: Gate = { open: false, bytes: [] };
-    this.gates.push(gate);
-    this.durable().then(
-      () => {
-        gate.open = true;
-        this.releaseGates();
-      },
-      () => {
-        if (this.stopped) return;
-        this.gates = [];
-        failed();
-      },
-    );
-  }
-
-  /** True while messages wait behind a durable record. */
-  get gated(): boolean {
-    return this.gates.length > 0;
-  }
-
-  private releaseGates(): void {
-    if (this.stopped) return;
-    const gates = this.gates;
-    let n = 0;
-    while (n < gates.length && gates[n]!.open) n++;
-    if (n === 0) return;
-    const out: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) for (const b of gates[i]!.bytes) out.push(b);
-    this.gates = gates.slice(n);
-    if (out.length) this.upstream.write(joined(out));
+    this.toServer.push(m);
   }
 
   flushToServer(): void {

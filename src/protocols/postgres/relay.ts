@@ -85,7 +85,6 @@ export class Relay {
       objects: this.objects,
       masking,
       stats: this.stats,
-      onFatal: opts.onFatal,
     });
     this.upstream.events = {
       data: (chunk) => {
