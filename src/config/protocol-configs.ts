@@ -6,6 +6,8 @@ import type { z } from "zod";
 import type { RawCommonConnection } from "./connection-keys.ts";
 import type { HttpLoadContext } from "./http-load.ts";
 import type { HostPort } from "./listen-address.ts";
+import { resolveMysqlConnection } from "./mysql-load.ts";
+import { mysqlConnection } from "./mysql-schema.ts";
 import type { CommonConnectionConfig, ProtocolConnectionConfig } from "./types.ts";
 
 export interface ProtocolLoadContext extends HttpLoadContext {
@@ -24,6 +26,13 @@ export interface ProtocolConfig {
   resolve(raw: any, at: string, ctx: ProtocolLoadContext): ProtocolConnectionConfig;
 }
 
-export const protocolConfigs: readonly ProtocolConfig[] = [];
+export const protocolConfigs: readonly ProtocolConfig[] = [
+  {
+    type: "mysql",
+    schema: mysqlConnection,
+    listen: { key: "mysql", default: { host: "127.0.0.1", port: 13306 } },
+    resolve: resolveMysqlConnection,
+  },
+];
 
 export const protocolConnectionSchemas = protocolConfigs.map((p) => p.schema);

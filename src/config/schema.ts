@@ -212,6 +212,7 @@ export const rawConfigSchema = z.strictObject({
     .strictObject({
       postgres: listenAddress.default({ host: "127.0.0.1", port: 15432 }),
       http: listenAddress.default({ host: "127.0.0.1", port: 8080 }),
+      mysql: listenAddress.optional(),
       public_url: publicUrl.optional(),
     })
     .default({ postgres: { host: "127.0.0.1", port: 15432 }, http: { host: "127.0.0.1", port: 8080 } }),

@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import type { ConnectionInfo, Gateway } from "../core/session.ts";
 import type { MaskingEngine } from "../masking/engine.ts";
 import type { Address } from "../net/listen.ts";
+import { mysqlProtocol } from "./mysql/index.ts";
 
 export interface ProtocolContext {
   gateway: Gateway;
@@ -51,4 +52,4 @@ export interface ProtocolModule<Target = unknown> {
   start(ctx: ProtocolContext, connections: ConnectionInfo<Target>[]): Promise<RunningProtocol>;
 }
 
-export const protocols: readonly ProtocolModule[] = [];
+export const protocols: readonly ProtocolModule[] = [mysqlProtocol as ProtocolModule];

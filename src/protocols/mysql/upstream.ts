@@ -1,0 +1,164 @@
+// The gateway as a MySQL client of the real server: dial, TLS per target.tls, log in with the
+// connection's own account (mysql_native_password, or caching_sha2_password on MySQL 8), character set
+// pinned to utf8mb4, capabilities limited to what the client negotiated with the gateway's front.
+import { CustosError } from "../../core/errors.ts";
+import { upgradeToTls } from "../../net/conn.ts";
+import { dial } from "../../net/listen.ts";
+import { Cap, EOF, ERR, OK, packet, parseErr, parseOk } from "./codec.ts";
+import {
+  CACHING_SHA2,
+  FORMAT_CAPABILITIES,
+  handshakeResponsePayload,
+  NATIVE,
+  nativeScramble,
+  parseAuthSwitch,
+  parseGreeting,
+  sha2Scramble,
+  sslRequestPayload,
+} from "./handshake.ts";
+import { PacketStream } from "./packet-stream.ts";
+import type { MysqlTarget } from "./target.ts";
+
+export interface UpstreamSession {
+  stream: PacketStream;
+  /** The server's own connection id (KILL QUERY for this session's statement). */
+  threadId: number;
+  capabilities: number;
+  status: number;
+  serverVersion: string;
+  tls: boolean;
+}
+
+// Never asked upstream whatever the client wants: compression, client-side files, lexing changes.
+const NEVER = Cap.COMPRESS | Cap.LOCAL_FILES | Cap.IGNORE_SPACE | Cap.SSL | Cap.CONNECT_ATTRS | Cap.NO_SCHEMA;
+
+function authFailed(message: string): CustosError {
+  return new CustosError("upstream.auth_failed", message);
+}
+
+export async function connectUpstream(
+  target: MysqlTarget,
+  clientCapabilities: number,
+  maxPayload: number,
+): Promise<UpstreamSession> {
+  const timeout = target.connectTimeoutMs ?? 10_000;
+  let conn: Awaited<ReturnType<typeof dial>>;
+  try {
+    conn = await dial({ host: target.host, port: target.port }, timeout);
+  } catch (err) {
+    throw new CustosError(
+      "upstream.unreachable",
+      `cannot reach ${target.host}:${target.port}: ${(err as Error).message}`,
+    );
+  }
+  const stream = new PacketStream(conn, 1 << 16, "upstream");
+  try {
+    const hello = await stream.nextWithin(timeout, "upstream greeting");
+    if (hello.payload[0] === ERR)
+      throw authFailed(`server refused the connection: ${parseErr(hello.payload).message}`);
+    const greeting = parseGreeting(hello.payload);
+    const server = greeting.capabilities;
+    const wanted =
+      (clientCapabilities & ~NEVER) |
+      Cap.PROTOCOL_41 |
+      Cap.SECURE_CONNECTION |
+      Cap.PLUGIN_AUTH |
+      Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+      Cap.CONNECT_WITH_DB |
+      Cap.LONG_PASSWORD |
+      Cap.TRANSACTIONS;
+    // MariaDB reads bit 0 as "a MySQL client" (no MariaDB extended capabilities); keep it set.
+    const caps = (wanted & server) | Cap.LONG_PASSWORD;
+    if ((caps & FORMAT_CAPABILITIES) !== (clientCapabilities & FORMAT_CAPABILITIES))
+      throw new CustosError(
+        "upstream.protocol",
+        "the server lacks a protocol capability the client negotiated",
+      );
+    let seq = hello.seq + 1;
+    let tls = false;
+    const serverTls = (server & Cap.SSL) !== 0;
+    if (target.tls !== "disable" && serverTls) {
+      conn.write(packet(seq++, sslRequestPayload(caps)));
+      await upgradeToTls(
+        conn,
+        {
+          ...(target.ca ? { ca: target.ca } : {}),
+          verify: target.tls === "verify-full",
+          serverName: target.host,
+        },
+        false,
+      );
+      tls = true;
+    } else if (target.tls === "require" || target.tls === "verify-full") {
+      throw new CustosError(
+        "upstream.unreachable",
+        "the server does not offer TLS, which target.tls requires",
+      );
+    }
+    const password = target.password?.reveal() ?? "";
+    let plugin = greeting.plugin === CACHING_SHA2 ? CACHING_SHA2 : NATIVE;
+    let scramble = greeting.scramble;
+    const answer = () =>
+      plugin === CACHING_SHA2 ? sha2Scramble(password, scramble) : nativeScramble(password, scramble);
+    conn.write(
+      packet(
+        seq++,
+        handshakeResponsePayload({
+          capabilities: tls ? caps | Cap.SSL : caps,
+          user: target.user,
+          auth: answer(),
+          database: target.database,
+          plugin,
+        }),
+      ),
+    );
+    for (;;) {
+      const p = await stream.nextWithin(timeout, "upstream authentication");
+      seq = p.seq + 1;
+      const head = p.payload[0];
+      if (head === OK) {
+        const ok = parseOk(p.payload);
+        stream.maxPayload = maxPayload;
+        return {
+          stream,
+          threadId: greeting.connectionId,
+          capabilities: caps,
+          status: ok.status,
+          serverVersion: greeting.version,
+          tls,
+        };
+      }
+      if (head === ERR)
+        throw authFailed(`server refused the gateway's login: ${parseErr(p.payload).message}`);
+      if (head === EOF) {
+        const sw = parseAuthSwitch(p.payload);
+        if (sw.plugin !== NATIVE && sw.plugin !== CACHING_SHA2)
+          throw authFailed(
+            `server asks for the ${sw.plugin} plugin, which the gateway does not speak upstream`,
+          );
+        plugin = sw.plugin;
+        scramble = sw.data;
+        conn.write(packet(seq++, answer()));
+        continue;
+      }
+      if (head === 0x01 && plugin === CACHING_SHA2) {
+        // AuthMoreData: 0x03 fast auth succeeded (OK follows), 0x04 full authentication wanted.
+        if (p.payload[1] === 0x03) continue;
+        if (p.payload[1] === 0x04) {
+          if (!tls)
+            throw authFailed(
+              "the server wants the password in full over a connection without TLS; set target.tls",
+            );
+          const pw = new TextEncoder().encode(`${password}\0`);
+          conn.write(packet(seq++, pw));
+          continue;
+        }
+      }
+      throw authFailed("unexpected packet during upstream authentication");
+    }
+  } catch (err) {
+    conn.destroy();
+    if (err instanceof CustosError) throw err;
+    throw new CustosError("upstream.protocol", `upstream handshake failed: ${(err as Error).message}`);
+  }
+}
