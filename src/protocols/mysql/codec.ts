@@ -84,6 +84,8 @@ export interface Packet {
  */
 export class PacketReader {
   private buf: Uint8Array = new Uint8Array(0);
+  /** Frames no more packets once this many are out (the first client packet, before TLS); null: no limit. */
+  remaining: number | null = null;
   constructor(public maxPayload: number) {}
 
   push(chunk: Uint8Array): Packet[] {
@@ -91,6 +93,7 @@ export class PacketReader {
     const out: Packet[] = [];
     let pos = 0;
     for (;;) {
+      if (this.remaining !== null && this.remaining <= 0) break;
       // A logical packet: chunks of MAX_PAYLOAD followed by one shorter chunk (protocol_basic_packets).
       let p = pos;
       let total = 0;
@@ -126,6 +129,7 @@ export class PacketReader {
         }
       }
       out.push({ seq, parts, payload, raw });
+      if (this.remaining !== null) this.remaining--;
       pos = p;
     }
     this.buf = pos === this.buf.length ? new Uint8Array(0) : this.buf.subarray(pos);
@@ -134,6 +138,13 @@ export class PacketReader {
 
   get buffered(): number {
     return this.buf.length;
+  }
+
+  /** Hands over the bytes read but not framed (the start of a TLS handshake) and forgets them. */
+  take(): Uint8Array {
+    const rest = this.buf;
+    this.buf = new Uint8Array(0);
+    return rest;
   }
 }
 

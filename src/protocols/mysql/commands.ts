@@ -8,12 +8,12 @@ import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import type { Conn } from "../../net/conn.ts";
 import { Com, errPayload, okPayload, type Packet, packet, Reader, utf8 } from "./codec.ts";
 import { MessageMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
 import { ResponseRelay } from "./responses.ts";
 import type { MysqlTarget } from "./target.ts";
+import type { ByteConn } from "./tls-front.ts";
 import { MAX_STATEMENTS, StatementTracker } from "./tracker.ts";
 import type { UpstreamSession } from "./upstream.ts";
 import { refusal, wireError } from "./wire-error.ts";
@@ -40,7 +40,7 @@ export class KillRegistry {
 
 export interface CommandLoopOptions {
   client: PacketStream;
-  clientConn: Conn;
+  clientConn: ByteConn;
   upstream: UpstreamSession;
   session: GatewaySession<MysqlTarget>;
   masking: MaskingEngine;

@@ -2,8 +2,8 @@
 // legs: the client's commands and the upstream's responses. Reading pauses the socket while packets wait
 // unread beyond a small queue, so a fast peer never fills memory.
 import { CustosError } from "../../core/errors.ts";
-import type { Conn } from "../../net/conn.ts";
 import { type Packet, PacketReader } from "./codec.ts";
+import type { ByteConn } from "./tls-front.ts";
 
 const QUEUE_HIGH = 256;
 
@@ -19,7 +19,7 @@ export class PacketStream {
   onBytes: ((chunk: Uint8Array) => void) | null = null;
 
   constructor(
-    readonly conn: Conn,
+    readonly conn: ByteConn,
     maxPayload: number,
     private readonly side: "client" | "upstream",
   ) {
@@ -28,6 +28,14 @@ export class PacketStream {
       data: (chunk) => this.data(chunk),
       close: (error) => this.fail(error ?? new Error(`${side} closed the connection`)),
     };
+  }
+
+  /**
+   * Frames only the next packet and keeps what follows unread: a TLS ClientHello may sit right behind
+   * the SSLRequest in the same read, and it is not a MySQL packet.
+   */
+  frameOne(): void {
+    this.reader.remaining = 1;
   }
 
   set maxPayload(n: number) {
@@ -71,6 +79,16 @@ export class PacketStream {
 
   get failed(): Error | null {
     return this.failure;
+  }
+
+  /**
+   * Stops reading this connection (it is being wrapped in TLS) and returns what was read past the last
+   * packet. Packets still queued mean the client sent more than the protocol allows here: refused.
+   */
+  detach(): Uint8Array {
+    this.conn.events = null;
+    if (this.pending > 0) throw new Error("data after the SSLRequest before the TLS handshake");
+    return this.reader.take();
   }
 
   /** Packets already framed and waiting. */

@@ -9,7 +9,6 @@ import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import type { Conn } from "../../net/conn.ts";
 import {
   type ColumnDef,
   EOF,
@@ -33,10 +32,11 @@ import {
 import { type MessageMasker, type ResultMasker, resultMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
 import type { MysqlTarget } from "./target.ts";
+import type { ByteConn } from "./tls-front.ts";
 
 export interface RelayOptions {
   upstream: PacketStream;
-  client: Conn;
+  client: ByteConn;
   clientStream: PacketStream;
   session: GatewaySession<MysqlTarget>;
   masking: MaskingEngine;

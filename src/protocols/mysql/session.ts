@@ -8,7 +8,6 @@ import type { Logger } from "../../core/log.ts";
 import type { Gateway, GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import type { Conn } from "../../net/conn.ts";
-import { upgradeToTls } from "../../net/conn.ts";
 import { Cap, okPayload, packet, Status } from "./codec.ts";
 import { CommandLoop, type KillRegistry } from "./commands.ts";
 import {
@@ -23,6 +22,7 @@ import {
 } from "./handshake.ts";
 import { PacketStream } from "./packet-stream.ts";
 import type { MysqlTarget } from "./target.ts";
+import { acceptTls, type ByteConn } from "./tls-front.ts";
 import { connectUpstream } from "./upstream.ts";
 import { wireError } from "./wire-error.ts";
 
@@ -46,6 +46,8 @@ export class MysqlClientSession {
   readonly connectionId = nextConnectionId++;
   readonly startedAt = Date.now();
   private stream: PacketStream;
+  /** The client leg: the socket, then TLS over it. */
+  private client: ByteConn;
   private session: GatewaySession<MysqlTarget> | null = null;
   private loop: CommandLoop | null = null;
   private ended = false;
@@ -56,7 +58,9 @@ export class MysqlClientSession {
     private readonly opts: MysqlSessionOptions,
     private readonly onEnd: (s: MysqlClientSession) => void,
   ) {
+    this.client = conn;
     this.stream = new PacketStream(conn, PRE_AUTH_MAX, "client");
+    this.stream.frameOne();
     this.run().catch((err) =>
       this.fail(err instanceof CustosError ? err : new CustosError("internal", String(err)), "error"),
     );
@@ -77,7 +81,7 @@ export class MysqlClientSession {
   private send(seq: number, payload: Uint8Array): void {
     const bytes = packet(seq, payload);
     this.stats.bytesToClient += bytes.length;
-    this.conn.write(bytes);
+    this.client.write(bytes);
   }
 
   private async run(): Promise<void> {
@@ -104,7 +108,8 @@ export class MysqlClientSession {
         ),
       );
     }
-    await upgradeToTls(this.conn, this.opts.tls, true);
+    this.client = await acceptTls(this.conn, this.stream.detach(), this.opts.tls);
+    this.stream = new PacketStream(this.client, PRE_AUTH_MAX, "client");
     p = await this.stream.nextWithin(within, "login");
     let response: ReturnType<typeof parseHandshakeResponse>;
     try {
@@ -177,7 +182,7 @@ export class MysqlClientSession {
     this.stream.maxPayload = this.opts.maxMessage;
     this.loop = new CommandLoop({
       client: this.stream,
-      clientConn: this.conn,
+      clientConn: this.client,
       upstream,
       session,
       masking: this.opts.masking,
@@ -189,6 +194,8 @@ export class MysqlClientSession {
       ownerKey: `${session.identity.issuer}\u0000${session.identity.subject}`,
     });
     this.opts.kills.register(this.connectionId, this.loop);
+    // A slow client holds the upstream's reading (the socket's write queue crossed its high-water mark).
+    this.conn.onPressure = (congested) => upstream.stream.hold(congested);
     this.send(seq, okPayload(upstream.status));
     const reason = await this.loop.run();
     this.end(reason);
@@ -217,7 +224,7 @@ export class MysqlClientSession {
     this.ended = true;
     this.opts.kills.unregister(this.connectionId);
     this.loop?.closeUpstream();
-    this.conn.end();
+    this.client.end();
     const session = this.session;
     if (session) session.close(reason, this.stats).catch(() => {});
     this.onEnd(this);
