@@ -79,7 +79,7 @@ describe("loadConfig", () => {
       postgres: { host: "127.0.0.1", port: 15432 },
       http: { host: "127.0.0.1", port: 8080 },
       publicUrl: null,
-      protocols: {},
+      protocols: { mysql: { host: "127.0.0.1", port: 13306 } },
     });
     expect(cfg.dataDir).toBe(join(d, "data"));
     expect(cfg.identity).toEqual({
@@ -150,7 +150,7 @@ log: {level: debug}
       postgres: { host: "::1", port: 6432 },
       http: { host: "0.0.0.0", port: 0 },
       publicUrl: null,
-      protocols: {},
+      protocols: { mysql: { host: "127.0.0.1", port: 13306 } },
     });
     expect(cfg.identity.issuers[0]!.groupsClaim).toBe("groups");
     expect(cfg.identity.agentGroups).toEqual(["agents"]);
@@ -326,8 +326,8 @@ describe("parseConfig errors name the key path", () => {
     ],
     [
       "unknown type",
-      withConn({ type: "mysql" }),
-      "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http'",
+      withConn({ type: "oracle" }),
+      "config: connections[0].type: Invalid discriminator value. Expected 'postgres' | 'http' | 'mysql'",
     ],
     [
       "no allowed groups",

@@ -195,9 +195,7 @@ function select(acc: Acc, sel: Node, role: "top" | "expression" | "filter"): voi
       acc.s.setting = "user_variable";
     } else acc.s.copy_file = true; // INTO OUTFILE / DUMPFILE writes a file on the database server
   }
-  const lock = sel.locking_read;
-  if (lock)
-    acc.s.locks.push(isNode(lock) ? String(lock.type ?? "update").toLowerCase() : String(lock).toLowerCase());
+  // Locking clauses are read from the tokens (mysql-classifier.ts): the grammar keeps only some.
   if (setOp) select(acc, sel._next as Node, role === "filter" ? "filter" : "expression");
 }
 

@@ -41,6 +41,13 @@ export interface MysqlSessionOptions {
 /** Before authentication a client packet is tiny (ENFORCEMENT rule 7). */
 const PRE_AUTH_MAX = 16 << 10;
 let nextConnectionId = 1;
+/**
+ * The version the greeting announces: the last upstream's (drivers choose features by it). MariaDB's
+ * "5.5.5-" compatibility prefix becomes "5.7.19-": Connector/J reads 5.5.5 as older than 5.5.16 and then
+ * misreads caching_sha2_password's AuthMoreData (NativeAuthenticationProvider), while anything from 5.7.20
+ * on makes it ask for MySQL 8's @@transaction_isolation, which MariaDB 10 lacks.
+ */
+let greetingVersion = "5.7.19-10.11.0-MariaDB-Custos";
 
 export class MysqlClientSession {
   readonly connectionId = nextConnectionId++;
@@ -89,7 +96,7 @@ export class MysqlClientSession {
     this.send(
       0,
       greetingPayload({
-        version: this.opts.version ?? "10.11.0-Custos",
+        version: this.opts.version ?? greetingVersion,
         connectionId: this.connectionId,
         scramble,
         status: Status.AUTOCOMMIT,
@@ -169,6 +176,7 @@ export class MysqlClientSession {
       session.event("upstream.error", { code: e.code, message: e.message });
       return this.refuse(seq, e);
     }
+    greetingVersion = upstream.serverVersion.replace(/^5\.5\.5-/, "5.7.19-");
     if (upstream.status & Status.NO_BACKSLASH_ESCAPES) {
       upstream.stream.conn.destroy();
       return this.refuse(
