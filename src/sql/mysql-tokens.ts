@@ -37,7 +37,7 @@ const word = (t: MysqlToken | undefined) => (t?.kind === "word" ? t.text : undef
 // SQL modes that leave lexing and the grammar's reading unchanged (sql_mode reference). Anything else
 // (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, IGNORE_SPACE, PIPES_AS_CONCAT, ANSI, ORACLE, MSSQL, DB2, POSTGRESQL,
 // MAXDB, …) or an unknown mode is refused.
-const SAFE_SQL_MODES = new Set([
+export const SAFE_SQL_MODES: ReadonlySet<string> = new Set([
   "",
   "strict_trans_tables",
   "strict_all_tables",
@@ -61,6 +61,12 @@ const SAFE_SQL_MODES = new Set([
   "simultaneous_assignment",
   "high_not_precedence",
 ]);
+/** The first mode of a server's sql_mode the gateway does not lex alike, or null when all are safe. */
+export function unsafeSqlMode(sqlMode: string): string | null {
+  for (const m of sqlMode.toLowerCase().split(",")) if (!SAFE_SQL_MODES.has(m.trim())) return m.trim();
+  return null;
+}
+
 const UTF8MB4 = new Set(["utf8mb4", "'utf8mb4'", '"utf8mb4"']);
 const CLIENT_CHARSET_SETTINGS = new Set([
   "character_set_client",

@@ -254,6 +254,21 @@ describe.skipIf(!haveMariaDb())("mysql protocol", () => {
     }
   });
 
+  test("a server whose sql_mode the gateway would misread is refused at login (ANSI_QUOTES)", async () => {
+    const original = (await h.db.sql("SELECT @@GLOBAL.sql_mode")).trim();
+    await h.db.sql(`SET GLOBAL sql_mode = '${original},ANSI_QUOTES'`);
+    try {
+      const r = await mariadbCli(h.port, agentToken, 'select "ssn" from customers where "ssn" like \'07%\';');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("ANSI_QUOTES");
+      expect(leaks(r.stdout + r.stderr)).toEqual([]);
+    } finally {
+      await h.db.sql(`SET GLOBAL sql_mode = '${original}'`);
+    }
+    const ok = await mariadbCli(h.port, agentToken, "select 1 as one;");
+    expect(ok.stdout).toContain("one\n1");
+  });
+
   test("the gateway survives garbage and keeps serving", async () => {
     const sock = await Bun.connect({
       hostname: "127.0.0.1",

@@ -4,7 +4,22 @@
 import { CustosError } from "../../core/errors.ts";
 import { upgradeToTls } from "../../net/conn.ts";
 import { dial } from "../../net/listen.ts";
-import { Cap, EOF, ERR, OK, packet, parseErr, parseOk } from "./codec.ts";
+import { unsafeSqlMode } from "../../sql/mysql-tokens.ts";
+import {
+  Cap,
+  Com,
+  EOF,
+  ERR,
+  isEofPacket,
+  OK,
+  packet,
+  parseErr,
+  parseOk,
+  Reader,
+  text,
+  textRowValues,
+  utf8,
+} from "./codec.ts";
 import {
   CACHING_SHA2,
   FORMAT_CAPABILITIES,
@@ -118,6 +133,16 @@ export async function connectUpstream(
       const head = p.payload[0];
       if (head === OK) {
         const ok = parseOk(p.payload);
+        // Lexing parity from the start: the session's sql_mode may hold only modes the gateway lexes alike
+        // (ANSI_QUOTES turns "ssn" into a column, and no status flag reports it).
+        const deprecateEof = (caps & Cap.DEPRECATE_EOF) !== 0;
+        const sqlMode = await scalar(stream, conn, "SELECT @@SESSION.sql_mode", deprecateEof, timeout);
+        const unsafe = unsafeSqlMode(sqlMode ?? "");
+        if (unsafe !== null)
+          throw new CustosError(
+            "upstream.protocol",
+            `the server's sql_mode includes ${unsafe.toUpperCase()}, which the gateway does not lex alike; refused`,
+          );
         stream.maxPayload = maxPayload;
         return {
           stream,
@@ -160,5 +185,32 @@ export async function connectUpstream(
     conn.destroy();
     if (err instanceof CustosError) throw err;
     throw new CustosError("upstream.protocol", `upstream handshake failed: ${(err as Error).message}`);
+  }
+}
+
+/** One text query's single value (the gateway's own, before the client's first command). */
+async function scalar(
+  stream: PacketStream,
+  conn: { write(b: Uint8Array): void },
+  sql: string,
+  deprecateEof: boolean,
+  timeout: number,
+): Promise<string | null> {
+  conn.write(packet(0, new Uint8Array([Com.QUERY, ...utf8(sql)])));
+  const first = await stream.nextWithin(timeout, "upstream settings query");
+  if (first.payload[0] === ERR)
+    throw new CustosError("upstream.protocol", `settings query failed: ${parseErr(first.payload).message}`);
+  const columns = new Reader(first.payload).lenenc();
+  if (columns !== 1) throw new CustosError("upstream.protocol", "unexpected settings query result");
+  await stream.nextWithin(timeout, "upstream settings query"); // column definition
+  if (!deprecateEof) await stream.nextWithin(timeout, "upstream settings query");
+  let value: string | null = null;
+  for (;;) {
+    const p = await stream.nextWithin(timeout, "upstream settings query");
+    if (p.payload[0] === ERR)
+      throw new CustosError("upstream.protocol", `settings query failed: ${parseErr(p.payload).message}`);
+    if (p.payload[0] === EOF && (deprecateEof || isEofPacket(p.payload))) return value;
+    const v = textRowValues(p.payload, 1)[0];
+    value = v ? text(p.payload.subarray(v[0], v[1])) : null;
   }
 }

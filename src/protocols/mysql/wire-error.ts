@@ -27,7 +27,7 @@ export function wireError(err: CustosError): Uint8Array {
   if (known) return errPayload(known[0], known[1], err.message);
   if (err.code.startsWith("identity.") || err.code.startsWith("access."))
     return errPayload(1045, "28000", `Access denied: ${err.message}`);
-  if (err.code.startsWith("upstream.")) return errPayload(2013, "HY000", err.message);
+  if (err.code.startsWith("upstream.")) return errPayload(1105, "HY000", err.message); // ER_UNKNOWN_ERROR
   return errPayload(1105, "HY000", err.message);
 }
 
