@@ -163,6 +163,7 @@ describe.skipIf(!haveMariaDb())("mysql protocol", () => {
     "show tables",
     "select date_format(now(), '%Y') as y",
     "begin; select v from canary; commit",
+    "use loans",
   ];
   for (const sql of lookAlikes) {
     test(`agent look-alike allowed: ${sql}`, async () => {

@@ -52,6 +52,7 @@ export interface CommandLoopOptions {
   ownerKey: string;
 }
 
+const USE = /^\s*use\s+`?((?:[^`]|``)+?)`?\s*;?\s*$/i;
 const KILL = /^\s*kill\s+(?:(query|connection)\s+)?(\d{1,10})\s*;?\s*$/i;
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -167,7 +168,7 @@ export class CommandLoop implements KillTarget {
         return this.kill(r.int4(), "connection");
       }
       case Com.INIT_DB:
-        return this.refuseCommand("COM_INIT_DB", "changing the database is refused: the connection names it");
+        return this.useDatabase(new TextDecoder().decode(p.payload.subarray(1)));
       case Com.CHANGE_USER:
         return this.refuseCommand(
           "COM_CHANGE_USER",
@@ -240,6 +241,8 @@ export class CommandLoop implements KillTarget {
   private async query(p: Packet): Promise<void> {
     const text = this.textOf(p);
     if (text === null) return;
+    const use = USE.exec(text);
+    if (use) return this.useDatabase(use[1]!.replaceAll("``", "`"));
     const kill = KILL.exec(text);
     if (kill) return this.kill(Number(kill[2]), (kill[1] ?? "connection").toLowerCase());
     const command: Command = { protocol: "mysql", text, keyword: "Query" };
@@ -379,6 +382,19 @@ export class CommandLoop implements KillTarget {
     }
     tracked.longData = [];
     return this.passThrough(p, "StmtReset");
+  }
+
+  /**
+   * COM_INIT_DB / USE: the connection names the database, so only its own name is accepted, answered by
+   * the gateway (the upstream stays on target.database); any other name is refused.
+   */
+  private useDatabase(name: string): void {
+    if (name !== this.o.session.connection.name) {
+      this.refuseCommand("COM_INIT_DB", "changing the database is refused: the connection names it");
+      return;
+    }
+    this.o.session.event("mysql.use_database", { database: name });
+    this.sendPayload(1, okPayload(2));
   }
 
   /** KILL [QUERY|CONNECTION] n, for n a connection id this gateway announced to the same identity. */

@@ -144,7 +144,10 @@ export class MysqlClientSession {
       seq = p.seq + 1;
       password = clearPassword(p.payload);
     }
-    if (!response.database) {
+    // The connection is the database the client names; tools that connect first and USE later
+    // (mysqlslap) name it as the user instead.
+    const connection = response.database || response.user;
+    if (!connection) {
       return this.refuse(
         seq,
         new CustosError("access.unknown_connection", "name the connection as the database (mysql -D NAME)"),
@@ -155,7 +158,7 @@ export class MysqlClientSession {
       clientAddr: this.conn.remoteAddress,
       credential: password,
       user: response.user,
-      connection: response.database,
+      connection,
       applicationName: response.attributes.program_name ?? response.attributes._client_name ?? "",
       tls: { protocol: "TLS", cipher: null },
     });
