@@ -17,6 +17,8 @@ export interface MysqlHarness {
   issuer: OidcIssuer;
   gw: RunningGateway;
   port: number;
+  /** The gateway's data_dir (its embedded audit store). */
+  dataDir: string;
   logs: string[];
   token(subject: string, groups?: string[]): Promise<string>;
   stop(): Promise<void>;
@@ -65,6 +67,7 @@ export async function startMysqlHarness(connection: Record<string, unknown> = {}
     issuer,
     gw,
     port,
+    dataDir,
     logs,
     token: (subject, groups = ["dba"]) =>
       issuer.mint({ iss: issuer.issuer, sub: subject, aud: "custos", groups }),
