@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import mysql from "mysql2/promise";
+import { openStore } from "../../src/audit/store.ts";
+import { allEvents } from "../support/audit-read.ts";
 import { FIXTURE, haveMariaDb } from "../support/mariadb.ts";
 import { AGENT, type MysqlHarness, mariadbCli, startMysqlHarness } from "./support.ts";
 
@@ -268,6 +270,31 @@ describe.skipIf(!haveMariaDb())("mysql protocol", () => {
     }
     const ok = await mariadbCli(h.port, agentToken, "select 1 as one;");
     expect(ok.stdout).toContain("one\n1");
+  });
+
+  test("the recording holds what the agent received (masked), commands and denials; never the token", async () => {
+    const token = await h.token("agent-recorded", AGENT);
+    await mariadbCli(h.port, token, "select id, ssn from customers where id = 1;");
+    await mariadbCli(h.port, token, "delete from canary where id = 1;");
+    await Bun.sleep(300);
+    await h.gw.recorder.durable();
+    const store = await openStore(`sqlite:${h.dataDir}/audit.db`);
+    try {
+      const all = JSON.stringify(await allEvents(store));
+      expect(all).toContain("select id, ssn from customers where id = 1");
+      expect(all).toContain("custos.agent_write");
+      expect(all.includes(token)).toBe(false);
+      const sessions = (await allEvents(store)).filter(
+        (e) => e.type === "session.start" && JSON.stringify(e).includes("agent-recorded"),
+      );
+      expect(sessions.length).toBe(2);
+      let frames = "";
+      for (const s of sessions) frames += JSON.stringify(await store.sessionFrames(s.sessionId!));
+      expect(frames).toContain("***-**-1120");
+      expect(leaks(frames + all)).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 
   test("the gateway survives garbage and keeps serving", async () => {

@@ -58,6 +58,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export class CommandLoop implements KillTarget {
   lastActivity = Date.now();
+  /** True while a command runs: a long query is not an idle session. */
+  busy = false;
   readonly ownerKey: string;
   private readonly tracker = new StatementTracker();
   private readonly relay: ResponseRelay;
@@ -105,6 +107,7 @@ export class CommandLoop implements KillTarget {
       }
       const com = p.payload[0];
       if (com === Com.QUIT) return "client_quit";
+      this.busy = true;
       try {
         await this.command(com, p);
       } catch (err) {
@@ -115,6 +118,7 @@ export class CommandLoop implements KillTarget {
         this.sendError(1, e);
         return e.code;
       }
+      this.busy = false;
       this.lastActivity = Date.now();
       if (this.terminated) return this.terminated.code;
       if (this.o.upstream.stream.failed) return "upstream_closed";

@@ -82,7 +82,7 @@ export class MysqlClientSession {
   }
 
   idleFor(now: number): number {
-    return this.loop ? now - this.loop.lastActivity : 0;
+    return this.loop && !this.loop.busy ? now - this.loop.lastActivity : 0;
   }
 
   private send(seq: number, payload: Uint8Array): void {
