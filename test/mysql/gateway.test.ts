@@ -54,6 +54,20 @@ describe.skipIf(!haveMariaDb())("mysql protocol", () => {
     expect(ok.stdout).toContain("one\n1");
   });
 
+  test("login: a client starting with mysql_native_password is switched; mysql_clear_password is taken", async () => {
+    const native = await mariadbCli(h.port, agentToken, "select 2 as two;", [
+      "--default-auth=mysql_native_password",
+    ]);
+    expect(native.stderr).toBe("");
+    expect(native.stdout).toContain("two\n2");
+    const clear = await mariadbCli(h.port, agentToken, "select 3 as three;", [
+      "--default-auth=mysql_clear_password",
+      "--enable-cleartext-plugin",
+    ]);
+    expect(clear.stderr).toBe("");
+    expect(clear.stdout).toContain("three\n3");
+  });
+
   test("an agent's rows are masked by source column and by detectors (CLI)", async () => {
     const r = await mariadbCli(
       h.port,
