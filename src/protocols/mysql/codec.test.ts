@@ -1,7 +1,7 @@
 // Codec round trips: packet framing across chunks and past 16 MiB, length-encoded values, the greeting and
 // handshake response the front and the upstream leg exchange, and the scrambles against known answers.
 import { describe, expect, test } from "bun:test";
-import { MAX_PAYLOAD, PacketReader, packet, Reader, textRowValues, Writer } from "./codec.ts";
+import { MAX_PAYLOAD, PacketReader, packet, Reader, Writer } from "./codec.ts";
 import {
   CACHING_SHA2,
   greetingPayload,
@@ -12,6 +12,7 @@ import {
   parseHandshakeResponse,
   sslRequestPayload,
 } from "./handshake.ts";
+import { textRowValues } from "./result-set.ts";
 
 describe("framing", () => {
   test("packets split across chunks are framed once complete, in order", () => {

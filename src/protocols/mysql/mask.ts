@@ -8,7 +8,8 @@ import type { MaskingEngine } from "../../masking/engine.ts";
 import { materialize, piecesLength, writePieces } from "../../masking/pieces.ts";
 import type { MaskPlan, ResultColumn } from "../../masking/plan.ts";
 import { maskValue, type PgRowMasker, pgRowMasker } from "../postgres/mask.ts";
-import { type ColumnDef, Reader, ColumnType as T, textRowValues, utf8, Writer } from "./codec.ts";
+import { Reader, utf8, Writer } from "./codec.ts";
+import { type ColumnDef, ColumnType as T, textRowValues } from "./result-set.ts";
 
 const TEXT_OID = 25;
 const NUMBER_OID = 20;

@@ -10,7 +10,6 @@ import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import {
-  type ColumnDef,
   EOF,
   ERR,
   errPayload,
@@ -20,17 +19,16 @@ import {
   OK,
   type Packet,
   packet,
-  parseColumnDef,
   parseEof,
   parseErr,
   parseOk,
   Reader,
   Status,
   text,
-  textRowValues,
 } from "./codec.ts";
 import { type MessageMasker, type ResultMasker, resultMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
+import { type ColumnDef, parseColumnDef, textRowValues } from "./result-set.ts";
 import type { MysqlTarget } from "./target.ts";
 import type { ByteConn } from "./tls-front.ts";
 

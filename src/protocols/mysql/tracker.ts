@@ -3,7 +3,7 @@
 // COM_RESET_CONNECTION remove ids. An execution of an id not here is refused, so a reused or guessed id
 // never runs a statement the gateway did not decide.
 import type { Command } from "../../core/command.ts";
-import type { ColumnDef } from "./codec.ts";
+import type { ColumnDef } from "./result-set.ts";
 
 export interface TrackedStatement {
   command: Command;

@@ -17,7 +17,6 @@ import {
   parseOk,
   Reader,
   text,
-  textRowValues,
   utf8,
 } from "./codec.ts";
 import {
@@ -32,6 +31,7 @@ import {
   sslRequestPayload,
 } from "./handshake.ts";
 import { PacketStream } from "./packet-stream.ts";
+import { textRowValues } from "./result-set.ts";
 import type { MysqlTarget } from "./target.ts";
 
 export interface UpstreamSession {
