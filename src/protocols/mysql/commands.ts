@@ -9,6 +9,7 @@ import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { Com, errPayload, okPayload, type Packet, packet, Reader, utf8 } from "./codec.ts";
+import type { KillRegistry, KillTarget } from "./kill-registry.ts";
 import { MessageMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
 import { ResponseRelay } from "./responses.ts";
@@ -17,26 +18,6 @@ import type { ByteConn } from "./tls-front.ts";
 import { MAX_STATEMENTS, StatementTracker } from "./tracker.ts";
 import type { UpstreamSession } from "./upstream.ts";
 import { refusal, wireError } from "./wire-error.ts";
-
-export interface KillTarget {
-  readonly ownerKey: string;
-  readonly upstreamThreadId: number;
-  terminate(error: CustosError): void;
-}
-
-/** Live sessions by the connection id their greeting announced, for KILL from another connection. */
-export class KillRegistry {
-  private readonly live = new Map<number, KillTarget>();
-  register(id: number, t: KillTarget): void {
-    this.live.set(id, t);
-  }
-  unregister(id: number): void {
-    this.live.delete(id);
-  }
-  get(id: number): KillTarget | undefined {
-    return this.live.get(id);
-  }
-}
 
 export interface CommandLoopOptions {
   client: PacketStream;

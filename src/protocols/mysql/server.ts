@@ -2,7 +2,7 @@
 // limits with one sweep a second, and drains on shutdown.
 import { CustosError } from "../../core/errors.ts";
 import { type Address, listen } from "../../net/listen.ts";
-import { KillRegistry } from "./commands.ts";
+import { KillRegistry } from "./kill-registry.ts";
 import { MysqlClientSession, type MysqlSessionOptions } from "./session.ts";
 
 export interface MysqlServer {

@@ -9,7 +9,7 @@ import type { Gateway, GatewaySession, SessionStats } from "../../core/session.t
 import type { MaskingEngine } from "../../masking/engine.ts";
 import type { Conn } from "../../net/conn.ts";
 import { Cap, okPayload, packet, Status } from "./codec.ts";
-import { CommandLoop, type KillRegistry } from "./commands.ts";
+import { CommandLoop } from "./commands.ts";
 import {
   authSwitchPayload,
   CACHING_SHA2,
@@ -20,6 +20,7 @@ import {
   newScramble,
   parseHandshakeResponse,
 } from "./handshake.ts";
+import type { KillRegistry } from "./kill-registry.ts";
 import { PacketStream } from "./packet-stream.ts";
 import type { MysqlTarget } from "./target.ts";
 import { acceptTls, type ByteConn } from "./tls-front.ts";
