@@ -2,12 +2,13 @@
 // reaches the server (COM_QUERY, COM_STMT_PREPARE) is decided first; an execution is attributed to the
 // prepared statement the tracker holds and decided again with that statement's decision; everything else
 // is refused. Responses are relayed by responses.ts (masking, recording).
-import type { Command } from "../../core/command.ts";
+import type { CatalogResolution, Command, ResolvedStatement } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import { createMysqlClassifier } from "../../sql/mysql-classifier.ts";
 import { Com, errPayload, okPayload, type Packet, packet, Reader, utf8 } from "./codec.ts";
 import type { KillRegistry, KillTarget } from "./kill-registry.ts";
 import { MessageMasker } from "./mask.ts";
@@ -31,6 +32,31 @@ export interface CommandLoopOptions {
   connectionId: number;
   kills: KillRegistry;
   ownerKey: string;
+}
+
+/** The same classifier the decider uses, for what the statements read (cached by text: a lookup when repeated). */
+const classifier = createMysqlClassifier();
+
+/**
+ * Statements that read a view are unresolved (the policy refuses them for masked identities): MySQL's
+ * column definitions name the view's column, not the column it reads. Undefined when no view is read.
+ */
+function viewResolution(text: string, views: ReadonlySet<string>): CatalogResolution | undefined {
+  if (views.size === 0) return undefined;
+  const statements = classifier.classify(text).statements;
+  let any = false;
+  const out: ResolvedStatement[] = statements.map((s) => {
+    const view = s.tables_read.find((t) => views.has(t));
+    if (!view) return { status: "not_applicable", uses: [], functions: [] };
+    any = true;
+    return {
+      status: "unresolved",
+      reason: `it reads the view ${view}, whose columns MySQL does not resolve to their sources`,
+      uses: [],
+      functions: [],
+    };
+  });
+  return any ? { statements: out } : undefined;
 }
 
 const USE = /^\s*use\s+`?((?:[^`]|``)+?)`?\s*;?\s*$/i;
@@ -230,7 +256,8 @@ export class CommandLoop implements KillTarget {
     if (use) return this.useDatabase(use[1]!.replaceAll("``", "`"));
     const kill = KILL.exec(text);
     if (kill) return this.kill(Number(kill[2]), (kill[1] ?? "connection").toLowerCase());
-    const command: Command = { protocol: "mysql", text, keyword: "Query" };
+    const catalog = viewResolution(text, this.o.upstream.views);
+    const command: Command = { protocol: "mysql", text, keyword: "Query", ...(catalog ? { catalog } : {}) };
     const decision = await this.decide(command);
     if (!decision) return;
     this.o.upstream.stream.conn.write(p.raw);
@@ -269,7 +296,8 @@ export class CommandLoop implements KillTarget {
       );
       return;
     }
-    const command: Command = { protocol: "mysql", text, keyword: "Prepare" };
+    const catalog = viewResolution(text, this.o.upstream.views);
+    const command: Command = { protocol: "mysql", text, keyword: "Prepare", ...(catalog ? { catalog } : {}) };
     const decision = await this.decide(command);
     if (!decision) return;
     this.o.upstream.stream.conn.write(p.raw);

@@ -42,6 +42,8 @@ export interface UpstreamSession {
   status: number;
   serverVersion: string;
   tls: boolean;
+  /** Views of the target database (`name` and `database.name`, lower-cased), read at login. */
+  views: ReadonlySet<string>;
 }
 
 // Never asked upstream whatever the client wants: compression, client-side files, lexing changes.
@@ -143,8 +145,20 @@ export async function connectUpstream(
             "upstream.protocol",
             `the server's sql_mode includes ${unsafe.toUpperCase()}, which the gateway does not lex alike; refused`,
           );
+        // MySQL's column definitions name a view's own column, not what it reads: statements over views
+        // cannot be resolved to their sources (ENFORCEMENT rule 3), so the session knows which names are views.
+        const viewNames = await column(
+          stream,
+          conn,
+          "SELECT LOWER(TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()",
+          deprecateEof,
+          timeout,
+        );
+        const views = new Set<string>();
+        for (const v of viewNames) if (v) views.add(v).add(`${target.database.toLowerCase()}.${v}`);
         stream.maxPayload = maxPayload;
         return {
+          views,
           stream,
           threadId: greeting.connectionId,
           capabilities: caps,
@@ -196,6 +210,18 @@ async function scalar(
   deprecateEof: boolean,
   timeout: number,
 ): Promise<string | null> {
+  const values = await column(stream, conn, sql, deprecateEof, timeout);
+  return values[values.length - 1] ?? null;
+}
+
+/** One text query's single column, every row (the gateway's own queries, before the client's first). */
+async function column(
+  stream: PacketStream,
+  conn: { write(b: Uint8Array): void },
+  sql: string,
+  deprecateEof: boolean,
+  timeout: number,
+): Promise<(string | null)[]> {
   conn.write(packet(0, new Uint8Array([Com.QUERY, ...utf8(sql)])));
   const first = await stream.nextWithin(timeout, "upstream settings query");
   if (first.payload[0] === ERR)
@@ -204,13 +230,15 @@ async function scalar(
   if (columns !== 1) throw new CustosError("upstream.protocol", "unexpected settings query result");
   await stream.nextWithin(timeout, "upstream settings query"); // column definition
   if (!deprecateEof) await stream.nextWithin(timeout, "upstream settings query");
-  let value: string | null = null;
+  const values: (string | null)[] = [];
   for (;;) {
     const p = await stream.nextWithin(timeout, "upstream settings query");
     if (p.payload[0] === ERR)
       throw new CustosError("upstream.protocol", `settings query failed: ${parseErr(p.payload).message}`);
-    if (p.payload[0] === EOF && (deprecateEof || isEofPacket(p.payload))) return value;
+    if (p.payload[0] === EOF && (deprecateEof || isEofPacket(p.payload))) return values;
+    if (values.length >= 100_000)
+      throw new CustosError("upstream.protocol", "too many rows in a settings query");
     const v = textRowValues(p.payload, 1)[0];
-    value = v ? text(p.payload.subarray(v[0], v[1])) : null;
+    values.push(v ? text(p.payload.subarray(v[0], v[1])) : null);
   }
 }
