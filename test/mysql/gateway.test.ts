@@ -149,7 +149,11 @@ describe.skipIf(!haveMariaDb())("mysql protocol", () => {
     { name: "raw kill", sql: "kill 999999", refused: true },
     { name: "prepare from text", sql: "prepare s from 'update canary set v=1 where id=1'", refused: true },
     { name: "lock", sql: "select v from canary where id = 1 for update", refused: true },
-    { name: "view hiding a masked column's source", sql: "select tin_text from customer_view", refused: true },
+    {
+      name: "view hiding a masked column's source",
+      sql: "select tin_text from customer_view",
+      refused: true,
+    },
     { name: "free text (detector)", sql: "select memo from customers", refused: false },
     {
       name: "escaped quote stays a string",
