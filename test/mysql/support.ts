@@ -28,38 +28,48 @@ export async function startMysqlHarness(connection: Record<string, unknown> = {}
   const db = await startMariaDb();
   const issuer = await startOidcIssuer();
   const dataDir = mkdtempSync(join(tmpdir(), "custos-mysql-gw-"));
-  const raw = {
-    listen: {
-      postgres: `127.0.0.1:${await freePort()}`,
-      http: `127.0.0.1:${await freePort()}`,
-      mysql: `127.0.0.1:${await freePort()}`,
-    },
-    data_dir: dataDir,
-    identity: {
-      issuers: [{ issuer: issuer.issuer, audience: "custos", groups_claim: "groups" }],
-      agent_groups: ["agents"],
-    },
-    connections: [
-      {
-        name: "loans",
-        type: "mysql",
-        target: {
-          host: db.host,
-          port: db.port,
-          database: db.database,
-          user: db.user,
-          password_env: "LOANS_DB_PASSWORD",
-          tls: "prefer",
-        },
-        allow_groups: ["agents", "dba"],
-        ...connection,
-      },
-    ],
-  };
-  const config = parseConfig(raw, dataDir, { LOANS_DB_PASSWORD: db.password });
   const logs: string[] = [];
   const logger = createLogger("debug", {}, (line) => void logs.push(line));
-  const gw = await startGateway(config, { logger, policyBundle: await defaultBundle() });
+  const bundle = await defaultBundle();
+  // A free port can be taken by another process between the probe and the bind (a busy shared machine):
+  // start again on new ports.
+  let gw: RunningGateway | undefined;
+  for (let attempt = 0; !gw; attempt++) {
+    const raw = {
+      listen: {
+        postgres: `127.0.0.1:${await freePort()}`,
+        http: `127.0.0.1:${await freePort()}`,
+        mysql: `127.0.0.1:${await freePort()}`,
+      },
+      data_dir: dataDir,
+      identity: {
+        issuers: [{ issuer: issuer.issuer, audience: "custos", groups_claim: "groups" }],
+        agent_groups: ["agents"],
+      },
+      connections: [
+        {
+          name: "loans",
+          type: "mysql",
+          target: {
+            host: db.host,
+            port: db.port,
+            database: db.database,
+            user: db.user,
+            password_env: "LOANS_DB_PASSWORD",
+            tls: "prefer",
+          },
+          allow_groups: ["agents", "dba"],
+          ...connection,
+        },
+      ],
+    };
+    const config = parseConfig(raw, dataDir, { LOANS_DB_PASSWORD: db.password });
+    try {
+      gw = await startGateway(config, { logger, policyBundle: bundle });
+    } catch (err) {
+      if (attempt >= 2 || !/EADDRINUSE|in use/i.test(String(err))) throw err;
+    }
+  }
   const port = gw.protocolPorts.mysql;
   if (!port) throw new Error("the mysql listener did not start");
   return {
