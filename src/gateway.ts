@@ -40,6 +40,7 @@ import { startPostgresServer } from "./protocols/postgres/server.ts";
 import type { PostgresTarget } from "./protocols/postgres/target.ts";
 import { protocols, type RunningProtocol } from "./protocols/registry.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
+import { mysqlDecider } from "./sql/mysql-decider.ts";
 import { buildInfo, VERSION } from "./version.ts";
 
 export interface RunningGateway {
@@ -123,6 +124,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   const decider = createDecider({
     engine: policy,
     classify: (text) => classifier.classify(text),
+    ...mysqlDecider(),
     tableLabels: (name) => config.connections.find((c) => c.name === name)?.tableLabels,
     approvers: (name) =>
       [...config.connections, ...config.protocolConnections].find((c) => c.name === name)?.access.approvers,

@@ -11,6 +11,8 @@ import { kubernetesConfig } from "./kubernetes-load.ts";
 import type { HostPort } from "./listen-address.ts";
 import { resolveMcpConnection } from "./mcp-load.ts";
 import { mcpConnectionSchema } from "./mcp-schema.ts";
+import { resolveMysqlConnection } from "./mysql-load.ts";
+import { mysqlConnection } from "./mysql-schema.ts";
 import { resolveSshConnection } from "./ssh-load.ts";
 import { sshConnection } from "./ssh-schema.ts";
 import type { CommonConnectionConfig, ProtocolConnectionConfig } from "./types.ts";
@@ -45,6 +47,12 @@ export const protocolConfigs: readonly ProtocolConfig[] = [
     schema: awsConnection,
     listen: { key: "aws", default: { host: "127.0.0.1", port: 4566 } },
     resolve: resolveAwsConnection,
+  },
+  {
+    type: "mysql",
+    schema: mysqlConnection,
+    listen: { key: "mysql", default: { host: "127.0.0.1", port: 13306 } },
+    resolve: resolveMysqlConnection,
   },
 ];
 

@@ -216,6 +216,7 @@ export const rawConfigSchema = z.strictObject({
       http: listenAddress.default({ host: "127.0.0.1", port: 8080 }),
       kubernetes: listenAddress.optional(),
       aws: listenAddress.optional(),
+      mysql: listenAddress.optional(),
       public_url: publicUrl.optional(),
       ssh: listenAddress.optional(),
     })

@@ -18,8 +18,15 @@ export const PARSER_SETTING = "custos.parser_setting";
 
 export interface DeciderOptions {
   engine: PolicyEngine;
-  /** The SQL classifier (src/sql/classifier.ts); synchronous. */
+  /** The PostgreSQL classifier (src/sql/classifier.ts), for `sqlProtocols`; synchronous. */
   classify: (text: string) => SqlClassification;
+  /**
+   * Classifiers of other SQL dialects by protocol (MySQL: src/sql/mysql-classifier.ts), each producing the
+   * same statement shape, so one pack decides both; synchronous.
+   */
+  classifiers?: Readonly<Record<string, (text: string) => SqlClassification>>;
+  /** The hint a dialect's syntax refusal carries; PostgreSQL's is PARSER_HINT. */
+  parserHints?: Readonly<Record<string, string>>;
   /** Table labels for a connection name (`connections[].table_labels`). */
   tableLabels?: (connection: string) => TableLabels | undefined;
   /** Approver groups for a connection name (`connections[].approvers`); reviews need someone to decide. */
@@ -77,18 +84,25 @@ const HOUR_MS = 3_600_000;
 export const PARSER_HINT =
   "The gateway's SQL parser (PostgreSQL 18 grammar) rejected this statement before it reached the server; nothing ran. If the server accepts it, the gateway's grammar lags the server's: report it.";
 
-function syntaxError(message: string, position: number | undefined): NonNullable<Decision["error"]> {
+function syntaxError(
+  message: string,
+  position: number | undefined,
+  hint: string = PARSER_HINT,
+): NonNullable<Decision["error"]> {
   return {
     sqlstate: "42601", // syntax_error
     message,
     ...(position !== undefined ? { position } : {}),
-    hint: PARSER_HINT,
+    hint,
   };
 }
 
 export function createDecider(options: DeciderOptions): Decider {
   const { engine, classify, logger } = options;
-  const sql = new Set(options.sqlProtocols ?? ["postgres", "postgresql"]);
+  // One classifier per SQL protocol: a map lookup on the hot path, as the set test it replaces.
+  const classifiers = new Map<string, (text: string) => SqlClassification>();
+  for (const p of options.sqlProtocols ?? ["postgres", "postgresql"]) classifiers.set(p, classify);
+  for (const [p, c] of Object.entries(options.classifiers ?? {})) classifiers.set(p, c);
   const now = options.now ?? Date.now;
   const cache = new Lru<string, Decision>(options.maxEntries ?? 16384);
   // Each distinct context key gets a short number, so the per-statement cache key stays short to build
@@ -152,8 +166,8 @@ export function createDecider(options: DeciderOptions): Decider {
     // Read once when it is part of the key, so the decision and its key agree on the hour.
     const at = volatility.hourly ? now() : 0;
     const hour = volatility.hourly ? Math.floor(at / HOUR_MS) : 0;
-    const isSql = sql.has(command.protocol);
-    const classification = isSql ? classify(command.text) : undefined;
+    const classifyText = classifiers.get(command.protocol);
+    const classification = classifyText ? classifyText(command.text) : undefined;
     const mine = classification && cacheable ? decisionsOf(ctx, command.protocol, hour) : null;
     const seen = mine?.get(classification!);
     if (seen) return seen;
@@ -178,7 +192,11 @@ export function createDecider(options: DeciderOptions): Decider {
         };
       return {
         ...deny("unparseable", UNPARSEABLE),
-        error: syntaxError(classification.error, classification.errorPosition),
+        error: syntaxError(
+          classification.error,
+          classification.errorPosition,
+          options.parserHints?.[command.protocol],
+        ),
         statements: [],
         ...(bundle ? { bundle } : {}),
       };

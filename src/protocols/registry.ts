@@ -11,6 +11,7 @@ import type { Address } from "../net/listen.ts";
 import { awsProtocol } from "./aws/index.ts";
 import { kubernetesProtocol } from "./kubernetes/module.ts";
 import { mcpProtocol } from "./mcp/index.ts";
+import { mysqlProtocol } from "./mysql/index.ts";
 import { sshProtocol } from "./ssh/index.ts";
 
 export interface ProtocolContext {
@@ -65,4 +66,5 @@ export const protocols: readonly ProtocolModule[] = [
   kubernetesProtocol as ProtocolModule,
   mcpProtocol,
   awsProtocol as ProtocolModule,
+  mysqlProtocol as ProtocolModule,
 ];
