@@ -287,6 +287,8 @@ class LiveSession implements GatewaySession {
 
   decide(command: Command): Decision | Promise<Decision> {
     command.keyword ??= firstKeyword(command.text);
+    const started = performance.now();
+    const took = this.opts.metrics.decisionSeconds;
     let decided: Decision | Promise<Decision>;
     try {
       decided = this.opts.decider.decide(this.ctx, command);
@@ -296,10 +298,14 @@ class LiveSession implements GatewaySession {
     }
     if (decided instanceof Promise) {
       return decided.then(
-        (d) => this.withRecordMode(d, command),
+        (d) => {
+          took.observe((performance.now() - started) / 1000);
+          return this.withRecordMode(d, command);
+        },
         () => deny("policy evaluation failed", "custos.policy_error"),
       );
     }
+    took.observe((performance.now() - started) / 1000);
     return this.withRecordMode(decided, command);
   }
 
@@ -379,7 +385,7 @@ class LiveSession implements GatewaySession {
   }
 
   completed(command: Command, decision: Decision, outcome: CommandOutcome): void {
-    this.opts.metrics.countStatement(decision.action);
+    this.opts.metrics.countStatement(decision.action, decision.rule);
     this.opts.recorder.event({
       type: "statement",
       time: Date.now(),
