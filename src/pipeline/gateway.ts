@@ -330,8 +330,14 @@ class LiveSession implements GatewaySession {
     notify: (notice: ReviewNotice) => void,
   ): Promise<Decision> {
     const approvals = this.opts.approvals;
+    const asked = { rule: decision.rule, reason: decision.reason };
     if (!approvals || this.closed) {
-      return Promise.resolve({ ...decision, action: "deny", rule: "custos.approval_unavailable" });
+      return Promise.resolve({
+        ...decision,
+        action: "deny",
+        rule: "custos.approval_unavailable",
+        review: asked,
+      });
     }
     const pending = approvals.review({
       sessionId: this.id,
@@ -347,12 +353,17 @@ class LiveSession implements GatewaySession {
     return pending.decision.then(
       (d) => {
         this.reviews.delete(pending);
-        return d;
+        // Refused without a human's decision (nobody to route it to, the store down): the record keeps the
+        // review the policy asked for beside the refusal.
+        return d.action === "deny" && !d.approval ? { ...d, review: asked } : d;
       },
       (err) => {
         this.reviews.delete(pending);
         this.opts.logger.error("review failed", { session: this.id, error: String(err) });
-        return deny("the approval could not be completed", "custos.approval_unavailable");
+        return {
+          ...deny("the approval could not be completed", "custos.approval_unavailable"),
+          review: asked,
+        };
       },
     );
   }
@@ -401,6 +412,7 @@ class LiveSession implements GatewaySession {
         keyword: command.keyword,
         reason: decision.reason,
         record: decision.record,
+        review: decision.review,
         rows: outcome.rows,
         rule: decision.rule,
         seq: this.seq++,
