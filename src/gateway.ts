@@ -339,6 +339,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       metrics: () =>
         metrics.render(recorder.stats(), {
           policyLoaded: policy.hash !== null,
+          policyHash: policy.hash,
+          ...(approvals ? { pendingApprovals: approvals.heldCount() } : {}),
           ...(siem ? { siem: siem.streamer.stats() } : {}),
         }) +
         evidence.metrics() +
@@ -374,6 +376,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
 
   const reloadPolicy = async () => {
     const r = await policy.reload();
+    metrics.countPolicyReload(r.ok);
     if (r.ok) logger.info("policy bundle loaded", { hash: r.hash });
     else logger.error("policy bundle refused; keeping the previous one", { error: r.error.message });
     recorder.event({

@@ -522,6 +522,11 @@ export class ApprovalService {
     this.grants.clear();
   }
 
+  /** Statement reviews this gateway holds now (sessions waiting on a decision): the pending gauge. */
+  heldCount(): number {
+    return this.waiters.size;
+  }
+
   private emit(type: string, r: RequestRow, data: Record<string, unknown>): void {
     this.opts.event({
       type,

@@ -8,6 +8,7 @@ import { auditPruneCommand } from "./audit-prune.ts";
 import { auditVerifyCommand } from "./audit-verify.ts";
 import { awsCredentialsCommand } from "./aws-credentials.ts";
 import { type CliCommand, CliError } from "./command.ts";
+import { completionCommand } from "./completion.ts";
 import { connectionsClassifyCommand } from "./connections-classify.ts";
 import { consoleLinkCommand } from "./console-link.ts";
 import { demoCommand } from "./demo.ts";
@@ -50,6 +51,7 @@ const commands: CliCommand[] = [
   versionCommand,
   healthcheckCommand,
   awsCredentialsCommand,
+  completionCommand(() => commands),
 ];
 
 function overview(): string {
@@ -76,6 +78,20 @@ async function main(argv: string[]): Promise<number> {
       return words.every((w, i) => argv[i] === w);
     });
   if (!match) {
+    // A group word alone (`custos sessions`): its subcommands.
+    const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (group.length > 0 && (argv.length === 1 || argv[1]?.startsWith("-"))) {
+      const width = Math.max(...group.map((c) => c.name.length));
+      process.stdout.write(
+        [
+          `usage: custos ${argv[0]} <subcommand> [options]    (custos ${argv[0]} <subcommand> --help for details)`,
+          "",
+          ...group.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+          "",
+        ].join("\n"),
+      );
+      return argv.includes("--help") || argv.includes("-h") ? 0 : 2;
+    }
     process.stderr.write(`custos: unknown command "${argv.slice(0, 2).join(" ")}"\n${overview()}`);
     return 2;
   }

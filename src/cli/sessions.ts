@@ -1,4 +1,10 @@
 // `custos sessions list` and `custos sessions show ID`: what examiners ask first — who did what, where, when.
+
+import { parseTime } from "../api/admin/cursor.ts";
+import { toJsonValue } from "../api/admin/json-value.ts";
+import type { SessionFlag } from "../api/admin/session-facts.ts";
+import { querySessions } from "../api/admin/session-query.ts";
+import { sessionView } from "../api/admin/views.ts";
 import { checkSessions } from "../audit/session-check.ts";
 import type { StoredEvent } from "../audit/store.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
@@ -21,20 +27,54 @@ function table(rows: string[][]): string {
 export const sessionsListCommand: CliCommand = {
   name: "sessions list",
   summary: "list recorded sessions, newest first",
-  usage: `usage: custos sessions list --config FILE [--limit N] [--json]
+  usage: `usage: custos sessions list --config FILE [--limit N] [filters] [--cursor C] [--json]
 
+Filters (the admin API's /api/sessions filters): --subject S, --connection C, --from T, --to T (ISO 8601),
+--outcome open|client|idle_timeout|…|<error code>, --flag denials|reviews, --text SUBSTRING (statement text).
 Columns: id, subject, connection, start, end (or "open"), statements, end reason. Each row is checked
 against its own audit events: a row that differs is shown as the events say, marked "!", with the
-changed columns listed below the table (custos audit verify checks every row and the events' proofs).`,
+changed columns listed below the table (custos audit verify checks every row and the events' proofs).
+--json prints {items, next_cursor} with the API's field names (snake_case) and ISO 8601 times.`,
   async run(argv) {
-    const { flags } = parseFlags(argv, { config: "string", limit: "string", json: "boolean" });
+    const { flags } = parseFlags(argv, {
+      config: "string",
+      limit: "string",
+      json: "boolean",
+      subject: "string",
+      connection: "string",
+      from: "string",
+      to: "string",
+      outcome: "string",
+      flag: "string",
+      text: "string",
+      cursor: "string",
+    });
     const limit = Number(flags.limit ?? 50);
     if (!Number.isInteger(limit) || limit < 1) throw new CliError("--limit must be a positive integer", 2);
+    const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
     return withStore(flags.config, async (store) => {
-      const checked = await checkSessions(store, await store.listSessions({ limit }));
+      let page: Awaited<ReturnType<typeof querySessions>>;
+      try {
+        page = await querySessions(
+          store,
+          {
+            subject: str(flags.subject),
+            connection: str(flags.connection),
+            from: parseTime("from", str(flags.from)),
+            to: parseTime("to", str(flags.to)),
+            outcome: str(flags.outcome),
+            flag: str(flags.flag) as SessionFlag | undefined,
+            text: str(flags.text),
+          },
+          { limit, cursor: str(flags.cursor) },
+        );
+      } catch (err) {
+        throw new CliError(err instanceof Error ? err.message : String(err), 2);
+      }
+      const checked = await checkSessions(store, page.items);
       if (flags.json) {
-        const out = checked.map((c) => ({ ...c.row, integrity: integrity(c) }));
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        const items = checked.map((c) => isoTimes(sessionView(c.row, c)));
+        process.stdout.write(`${JSON.stringify({ items, next_cursor: page.nextCursor }, null, 2)}\n`);
         return 0;
       }
       const rows = [["", "ID", "SUBJECT", "CONNECTION", "START", "END", "STATEMENTS", "REASON"]];
@@ -57,13 +97,18 @@ changed columns listed below the table (custos audit verify checks every row and
       }
       process.stdout.write(`${table(rows)}\n`);
       if (warnings.length) process.stdout.write(`\nWARNING\n${warnings.join("\n")}\n`);
+      if (page.nextCursor) process.stdout.write(`\nmore: --cursor ${page.nextCursor}\n`);
       return 0;
     });
   },
 };
 
-function integrity(c: { differs: string[]; pruned: boolean }) {
-  return c.pruned ? "pruned" : c.differs.length ? { differs_from_log: c.differs } : "ok";
+/** The API's views carry epoch-ms times; the CLI's JSON says them in ISO 8601 (`*_at`, `time`). */
+export function isoTimes<T extends Record<string, unknown>>(v: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v))
+    out[k] = typeof x === "number" && (k.endsWith("_at") || k === "time") ? new Date(x).toISOString() : x;
+  return out as T;
 }
 
 function describeStatement(e: StoredEvent): string {
@@ -98,9 +143,14 @@ command tag or error, and the policy decision when it was not an allow.`,
       if (!checked) throw new CliError(`no session ${id}`);
       const session = checked.row;
       if (flags.json) {
-        process.stdout.write(
-          `${JSON.stringify({ session, integrity: integrity(checked), events }, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v), 2)}\n`,
-        );
+        // The API's transcript (GET /api/sessions/ID/transcript), with ISO 8601 times.
+        const out = {
+          session: isoTimes(sessionView(session, checked)),
+          events: events.map((e) =>
+            isoTimes({ seq: e.seq, log_id: e.logId, type: e.type, time: e.time, data: toJsonValue(e.data) }),
+          ),
+        };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return 0;
       }
       const lines = [

@@ -35,6 +35,8 @@ export interface Decision {
   error?: { sqlstate: string; message: string; position?: number; hint?: string };
   /** Set when a human decided a `review`: the approval request and how it ended. */
   approval?: { id: string; status: string };
+  /** A review the approvals flow refused (no approvers, store down): the review the policy asked for. */
+  review?: { rule: string; reason: string };
 }
 
 export function deny(reason: string, rule: string): Decision {

@@ -340,6 +340,8 @@ class LiveSession implements GatewaySession {
 
   decide(command: Command): Decision | Promise<Decision> {
     command.keyword ??= firstKeyword(command.text);
+    const started = performance.now();
+    const took = this.opts.metrics.decisionSeconds;
     let decided: Decision | Promise<Decision>;
     try {
       decided = this.opts.decider.decide(this.ctx, command);
@@ -349,10 +351,14 @@ class LiveSession implements GatewaySession {
     }
     if (decided instanceof Promise) {
       return decided.then(
-        (d) => this.withRecordMode(d, command),
+        (d) => {
+          took.observe((performance.now() - started) / 1000);
+          return this.withRecordMode(d, command);
+        },
         () => deny("policy evaluation failed", "custos.policy_error"),
       );
     }
+    took.observe((performance.now() - started) / 1000);
     return this.withRecordMode(decided, command);
   }
 
@@ -377,8 +383,14 @@ class LiveSession implements GatewaySession {
     notify: (notice: ReviewNotice) => void,
   ): Promise<Decision> {
     const approvals = this.opts.approvals;
+    const asked = { rule: decision.rule, reason: decision.reason };
     if (!approvals || this.closed) {
-      return Promise.resolve({ ...decision, action: "deny", rule: "custos.approval_unavailable" });
+      return Promise.resolve({
+        ...decision,
+        action: "deny",
+        rule: "custos.approval_unavailable",
+        review: asked,
+      });
     }
     const pending = approvals.review({
       sessionId: this.id,
@@ -394,12 +406,17 @@ class LiveSession implements GatewaySession {
     return pending.decision.then(
       (d) => {
         this.reviews.delete(pending);
-        return d;
+        // Refused without a human's decision (nobody to route it to, the store down): the record keeps the
+        // review the policy asked for beside the refusal.
+        return d.action === "deny" && !d.approval ? { ...d, review: asked } : d;
       },
       (err) => {
         this.reviews.delete(pending);
         this.opts.logger.error("review failed", { session: this.id, error: String(err) });
-        return deny("the approval could not be completed", "custos.approval_unavailable");
+        return {
+          ...deny("the approval could not be completed", "custos.approval_unavailable"),
+          review: asked,
+        };
       },
     );
   }
@@ -432,7 +449,7 @@ class LiveSession implements GatewaySession {
   }
 
   completed(command: Command, decision: Decision, outcome: CommandOutcome): void {
-    this.opts.metrics.countStatement(decision.action);
+    this.opts.metrics.countStatement(decision.action, decision.rule);
     this.opts.recorder.event({
       type: "statement",
       time: Date.now(),
@@ -448,6 +465,7 @@ class LiveSession implements GatewaySession {
         keyword: command.keyword,
         reason: decision.reason,
         record: decision.record,
+        review: decision.review,
         rows: outcome.rows,
         rule: decision.rule,
         seq: this.seq++,

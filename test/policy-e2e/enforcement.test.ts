@@ -105,6 +105,11 @@ describe("simple query protocol (psql)", () => {
     const [event] = await audit.statements("e2e-review");
     // The approvals flow owns what a review becomes; the refusal is audited as a review either way.
     expect(event).toMatchObject({ tag: null, error: { code: "policy.review" } });
+    // Refused for want of approvers: the review the policy asked for is kept beside the refusal.
+    expect(event!.review).toEqual({
+      rule: "custos.regulated_write",
+      reason: expect.stringContaining("approval"),
+    });
   });
 
   test("a human's bounded write on an unregulated table is allowed and held for a durable record", async () => {

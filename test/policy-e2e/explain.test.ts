@@ -153,3 +153,80 @@ describe("policy explain", () => {
     expect(noBundle.stderr.toString()).toContain("pass it with --bundle FILE");
   });
 });
+
+describe("metrics", () => {
+  test("denials by rule, the bundle in force, reloads by result, pending approvals and decision latency", async () => {
+    expect(await gw.gw.reloadPolicy()).toBe(true);
+    const text = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+    const value = (line: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${line} `))
+          ?.split(" ")[1],
+      );
+    expect(value('custos_denials_total{rule="custos.agent_write"}')).toBeGreaterThanOrEqual(3);
+    expect(value(`custos_policy_info{hash="${gw.gw.policy.hash}"}`)).toBe(1);
+    expect(value('custos_policy_reloads_total{result="success"}')).toBe(1);
+    expect(value('custos_policy_reloads_total{result="refused"}')).toBe(0);
+    expect(value("custos_approvals_pending")).toBe(0);
+    // One observation per command decided, each well under the last finite bucket.
+    expect(value("custos_decision_seconds_count")).toBeGreaterThanOrEqual(5);
+    expect(value('custos_decision_seconds_bucket{le="0.1"}')).toBe(value("custos_decision_seconds_count"));
+  });
+});
+
+describe("the CLI on the same log", () => {
+  const run = (...args: string[]) => {
+    const p = Bun.spawnSync([process.execPath, join(ROOT, "src/cli/main.ts"), ...args], { cwd: ROOT });
+    return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+  };
+
+  test("sessions list takes the API's filters; --json has the API's names and ISO times", () => {
+    const all = JSON.parse(run("sessions", "list", "--config", configFile, "--json").stdout);
+    expect(all.items.length).toBe(2);
+    const denied = JSON.parse(
+      run("sessions", "list", "--config", configFile, "--json", "--flag", "denials", "--text", "delete from")
+        .stdout,
+    );
+    expect(denied.items.length).toBe(1);
+    const s = denied.items[0];
+    expect(s).toMatchObject({
+      subject: "agent-explained",
+      kind: "agent",
+      outcome: "client",
+      integrity: "ok",
+    });
+    expect(s.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Object.keys(s)).toContain("end_reason");
+    expect(
+      JSON.parse(run("sessions", "list", "--config", configFile, "--json", "--subject", "nobody").stdout)
+        .items,
+    ).toEqual([]);
+    expect(run("sessions", "list", "--config", configFile, "--outcome", "won").code).toBe(2);
+    const show = JSON.parse(run("sessions", "show", s.id, "--config", configFile, "--json").stdout);
+    expect(show.session.id).toBe(s.id);
+    const stmt = show.events.find((e: { type: string }) => e.type === "statement");
+    expect(stmt).toMatchObject({ log_id: expect.any(String), seq: expect.any(Number) });
+    expect(stmt.time).toMatch(/Z$/);
+  });
+
+  test("`custos sessions` lists its subcommands; completion scripts name every command", () => {
+    const bare = run("sessions");
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toContain("sessions list");
+    expect(bare.stdout).toContain("sessions show");
+    const bash = run("completion", "bash").stdout;
+    const complete = Bun.spawnSync(
+      [
+        "bash",
+        "-c",
+        `${bash}\nCOMP_WORDS=(custos policy ex); COMP_CWORD=2; _custos; echo "\${COMPREPLY[@]}"\nCOMP_WORDS=(custos sessions list --fl); COMP_CWORD=3; _custos; echo "\${COMPREPLY[@]}"`,
+      ],
+      { stdout: "pipe" },
+    );
+    expect(complete.stdout.toString().trim().split("\n")).toEqual(["explain", "--flag"]);
+    expect(run("completion", "zsh").stdout).toContain("bashcompinit");
+    expect(run("completion", "fish").code).toBe(2);
+  });
+});

@@ -113,7 +113,17 @@ test("a statement that was held carries how its review ended, who decided and ho
     }),
     stmt(62_000, { text: "select 1", action: "allow" }),
   ];
-  const [held, plain] = buildReplay(events, [], 1000);
+  events.push(
+    stmt(63_000, {
+      text: "insert into t values (2)",
+      action: "deny",
+      rule: "custos.approval_unavailable",
+      review: { rule: "custos.regulated_write", reason: "writes need approval" },
+    }),
+  );
+  const [held, plain, unrouted] = buildReplay(events, [], 1000);
   expect(held!.approval).toEqual({ id: "r1", status: "approved", by: ["bob"], waitedS: 59 });
   expect(plain!.approval).toBeNull();
+  expect(plain!.unroutedReview).toBeNull();
+  expect(unrouted!.unroutedReview).toBe("custos.regulated_write");
 });

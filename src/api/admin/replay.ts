@@ -31,6 +31,8 @@ export interface ReplayStep {
   result: ReplayResult | null;
   /** The statement was held for review: how that ended, who decided, and how long it waited. */
   approval: StepApproval | null;
+  /** A review that could not be routed (no approvers, store down): the rule that asked for it. */
+  unroutedReview: string | null;
 }
 
 export interface StepApproval {
@@ -85,6 +87,7 @@ export function buildReplay(
       error: errorText(d.error),
       result,
       approval: stepApproval(d.approval, approvals),
+      unroutedReview: str((d.review as { rule?: unknown } | undefined)?.rule),
     });
   }
   return steps;

@@ -116,6 +116,10 @@ function Step({ step: x }: { step: ReplayStep }) {
         <span class="at">+{(x.offsetMs / 1000).toFixed(3)} s</span>
         {x.approval ? (
           <span class={`badge action-review review-${x.approval.status}`}>{reviewLabel(x.approval)}</span>
+        ) : x.unroutedReview ? (
+          <span class="badge action-deny" title={`review asked by ${x.unroutedReview}`}>
+            review → not routed, denied
+          </span>
         ) : (
           <span class={`badge action-${x.action}`}>{x.action}</span>
         )}

@@ -11,8 +11,9 @@ export type SinkFormat = "ocsf" | "native";
 /** Replaces regulated values found in a text (the masking detectors, injected by the gateway). */
 export type Redact = (text: string) => string;
 const OCSF_VERSION = "1.3.0";
-/** Free-text fields an agent controls (statement text, bind parameters, error messages): scanned. */
-const FREE_TEXT = new Set(["text", "params", "statement", "message", "error", "detail", "query"]);
+/** Free-text fields an agent controls (statement text, bind parameters, error messages, the policy input
+ * whose command text is the statement's): scanned. */
+const FREE_TEXT = new Set(["text", "params", "statement", "message", "error", "detail", "query", "input"]);
 
 /** scrub() again, then `redact` over the free-text fields; `changed` says whether redact found anything. */
 export function cleanData(
