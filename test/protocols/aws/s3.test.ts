@@ -60,6 +60,16 @@ beforeAll(async () => {
   const d = direct();
   for (const args of [
     ["s3", "mb", "s3://reports"],
+    [
+      "s3",
+      "cp",
+      file("t.txt", "plain"),
+      "s3://reports/tagged.txt",
+      "--content-type",
+      "text/plain",
+      "--metadata",
+      `ssn=${SSN},owner=ops`,
+    ],
     ["s3", "cp", file("customers.txt", REPORT), "s3://reports/customers.txt", "--content-type", "text/plain"],
     [
       "s3",
