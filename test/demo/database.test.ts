@@ -24,7 +24,8 @@ beforeAll(async () => {
     maxConnections: 10,
     log: createLogger(process.env.DEMO_DEBUG ? "debug" : "warn"),
   });
-}, 30_000);
+  // A fresh PGlite start loads the bank fixture: seconds alone, much longer on a machine busy with other suites.
+}, 120_000);
 
 afterAll(async () => {
   await db?.stop();

@@ -305,7 +305,9 @@ describe("HTTP gateway", () => {
     Bun.gc(true);
     const growth = process.memoryUsage.rss() - before;
     console.log(`rss growth over 2 x 100 MB: ${(growth / 2 ** 20).toFixed(1)} MiB`);
-    expect(growth).toBeLessThan(64 << 20);
+    // Buffering either body whole would add at least its 100 MiB; streaming adds 7-18 MiB alone, more when
+    // other suites share the process's heap growth, so the bound sits between the two.
+    expect(growth).toBeLessThan(90 << 20);
   }, 60_000);
 
   test("malformed requests are answered cleanly while others continue", async () => {
