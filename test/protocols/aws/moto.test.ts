@@ -2,7 +2,7 @@
 // for agents (judged in every byte the CLI and boto3 received), IAM changes denied (judged by moto's own
 // state), SQS queue URLs rewritten to the gateway, STS answering as the gateway's IAM user. Real AWS CLI,
 // real boto3, real moto.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   type AwsDeps,
   type AwsGateway,
@@ -15,6 +15,8 @@ import {
 } from "../../support/aws.ts";
 import { type OidcIssuer, startOidcIssuer } from "../../support/oidc-issuer.ts";
 
+// Each AWS CLI run starts Python and credential_process (a Bun process): seconds apiece on a loaded machine.
+setDefaultTimeout(180_000);
 let deps: AwsDeps;
 let moto: AwsTargetServer;
 let issuer: OidcIssuer;

@@ -3,7 +3,7 @@
 // objects refused; an agent's upload held for approval and completed after `custos approve`; deleting the
 // bucket or changing its ACL denied, judged by MinIO's own state read directly with the gateway's key.
 // CUSTOS_S3_TARGET=moto runs the same file against moto's S3 (also SigV4-checking) while MinIO builds.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ import {
 } from "../../support/aws.ts";
 import { type OidcIssuer, startOidcIssuer } from "../../support/oidc-issuer.ts";
 
+// Each AWS CLI run starts Python and credential_process (a Bun process): seconds apiece on a loaded machine.
+setDefaultTimeout(180_000);
 let deps: AwsDeps;
 let s3: AwsTargetServer;
 let issuer: OidcIssuer;
@@ -60,6 +62,16 @@ beforeAll(async () => {
   const d = direct();
   for (const args of [
     ["s3", "mb", "s3://reports"],
+    [
+      "s3",
+      "cp",
+      file("t.txt", "plain"),
+      "s3://reports/tagged.txt",
+      "--content-type",
+      "text/plain",
+      "--metadata",
+      `ssn=${SSN},owner=ops`,
+    ],
     ["s3", "cp", file("customers.txt", REPORT), "s3://reports/customers.txt", "--content-type", "text/plain"],
     [
       "s3",
