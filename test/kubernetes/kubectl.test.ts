@@ -604,10 +604,18 @@ describe("exec, logs and port-forward", () => {
     clearTimeout(timer);
     expect(stdout).toContain("typed-42");
     const sessions = await sessionFramesWith((f) => f.kind === "resize");
-    const cast = toAsciicast(sessions.at(-1)!);
+    const frames = sessions.at(-1)!;
+    const cast = toAsciicast(frames);
     expect(cast).toContain("typed-42");
     expect(cast).toContain('"i"');
-    expect(cast).toContain('"r"');
+    // The window size kubectl reported is recorded; the cast shows it as a resize when it has one (a pty
+    // without a size reports 0x0, which the shared player does not replay as a resize).
+    const sizes = frames.filter((f) => f.kind === "resize").map((f) => String(f.data?.text ?? ""));
+    expect(sizes.length).toBeGreaterThan(0);
+    for (const s of sizes) {
+      const { Width, Height } = JSON.parse(s) as { Width: number; Height: number };
+      if (Width > 0 && Height > 0) expect(cast).toContain(`"r","${Width}x${Height}"`);
+    }
   });
 
   test("an agent's exec is held for review, and its output is masked", async () => {

@@ -1,6 +1,7 @@
 // The audit-event browser: one log's events newest first, filtered by family or type, session, identity and
 // time, paged by sequence number. Each row shows the event as logged (its data as JSON: events never hold
 // secrets), with a link to the session it belongs to.
+/** @jsxImportSource hono/jsx */
 import type { StoredEvent } from "../../audit/store.ts";
 import type { Principal } from "../admin/auth.ts";
 import { EVENT_FAMILIES } from "../admin/event-query.ts";

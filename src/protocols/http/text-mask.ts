@@ -227,3 +227,56 @@ export function maskTextStream(plans: FieldPlans, bound: number): TransformStrea
     },
   });
 }
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * maskTextStream's algorithm without a stream around it, for relays that keep their own backpressure (SSH
+ * exec output, Kubernetes exec/attach channels): push() returns what may go out now, end() the rest. One
+ * per output stream; a value split across pushes is still caught.
+ */
+export class TextStreamMasker {
+  private buf = new Uint8Array(0);
+  private ctx = 0;
+
+  constructor(
+    private readonly plans: FieldPlans,
+    /** Longest run without a safe cut before the stream fails closed. */
+    private readonly bound: number,
+  ) {}
+
+  push(chunk: Uint8Array): Uint8Array {
+    const next = new Uint8Array(this.buf.length + chunk.length);
+    next.set(this.buf, 0);
+    next.set(chunk, this.buf.length);
+    this.buf = next;
+    if (this.buf.length - this.ctx <= KEEP && !chunk.includes(10)) return EMPTY;
+    return this.step(false);
+  }
+
+  end(): Uint8Array {
+    return this.step(true);
+  }
+
+  private step(final: boolean): Uint8Array {
+    const { plans, buf } = this;
+    const { spans, pending } = textSpans(plans, buf, buf.length, final);
+    let safe = final ? buf.length : Math.max(this.ctx, Math.min(buf.length - KEEP, pending));
+    if (!final) {
+      const nl = buf.lastIndexOf(10);
+      if (nl + 1 > safe) safe = Math.min(nl + 1, pending);
+    }
+    for (const sp of spans) if (sp.s < safe && sp.e > safe) safe = sp.s;
+    if (safe < this.ctx) safe = this.ctx;
+    const out = safe > this.ctx ? applySpans(plans, buf, this.ctx, safe, spans) : EMPTY;
+    const keepFrom = Math.max(0, safe - CONTEXT);
+    this.buf = buf.slice(keepFrom);
+    this.ctx = safe - keepFrom;
+    if (this.buf.length - this.ctx > this.bound)
+      throw new CustosError(
+        "upstream.protocol",
+        `output held ${this.bound} bytes without a safe cut for masking`,
+      );
+    return out;
+  }
+}

@@ -78,3 +78,42 @@ test("bad framing from the client ends the stream (the relay closes both sides)"
   // Unmasked client frame: forbidden by RFC 6455 §5.1.
   expect(() => r.push("client", message(0, "x"))).toThrow();
 });
+
+test("a value split across two output messages is still masked; what was held goes out before the status", () => {
+  const { session, frames } = fakeSession();
+  const plan = responseMaskPlan(new MaskingEngine(), [{ detector: "ssn", method: "redact" }], true, false);
+  const r = streamRecorder({
+    session,
+    kind: "websocket",
+    protocol: "v5.channel.k8s.io",
+    plan,
+    maxFrame: 1 << 20,
+  });
+  const forwarded = [
+    r.push("server", message(1, "customer 123-45")),
+    r.push("server", message(1, "-6789 on file, prompt$ ")),
+    r.push("server", message(3, '{"status":"Success"}')),
+  ];
+  const got = forwarded.flatMap((b) => new WsFrameParser(false, 1 << 20).push(b));
+  const stdout = got
+    .filter((f) => f.payload[0] === 1)
+    .map((f) => dec.decode(f.payload.subarray(1)))
+    .join("");
+  expect(stdout).not.toContain("123-45-6789");
+  expect(stdout).not.toContain("6789");
+  expect(stdout).toContain("customer ");
+  // The tail without a line break was held, then released ahead of the status message.
+  expect(stdout).toContain("on file, prompt$ ");
+  expect(got.at(-1)!.payload[0]).toBe(3);
+  expect(JSON.stringify(frames)).not.toContain("6789");
+  // The look-alike: an unmasked caller's split value passes untouched.
+  const plain = streamRecorder({
+    ...fakeSession(),
+    kind: "websocket",
+    protocol: "v5.channel.k8s.io",
+    plan: null,
+    maxFrame: 1 << 20,
+  });
+  const raw = message(1, "customer 123-45");
+  expect(plain.push("server", raw)).toEqual(raw);
+});

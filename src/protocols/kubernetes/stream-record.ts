@@ -4,7 +4,7 @@
 // SPDY stream. The recording holds what the client received (masked output for a masked caller).
 import type { Direction } from "../../core/frame.ts";
 import type { GatewaySession } from "../../core/session.ts";
-import { maskText } from "../http/text-mask.ts";
+import { maskText, TextStreamMasker } from "../http/text-mask.ts";
 import type { UpgradeKind } from "./command.ts";
 import type { ResponseMaskPlan } from "./mask.ts";
 import { encodeDataFrame, type SpdyFrame, SpdyFrameParser } from "./spdy-codec.ts";
@@ -49,6 +49,18 @@ const decoder = new TextDecoder();
 export function streamRecorder(opts: StreamRecorderOptions): StreamRecorder {
   const { session, plan } = opts;
   const detectors = plan?.plans ?? null;
+  // Output is masked as a stream per channel (WebSocket) or stream id (SPDY): a value split across two
+  // messages or frames is still caught. What a masker holds back goes out with the next output, when the
+  // command's status arrives, or at the stream's end.
+  const maskers = new Map<number, TextStreamMasker>();
+  const maskerFor = (id: number) => {
+    let m = maskers.get(id);
+    if (!m) {
+      m = new TextStreamMasker(detectors!, opts.maxFrame);
+      maskers.set(id, m);
+    }
+    return m;
+  };
   let error: string | undefined;
   let exitCode: number | null = null;
   let statusText: string | null = null;
@@ -107,9 +119,12 @@ export function streamRecorder(opts: StreamRecorderOptions): StreamRecorder {
         continue;
       }
       if (rewrite && isOutput(f.streamId)) {
-        const masked = maskText(detectors!, f.data);
-        recordSpdy(dir, f.streamId, masked);
-        out.push(encodeDataFrame(f.streamId, f.flags, masked));
+        const masker = maskerFor(f.streamId);
+        let masked = masker.push(f.data);
+        // FLAG_FIN (SPDY/3 §2.2.2) ends the stream: what the masker held goes out with it.
+        if (f.flags & 0x01) masked = joinTwo(masked, masker.end());
+        if (masked.length > 0) recordSpdy(dir, f.streamId, masked);
+        if (masked.length > 0 || f.flags & 0x01) out.push(encodeDataFrame(f.streamId, f.flags, masked));
       } else {
         recordSpdy(dir, f.streamId, f.data);
         if (rewrite) out.push(f.raw);
@@ -171,12 +186,25 @@ export function streamRecorder(opts: StreamRecorderOptions): StreamRecorder {
       }
       const channel = message.payload[0]!;
       let data = message.payload.subarray(1);
-      if (rewrite && channelMode && (channel === STDOUT || channel === STDERR || channel === ERROR)) {
+      if (rewrite && channelMode && (channel === STDOUT || channel === STDERR)) {
+        data = maskerFor(channel).push(data);
+        if (data.length > 0) {
+          out.push(channelMessage(channel, data));
+          recordChannel(dir, channel, data);
+        }
+        continue;
+      }
+      if (rewrite && channelMode && channel === ERROR) {
+        // The command's status: what the output maskers held goes out before it. The status is one message.
+        for (const held of [STDOUT, STDERR]) {
+          const rest = maskers.get(held)?.end();
+          if (rest && rest.length > 0) {
+            out.push(channelMessage(held, rest));
+            recordChannel(dir, held, rest);
+          }
+        }
         data = maskText(detectors!, data);
-        const payload = new Uint8Array(data.length + 1);
-        payload[0] = channel;
-        payload.set(data, 1);
-        out.push(encodeFrame(OP_BINARY, payload));
+        out.push(channelMessage(channel, data));
       } else if (rewrite) out.push(...raws);
       recordChannel(dir, channel, data);
     }
@@ -227,5 +255,21 @@ function join(parts: Uint8Array[]): Uint8Array {
     out.set(p, at);
     at += p.length;
   }
+  return out;
+}
+
+function channelMessage(channel: number, data: Uint8Array): Uint8Array {
+  const payload = new Uint8Array(data.length + 1);
+  payload[0] = channel;
+  payload.set(data, 1);
+  return encodeFrame(OP_BINARY, payload);
+}
+
+function joinTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
   return out;
 }
