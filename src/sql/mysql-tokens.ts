@@ -3,34 +3,10 @@
 // statements the library lacks. Each returns the same SqlStatement shape as the walk.
 import { Parser } from "node-sql-parser";
 import type { MysqlPiece, MysqlToken } from "./mysql-lexer.ts";
-import { describeMysqlAst } from "./mysql-walk.ts";
+import { baseStatement, describeMysqlAst } from "./mysql-walk.ts";
 import type { SqlStatement, StatementKind } from "./types.ts";
 
 type Classified = SqlStatement | { error: string; parity?: { setting: string; value: string } };
-
-export function baseStatement(kind: StatementKind, node: string): SqlStatement {
-  return {
-    kind,
-    node,
-    tables_read: [],
-    tables_written: [],
-    columns: [],
-    functions: [],
-    has_where: false,
-    is_dynamic: false,
-    copy_program: false,
-    copy_file: false,
-    dml: [],
-    expression_columns: [],
-    filter_columns: [],
-    row_references: [],
-    renamed_columns: [],
-    setting: null,
-    locks: [],
-    transaction: null,
-    fingerprint: "",
-  };
-}
 
 const word = (t: MysqlToken | undefined) => (t?.kind === "word" ? t.text : undefined);
 

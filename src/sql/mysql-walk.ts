@@ -14,7 +14,8 @@ interface Acc {
   ctes: Set<string>;
 }
 
-function blank(kind: StatementKind, node: string): SqlStatement {
+/** A statement of `kind` with nothing found yet: what the walk and the token readers fill in. */
+export function baseStatement(kind: StatementKind, node: string): SqlStatement {
   return {
     kind,
     node,
@@ -170,7 +171,7 @@ function select(acc: Acc, sel: Node, role: "top" | "expression" | "filter"): voi
         expr(acc, e, outputUse === "output" ? "expression" : outputUse);
         if (typeof c.as === "string" && c.as && isNode(e)) {
           // An alias of a computed item stands for every column it reads.
-          const inner: Acc = { s: blank("select", ""), ctes: acc.ctes };
+          const inner: Acc = { s: baseStatement("select", ""), ctes: acc.ctes };
           expr(inner, e, "expression");
           for (const col of inner.s.columns)
             acc.s.renamed_columns.push({ name: c.as.toLowerCase(), from: col });
@@ -208,7 +209,7 @@ function written(acc: Acc, tables: unknown): void {
 }
 
 function hasColumn(node: unknown): boolean {
-  const probe: Acc = { s: blank("select", ""), ctes: new Set() };
+  const probe: Acc = { s: baseStatement("select", ""), ctes: new Set() };
   expr(probe, node, "filter");
   return probe.s.columns.length > 0;
 }
@@ -239,14 +240,14 @@ export function describeMysqlAst(ast: Node, _piece: MysqlPiece): SqlStatement | 
   const type = String(ast.type ?? "");
   switch (type) {
     case "select": {
-      const acc: Acc = { s: blank("select", "SelectStmt"), ctes: new Set() };
+      const acc: Acc = { s: baseStatement("select", "SelectStmt"), ctes: new Set() };
       select(acc, ast, "top");
       return acc.s;
     }
     case "insert":
     case "replace": {
       const acc: Acc = {
-        s: blank("insert", type === "insert" ? "InsertStmt" : "ReplaceStmt"),
+        s: baseStatement("insert", type === "insert" ? "InsertStmt" : "ReplaceStmt"),
         ctes: new Set(),
       };
       acc.s.dml.push("insert");
@@ -262,7 +263,7 @@ export function describeMysqlAst(ast: Node, _piece: MysqlPiece): SqlStatement | 
       return acc.s;
     }
     case "update": {
-      const acc: Acc = { s: blank("update", "UpdateStmt"), ctes: new Set() };
+      const acc: Acc = { s: baseStatement("update", "UpdateStmt"), ctes: new Set() };
       acc.s.dml.push("update");
       written(acc, ast.table);
       from(acc, ast.table);
@@ -278,7 +279,7 @@ export function describeMysqlAst(ast: Node, _piece: MysqlPiece): SqlStatement | 
       return acc.s;
     }
     case "delete": {
-      const acc: Acc = { s: blank("delete", "DeleteStmt"), ctes: new Set() };
+      const acc: Acc = { s: baseStatement("delete", "DeleteStmt"), ctes: new Set() };
       acc.s.dml.push("delete");
       written(acc, ast.table);
       from(acc, ast.from);
@@ -294,19 +295,19 @@ export function describeMysqlAst(ast: Node, _piece: MysqlPiece): SqlStatement | 
       return { ...inner, node: "ExplainStmt", kind: inner.dml.length ? inner.kind : "other" };
     }
     case "desc":
-      return blank("other", "MysqlShow");
+      return baseStatement("other", "MysqlShow");
     case "call": {
-      const acc: Acc = { s: blank("call", "CallStmt"), ctes: new Set() };
+      const acc: Acc = { s: baseStatement("call", "CallStmt"), ctes: new Set() };
       expr(acc, ast.expr, "expression");
       return acc.s;
     }
     case "lock":
     case "unlock":
-      return blank("other", "MysqlLock");
+      return baseStatement("other", "MysqlLock");
   }
   const kind = DDL[type];
   if (kind) {
-    const s = blank(kind, `Mysql${type[0]!.toUpperCase()}${type.slice(1)}`);
+    const s = baseStatement(kind, `Mysql${type[0]!.toUpperCase()}${type.slice(1)}`);
     const tables = new Set<string>();
     namedTables(ast, tables);
     s.tables_written = [...tables];
