@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { parseDuration } from "../config/duration.ts";
 import { loadConfig } from "../config/load.ts";
 import { publicBase } from "../config/public-url.ts";
-import { CustosError } from "../core/errors.ts";
 import { GATEWAY_KEY_FILE, loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
 import { mintGatewayToken } from "../identity/gateway-tokens.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
-import { localOperator, recordEvents } from "./store-access.ts";
+import { localOperator } from "./store-access.ts";
+import { recordTokenIssued } from "./token-issue.ts";
 
 const LINK_TTL_MAX_MS = 60 * 60_000;
 
@@ -63,29 +63,7 @@ printed (no event, no link).`,
       ttlMs,
       maxTtlMs: Math.max(ttlMs, config.identity.gatewayTokens.maxTtlMs),
     });
-    try {
-      await recordEvents(config, key, [
-        {
-          type: "token.issued",
-          time: Date.now(),
-          data: {
-            minted_by: localOperator(),
-            purpose: "console_link",
-            issuer: issued.issuer,
-            subject: issued.subject,
-            groups: issued.groups,
-            kind: issued.kind,
-            ttl_ms: ttlMs,
-            jti: issued.jti,
-            issued_at: issued.issuedAt,
-            expires_at: issued.expiresAt,
-          },
-        },
-      ]);
-    } catch (err) {
-      const reason = err instanceof CustosError ? err.message : String(err);
-      throw new CliError(`no link issued: its token.issued audit event could not be written (${reason})`);
-    }
+    await recordTokenIssued(config, key, issued, ttlMs, "link", "console_link");
     // The same base the gateway hands out in approval links (gateway.ts).
     const base = publicBase(config.listen, { tls: false }).url;
     process.stdout.write(`${base}/console/link?token=${issued.token}\n`);

@@ -3,10 +3,11 @@
 
 import { parseDuration } from "../config/duration.ts";
 import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/types.ts";
 import { CustosError } from "../core/errors.ts";
 import type { IdentityKind } from "../core/identity.ts";
-import { loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
-import { mintGatewayToken, resolveKind } from "../identity/gateway-tokens.ts";
+import { type GatewayKey, loadOrCreateGatewayKey } from "../identity/gateway-key.ts";
+import { type IssuedGatewayToken, mintGatewayToken, resolveKind } from "../identity/gateway-tokens.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 import { localOperator, recordEvents } from "./store-access.ts";
 
@@ -67,30 +68,45 @@ command, subject, groups, kind, ttl, jti; never the token) before it is printed:
       ttlMs,
       maxTtlMs: config.identity.gatewayTokens.maxTtlMs,
     });
-    try {
-      // F1, F10: every gateway-signed identity is in the log, with who minted it; the jti names the token.
-      await recordEvents(config, key, [
-        {
-          type: "token.issued",
-          time: Date.now(),
-          data: {
-            minted_by: localOperator(),
-            issuer: issued.issuer,
-            subject: issued.subject,
-            groups: issued.groups,
-            kind: issued.kind,
-            ttl_ms: ttlMs,
-            jti: issued.jti,
-            issued_at: issued.issuedAt,
-            expires_at: issued.expiresAt,
-          },
-        },
-      ]);
-    } catch (err) {
-      const reason = err instanceof CustosError ? err.message : String(err);
-      throw new CliError(`no token issued: its token.issued audit event could not be written (${reason})`);
-    }
+    await recordTokenIssued(config, key, issued, ttlMs, "token");
     process.stdout.write(`${issued.token}\n`);
     return 0;
   },
 };
+
+/**
+ * F1, F10: every gateway-signed identity is in the CLI's signed log, with who minted it; the jti names the
+ * token. No event, no token: the caller prints nothing when this throws.
+ */
+export async function recordTokenIssued(
+  config: Config,
+  key: GatewayKey,
+  issued: IssuedGatewayToken,
+  ttlMs: number,
+  what: "token" | "link",
+  purpose?: string,
+): Promise<void> {
+  try {
+    await recordEvents(config, key, [
+      {
+        type: "token.issued",
+        time: Date.now(),
+        data: {
+          minted_by: localOperator(),
+          ...(purpose ? { purpose } : {}),
+          issuer: issued.issuer,
+          subject: issued.subject,
+          groups: issued.groups,
+          kind: issued.kind,
+          ttl_ms: ttlMs,
+          jti: issued.jti,
+          issued_at: issued.issuedAt,
+          expires_at: issued.expiresAt,
+        },
+      },
+    ]);
+  } catch (err) {
+    const reason = err instanceof CustosError ? err.message : String(err);
+    throw new CliError(`no ${what} issued: its token.issued audit event could not be written (${reason})`);
+  }
+}
