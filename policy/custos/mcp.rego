@@ -12,9 +12,27 @@ mcp if input.command.protocol == "mcp"
 # (refused for agents by agent.rego).
 classified if {
 	mcp
-	input.command.method in {"tools/call", "tools/list"}
+	mcp_tool_method
 	is_string(input.command.tool)
 }
+
+classified if {
+	mcp
+	mcp_resource_method
+	is_string(input.command.uri)
+}
+
+classified if {
+	mcp
+	mcp_prompt_method
+	is_string(input.command.prompt)
+}
+
+mcp_tool_method if input.command.method in {"tools/call", "tools/list"}
+
+mcp_resource_method if input.command.method in {"resources/list", "resources/templates/list", "resources/read"}
+
+mcp_prompt_method if input.command.method in {"prompts/list", "prompts/get"}
 
 mcp_tool := lower(input.command.tool) if mcp
 
@@ -38,7 +56,53 @@ mcp_agent_readable if {
 agent_denials contains {"rule": "custos.mcp_agent_tool", "reason": sprintf("agents may only call MCP tools that read (%s is not one)", [input.command.tool])} if {
 	agent
 	mcp
+	mcp_tool_method
 	not mcp_agent_readable
+}
+
+# A resource whose URI names credentials (a key file, a .env, a secrets store) is not for agents, masked
+# or not: detectors cannot be relied on to know a private key or a password when they see one.
+mcp_secret_uri_words := {"secret", "password", "passwd", "credential", "token", ".env", "id_rsa", "id_ed25519", "private_key", "private-key", ".pem", ".key", "shadow"}
+
+mcp_uri := lower(input.command.uri) if {
+	mcp
+	is_string(input.command.uri)
+}
+
+agent_denials contains {"rule": "custos.mcp_agent_secret_resource", "reason": "agents may not read MCP resources whose URI names credentials"} if {
+	agent
+	mcp
+	mcp_resource_method
+	some w in mcp_secret_uri_words
+	contains(mcp_uri, w)
+}
+
+agent_denials contains {"rule": "custos.mcp_arguments", "reason": "a prompt's arguments must be a map of strings"} if {
+	agent
+	mcp
+	input.command.method == "prompts/get"
+	not mcp_string_map(input.command.arguments)
+}
+
+mcp_string_map(x) if {
+	is_object(x)
+	every _, v in x {
+		is_string(v)
+	}
+}
+
+everyone_denials contains {"rule": "custos.mcp_denied_resource", "reason": sprintf("the MCP resource %s is refused by policy", [input.command.uri])} if {
+	mcp
+	mcp_resource_method
+	some p in data.custos.lists.mcp.denied_resource_prefixes
+	startswith(mcp_uri, lower(p))
+}
+
+everyone_denials contains {"rule": "custos.mcp_denied_prompt", "reason": sprintf("the MCP prompt %s is refused by policy", [input.command.prompt])} if {
+	mcp
+	mcp_prompt_method
+	some p in data.custos.lists.mcp.denied_prompts
+	lower(input.command.prompt) == lower(p)
 }
 
 agent_denials contains {"rule": "custos.mcp_arguments", "reason": "the tool's arguments must be a JSON object"} if {

@@ -7,7 +7,14 @@ import type { ProtocolConnectionConfig } from "./types.ts";
 
 export type McpTarget =
   | { kind: "http"; url: string; bearer: Secret | null; headers: Record<string, Secret>; timeoutMs: number }
-  | { kind: "stdio"; command: string[]; env: Record<string, Secret>; cwd: string | null; timeoutMs: number };
+  | {
+      kind: "stdio";
+      command: string[];
+      env: Record<string, Secret>;
+      cwd: string | null;
+      timeoutMs: number;
+      maxMessage: number;
+    };
 
 export function resolveMcpConnection(
   raw: z.output<typeof mcpConnectionSchema>,
@@ -27,7 +34,14 @@ export function resolveMcpConnection(
     const env: Record<string, Secret> = {};
     for (const [name, from] of Object.entries(t.env_from))
       env[name] = ctx.fromEnv(from, `${at}.target.env_from.${name}`);
-    target = { kind: "stdio", command: t.command, env, cwd: t.cwd ?? null, timeoutMs: raw.timeout };
+    target = {
+      kind: "stdio",
+      command: t.command,
+      env,
+      cwd: t.cwd ?? null,
+      timeoutMs: raw.timeout,
+      maxMessage: t.max_message,
+    };
   }
   return {
     ...ctx.common(raw, at),

@@ -83,9 +83,11 @@ describe("tools/list", () => {
     const tools = (await a.client.listTools()).tools.map((t) => t.name).sort();
     await a.close();
     expect(tools).toEqual([
+      "files__get_big_report",
       "files__get_customer",
       "files__get_customer_text",
       "files__get_logo",
+      "local__get_big_report",
       "local__get_customer",
       "local__get_customer_text",
       "local__get_logo",
@@ -96,10 +98,12 @@ describe("tools/list", () => {
     // A write tool on a regulated connection is listed (a call waits for an approver).
     expect(humanTools).toEqual([
       "files__delete_customer",
+      "files__get_big_report",
       "files__get_customer",
       "files__get_customer_text",
       "files__get_logo",
       "vaultmcp__delete_customer",
+      "vaultmcp__get_big_report",
       "vaultmcp__get_customer",
       "vaultmcp__get_customer_text",
       "vaultmcp__get_logo",

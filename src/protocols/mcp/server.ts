@@ -10,10 +10,11 @@ import type { Gateway } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { bearerToken } from "../http/headers.ts";
 import { type Discovery, metadataResponse, metadataUrl } from "./discovery.ts";
+import { refusedMethod } from "./methods.ts";
 import { McpSession } from "./session.ts";
 import { toolsFor } from "./tools.ts";
 import { openUpstreams } from "./upstream-session.ts";
-import { INVALID_REQUEST, jsonRpcError, PARSE_ERROR, refusal } from "./wire-error.ts";
+import { INVALID_REQUEST, jsonRpcError, METHOD_NOT_FOUND, PARSE_ERROR, refusal } from "./wire-error.ts";
 
 export interface McpFrontDoorOptions {
   gateway: Gateway;
@@ -117,6 +118,12 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
       }
       const body = await readJson(req, opts.maxBody);
       if (!body.ok) return body.response;
+      const refused = refusedMethod(body.value);
+      if (refused) {
+        // An attempt at a capability that is not offered is worth an alert (F7), not just an error.
+        s.session.event("mcp.method_refused", { reason: refused });
+        return methodRefused(body.value, refused);
+      }
       return s.transport.handleRequest(req, { parsedBody: body.value });
     }
 
@@ -142,6 +149,7 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
     const tools = toolsFor(opened.connections);
     const upstreams = await openUpstreams(
       opts.gateway,
+      opts.masking,
       { clientAddr, credential: token, applicationName: `custos-mcp ${opened.session.id}` },
       opened.connections,
       opts.version,
@@ -151,6 +159,7 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
     const s = new McpSession({
       session: opened.session,
       upstreams: upstreams.connections,
+      catalog: upstreams.catalog,
       masking: opts.masking,
       credential: token,
       tools,
@@ -189,6 +198,22 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
       await Promise.all(all.map((s) => s.close("shutdown")));
     },
   };
+}
+
+/** JSON-RPC 2.0 §5.1 "Method not found", answering the request's own id when it has one. */
+function methodRefused(body: unknown, reason: string): Response {
+  const id =
+    !Array.isArray(body) && typeof body === "object" && body !== null ? (body as { id?: unknown }).id : null;
+  const safeId = typeof id === "string" || typeof id === "number" ? id : null;
+  const payload = {
+    jsonrpc: "2.0",
+    id: safeId,
+    error: { code: METHOD_NOT_FOUND, message: `refused: ${reason}` },
+  };
+  return new Response(JSON.stringify(payload), {
+    status: safeId === null ? 400 : 200,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
 }
 
 type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response };

@@ -4,18 +4,29 @@
 // the audit session id, so an examiner finds one from the other.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import { type CatalogContext, getPrompt, readResource } from "./catalog-call.ts";
 import { SqlClients } from "./sql-tool.ts";
-import { callTool } from "./tool-call.ts";
+import { type CallExtra, callTool } from "./tool-call.ts";
 import { definitionOf, type ToolEntry } from "./tools.ts";
-import { closeUpstreams, type UpstreamConnection } from "./upstream-session.ts";
+import { closeUpstreams, type OfferedCatalog, type UpstreamConnection } from "./upstream-session.ts";
 
 export interface McpSessionOptions {
   session: GatewaySession<null>;
   /** The `type: mcp` connections opened for this session (their tools are in `tools`). */
   upstreams: Map<string, UpstreamConnection>;
+  /** Their resources, templates and prompts, as filtered by policy when the session opened. */
+  catalog: OfferedCatalog;
   masking: MaskingEngine;
   credential: string;
   tools: Map<string, ToolEntry>;
@@ -44,7 +55,12 @@ export class McpSession {
     this.server = new Server(
       { name: "custos", version: opts.version },
       {
-        capabilities: { tools: { listChanged: false } },
+        // No subscriptions, no list-change notifications: nothing is sent that the client did not ask for.
+        capabilities: {
+          tools: { listChanged: false },
+          resources: { subscribe: false, listChanged: false },
+          prompts: { listChanged: false },
+        },
         instructions:
           "Custos offers one tool per connection you may use. Every call is decided by policy, regulated " +
           "values come back masked, writes may wait for a human approval, and everything is recorded.",
@@ -52,6 +68,26 @@ export class McpSession {
     );
     const definitions = [...opts.tools.values()].filter((t) => !t.hiddenBy).map(definitionOf);
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: definitions }));
+    const catalog: CatalogContext = {
+      session: this.session,
+      catalog: opts.catalog,
+      upstream: (c) => opts.upstreams.get(c),
+      masking: opts.masking,
+      nextSeq: () => this.seq++,
+    };
+    this.server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: opts.catalog.resources }));
+    this.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+      resourceTemplates: opts.catalog.templates,
+    }));
+    this.server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: opts.catalog.prompts }));
+    this.server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+      this.counted(() => readResource(catalog, request.params.uri, callExtra(request.params, extra))),
+    );
+    this.server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
+      this.counted(() =>
+        getPrompt(catalog, request.params.name, request.params.arguments, callExtra(request.params, extra)),
+      ),
+    );
     this.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       this.stats.commands++;
       this.inflight++;
@@ -95,6 +131,16 @@ export class McpSession {
     });
   }
 
+  /** One request counted as a command, in flight until it settles (so the idle sweep leaves it alone). */
+  private counted<T>(run: () => Promise<T>): Promise<T> {
+    this.stats.commands++;
+    this.inflight++;
+    return run().finally(() => {
+      this.inflight--;
+      this.lastUsed = Date.now();
+    });
+  }
+
   async connect(): Promise<void> {
     await this.server.connect(this.transport);
   }
@@ -131,4 +177,22 @@ export class McpSession {
     await this.server.close().catch(() => undefined);
     await this.session.close(reason, this.stats);
   }
+}
+
+type HandlerExtra = {
+  signal: AbortSignal;
+  sendNotification(n: { method: "notifications/progress"; params: Record<string, unknown> }): Promise<void>;
+};
+
+function callExtra(params: { _meta?: { progressToken?: string | number } }, extra: HandlerExtra): CallExtra {
+  const progressToken = params._meta?.progressToken;
+  return {
+    signal: extra.signal,
+    ...(progressToken !== undefined ? { progressToken } : {}),
+    progress: (token, progress, message) =>
+      extra.sendNotification({
+        method: "notifications/progress",
+        params: { progressToken: token, progress, message },
+      }),
+  };
 }

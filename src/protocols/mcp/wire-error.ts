@@ -7,6 +7,7 @@ import { statusFor } from "../http/wire-error.ts";
 // JSON-RPC 2.0 §5.1 error codes.
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
+export const METHOD_NOT_FOUND = -32601;
 // Implementation-defined server errors (-32000 to -32099): a gateway refusal before MCP itself.
 export const GATEWAY_REFUSED = -32001;
 
@@ -35,3 +36,10 @@ export function refusal(err: CustosError, metadataUrl: string): Response {
   }
   return jsonRpcError(status, GATEWAY_REFUSED, err.message, headers, { code: err.code });
 }
+
+// MCP 2025-11-25 server/resources §error-handling: a resource that does not exist.
+export const RESOURCE_NOT_FOUND = -32002;
+// A resources/read or prompts/get the policy refused (data.rule names the rule), and one the upstream
+// failed or could not be masked: server errors of this gateway (JSON-RPC 2.0 §5.1, -32000 to -32099).
+export const POLICY_DENIED = -32003;
+export const UPSTREAM_FAILED = -32004;
