@@ -224,6 +224,53 @@ describe("approvals", () => {
   });
 });
 
+describe("approvals without a progress channel", () => {
+  test("a held call returns at once naming the request; approved, it runs once; a retry files a new request", async () => {
+    const before = up.calls.length;
+    const c = await mcpClient(port(), human);
+    // No onprogress: the SDK sends no progressToken.
+    const held = (await c.client.callTool({
+      name: "vaultmcp__delete_customer",
+      arguments: { id: 9 },
+    })) as ToolText & { structuredContent: { status: string; request_id: string; approve: string } };
+    expect(held.isError).toBe(true);
+    expect(held.structuredContent.status).toBe("held");
+    const id = held.structuredContent.request_id;
+    expect(textOf(held)).toContain(id);
+    expect(held.structuredContent.approve).toContain("custos approve");
+    expect(up.calls.slice(before)).toEqual([]);
+    const pending = await pendingFor(
+      { httpPort: port() } as TestGateway,
+      approver,
+      'tools/call delete_customer {"id":9}',
+    );
+    expect(pending.id).toBe(id);
+    const ok = await cli([
+      "approve",
+      id,
+      "--reason",
+      "CHG-10",
+      "--token",
+      approver,
+      ...gatewayFlag({ httpPort: port() } as TestGateway),
+    ]);
+    expect(ok.code).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (up.calls.length === before && Date.now() < deadline) await Bun.sleep(50);
+    expect(up.calls.slice(before)).toEqual([{ name: "delete_customer", args: { id: 9 } }]);
+    // The same call again is a new request, held like the first: the approval does not carry over.
+    const again = (await c.client.callTool({
+      name: "vaultmcp__delete_customer",
+      arguments: { id: 9 },
+    })) as ToolText & { structuredContent: { status: string; request_id: string } };
+    expect(again.structuredContent.status).toBe("held");
+    expect(again.structuredContent.request_id).not.toBe(id);
+    await Bun.sleep(300);
+    await c.close();
+    expect(up.calls.slice(before)).toEqual([{ name: "delete_customer", args: { id: 9 } }]);
+  });
+});
+
 describe("the record", () => {
   test("each call is a statement event of the connection's own session; no token or upstream secret stored", async () => {
     await gw.gw.recorder.durable();
@@ -240,6 +287,11 @@ describe("the record", () => {
       ),
     ).toBe(true);
     expect(statements.some((e) => String(e.data.text).startsWith("tools/call delete_customer"))).toBe(true);
+    // The call answered "held" and run once approved is recorded with its request when it completes.
+    const approvedLater = events.filter(
+      (e) => e.type === "mcp.tool_call" && e.data.tool === "vaultmcp__delete_customer" && e.data.request_id,
+    );
+    expect(approvedLater.filter((e) => e.data.status === "ok").length).toBeGreaterThanOrEqual(1);
     const bytes = gw.storeBytes();
     for (const secret of [agent, human, UP_TOKEN]) expect(bytes.includes(secret)).toBe(false);
   });

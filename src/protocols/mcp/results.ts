@@ -55,10 +55,14 @@ export function formatHttp(r: HttpResult): ToolResult {
   return { content: [{ type: "text", text }], structuredContent: structured, isError: r.status >= 400 };
 }
 
-export function heldResult(notice: HeldNotice, connection: string): ToolResult {
+export function heldResult(
+  notice: HeldNotice,
+  connection: string,
+  what: "statement" | "call" = "statement",
+): ToolResult {
   const text =
     `${notice.message}.\n${notice.hint}\n` +
-    `The statement on "${connection}" runs once approved (it is bound to this call; calling again files a new ` +
+    `The ${what} on "${connection}" runs once approved (it is bound to this call; calling again files a new ` +
     "request). Its result is not returned to this call; use a client that sends a progressToken to wait for it.";
   return {
     content: [{ type: "text", text }],

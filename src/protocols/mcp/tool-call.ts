@@ -101,6 +101,7 @@ export async function callTool(
       tool.hiddenBy ?? null,
       (rawArgs ?? {}) as Record<string, unknown>,
       extra,
+      ctx.closing,
       finish,
     );
   }
