@@ -275,7 +275,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   });
 
   // Registered protocols (protocols/registry.ts), each given only the pipeline's contract and shared engines.
-  let ports = { postgres: pg.port, http: 0 };
+  let ports = { postgres: pg.port, http: 0, protocols: {} as Readonly<Record<string, number>> };
   const running: { type: string; protocol: RunningProtocol }[] = [];
   for (const module of protocols) {
     const mine = connections.filter((c) => c.info.type === module.type).map((c) => c.info);
@@ -372,7 +372,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     }),
   );
 
-  ports = { postgres: pg.port, http: http.port ?? 0 };
+  ports = { postgres: pg.port, http: http.port ?? 0, protocols: protocolPorts };
 
   const reloadPolicy = async () => {
     const r = await policy.reload();

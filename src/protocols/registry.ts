@@ -35,8 +35,11 @@ export interface ProtocolContext {
    * it trusts, for discovery documents (MCP's RFC 9728 protected-resource metadata).
    */
   discovery: { publicUrl: string; issuers: string[] };
-  /** Where the gateway's own listeners ended up, for protocols that reach other connections through them. */
-  endpoints(): { postgres: number; http: number };
+  /**
+   * Where the gateway's own listeners ended up, for protocols that reach other connections through them
+   * (`protocols`: registered protocols' own listeners by connection type, known once all have started).
+   */
+  endpoints(): { postgres: number; http: number; protocols: Readonly<Record<string, number>> };
 }
 
 export interface RunningProtocol {

@@ -16,6 +16,7 @@ export const mcpProtocol: ProtocolModule = {
       logger: ctx.logger,
       discovery: ctx.discovery,
       endpoints: ctx.endpoints,
+      dataDir: ctx.dataDir,
       maxBody: Math.min(MAX_MESSAGE, ctx.limits.maxMessage),
       version: "0.1.0",
     });

@@ -2,6 +2,7 @@
 // Every value in them came through the connection's own front door, masked there.
 import type { HttpResult } from "./http-tool.ts";
 import type { HeldNotice, SqlOutcome } from "./sql-tool.ts";
+import { type ExecOutcome, sshRefusalRule } from "./ssh-tool.ts";
 import type { ToolResult } from "./tool-call.ts";
 
 const CELL = 200;
@@ -55,10 +56,37 @@ export function formatHttp(r: HttpResult): ToolResult {
   return { content: [{ type: "text", text }], structuredContent: structured, isError: r.status >= 400 };
 }
 
+export function formatExec(outcome: ExecOutcome): ToolResult {
+  if (!outcome.ok)
+    return toolError(`the command could not run: ${outcome.error}`, { code: "upstream.unreachable" });
+  const r = outcome.result;
+  const status = r.signal !== null ? `signal ${r.signal}` : `exit ${r.exitCode ?? "-"}`;
+  const rule = r.exitCode === 126 ? sshRefusalRule(r.stderr) : undefined;
+  const text = [
+    `${status}${r.truncated ? " (output truncated)" : ""}${rule ? `: refused by Custos (rule ${rule})` : ""}`,
+    r.stdout ? `--- stdout\n${r.stdout}` : "",
+    r.stderr ? `--- stderr\n${r.stderr}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+  return {
+    content: [{ type: "text", text }],
+    structuredContent: {
+      exit_code: r.exitCode,
+      signal: r.signal,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      truncated: r.truncated,
+      ...(rule ? { rule } : {}),
+    },
+    isError: r.exitCode !== 0,
+  };
+}
+
 export function heldResult(
   notice: HeldNotice,
   connection: string,
-  what: "statement" | "call" = "statement",
+  what: "statement" | "call" | "command" = "statement",
 ): ToolResult {
   const text =
     `${notice.message}.\n${notice.hint}\n` +

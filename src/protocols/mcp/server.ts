@@ -21,7 +21,9 @@ export interface McpFrontDoorOptions {
   masking: MaskingEngine;
   logger: Logger;
   discovery: Discovery;
-  endpoints(): { postgres: number; http: number };
+  endpoints(): { postgres: number; http: number; protocols: Readonly<Record<string, number>> };
+  /** The gateway's data_dir (its own SSH host key, which `<conn>__exec` checks on loopback). */
+  dataDir: string;
   /** Largest JSON-RPC message accepted (bytes). */
   maxBody: number;
   version: string;
@@ -164,6 +166,7 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
       credential: token,
       tools,
       endpoints: opts.endpoints,
+      dataDir: opts.dataDir,
       maxBody: opts.maxBody,
       version: opts.version,
     });

@@ -17,6 +17,7 @@ import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { type CatalogContext, getPrompt, readResource } from "./catalog-call.ts";
 import { SqlClients } from "./sql-tool.ts";
+import { runExec } from "./ssh-tool.ts";
 import { type CallExtra, callTool } from "./tool-call.ts";
 import { definitionOf, type ToolEntry } from "./tools.ts";
 import { closeUpstreams, type OfferedCatalog, type UpstreamConnection } from "./upstream-session.ts";
@@ -30,7 +31,9 @@ export interface McpSessionOptions {
   masking: MaskingEngine;
   credential: string;
   tools: Map<string, ToolEntry>;
-  endpoints(): { postgres: number; http: number };
+  endpoints(): { postgres: number; http: number; protocols: Readonly<Record<string, number>> };
+  /** The gateway's data_dir (its own SSH host key, which `<conn>__exec` checks on loopback). */
+  dataDir: string;
   maxBody: number;
   version: string;
 }
@@ -97,6 +100,18 @@ export class McpSession {
           session: this.session,
           tools: opts.tools,
           sql: (c) => this.sql(c),
+          exec: (c, args, held, signal) => {
+            const port = opts.endpoints().protocols.ssh;
+            if (!port)
+              return Promise.resolve({ ok: false as const, error: "the SSH listener is not running" });
+            return runExec(
+              { port, credential: this.credential, dataDir: opts.dataDir },
+              c,
+              args,
+              held,
+              signal,
+            );
+          },
           httpPort: () => opts.endpoints().http,
           upstream: (c) => opts.upstreams.get(c),
           masking: opts.masking,

@@ -18,6 +18,12 @@ export interface RequestArgs {
   body?: string;
 }
 
+export interface ExecArgs {
+  command: string;
+  /** Sent to the command's standard input, then closed; absent: closed at once. */
+  stdin?: string;
+}
+
 export type Parsed<T> = { ok: true; args: T } | { ok: false; message: string };
 
 const MAX_SQL = 256 * 1024;
@@ -25,6 +31,8 @@ const MAX_PARAMS = 1000;
 const MAX_PARAM_TEXT = 64 * 1024;
 const MAX_PATH = 8 * 1024;
 const MAX_BODY = 1 << 20;
+const MAX_COMMAND = 64 * 1024;
+const MAX_STDIN = 1 << 20;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -110,4 +118,22 @@ function hasControl(text: string): boolean {
     if (c < 0x20 || c === 0x7f) return true;
   }
   return false;
+}
+
+export function parseExecArgs(raw: unknown): Parsed<ExecArgs> {
+  const args = raw ?? {};
+  if (!isRecord(args)) return { ok: false, message: "arguments must be an object" };
+  const extra = unknownKeys(args, ["command", "stdin"]);
+  if (extra) return { ok: false, message: `unknown argument "${extra}"` };
+  const { command, stdin } = args;
+  if (typeof command !== "string" || command.trim() === "" || command.length > MAX_COMMAND)
+    return {
+      ok: false,
+      message: `"command" must be a non-empty string of at most ${MAX_COMMAND} characters`,
+    };
+  // A NUL ends the command for the remote shell's C string; the gateway would decide the whole text.
+  if (command.includes("\u0000")) return { ok: false, message: '"command" contains a NUL character' };
+  if (stdin !== undefined && (typeof stdin !== "string" || stdin.length > MAX_STDIN))
+    return { ok: false, message: `"stdin" must be a string of at most ${MAX_STDIN} characters` };
+  return { ok: true, args: { command, ...(stdin !== undefined ? { stdin } : {}) } };
 }

@@ -7,9 +7,10 @@ import { nowMicros } from "../../core/clock.ts";
 import type { GatewaySession } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { sendRequest } from "./http-tool.ts";
-import { formatHttp, formatSql, heldResult, toolError } from "./results.ts";
-import type { HeldNotice, SqlClients, SqlOutcome } from "./sql-tool.ts";
-import { parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
+import { formatExec, formatHttp, formatSql, heldResult, toolError } from "./results.ts";
+import type { HeldNotice, SqlClients } from "./sql-tool.ts";
+import { type ExecOutcome, sshRefusalRule } from "./ssh-tool.ts";
+import { type ExecArgs, parseExecArgs, parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
 import type { ToolEntry } from "./tools.ts";
 import { type CallOutcome, withoutSecrets } from "./transcript.ts";
 import { callUpstream } from "./upstream-call.ts";
@@ -19,6 +20,13 @@ export interface CallContext {
   session: GatewaySession<null>;
   tools: ReadonlyMap<string, ToolEntry>;
   sql(connection: string): SqlClients;
+  /** One command through the SSH listener on loopback, as this caller. */
+  exec(
+    connection: string,
+    args: ExecArgs,
+    held: (notice: HeldNotice) => void,
+    signal: AbortSignal,
+  ): Promise<ExecOutcome>;
   httpPort(): number;
   /** The gateway session and client of a `type: mcp` connection this MCP session opened. */
   upstream(connection: string): UpstreamConnection | undefined;
@@ -128,13 +136,81 @@ export async function callTool(
       return toolError(message, { code: "upstream.unreachable" });
     }
   }
+  if (tool.kind === "exec") {
+    const parsed = parseExecArgs(rawArgs);
+    if (!parsed.ok) {
+      finish({ status: "refused", message: parsed.message });
+      throw new McpError(ErrorCode.InvalidParams, `${name}: ${parsed.message}`);
+    }
+    return holdable(
+      ctx,
+      seq,
+      extra,
+      tool.connection,
+      "command",
+      (onHeld, signal) => ctx.exec(tool.connection, parsed.args, onHeld, signal),
+      (outcome, request) => {
+        if (!outcome.ok) return finish({ status: "error", message: outcome.error, ...request });
+        const r = outcome.result;
+        const rule = r.exitCode === 126 ? sshRefusalRule(r.stderr) : undefined;
+        finish({
+          status: r.exitCode === 0 ? "ok" : "error",
+          exit_code: r.exitCode,
+          truncated: r.truncated,
+          ...(rule ? { rule } : {}),
+          ...request,
+        });
+      },
+      formatExec,
+    );
+  }
   const parsed = parseQueryArgs(rawArgs);
   if (!parsed.ok) {
     finish({ status: "refused", message: parsed.message });
     throw new McpError(ErrorCode.InvalidParams, `${name}: ${parsed.message}`);
   }
-  // The statement runs under its own signal: a client that is told "held" and goes away does not cancel
-  // it; closing the MCP session does.
+  return holdable(
+    ctx,
+    seq,
+    extra,
+    tool.connection,
+    "statement",
+    (onHeld, signal) => ctx.sql(tool.connection).run(parsed.args, onHeld, signal),
+    (outcome, request) => {
+      if (outcome.ok) {
+        const r = outcome.result;
+        finish({ status: "ok", rows: r.rowCount, truncated: r.truncated, command: r.command, ...request });
+      } else {
+        const rule = /\(rule ([\w.]+)\)/.exec(outcome.error.message)?.[1];
+        finish({
+          status: "error",
+          sqlstate: outcome.error.sqlstate,
+          message: outcome.error.message,
+          ...(rule ? { rule } : {}),
+          ...request,
+        });
+      }
+    },
+    formatSql,
+  );
+}
+
+/**
+ * A call through a connection's own front door that the policy may hold for approval: run under its own
+ * signal (a client that is told "held" and goes away does not cancel it; closing the MCP session does),
+ * progress reported while held, or, without a progressToken, a result naming the request at once while
+ * the call stays bound to it and its outcome is recorded when the approver decides.
+ */
+async function holdable<T>(
+  ctx: CallContext,
+  seq: number,
+  extra: CallExtra,
+  connection: string,
+  what: "statement" | "command",
+  start: (onHeld: (notice: HeldNotice) => void, signal: AbortSignal) => Promise<T>,
+  settle: (outcome: T, request: { request_id?: string }) => void,
+  format: (outcome: T) => ToolResult,
+): Promise<ToolResult> {
   const running = new AbortController();
   const onClose = () => running.abort();
   ctx.closing.addEventListener("abort", onClose, { once: true });
@@ -165,29 +241,13 @@ export async function callTool(
     tell();
     ticker = setInterval(tell, PROGRESS_EVERY_MS);
   };
-  const run = ctx
-    .sql(tool.connection)
-    .run(parsed.args, onHeld, running.signal)
-    .finally(() => {
-      if (ticker) clearInterval(ticker);
-      ctx.closing.removeEventListener("abort", onClose);
-    });
-  const settle = (outcome: SqlOutcome) => {
+  const run = start(onHeld, running.signal).finally(() => {
+    if (ticker) clearInterval(ticker);
+    ctx.closing.removeEventListener("abort", onClose);
+  });
+  const request = () => {
     const held = heldNotice as HeldNotice | null;
-    const request = held ? { request_id: held.requestId } : {};
-    if (outcome.ok) {
-      const r = outcome.result;
-      finish({ status: "ok", rows: r.rowCount, truncated: r.truncated, command: r.command, ...request });
-    } else {
-      const rule = /\(rule ([\w.]+)\)/.exec(outcome.error.message)?.[1];
-      finish({
-        status: "error",
-        sqlstate: outcome.error.sqlstate,
-        message: outcome.error.message,
-        ...(rule ? { rule } : {}),
-        ...request,
-      });
-    }
+    return held ? { request_id: held.requestId } : {};
   };
   const first = await Promise.race([
     run.then((o) => ({ done: true as const, outcome: o })),
@@ -195,13 +255,16 @@ export async function callTool(
   ]);
   extra.signal.removeEventListener("abort", onClientAbort);
   if (!first.done) {
-    // No progress channel: the caller learns the request and how to approve it now; the statement stays
+    // No progress channel: the caller learns the request and how to approve it now; the call stays
     // held (bound to this one call) and its outcome is recorded in this session when the approver decides.
-    void run.then(settle, () => undefined);
-    return heldResult(first.notice, tool.connection);
+    void run.then(
+      (o) => settle(o, request()),
+      () => undefined,
+    );
+    return heldResult(first.notice, connection, what);
   }
-  settle(first.outcome);
-  const result = formatSql(first.outcome);
+  settle(first.outcome, request());
+  const result = format(first.outcome);
   ctx.count(0, result.content[0]?.text.length ?? 0);
   return result;
 }

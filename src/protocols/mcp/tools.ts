@@ -1,11 +1,11 @@
 // The tools an identity is offered: one per connection it may open, named `<conn>__<verb>` (the verb says
-// the protocol: query for PostgreSQL, request for HTTP). Pure: the list is computed from the connections
+// the protocol: query for PostgreSQL, request for HTTP, exec for SSH). Pure: the list is computed from the connections
 // the pipeline says the identity may use, and a tool name maps back to exactly one of them, or to nothing.
 import type { Decision } from "../../core/decision.ts";
 import type { UsableConnection } from "../../core/session.ts";
 import type { UpstreamTool } from "./upstream.ts";
 
-export type ToolKind = "query" | "request" | "upstream";
+export type ToolKind = "query" | "request" | "exec" | "upstream";
 
 export interface ToolEntry {
   name: string;
@@ -31,7 +31,7 @@ export const MAX_ROWS = 1000;
 export const DEFAULT_ROWS = 200;
 export const MAX_RESULT_BYTES = 1 << 20;
 
-const VERB: Record<string, ToolKind> = { postgres: "query", http: "request" };
+const VERB: Record<string, ToolKind> = { postgres: "query", http: "request", ssh: "exec" };
 
 /** The tools for these connections; connections of other types are not offered (yet). */
 export function toolsFor(connections: readonly UsableConnection[]): Map<string, ToolEntry> {
@@ -57,7 +57,7 @@ export function definitionOf(tool: ToolEntry): ToolDefinition {
       ...(u.annotations ? { annotations: u.annotations } : {}),
     };
   }
-  return tool.kind === "query" ? queryTool(tool) : requestTool(tool);
+  return tool.kind === "query" ? queryTool(tool) : tool.kind === "exec" ? execTool(tool) : requestTool(tool);
 }
 
 function queryTool(tool: ToolEntry): ToolDefinition {
@@ -86,6 +86,26 @@ function queryTool(tool: ToolEntry): ToolDefinition {
         },
       },
       required: ["sql"],
+      additionalProperties: false,
+    },
+  };
+}
+
+function execTool(tool: ToolEntry): ToolDefinition {
+  return {
+    name: tool.name,
+    title: `Command on ${tool.connection}`,
+    description:
+      `Runs one command on the SSH connection "${tool.connection}" through Custos (an exec, no terminal): ` +
+      "the command is decided by policy, regulated values in its output come back masked, it may be held " +
+      `for a human approval, and everything is recorded. At most ${MAX_RESULT_BYTES} bytes of output.`,
+    inputSchema: {
+      type: "object",
+      properties: {
+        command: { type: "string", description: "The command line, as ssh host 'command' would send it." },
+        stdin: { type: "string", description: "Text for the command's standard input (then closed)." },
+      },
+      required: ["command"],
       additionalProperties: false,
     },
   };

@@ -25,6 +25,7 @@ export interface CallOutcome {
   truncated?: boolean;
   command?: string | null;
   http_status?: number;
+  exit_code?: number | null;
   sqlstate?: string;
   message?: string;
   rule?: string;
