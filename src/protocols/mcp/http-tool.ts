@@ -15,7 +15,7 @@ export interface HttpResult {
   rule?: string;
 }
 
-const TEXTUAL =
+export const TEXTUAL =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml)\b|application\/(x-www-form-urlencoded|javascript)\b)/i;
 
 export async function sendRequest(
@@ -63,7 +63,10 @@ export async function sendRequest(
 }
 
 /** Reads at most `cap` bytes, then drops the rest of the stream (ENFORCEMENT.md 7). */
-async function readCapped(res: Response, cap: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+export async function readCapped(
+  res: Response,
+  cap: number,
+): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   if (!res.body) return { bytes: new Uint8Array(0), truncated: false };
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -29,7 +29,7 @@ export const mcpProtocol: ProtocolModule = {
             ? `[${ip.address}]:${ip.port}`
             : `${ip.address}:${ip.port}`
           : "unknown";
-        return door.fetch(req, addr);
+        return door.fetch(req, addr, () => server.timeout(req, 0));
       },
       async stop() {
         await door.close();

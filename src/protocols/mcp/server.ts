@@ -30,7 +30,8 @@ export interface McpFrontDoorOptions {
 }
 
 export interface McpFrontDoor {
-  fetch(req: Request, clientAddr: string): Promise<Response> | undefined;
+  /** `holdOpen` lifts the listener's idle time-out for this request (a call may wait for an approver). */
+  fetch(req: Request, clientAddr: string, holdOpen?: () => void): Promise<Response> | undefined;
   readonly sessions: number;
   close(): Promise<void>;
 }
@@ -65,7 +66,7 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
   }, 1000);
   sweeper.unref();
 
-  const handle = async (req: Request, clientAddr: string): Promise<Response> => {
+  const handle = async (req: Request, clientAddr: string, holdOpen?: () => void): Promise<Response> => {
     // MCP 2025-11-25 transports §security: validate Origin, so a web page cannot drive a local gateway.
     const origin = req.headers.get("origin");
     if (origin !== null && origin !== allowedOrigin && !isLoopbackOrigin(origin))
@@ -126,6 +127,10 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
         s.session.event("mcp.method_refused", { reason: refused });
         return methodRefused(body.value, refused);
       }
+      // A call may be held for an approver with nothing to send meanwhile (no progressToken, or an AWS
+      // call whose listener holds it silently): once its whole body is in, the idle time-out no longer
+      // applies; the call's own bounds (review_timeout, the upstream's timeout, the session's) do.
+      if (mayWait(body.value)) holdOpen?.();
       return s.transport.handleRequest(req, { parsedBody: body.value });
     }
 
@@ -183,9 +188,9 @@ export function createMcpFrontDoor(opts: McpFrontDoorOptions): McpFrontDoor {
   };
 
   return {
-    fetch(req, clientAddr) {
+    fetch(req, clientAddr, holdOpen) {
       const path = pathOf(req.url);
-      if (path === "/mcp") return handle(req, clientAddr);
+      if (path === "/mcp") return handle(req, clientAddr, holdOpen);
       if (path.startsWith("/.well-known/oauth-protected-resource") && req.method === "GET")
         return Promise.resolve(metadataResponse(opts.discovery));
       return undefined;
@@ -217,6 +222,13 @@ function methodRefused(body: unknown, reason: string): Response {
     status: safeId === null ? 400 : 200,
     headers: { "content-type": "application/json", "cache-control": "no-store" },
   });
+}
+
+const WAITING_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
+
+function mayWait(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => WAITING_METHODS.has(String((m as { method?: unknown })?.method)));
 }
 
 type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response };

@@ -15,6 +15,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import { AwsCaller } from "./aws-tool.ts";
 import { type CatalogContext, getPrompt, readResource } from "./catalog-call.ts";
 import { SqlClients } from "./sql-tool.ts";
 import { runExec } from "./ssh-tool.ts";
@@ -47,6 +48,7 @@ export class McpSession {
   inflight = 0;
   private readonly server: Server;
   private readonly sqlClients = new Map<string, SqlClients>();
+  private readonly aws: AwsCaller;
   private readonly closing = new AbortController();
   private readonly stats: SessionStats = { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
   private seq = 0;
@@ -55,6 +57,10 @@ export class McpSession {
   constructor(private readonly opts: McpSessionOptions) {
     this.session = opts.session;
     this.credential = opts.credential;
+    this.aws = new AwsCaller(
+      () => ({ http: opts.endpoints().http, aws: opts.endpoints().protocols.aws }),
+      opts.credential,
+    );
     this.server = new Server(
       { name: "custos", version: opts.version },
       {
@@ -100,6 +106,7 @@ export class McpSession {
           session: this.session,
           tools: opts.tools,
           sql: (c) => this.sql(c),
+          aws: this.aws,
           exec: (c, args, held, signal) => {
             const port = opts.endpoints().protocols.ssh;
             if (!port)

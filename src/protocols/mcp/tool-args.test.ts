@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
+import { parseAwsArgs, parseExecArgs, parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
 import { toolsFor } from "./tools.ts";
 import { withoutSecrets } from "./transcript.ts";
 
@@ -67,8 +67,12 @@ test("tools: one per connection of a known type, named <conn>__<verb>", () => {
     { name: "ledger", type: "postgres", labels: [] },
     { name: "crm", type: "http", labels: [] },
     { name: "box", type: "ssh", labels: [] },
+    { name: "bucket", type: "aws", labels: [] },
+    { name: "shop", type: "mysql", labels: [] },
+    { name: "files", type: "mcp", labels: [] },
   ]);
-  expect([...tools.keys()]).toEqual(["ledger__query", "crm__request"]);
+  // mysql is not offered yet; mcp connections offer their own upstream tools (upstream-session.ts).
+  expect([...tools.keys()]).toEqual(["ledger__query", "crm__request", "box__exec", "bucket__call"]);
 });
 
 test("the transcript drops secret-named fields at any depth, keeps the rest", () => {
@@ -85,5 +89,64 @@ test("the transcript drops secret-named fields at any depth, keeps the rest", ()
       nested: [{ api_key: "[redacted]", ok: 1 }],
       Authorization: "[redacted]",
     },
+  });
+});
+
+describe("exec and AWS call arguments", () => {
+  test("exec: a command and optional stdin; nothing else", () => {
+    expect(parseExecArgs({ command: "ls -l", stdin: "x" })).toEqual({
+      ok: true,
+      args: { command: "ls -l", stdin: "x" },
+    });
+    for (const bad of [
+      {},
+      { command: "" },
+      { command: " " },
+      { command: "a\u0000b" },
+      { command: "id", pty: true },
+      { command: 1 },
+      { command: "id", stdin: 2 },
+      [1],
+    ])
+      expect(parseExecArgs(bad).ok).toBe(false);
+  });
+
+  test("AWS: service, path and query checked; only content-type and x-amz-target as headers", () => {
+    const ok = parseAwsArgs({
+      service: "dynamodb",
+      method: "POST",
+      path: "/",
+      headers: { "X-Amz-Target": "DynamoDB_20120810.GetItem" },
+      body: "{}",
+    });
+    expect(ok).toEqual({
+      ok: true,
+      args: {
+        service: "dynamodb",
+        region: "us-east-1",
+        method: "POST",
+        path: "/",
+        query: [],
+        headers: { "x-amz-target": "DynamoDB_20120810.GetItem" },
+        body: "{}",
+      },
+    });
+    expect(parseAwsArgs({ service: "s3", path: "/b/a%20b.txt", query: { prefix: ["x", "y"] } }).ok).toBe(
+      true,
+    );
+    for (const bad of [
+      { service: "s3", path: "/b/a b" },
+      { service: "s3", path: "/b/x?acl" },
+      { service: "s3", path: "/b/%zz" },
+      { service: "s3", path: "b" },
+      { service: "s3", headers: { host: "evil" } },
+      { service: "s3", headers: { "x-amz-date": "20200101T000000Z" } },
+      { service: "s3", headers: { "content-type": "a\nb" } },
+      { service: "s3", method: "TRACE" },
+      { service: "s3", body: {} },
+      { service: "../s3" },
+      { service: "s3", credentials: {} },
+    ])
+      expect(parseAwsArgs(bad).ok).toBe(false);
   });
 });

@@ -24,6 +24,17 @@ export interface ExecArgs {
   stdin?: string;
 }
 
+export interface AwsCallArgs {
+  service: string;
+  region: string;
+  method: (typeof METHODS)[number];
+  path: string;
+  query: [string, string][];
+  /** Only the headers an AWS API needs to name its operation and body (AWS_HEADERS). */
+  headers: Record<string, string>;
+  body?: string;
+}
+
 export type Parsed<T> = { ok: true; args: T } | { ok: false; message: string };
 
 const MAX_SQL = 256 * 1024;
@@ -85,15 +96,9 @@ export function parseRequestArgs(raw: unknown): Parsed<RequestArgs> {
       ok: false,
       message: '"path" must not contain ?, #, whitespace, backslashes or control characters',
     };
-  if (!isRecord(query)) return { ok: false, message: '"query" must be an object' };
-  const pairs: [string, string][] = [];
-  for (const [k, v] of Object.entries(query)) {
-    const values = Array.isArray(v) ? v : [v];
-    for (const one of values) {
-      if (typeof one !== "string") return { ok: false, message: `"query.${k}" must be a string or strings` };
-      pairs.push([k, one]);
-    }
-  }
+  const q = queryPairs(query);
+  if (!q.ok) return q;
+  const pairs = q.args;
   let body: string | undefined;
   if ("body" in args && args.body !== undefined) {
     if (method === "GET" || method === "HEAD")
@@ -110,6 +115,19 @@ export function parseRequestArgs(raw: unknown): Parsed<RequestArgs> {
       ...(body !== undefined ? { body } : {}),
     },
   };
+}
+
+function queryPairs(query: unknown): Parsed<[string, string][]> {
+  if (!isRecord(query)) return { ok: false, message: '"query" must be an object' };
+  const pairs: [string, string][] = [];
+  for (const [k, v] of Object.entries(query)) {
+    const values = Array.isArray(v) ? v : [v];
+    for (const one of values) {
+      if (typeof one !== "string") return { ok: false, message: `"query.${k}" must be a string or strings` };
+      pairs.push([k, one]);
+    }
+  }
+  return { ok: true, args: pairs };
 }
 
 function hasControl(text: string): boolean {
@@ -136,4 +154,60 @@ export function parseExecArgs(raw: unknown): Parsed<ExecArgs> {
   if (stdin !== undefined && (typeof stdin !== "string" || stdin.length > MAX_STDIN))
     return { ok: false, message: `"stdin" must be a string of at most ${MAX_STDIN} characters` };
   return { ok: true, args: { command, ...(stdin !== undefined ? { stdin } : {}) } };
+}
+
+// What an agent may set on an AWS call: the operation of a JSON-protocol service and the body's type.
+// Signing, host, dates and credentials are the gateway's.
+const AWS_HEADERS = ["content-type", "x-amz-target"];
+
+export function parseAwsArgs(raw: unknown): Parsed<AwsCallArgs> {
+  const args = raw ?? {};
+  if (!isRecord(args)) return { ok: false, message: "arguments must be an object" };
+  const extra = unknownKeys(args, ["service", "region", "method", "path", "query", "headers", "body"]);
+  if (extra) return { ok: false, message: `unknown argument "${extra}"` };
+  const { service, region = "us-east-1", method = "GET", path = "/", query = {}, headers = {}, body } = args;
+  if (typeof service !== "string" || !/^[a-z0-9-]{1,32}$/.test(service))
+    return { ok: false, message: '"service" must be a service signing name such as s3, dynamodb or sqs' };
+  if (typeof region !== "string" || !/^[a-z0-9-]{1,32}$/.test(region))
+    return { ok: false, message: '"region" must be a region name such as us-east-1' };
+  if (typeof method !== "string" || !(METHODS as readonly string[]).includes(method))
+    return { ok: false, message: `"method" must be one of ${METHODS.join(", ")}` };
+  // Unreserved characters, slashes and percent escapes only: the path signed is the path sent, and the
+  // listener canonicalises it the same way (SigV4: S3 as given, other services encoded once more).
+  if (
+    typeof path !== "string" ||
+    !path.startsWith("/") ||
+    path.length > MAX_PATH ||
+    !/^(?:[A-Za-z0-9._~/-]|%[0-9A-F]{2})*$/.test(path)
+  )
+    return {
+      ok: false,
+      message: `"path" must start with / and hold only A-Z a-z 0-9 . _ ~ - / and %XX escapes (at most ${MAX_PATH})`,
+    };
+  const q = queryPairs(query);
+  if (!q.ok) return q;
+  if (!isRecord(headers)) return { ok: false, message: '"headers" must be an object' };
+  const h: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const name = k.toLowerCase();
+    if (!AWS_HEADERS.includes(name))
+      return { ok: false, message: `header "${k}" is not one an AWS call may set` };
+    if (typeof v !== "string" || v.length > 256 || hasControl(v))
+      return { ok: false, message: `header "${k}" must be a short string without control characters` };
+    h[name] = v;
+  }
+  if (body !== undefined && (typeof body !== "string" || body.length > MAX_BODY))
+    return { ok: false, message: `"body" must be a string of at most ${MAX_BODY} characters` };
+  return {
+    ok: true,
+    args: {
+      service,
+      region,
+      method: method as AwsCallArgs["method"],
+      path,
+      query: q.args,
+      headers: h,
+      ...(body !== undefined ? { body } : {}),
+    },
+  };
 }

@@ -6,11 +6,12 @@ import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { nowMicros } from "../../core/clock.ts";
 import type { GatewaySession } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import type { AwsCaller } from "./aws-tool.ts";
 import { sendRequest } from "./http-tool.ts";
 import { formatExec, formatHttp, formatSql, heldResult, toolError } from "./results.ts";
 import type { HeldNotice, SqlClients } from "./sql-tool.ts";
 import { type ExecOutcome, sshRefusalRule } from "./ssh-tool.ts";
-import { type ExecArgs, parseExecArgs, parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
+import { type ExecArgs, parseAwsArgs, parseExecArgs, parseQueryArgs, parseRequestArgs } from "./tool-args.ts";
 import type { ToolEntry } from "./tools.ts";
 import { type CallOutcome, withoutSecrets } from "./transcript.ts";
 import { callUpstream } from "./upstream-call.ts";
@@ -20,6 +21,8 @@ export interface CallContext {
   session: GatewaySession<null>;
   tools: ReadonlyMap<string, ToolEntry>;
   sql(connection: string): SqlClients;
+  /** AWS calls through the AWS listener on loopback, signed with keys minted for this caller. */
+  aws: AwsCaller;
   /** One command through the SSH listener on loopback, as this caller. */
   exec(
     connection: string,
@@ -132,6 +135,50 @@ export async function callTool(
       return result;
     } catch (err) {
       const message = extra.signal.aborted ? "cancelled by the client" : `request failed: ${String(err)}`;
+      finish({ status: "error", message });
+      return toolError(message, { code: "upstream.unreachable" });
+    }
+  }
+  if (tool.kind === "call") {
+    const parsed = parseAwsArgs(rawArgs);
+    if (!parsed.ok) {
+      finish({ status: "refused", message: parsed.message });
+      throw new McpError(ErrorCode.InvalidParams, `${name}: ${parsed.message}`);
+    }
+    // A call the policy holds waits here: the AWS listener keeps its response until humans decide, and
+    // says nothing meanwhile, so a client that sent a progressToken is told the call is still waiting.
+    const token = extra.progressToken;
+    let n = 0;
+    const ticker =
+      token === undefined
+        ? null
+        : setInterval(
+            () =>
+              void extra
+                .progress(
+                  token,
+                  ++n,
+                  "waiting for the AWS call (one held for approval waits for an approver)",
+                )
+                .catch(() => undefined),
+            PROGRESS_EVERY_MS,
+          );
+    try {
+      const r = await ctx.aws.call(tool.connection, parsed.args, extra.signal).finally(() => {
+        if (ticker) clearInterval(ticker);
+      });
+      const result = formatHttp(r);
+      ctx.count(0, r.body.length);
+      const rule = /\(rule ([\w.]+)\)/.exec(r.body)?.[1];
+      finish({
+        status: r.status >= 400 ? "error" : "ok",
+        http_status: r.status,
+        truncated: r.truncated,
+        ...(rule ? { rule } : {}),
+      });
+      return result;
+    } catch (err) {
+      const message = extra.signal.aborted ? "cancelled by the client" : `call failed: ${String(err)}`;
       finish({ status: "error", message });
       return toolError(message, { code: "upstream.unreachable" });
     }

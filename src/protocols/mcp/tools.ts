@@ -1,11 +1,11 @@
 // The tools an identity is offered: one per connection it may open, named `<conn>__<verb>` (the verb says
-// the protocol: query for PostgreSQL, request for HTTP, exec for SSH). Pure: the list is computed from the connections
+// the protocol: query for PostgreSQL, request for HTTP, exec for SSH, call for AWS). Pure: the list is computed from the connections
 // the pipeline says the identity may use, and a tool name maps back to exactly one of them, or to nothing.
 import type { Decision } from "../../core/decision.ts";
 import type { UsableConnection } from "../../core/session.ts";
 import type { UpstreamTool } from "./upstream.ts";
 
-export type ToolKind = "query" | "request" | "exec" | "upstream";
+export type ToolKind = "query" | "request" | "exec" | "call" | "upstream";
 
 export interface ToolEntry {
   name: string;
@@ -31,7 +31,7 @@ export const MAX_ROWS = 1000;
 export const DEFAULT_ROWS = 200;
 export const MAX_RESULT_BYTES = 1 << 20;
 
-const VERB: Record<string, ToolKind> = { postgres: "query", http: "request", ssh: "exec" };
+const VERB: Record<string, ToolKind> = { postgres: "query", http: "request", ssh: "exec", aws: "call" };
 
 /** The tools for these connections; connections of other types are not offered (yet). */
 export function toolsFor(connections: readonly UsableConnection[]): Map<string, ToolEntry> {
@@ -57,7 +57,10 @@ export function definitionOf(tool: ToolEntry): ToolDefinition {
       ...(u.annotations ? { annotations: u.annotations } : {}),
     };
   }
-  return tool.kind === "query" ? queryTool(tool) : tool.kind === "exec" ? execTool(tool) : requestTool(tool);
+  if (tool.kind === "query") return queryTool(tool);
+  if (tool.kind === "exec") return execTool(tool);
+  if (tool.kind === "call") return awsTool(tool);
+  return requestTool(tool);
 }
 
 function queryTool(tool: ToolEntry): ToolDefinition {
@@ -106,6 +109,40 @@ function execTool(tool: ToolEntry): ToolDefinition {
         stdin: { type: "string", description: "Text for the command's standard input (then closed)." },
       },
       required: ["command"],
+      additionalProperties: false,
+    },
+  };
+}
+
+function awsTool(tool: ToolEntry): ToolDefinition {
+  return {
+    name: tool.name,
+    title: `AWS on ${tool.connection}`,
+    description:
+      `Makes one AWS API call on the connection "${tool.connection}" through Custos, signed with credentials ` +
+      "minted for you: the operation is decided by policy, regulated values in the response come back " +
+      "masked, it may be held for a human approval, and everything is recorded. Give the service's signing " +
+      "name, the HTTP method, path and query as the service's API defines them (S3: /bucket/key; JSON " +
+      "services: POST / with the x-amz-target header and a JSON body).",
+    inputSchema: {
+      type: "object",
+      properties: {
+        service: { type: "string", description: "Signing name: s3, dynamodb, sqs, sts…" },
+        region: { type: "string", description: "The connection's region (default us-east-1)." },
+        method: { type: "string", enum: [...METHODS], description: "Default GET." },
+        path: { type: "string", description: "Default /. Unreserved characters, / and %XX only." },
+        query: {
+          type: "object",
+          additionalProperties: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+        },
+        headers: {
+          type: "object",
+          description: "Only content-type and x-amz-target.",
+          additionalProperties: { type: "string" },
+        },
+        body: { type: "string", description: "The request body as text." },
+      },
+      required: ["service"],
       additionalProperties: false,
     },
   };
