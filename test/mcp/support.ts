@@ -16,9 +16,10 @@ export async function mcpClient(httpPort: number, token: string): Promise<McpTes
     const res = await fetch(input, init);
     if (!res.body) return res;
     const [mine, theirs] = res.body.tee();
+    // A stream cut when its gateway stops ends the copy; the SDK sees the same error on its half.
     void (async () => {
       for await (const c of mine as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
-    })();
+    })().catch(() => undefined);
     return new Response(theirs, { status: res.status, statusText: res.statusText, headers: res.headers });
   };
   const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${httpPort}/mcp`), {

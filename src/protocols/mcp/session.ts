@@ -191,11 +191,10 @@ export class McpSession {
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // The SQL clients are marked closed before the abort reaches their statements (sql-tool.ts close()).
+    const ending = [...this.sqlClients.values()].map((c) => c.close());
     this.closing.abort();
-    await Promise.all([
-      ...[...this.sqlClients.values()].map((c) => c.close()),
-      closeUpstreams(this.opts.upstreams, reason),
-    ]);
+    await Promise.all([...ending, closeUpstreams(this.opts.upstreams, reason)]);
     await this.server.close().catch(() => undefined);
     await this.session.close(reason, this.stats);
   }

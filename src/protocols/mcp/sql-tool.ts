@@ -46,6 +46,7 @@ export class SqlClients {
   private readonly idle: Client[] = [];
   private readonly all = new Set<Client>();
   private onNotice = new WeakMap<Client, (n: postgres.Notice) => void>();
+  private closed = false;
 
   constructor(
     private readonly connection: string,
@@ -67,14 +68,21 @@ export class SqlClients {
       if (id) held({ requestId: id, message: String(n.message), hint: String(n.hint ?? "") });
     });
     try {
-      return await execute(client, args, signal);
+      return await execute(client, args, signal, () => !this.closed);
     } finally {
       this.onNotice.delete(client);
       if (this.all.has(client)) this.idle.push(client);
     }
   }
 
+  /**
+   * Ends every client. Marked closed first, so a statement the closing session aborts is not cancelled
+   * with a CancelRequest: postgres.js sends one on a new connection and drops the promise of it, so one
+   * that fails (the gateway's own listener already stopped, at shutdown) would be an unhandled rejection.
+   * Ending the connection ends the gateway session, which abandons whatever it held.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     const clients = [...this.all];
     this.all.clear();
     this.idle.length = 0;
@@ -109,7 +117,12 @@ export class SqlClients {
   }
 }
 
-async function execute(client: Client, args: QueryArgs, signal: AbortSignal): Promise<SqlOutcome> {
+async function execute(
+  client: Client,
+  args: QueryArgs,
+  signal: AbortSignal,
+  mayCancel: () => boolean,
+): Promise<SqlOutcome> {
   const rows: Record<string, unknown>[] = [];
   let rowCount = 0;
   let bytes = 0;
@@ -125,7 +138,7 @@ async function execute(client: Client, args: QueryArgs, signal: AbortSignal): Pr
     } as never,
   );
   const stop = () => {
-    if (cancelled) return;
+    if (cancelled || !mayCancel()) return;
     cancelled = true;
     void query.cancel();
   };
