@@ -282,6 +282,50 @@ describe("the stdio upstream's bounds", () => {
   });
 });
 
+describe("the Python mcp SDK's client", () => {
+  test("lists, reads and gets through the gateway: masked, filtered, credentials and blobs refused", async () => {
+    const setup = Bun.spawn(["sh", join(import.meta.dir, "../../scripts/setup-mcp-deps")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const line = (await new Response(setup.stdout).text()).trim();
+    expect(await setup.exited).toBe(0);
+    const proc = Bun.spawn(
+      [
+        line.replace(/^MCP_PYTHON=/, ""),
+        join(import.meta.dir, "python/catalog.py"),
+        `http://127.0.0.1:${port()}/mcp`,
+      ],
+      { stdout: "pipe", stderr: "pipe", env: { ...process.env, CUSTOS_TOKEN: agent } },
+    );
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    for (const v of [
+      ...Object.values(UPSTREAM_PII),
+      UPSTREAM_SECRET_FILE,
+      Buffer.from(UPSTREAM_PII.ssn).toString("base64"),
+    ])
+      expect(stdout).not.toContain(v);
+    const out = JSON.parse(stdout);
+    expect(out.resources).toContain("custos://files/test://customers/7");
+    expect(out.resources).not.toContain("custos://files/test://config/secrets.env");
+    expect(out.templates).toContain("custos://files/test://customers/{id}");
+    expect(out.prompts).toContain("files__summarise_customer");
+    expect(JSON.parse(out.record[0]).city).toBe(UPSTREAM_HARMLESS);
+    expect(JSON.parse(out.expanded[0]).city).toBe(UPSTREAM_HARMLESS);
+    expect(JSON.stringify(out.prompt)).toContain(UPSTREAM_HARMLESS);
+    expect(out.secrets.code).toBe(-32003);
+    expect(out.secrets.error).toContain("custos.mcp_agent_secret_resource");
+    expect(out.blob.error).toContain("custos.mask_unavailable");
+    expect(out.subscribe.code).toBe(-32601);
+  }, 120_000);
+});
+
 describe("the record", () => {
   test("each read and get is an event of the MCP session and a statement of the connection's session", async () => {
     await gw.gw.recorder.durable();
