@@ -587,7 +587,8 @@ describe("exec, logs and port-forward", () => {
       [
         "script",
         "-qec",
-        `${cluster.bin}/kubectl --kubeconfig=${human} exec -it shell -n ${NS} -- sh`,
+        // A sized pty (script alone gives 0x0), so kubectl reports a window the replay must show.
+        `stty rows 30 cols 100; ${cluster.bin}/kubectl --kubeconfig=${human} exec -it shell -n ${NS} -- sh`,
         "/dev/null",
       ],
       {
@@ -609,14 +610,12 @@ describe("exec, logs and port-forward", () => {
     const cast = toAsciicast(frames);
     expect(cast).toContain("typed-42");
     expect(cast).toContain('"i"');
-    // The window size kubectl reported is recorded; the cast shows it as a resize when it has one (a pty
-    // without a size reports 0x0, which the shared player does not replay as a resize).
+    // The window size kubectl reported is recorded, and the cast replays it as a resize.
     const sizes = frames.filter((f) => f.kind === "resize").map((f) => String(f.data?.text ?? ""));
     expect(sizes.length).toBeGreaterThan(0);
-    for (const s of sizes) {
-      const { Width, Height } = JSON.parse(s) as { Width: number; Height: number };
-      if (Width > 0 && Height > 0) expect(cast).toContain(`"r","${Width}x${Height}"`);
-    }
+    const windows = sizes.map((s) => JSON.parse(s) as { Width: number; Height: number });
+    expect(windows).toContainEqual({ Width: 100, Height: 30 });
+    expect(cast).toContain(`"r","100x30"`);
   });
 
   test("the console replays the kubectl exec -it session in Chromium: the terminal shows what kubectl saw", async () => {
