@@ -16,6 +16,7 @@ th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eceef2;vertical-
 th{background:#eef0f4;font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#4a5263}
 td.num,th.num{text-align:right}td.empty,li.empty{color:#7a8396;font-style:italic}
 td.null{color:#9aa2b2;font-style:italic}
+td.masked{background:#fff4d6;color:#6b4e00}th.masked::after,td.masked::after{content:" \u25a0 masked";font-size:.75em;font-style:normal;color:#a86b00}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}
 pre.sql{background:#f0f2f6;padding:8px 10px;margin:6px 0;white-space:pre-wrap;border-radius:4px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e4e7ee;font-size:12px}

@@ -137,16 +137,23 @@ function Step({ step: x }: { step: ReplayStep }) {
           <table>
             <thead>
               <tr>
-                {r.columns.map((c) => (
-                  <th>{c}</th>
-                ))}
+                {r.columns.map((c, i) => {
+                  const by = r.maskedColumns[i];
+                  return by ? (
+                    <th class="masked" title={`masked by ${by}`}>
+                      {c}
+                    </th>
+                  ) : (
+                    <th>{c}</th>
+                  );
+                })}
               </tr>
             </thead>
             <tbody>
-              {r.rows.map((row) => (
+              {r.rows.map((row, j) => (
                 <tr>
-                  {row.map((v) => (
-                    <td class={v === null ? "null" : undefined}>{v ?? "NULL"}</td>
+                  {row.map((v, i) => (
+                    <Cell value={v} maskedBy={r.masked[j]?.[i] ?? null} />
                   ))}
                 </tr>
               ))}
@@ -164,6 +171,20 @@ function Step({ step: x }: { step: ReplayStep }) {
         <p class="notice">{n}</p>
       ))}
     </li>
+  );
+}
+
+/** A result cell as the client received it; one the gateway masked says so (a masked date reads NULL). */
+function Cell({ value, maskedBy }: { value: string | null; maskedBy: string | null }) {
+  const cls = [value === null ? "null" : "", maskedBy ? "masked" : ""].filter(Boolean).join(" ");
+  return (
+    <td
+      class={cls || undefined}
+      title={maskedBy ? `masked by ${maskedBy}` : undefined}
+      data-masked={maskedBy ?? undefined}
+    >
+      {value ?? "NULL"}
+    </td>
   );
 }
 

@@ -124,8 +124,9 @@ describe("maskDataRow", () => {
     expect(out).not.toBe(row);
     expect(text(out)).toEqual(["1", "[REDACTED]"]);
     expect(stats.summary().columns).toEqual([
-      { column: "x", source: "public.customers.ssn", rule: "ssn", method: "redact", values: 1 },
+      { index: 1, column: "x", source: "public.customers.ssn", rule: "ssn", method: "redact", values: 1 },
     ]);
+    expect(stats.summary().cells).toEqual([0, 1]);
   });
 
   test("NULL stays NULL and is not counted", () => {
@@ -133,6 +134,22 @@ describe("maskDataRow", () => {
     const row = dataRow(["1", null]);
     expect(maskDataRow(row, m, stats)).toBe(row);
     expect(stats.columnValues[1]).toBe(0);
+    expect(stats.summary().cells).toEqual([]);
+  });
+
+  test("detector hits are counted per column and the changed cells are listed by row", () => {
+    const { m, stats } = masker([{ detector: "*", method: "redact" }], [{ name: "a" }, { name: "b" }]);
+    maskDataRow(dataRow(["nothing", "mail ann@example.com"]), m, stats);
+    maskDataRow(dataRow(["card 4111111111111111", "plain"]), m, stats);
+    const s = stats.summary();
+    expect(s.cells).toEqual([0, 1, 1, 0]);
+    expect(s.detectorColumns.map((d) => [d.index, d.column, d.detector, d.values])).toEqual([
+      [0, "a", "card", 1],
+      [1, "b", "email", 1],
+    ]);
+    expect(s.detectors.filter((d) => d.values > 0).map((d) => d.detector)).toEqual(
+      expect.arrayContaining(["card", "email"]),
+    );
   });
 
   test("partial, hash and null methods", () => {
