@@ -39,6 +39,9 @@ export interface ReplayStep {
   approval: StepApproval | null;
   /** A review that could not be routed (no approvers, store down): the rule that asked for it. */
   unroutedReview: string | null;
+  /** `interrupted` when the session ended while the statement ran or waited, and by what end reason. */
+  outcome: string | null;
+  interruptedBy: string | null;
 }
 
 export interface StepApproval {
@@ -101,6 +104,8 @@ export function buildReplay(
       result,
       approval: stepApproval(d.approval, approvals),
       unroutedReview: str((d.review as { rule?: unknown } | undefined)?.rule),
+      outcome: str(d.outcome),
+      interruptedBy: str(d.interrupted_by),
     });
   }
   return steps;

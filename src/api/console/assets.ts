@@ -22,7 +22,7 @@ pre.sql{background:#f0f2f6;padding:8px 10px;margin:6px 0;white-space:pre-wrap;bo
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e4e7ee;font-size:12px}
 .action-allow,.status-approved,.outcome-client{background:#d9f2df;color:#17612c}
 .action-deny,.status-denied,.outcome-error{background:#fbdcdc;color:#8a1c1c}
-.action-review,.status-pending,.outcome-open{background:#fff0c7;color:#7a5600}
+.action-review,.status-pending,.outcome-open,.outcome-interrupted{background:#fff0c7;color:#7a5600}
 .action-mask{background:#dbe8fb;color:#1d4c8f}
 .status-expired,.status-abandoned,.outcome-idle_timeout,.outcome-max_duration,.outcome-shutdown{background:#ececec;color:#555}
 .error{color:#a11d1d}.notice{color:#7a5600}.hint{color:#6b7385}

@@ -124,6 +124,11 @@ function Step({ step: x }: { step: ReplayStep }) {
           <span class={`badge action-${x.action}`}>{x.action}</span>
         )}
         {x.rule ? <span class="rule">{x.rule}</span> : null}
+        {x.outcome === "interrupted" ? (
+          <span class="badge outcome-interrupted" title={`the session ended (${x.interruptedBy ?? "?"})`}>
+            interrupted by {x.interruptedBy ?? "session end"}
+          </span>
+        ) : null}
         <span class="dur">{fmtDuration(x.durationUs)}</span>
         {x.tag ? <span class="tag">{x.tag}</span> : null}
         {x.rowCount !== null ? <span class="rows">{x.rowCount} rows</span> : null}
