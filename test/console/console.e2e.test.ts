@@ -155,6 +155,21 @@ describe("console in Chromium", () => {
     await browser.shot(admin, "replay");
   });
 
+  test("a session with a masked value is flagged and found by the masking filter", async () => {
+    await admin.goto(`${base}/console/sessions`);
+    await expect(admin.locator("select[name=flag] option").allTextContents()).resolves.toContain(
+      "with masking",
+    );
+    await admin.selectOption("select[name=flag]", "masking");
+    await admin.click("form.filters button");
+    const row = admin.locator("tr", { hasText: "agent-masked" });
+    await row.waitFor();
+    await expect(row.locator("td.flags").textContent()).resolves.toBe("masking");
+    // The dba's session masked nothing: filtered out.
+    await expect(admin.locator("tr", { hasText: "agent-smith" }).count()).resolves.toBe(0);
+    await browser.shot(admin, "sessions-masking");
+  });
+
   test("the replay marks the cells the gateway masked, and only those", async () => {
     await admin.goto(`${base}/console/sessions?subject=agent-masked`);
     await admin.locator("tr", { hasText: "agent-masked" }).locator("a").click();

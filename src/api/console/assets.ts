@@ -53,7 +53,7 @@ ol.steps{list-style:none;padding:0;margin:0}
 code.hash{word-break:break-all}
 pre.terminal{background:#11151c;color:#e6e9ef;padding:8px 10px;border-radius:4px;overflow:auto;line-height:1.2;min-height:8em}
 .login{max-width:520px;margin:60px auto;background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:24px}
-.flag-denials{background:#fbdcdc;color:#8a1c1c}.flag-reviews{background:#fff0c7;color:#7a5600}
+.flag-denials{background:#fbdcdc;color:#8a1c1c}.flag-reviews{background:#fff0c7;color:#7a5600}.flag-masking{background:#e4ecfb;color:#1d3f8a}
 .review-approved{background:#d9f2df;color:#17612c}.review-denied,.review-expired,.review-abandoned{background:#fbdcdc;color:#8a1c1c}
 .countdown{color:#6b7385;font-weight:600}.countdown.soon,.countdown.late{color:#a11d1d}
 .request.done{border-left-color:#9aa2b2;opacity:.85}
