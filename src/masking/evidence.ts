@@ -5,6 +5,8 @@ import type { MaskPlan, ResultColumn } from "./plan.ts";
 
 /** Rows of a result whose masked cells are listed: as many as a replay shows (api/admin/replay.ts). */
 export const MARKED_ROWS = 100;
+/** Cells listed per result at most, so a wide masked result keeps its audit event small. */
+export const MARKED_CELLS = 2_000;
 
 export interface MaskingEvidence {
   rows: number;
@@ -21,7 +23,7 @@ export interface MaskingEvidence {
   detectors: { detector: string; method: string; values: number }[];
   /** Detector hits per result column, for the columns where a detector changed a value. */
   detectorColumns: { index: number; column: string; detector: string; method: string; values: number }[];
-  /** [row, column] pairs (flat) of the cells changed in the first MARKED_ROWS rows. */
+  /** [row, column] pairs (flat) of the cells changed in the first MARKED_ROWS rows (MARKED_CELLS at most). */
   cells: number[];
 }
 
@@ -46,9 +48,9 @@ export class MaskStats {
     this.columnDetectorHits = Array.from({ length: n }, (_, i) => hits.subarray(i * d, (i + 1) * d));
   }
 
-  /** Column i of the current row was changed; listed while the row is among the first MARKED_ROWS. */
+  /** Column i of the current row was changed; listed within the first MARKED_ROWS rows and MARKED_CELLS. */
   markCell(i: number): void {
-    if (this.rows <= MARKED_ROWS) this.cells.push(this.rows - 1, i);
+    if (this.rows <= MARKED_ROWS && this.cells.length < 2 * MARKED_CELLS) this.cells.push(this.rows - 1, i);
   }
 
   summary(): MaskingEvidence {

@@ -360,3 +360,18 @@ describe("maskCopyRow", () => {
     expect(() => maskCopyRow(enc.encode('1,"abc\n'), m, COPY_CSV)).toThrow("unterminated CSV quote");
   });
 });
+
+describe("masked cells listed for the replay", () => {
+  test("only the first rows of a result, and a bounded number of cells", () => {
+    const wide = Array.from({ length: 40 }, (_, i) => ({ name: `ssn_${i}` }));
+    const { m, stats } = masker([{ column: "ssn", method: "redact" }], wide);
+    const row = dataRow(wide.map(() => "123-45-6789"));
+    for (let r = 0; r < 150; r++) maskDataRow(row, m, stats);
+    const s = stats.summary();
+    expect(s.rowsMasked).toBe(150);
+    expect(s.columns[0]!.values).toBe(150);
+    // 40 cells a row: 2,000 cells are the first 50 rows.
+    expect(s.cells.length).toBe(2 * 2_000);
+    expect(s.cells[s.cells.length - 2]).toBe(49);
+  });
+});
