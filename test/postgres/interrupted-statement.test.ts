@@ -190,22 +190,30 @@ describe("a statement interrupted by its session's end", () => {
     }
   }, 60_000);
 
-  test("the gateway drains during pg_sleep: recorded interrupted with the session's end reason", async () => {
+  test("the gateway drains during pg_sleep: psql is told, and the statement is recorded interrupted by the shutdown", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "custos-drain-"));
     const drained = await startTestGateway({ pg: db, issuer, dataDir });
     try {
       const sql = "select pg_sleep(30) as drain_marker";
-      const proc = startPsql(drained.url(await drained.token("dana", ["dba"])), sql);
+      const proc = Bun.spawn(["psql", "-X", drained.url(await drained.token("dana", ["dba"])), "-c", sql], {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "pipe",
+        env: { ...process.env, PGCONNECT_TIMEOUT: "10" },
+      });
       await until("pg_sleep to run upstream", () => running("drain_marker") === 1);
       await drained.stop();
       await proc.exited;
+      expect(await new Response(proc.stderr).text()).toContain("the gateway is shutting down");
       const store = await openStore(`sqlite:${dataDir}/audit.db`);
       try {
         const events = await allEvents(store);
         const stmt = events.find((e) => e.type === "statement" && e.data.text === sql)!;
         const end = events.find((e) => e.type === "session.end" && e.sessionId === stmt.sessionId)!;
         expect(stmt.data).toMatchObject({ action: "allow", outcome: "interrupted" });
-        expect(stmt.data.interrupted_by).toBe(end.data.reason as string);
+        // A drain, not a dropped socket: the session ends as a shutdown, and psql was told why.
+        expect(end.data.reason).toBe("shutdown");
+        expect(stmt.data.interrupted_by).toBe("shutdown");
         expect(stmt.seq).toBeLessThan(end.seq);
       } finally {
         await store.close();
