@@ -27,7 +27,7 @@ import { bindOrExplain } from "./net/listen.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
-import { policyInputEvent } from "./pipeline/policy-input-event.ts";
+import { policyInputLog } from "./pipeline/policy-input-event.ts";
 import { renderProcessMetrics } from "./pipeline/process-metrics.ts";
 import { siemRedactor } from "./pipeline/siem-redact.ts";
 import { createDecider } from "./policy/decider.ts";
@@ -129,8 +129,8 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     approvers: (name) =>
       [...config.connections, ...config.protocolConnections].find((c) => c.name === name)?.access.approvers,
     logger,
-    // F4: the input each decision was evaluated on, once per evaluation, for `custos policy explain`.
-    onEvaluated: (e) => recorder.event(policyInputEvent(e)),
+    // F4: the input each decision was evaluated on, once per session and input, for `custos policy explain`.
+    onEvaluated: policyInputLog((event) => recorder.event(event)),
   });
 
   const authenticator = createAuthenticator({

@@ -30,7 +30,7 @@ export const sessionsListCommand: CliCommand = {
   usage: `usage: custos sessions list --config FILE [--limit N] [filters] [--cursor C] [--json]
 
 Filters (the admin API's /api/sessions filters): --subject S, --connection C, --from T, --to T (ISO 8601),
---outcome open|client|idle_timeout|…|<error code>, --flag denials|reviews, --text SUBSTRING (statement text).
+--outcome open|client|idle_timeout|…|<error code>, --flag denials|reviews|masking, --text SUBSTRING (statement text).
 Columns: id, subject, connection, start, end (or "open"), statements, end reason. Each row is checked
 against its own audit events: a row that differs is shown as the events say, marked "!", with the
 changed columns listed below the table (custos audit verify checks every row and the events' proofs).

@@ -9,6 +9,8 @@ export interface Address {
 
 export interface Listener {
   readonly port: number;
+  /** Stops accepting. Live connections stay open: their servers drain and end them with a reason the
+   * client reads (a FATAL, an ERR packet), which closing every socket here would pre-empt. */
   stop(): void;
 }
 
@@ -58,7 +60,7 @@ export function listen(addr: Address, onConn: (conn: Conn) => void, opts: ConnOp
       },
     }),
   );
-  return { port: server.port, stop: () => server.stop(true) };
+  return { port: server.port, stop: () => server.stop(false) };
 }
 
 export function dial(addr: Address, timeoutMs: number, opts: ConnOptions = {}): Promise<Conn> {

@@ -206,7 +206,8 @@ export function createDecider(options: DeciderOptions): Decider {
       command,
       classification?.statements,
       options.tableLabels?.(ctx.connection.name),
-      volatility.hourly ? at : now(),
+      // At the resolution the rules read (volatility.ts exactTime): an identical statement is an identical input.
+      volatility.exactTime ? now() : Math.floor((volatility.hourly ? at : now()) / HOUR_MS) * HOUR_MS,
       options.approvers?.(ctx.connection.name),
     );
     // Encoded once: the bytes evaluated are the bytes digested and recorded.

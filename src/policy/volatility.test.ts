@@ -14,7 +14,7 @@ deny contains {"rule": "r", "reason": "x"} if {
 	x := object.get(input, ["command", "statements"], [])
 	y := input["identity"]["groups"]
 }`);
-    expect(v).toEqual({ uncacheable: null, hourly: false, perSession: false });
+    expect(v).toEqual({ uncacheable: null, hourly: false, perSession: false, exactTime: false });
   });
 
   test("the hour or weekday keys decisions by the hour", () => {
@@ -25,7 +25,7 @@ deny contains {"rule": "r", "reason": "x"} if {
 
   test("the session keys decisions by session", () => {
     const v = one('package p\nx if input.session.application_name == "psql"');
-    expect(v).toEqual({ uncacheable: null, hourly: false, perSession: true });
+    expect(v).toEqual({ uncacheable: null, hourly: false, perSession: true, exactTime: false });
   });
 
   test("anything finer or unknown turns the cache off, naming where", () => {

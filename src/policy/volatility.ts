@@ -12,9 +12,20 @@ export interface Volatility {
   hourly: boolean;
   /** The rules read `input.session`: decisions are keyed by the session. */
   perSession: boolean;
+  /**
+   * The rules read the time finer than the hour (or the input as a whole): the input carries the exact
+   * time. Otherwise it carries the start of the UTC hour, which no rule of the bundle can tell apart, so
+   * a repeated statement is the same input (one policy.input event per session, not one per evaluation).
+   */
+  exactTime: boolean;
 }
 
-export const STABLE: Volatility = Object.freeze({ uncacheable: null, hourly: false, perSession: false });
+export const STABLE: Volatility = Object.freeze({
+  uncacheable: null,
+  hourly: false,
+  perSession: false,
+  exactTime: false,
+});
 
 /** One line for logs and `custos policy build`: how decisions of this bundle are cached. */
 export function describeVolatility(v: Volatility): string {
@@ -34,20 +45,35 @@ type Path = { keys: string[]; dynamic: boolean };
 /** Analyses every Rego source of a bundle; a bundle without sources cannot be analysed: uncacheable. */
 export function analyseSources(sources: ReadonlyMap<string, string>): Volatility {
   if (sources.size === 0) {
-    return { uncacheable: "the bundle carries no Rego sources to analyse", hourly: false, perSession: false };
+    return {
+      uncacheable: "the bundle carries no Rego sources to analyse",
+      hourly: false,
+      perSession: false,
+      exactTime: true,
+    };
   }
   let hourly = false;
   let perSession = false;
+  let exactTime = false;
+  let uncacheable: string | null = null;
+  // Every reference is read, also past the first uncacheable one: the time's resolution is wanted too.
   for (const [file, text] of sources) {
     for (const { path, line } of inputReferences(text)) {
-      const where = `${file}:${line}`;
       const verdict = classify(path);
       if (verdict === "hourly") hourly = true;
       else if (verdict === "session") perSession = true;
-      else if (verdict !== "covered") return { uncacheable: `${where}: ${verdict}`, hourly, perSession };
+      else if (verdict !== "covered") uncacheable ??= `${file}:${line}: ${verdict}`;
+      if (readsExactTime(path)) exactTime = true;
     }
   }
-  return { uncacheable: null, hourly, perSession };
+  return { uncacheable, hourly, perSession, exactTime };
+}
+
+/** A reference that may see the time finer than the hour: `input.time.unix_ms`, `input.time`, `input`. */
+function readsExactTime({ keys }: Path): boolean {
+  const [root, second] = keys;
+  if (root === undefined) return true;
+  return root === "time" && (second === undefined || !HOURLY_TIME.has(second));
 }
 
 function classify({ keys, dynamic }: Path): "covered" | "hourly" | "session" | string {

@@ -51,8 +51,28 @@ beforeAll(async () => {
   );
   // The session's end (and with it the statement count) is recorded just after psql exits.
   await waitForEvent(gw, (e) => e.type === "session.end", 10_000);
+  // An agent's masked read: a date of birth masked to NULL beside a real NULL, an email found in free text
+  // beside plain text.
+  db.sql(
+    "CREATE TABLE customers (id int primary key, name text, date_of_birth date, note text);" +
+      `INSERT INTO customers VALUES (1, 'Ann', '1980-02-03', 'write to ${EMAIL}'), (2, 'Bob', NULL, 'no contact');`,
+    "ledger",
+  );
+  const masked = await psql(gw.url(await gw.token("agent-masked", ["agents"])), [
+    "-X",
+    "-A",
+    "-c",
+    "select id, name, date_of_birth, note from customers where id < 10 order by id",
+  ]);
+  expect(masked.code).toBe(0);
+  expect(masked.stdout).toContain("no contact");
+  expect(masked.stdout).not.toContain(EMAIL);
+  expect(masked.stdout).not.toContain("1980");
+  await waitForEvent(gw, (e) => e.type === "session.end" && e.data.commands === 1, 10_000);
   await gw.gw.recorder.durable();
 }, 90_000);
+
+const EMAIL = "ann.customer@example.com";
 
 afterAll(async () => {
   await browser?.close();
@@ -133,6 +153,45 @@ describe("console in Chromium", () => {
     await expect(admin.locator("#position").textContent()).resolves.toBe("1 / 3");
     await admin.locator("#timeline .mark").nth(2).click();
     await browser.shot(admin, "replay");
+  });
+
+  test("a session with a masked value is flagged and found by the masking filter", async () => {
+    await admin.goto(`${base}/console/sessions`);
+    await expect(admin.locator("select[name=flag] option").allTextContents()).resolves.toContain(
+      "with masking",
+    );
+    await admin.selectOption("select[name=flag]", "masking");
+    await admin.click("form.filters button");
+    const row = admin.locator("tr", { hasText: "agent-masked" });
+    await row.waitFor();
+    await expect(row.locator("td.flags").textContent()).resolves.toBe("masking");
+    // The dba's session masked nothing: filtered out.
+    await expect(admin.locator("tr", { hasText: "agent-smith" }).count()).resolves.toBe(0);
+    await browser.shot(admin, "sessions-masking");
+  });
+
+  test("the replay marks the cells the gateway masked, and only those", async () => {
+    await admin.goto(`${base}/console/sessions?subject=agent-masked`);
+    await admin.locator("tr", { hasText: "agent-masked" }).locator("a").click();
+    await admin.waitForURL(/\/console\/sessions\/.+/);
+    const rows = admin.locator("#steps > li").first().locator("tbody tr");
+    await expect(rows.count()).resolves.toBe(2);
+    const cell = (row: number, col: number) => rows.nth(row).locator("td").nth(col);
+    // Row 1: the date was masked to NULL by the date_of_birth rule, the email in the note by a detector.
+    await expect(cell(0, 2).textContent()).resolves.toBe("NULL");
+    await expect(cell(0, 2).getAttribute("class")).resolves.toContain("masked");
+    await expect(cell(0, 2).getAttribute("title")).resolves.toContain("date_of_birth");
+    await expect(cell(0, 3).getAttribute("class")).resolves.toContain("masked");
+    await expect(cell(0, 3).getAttribute("title")).resolves.toContain("detector email");
+    await expect(cell(0, 3).textContent()).resolves.not.toContain(EMAIL);
+    // Row 2: a real NULL and plain text are shown as received, unmarked; so are id and name everywhere.
+    await expect(cell(1, 2).textContent()).resolves.toBe("NULL");
+    await expect(cell(1, 2).getAttribute("class")).resolves.toBe("null");
+    await expect(cell(1, 3).getAttribute("class")).resolves.toBeNull();
+    for (const r of [0, 1])
+      for (const c of [0, 1]) await expect(cell(r, c).getAttribute("class")).resolves.toBeNull();
+    await expect(admin.locator("#steps > li").first().locator("th.masked").count()).resolves.toBe(2);
+    await browser.shot(admin, "replay-masked");
   });
 
   test("approves a pending statement and the waiting psql completes", async () => {

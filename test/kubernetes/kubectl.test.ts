@@ -3,13 +3,14 @@
 // everything kubectl printed, the cluster's state read directly as its admin, the apiserver's own audit
 // log for who acted. The first run builds the Kubernetes binaries (scripts/setup-kube, ~20 min cold).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { openStore } from "../../src/audit/store.ts";
 import { sessionsExportCommand } from "../../src/cli/sessions-cast.ts";
 import type { Frame } from "../../src/core/frame.ts";
 import { toAsciicast } from "../../src/protocols/kubernetes/asciicast.ts";
+import { CHROMIUM, launchBrowser } from "../console/browser.ts";
 import { freePort } from "../support/free-port.ts";
 import { IMAGE, type KubeCluster, startKubeCluster } from "../support/kube-cluster.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
@@ -586,7 +587,8 @@ describe("exec, logs and port-forward", () => {
       [
         "script",
         "-qec",
-        `${cluster.bin}/kubectl --kubeconfig=${human} exec -it shell -n ${NS} -- sh`,
+        // A sized pty (script alone gives 0x0), so kubectl reports a window the replay must show.
+        `stty rows 30 cols 100; ${cluster.bin}/kubectl --kubeconfig=${human} exec -it shell -n ${NS} -- sh`,
         "/dev/null",
       ],
       {
@@ -608,15 +610,48 @@ describe("exec, logs and port-forward", () => {
     const cast = toAsciicast(frames);
     expect(cast).toContain("typed-42");
     expect(cast).toContain('"i"');
-    // The window size kubectl reported is recorded; the cast shows it as a resize when it has one (a pty
-    // without a size reports 0x0, which the shared player does not replay as a resize).
+    // The window size kubectl reported is recorded, and the cast replays it as a resize.
     const sizes = frames.filter((f) => f.kind === "resize").map((f) => String(f.data?.text ?? ""));
     expect(sizes.length).toBeGreaterThan(0);
-    for (const s of sizes) {
-      const { Width, Height } = JSON.parse(s) as { Width: number; Height: number };
-      if (Width > 0 && Height > 0) expect(cast).toContain(`"r","${Width}x${Height}"`);
-    }
+    const windows = sizes.map((s) => JSON.parse(s) as { Width: number; Height: number });
+    expect(windows).toContainEqual({ Width: 100, Height: 30 });
+    expect(cast).toContain(`"r","100x30"`);
   });
+
+  test("the console replays the kubectl exec -it session in Chromium: the terminal shows what kubectl saw", async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup-test-deps`);
+    const session = (await sessionsWithFrames((f) => f.kind === "resize")).at(-1)!;
+    const link = await cli([
+      "console",
+      "link",
+      "--config",
+      gw.configFile,
+      "--subject",
+      "sre-1",
+      "--groups",
+      "custos-admins",
+    ]);
+    expect(link.code).toBe(0);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.page();
+      await page.goto(link.stdout.trim());
+      await page.waitForURL(/\/console\/(sessions|approvals)/);
+      await page.goto(`http://127.0.0.1:${gw.httpPort}/console/sessions/${session.id}`);
+      const terminal = page.locator("#terminal");
+      // Before playing, the screen is empty; "End" jumps to the last frame, as the replay's seek does.
+      expect(await terminal.textContent()).not.toContain("typed-42");
+      await page.locator("#term-end").click();
+      await terminal.filter({ hasText: "typed-42" }).waitFor();
+      const screen = (await terminal.textContent()) ?? "";
+      // The shell's echo of what was typed and the command's output are both on the replayed screen.
+      expect(screen).toContain("echo typed-$((6*7))");
+      expect(screen).toContain("typed-42");
+      await browser.shot(page, "kubernetes-exec-replay");
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   test("an agent's exec is held for review, and its output is masked", async () => {
     const running = gw.kubectl(agent, [

@@ -131,7 +131,12 @@ describe("malformed local rule output fails closed", () => {
 
 describe("a business-hours rule across the boundary", () => {
   test("the bundle's sources mark its decisions hourly; through the gateway the answer matches the current hour", async () => {
-    expect(gw.gw.policy.volatility).toEqual({ uncacheable: null, hourly: true, perSession: false });
+    expect(gw.gw.policy.volatility).toEqual({
+      uncacheable: null,
+      hourly: true,
+      perSession: false,
+      exactTime: false,
+    });
     const hour = new Date().getUTCHours();
     const r = await run(await gw.token("alice", ["dba"]), "SELECT v FROM t_hours");
     if (hour >= 9 && hour < 18) expect(r.error).toBeUndefined();

@@ -127,3 +127,60 @@ test("a statement that was held carries how its review ended, who decided and ho
   expect(plain!.unroutedReview).toBeNull();
   expect(unrouted!.unroutedReview).toBe("custos.regulated_write");
 });
+
+test("a command's masking event marks the cells it changed: a masked NULL is marked, a real NULL is not", () => {
+  const frames: Frame[] = [
+    f(1, "client", "Query", { text: "select id, dob, note from c" }),
+    f(2, "server", "RowDescription", {
+      fields: [
+        { name: "id", format: 0 },
+        { name: "dob", format: 0 },
+        { name: "note", format: 0 },
+      ],
+    }),
+    f(3, "server", "DataRow", { values: [enc("1"), null, enc("mail [REDACTED]")] }),
+    f(4, "server", "DataRow", { values: [enc("2"), null, enc("plain")] }),
+    f(5, "server", "CommandComplete", { tag: "SELECT 2" }),
+    f(6, "server", "ReadyForQuery", { status: "I" }),
+  ];
+  const masking: StoredEvent = {
+    type: "masking",
+    time: 1009,
+    sessionId: "s",
+    logId: "l",
+    seq: 1009,
+    data: {
+      text: "select id, dob, note from c",
+      results: [
+        {
+          rows: 2,
+          rowsMasked: 1,
+          columns: [
+            { index: 1, column: "dob", source: null, rule: "date_of_birth", method: "redact", values: 1 },
+          ],
+          detectors: [{ detector: "email", method: "redact", values: 1 }],
+          detectorColumns: [{ index: 2, column: "note", detector: "email", method: "redact", values: 1 }],
+          cells: [0, 1, 0, 2],
+        },
+      ],
+    },
+  };
+  const steps = buildReplay(
+    [masking, stmt(1010, { text: "select id, dob, note from c", action: "allow", rows: 2 })],
+    frames,
+    1000,
+  );
+  const r = steps[0]!.result!;
+  expect(r.maskedColumns).toEqual([null, "rule date_of_birth: redact", "detector email: redact"]);
+  expect(r.masked).toEqual([
+    [null, "rule date_of_birth: redact", "detector email: redact"],
+    [null, null, null],
+  ]);
+  // Evidence of another statement's text is not borrowed.
+  const other = buildReplay(
+    [masking, stmt(1010, { text: "select 1", action: "allow" })],
+    [f(1, "client", "Query", { text: "select 1" }), ...frames.slice(1)],
+    1000,
+  );
+  expect(other[0]!.result!.masked.flat().every((m) => m === null)).toBe(true);
+});

@@ -1,6 +1,8 @@
 // Builds the replay of a session: its statement events (the transcript: decision, rule, timing, outcome) each
 // joined with what the recording shows the client received (columns, masked rows, errors, notices). Pure.
 // Frames are grouped into exchanges ending at ReadyForQuery; statements claim exchanges in order by text.
+// A command's masking event (written just before its statement event) says which columns and cells of its
+// results were masked and by what: the replay marks them, so a masked date never reads as a real NULL.
 import type { StoredEvent } from "../../audit/store.ts";
 import type { Frame } from "../../core/frame.ts";
 import { cellText } from "./json-value.ts";
@@ -13,6 +15,10 @@ export interface ReplayResult {
   tags: string[];
   errors: { code: string; message: string }[];
   notices: string[];
+  /** Per column: what masked values in it (`rule ssn: partial`, `detector email`), or null. */
+  maskedColumns: (string | null)[];
+  /** Per shown row and column: what masked that cell, or null for a cell the client received as it was. */
+  masked: (string | null)[][];
 }
 
 export interface ReplayStep {
@@ -33,6 +39,9 @@ export interface ReplayStep {
   approval: StepApproval | null;
   /** A review that could not be routed (no approvers, store down): the rule that asked for it. */
   unroutedReview: string | null;
+  /** `interrupted` when the session ended while the statement ran or waited, and by what end reason. */
+  outcome: string | null;
+  interruptedBy: string | null;
 }
 
 export interface StepApproval {
@@ -61,14 +70,21 @@ export function buildReplay(
   const approvals = approvalsOf(events);
   let next = 0;
   const steps: ReplayStep[] = [];
+  let masking: { text: string | null; results: unknown[] } | null = null;
   for (const e of events) {
+    if (e.type === "masking") {
+      masking = { text: str(e.data.text), results: Array.isArray(e.data.results) ? e.data.results : [] };
+      continue;
+    }
     if (e.type !== "statement") continue;
     const d = e.data;
     const text = str(d.text) ?? "";
+    const evidence = masking?.text === text ? masking.results : [];
+    masking = null;
     let result: ReplayResult | null = null;
     for (let i = next; i < exchanges.length; i++) {
       if (exchanges[i]!.runs && exchanges[i]!.text === text) {
-        result = summarize(exchanges[i]!.server, maxRows);
+        result = summarize(exchanges[i]!.server, maxRows, evidence);
         next = i + 1;
         break;
       }
@@ -88,6 +104,8 @@ export function buildReplay(
       result,
       approval: stepApproval(d.approval, approvals),
       unroutedReview: str((d.review as { rule?: unknown } | undefined)?.rule),
+      outcome: str(d.outcome),
+      interruptedBy: str(d.interrupted_by),
     });
   }
   return steps;
@@ -156,9 +174,22 @@ function groupExchanges(frames: Frame[]): Exchange[] {
   return out;
 }
 
-function summarize(server: Frame[], maxRows: number): ReplayResult {
-  const r: ReplayResult = { columns: [], rows: [], more: 0, tags: [], errors: [], notices: [] };
+function summarize(server: Frame[], maxRows: number, evidence: unknown[] = []): ReplayResult {
+  const r: ReplayResult = {
+    columns: [],
+    rows: [],
+    more: 0,
+    tags: [],
+    errors: [],
+    notices: [],
+    maskedColumns: [],
+    masked: [],
+  };
   let binary: boolean[] = [];
+  /** The current result (the n-th RowDescription or COPY of the command) and its masking evidence. */
+  let resultIndex = -1;
+  let marks: ResultMarks = NO_MARKS;
+  let row = 0;
   for (const f of server) {
     const d = f.data ?? {};
     switch (f.kind) {
@@ -166,15 +197,26 @@ function summarize(server: Frame[], maxRows: number): ReplayResult {
         const fields = Array.isArray(d.fields) ? (d.fields as { name?: unknown; format?: unknown }[]) : [];
         r.columns = fields.map((x) => String(x.name ?? ""));
         binary = fields.map((x) => x.format === 1);
+        marks = resultMarks(evidence[++resultIndex]);
+        r.maskedColumns = r.columns.map((_, i) => marks.columns.get(i) ?? null);
+        row = 0;
         break;
       }
+      case "CopyOutResponse":
+        resultIndex++;
+        marks = NO_MARKS;
+        break;
       case "DataRow": {
+        const at = row++;
         if (r.rows.length >= maxRows) {
           r.more++;
           break;
         }
         const values = Array.isArray(d.values) ? d.values : [];
         r.rows.push(values.map((v, i) => cellText(v, binary[i] ?? false)));
+        r.masked.push(
+          values.map((_, i) => (marks.cells.has(at * CELL_KEY + i) ? marks.columns.get(i)! : null)),
+        );
         break;
       }
       case "CommandComplete":
@@ -189,6 +231,46 @@ function summarize(server: Frame[], maxRows: number): ReplayResult {
     }
   }
   return r;
+}
+
+interface ResultMarks {
+  /** Column index → what masked values in it. */
+  columns: Map<number, string>;
+  /** row * CELL_KEY + column, for each cell the evidence lists as changed. */
+  cells: Set<number>;
+}
+
+const NO_MARKS: ResultMarks = { columns: new Map(), cells: new Set() };
+/** More columns than a result may have (PostgreSQL: 1664), so row and column fit one number. */
+const CELL_KEY = 1 << 16;
+
+/** One result's masking evidence (masking/evidence.ts) as labels per column and a set of changed cells. */
+function resultMarks(raw: unknown): ResultMarks {
+  if (!raw || typeof raw !== "object") return NO_MARKS;
+  const x = raw as { columns?: unknown; detectorColumns?: unknown; cells?: unknown };
+  const labels = new Map<number, string[]>();
+  const add = (i: unknown, label: string) => {
+    if (typeof i !== "number") return;
+    const list = labels.get(i) ?? [];
+    if (!list.includes(label)) list.push(label);
+    labels.set(i, list);
+  };
+  for (const c of arr(x.columns)) add(c.index, `rule ${str(c.rule) ?? "?"}: ${str(c.method) ?? "?"}`);
+  for (const c of arr(x.detectorColumns))
+    add(c.index, `detector ${str(c.detector) ?? "?"}: ${str(c.method) ?? "?"}`);
+  const columns = new Map([...labels].map(([i, l]) => [i, l.join(", ")]));
+  const cells = new Set<number>();
+  const flat = Array.isArray(x.cells) ? x.cells : [];
+  for (let k = 0; k + 1 < flat.length; k += 2) {
+    const [row, col] = [flat[k], flat[k + 1]];
+    if (typeof row === "number" && typeof col === "number" && columns.has(col))
+      cells.add(row * CELL_KEY + col);
+  }
+  return { columns, cells };
+}
+
+function arr(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? v.filter((o): o is Record<string, unknown> => !!o && typeof o === "object") : [];
 }
 
 function str(v: unknown): string | null {

@@ -35,7 +35,7 @@ export interface SessionFilter {
   to?: number;
   /** "open" for sessions still running, else the end reason. */
   outcome?: string;
-  /** Sessions whose events hold a denial, or a statement held for review. */
+  /** Sessions whose events hold a denial, a statement held for review, or a masked value. */
   flag?: SessionFlag;
   /** Sessions with a statement whose text contains this (case-insensitive). */
   text?: string;

@@ -16,12 +16,13 @@ th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eceef2;vertical-
 th{background:#eef0f4;font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:#4a5263}
 td.num,th.num{text-align:right}td.empty,li.empty{color:#7a8396;font-style:italic}
 td.null{color:#9aa2b2;font-style:italic}
+td.masked{background:#fff4d6;color:#6b4e00}th.masked::after,td.masked::after{content:" \u25a0 masked";font-size:.75em;font-style:normal;color:#a86b00}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}
 pre.sql{background:#f0f2f6;padding:8px 10px;margin:6px 0;white-space:pre-wrap;border-radius:4px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e4e7ee;font-size:12px}
 .action-allow,.status-approved,.outcome-client{background:#d9f2df;color:#17612c}
 .action-deny,.status-denied,.outcome-error{background:#fbdcdc;color:#8a1c1c}
-.action-review,.status-pending,.outcome-open{background:#fff0c7;color:#7a5600}
+.action-review,.status-pending,.outcome-open,.outcome-interrupted{background:#fff0c7;color:#7a5600}
 .action-mask{background:#dbe8fb;color:#1d4c8f}
 .status-expired,.status-abandoned,.outcome-idle_timeout,.outcome-max_duration,.outcome-shutdown{background:#ececec;color:#555}
 .error{color:#a11d1d}.notice{color:#7a5600}.hint{color:#6b7385}
@@ -52,7 +53,7 @@ ol.steps{list-style:none;padding:0;margin:0}
 code.hash{word-break:break-all}
 pre.terminal{background:#11151c;color:#e6e9ef;padding:8px 10px;border-radius:4px;overflow:auto;line-height:1.2;min-height:8em}
 .login{max-width:520px;margin:60px auto;background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:24px}
-.flag-denials{background:#fbdcdc;color:#8a1c1c}.flag-reviews{background:#fff0c7;color:#7a5600}
+.flag-denials{background:#fbdcdc;color:#8a1c1c}.flag-reviews{background:#fff0c7;color:#7a5600}.flag-masking{background:#e4ecfb;color:#1d3f8a}
 .review-approved{background:#d9f2df;color:#17612c}.review-denied,.review-expired,.review-abandoned{background:#fbdcdc;color:#8a1c1c}
 .countdown{color:#6b7385;font-weight:600}.countdown.soon,.countdown.late{color:#a11d1d}
 .request.done{border-left-color:#9aa2b2;opacity:.85}

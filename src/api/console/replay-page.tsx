@@ -124,6 +124,11 @@ function Step({ step: x }: { step: ReplayStep }) {
           <span class={`badge action-${x.action}`}>{x.action}</span>
         )}
         {x.rule ? <span class="rule">{x.rule}</span> : null}
+        {x.outcome === "interrupted" ? (
+          <span class="badge outcome-interrupted" title={`the session ended (${x.interruptedBy ?? "?"})`}>
+            interrupted by {x.interruptedBy ?? "session end"}
+          </span>
+        ) : null}
         <span class="dur">{fmtDuration(x.durationUs)}</span>
         {x.tag ? <span class="tag">{x.tag}</span> : null}
         {x.rowCount !== null ? <span class="rows">{x.rowCount} rows</span> : null}
@@ -137,16 +142,23 @@ function Step({ step: x }: { step: ReplayStep }) {
           <table>
             <thead>
               <tr>
-                {r.columns.map((c) => (
-                  <th>{c}</th>
-                ))}
+                {r.columns.map((c, i) => {
+                  const by = r.maskedColumns[i];
+                  return by ? (
+                    <th class="masked" title={`masked by ${by}`}>
+                      {c}
+                    </th>
+                  ) : (
+                    <th>{c}</th>
+                  );
+                })}
               </tr>
             </thead>
             <tbody>
-              {r.rows.map((row) => (
+              {r.rows.map((row, j) => (
                 <tr>
-                  {row.map((v) => (
-                    <td class={v === null ? "null" : undefined}>{v ?? "NULL"}</td>
+                  {row.map((v, i) => (
+                    <Cell value={v} maskedBy={r.masked[j]?.[i] ?? null} />
                   ))}
                 </tr>
               ))}
@@ -164,6 +176,20 @@ function Step({ step: x }: { step: ReplayStep }) {
         <p class="notice">{n}</p>
       ))}
     </li>
+  );
+}
+
+/** A result cell as the client received it; one the gateway masked says so (a masked date reads NULL). */
+function Cell({ value, maskedBy }: { value: string | null; maskedBy: string | null }) {
+  const cls = [value === null ? "null" : "", maskedBy ? "masked" : ""].filter(Boolean).join(" ");
+  return (
+    <td
+      class={cls || undefined}
+      title={maskedBy ? `masked by ${maskedBy}` : undefined}
+      data-masked={maskedBy ?? undefined}
+    >
+      {value ?? "NULL"}
+    </td>
   );
 }
 

@@ -5,11 +5,11 @@
 // member name, XML by element name, S3 text objects as a stream by detectors. Object types no masker
 // reads are refused to masked identities unless the connection lists them.
 import { CustosError } from "../../core/errors.ts";
+import type { FieldPlans } from "../../masking/field-plans.ts";
+import type { JsonMasker } from "../../masking/json-mask.ts";
+import { maskXml } from "../../masking/structured-mask.ts";
+import { maskTextStream } from "../../masking/text-mask.ts";
 import { contentKind, listedType } from "../http/content-kind.ts";
-import type { FieldPlans } from "../http/field-plans.ts";
-import type { JsonMasker } from "../http/mask.ts";
-import { maskXml } from "../http/structured-mask.ts";
-import { maskTextStream } from "../http/text-mask.ts";
 
 export interface Rewrites {
   /** [from, to] pairs applied to buffered bodies and Location headers, in order. */

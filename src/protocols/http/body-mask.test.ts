@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import type { MaskRule } from "../../core/decision.ts";
 import { MaskingEngine } from "../../masking/engine.ts";
-import { FieldPlans } from "./field-plans.ts";
-import { jsonMasker } from "./mask.ts";
+import { FieldPlans } from "../../masking/field-plans.ts";
+import { jsonMasker } from "../../masking/json-mask.ts";
+import { maskCsvStream, maskForm, maskSseStream, maskXml } from "../../masking/structured-mask.ts";
+import { maskTextStream } from "../../masking/text-mask.ts";
 import { scrubBytes, scrubberFor, scrubStream } from "./scrub.ts";
-import { maskCsvStream, maskForm, maskSseStream, maskXml } from "./structured-mask.ts";
-import { maskTextStream } from "./text-mask.ts";
 
 const engine = new MaskingEngine();
 const RULES: MaskRule[] = [

@@ -9,10 +9,10 @@ import { type Decision, deny } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import { FieldPlans } from "../../masking/field-plans.ts";
+import { jsonMasker } from "../../masking/json-mask.ts";
 import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
-import { FieldPlans } from "./field-plans.ts";
 import { type ClientOrigin, recordedHeaders } from "./headers.ts";
-import { jsonMasker } from "./mask.ts";
 import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
 import {
   formBody,

@@ -5,13 +5,19 @@
 // the bound; masked as text when it does not parse). Bodies in a charset the detectors cannot read (UTF-16, UTF-32) and
 // types no masker reads are refused.
 import { CustosError } from "../../core/errors.ts";
+import type { FieldPlans } from "../../masking/field-plans.ts";
+import {
+  maskCsvStream,
+  maskForm,
+  maskNdjsonStream,
+  maskSseStream,
+  maskXml,
+} from "../../masking/structured-mask.ts";
+import { maskText, maskTextStream } from "../../masking/text-mask.ts";
 import { head, readBounded, tap } from "./body.ts";
 import { type ContentKind, mediaType } from "./content-kind.ts";
-import type { FieldPlans } from "./field-plans.ts";
 import type { ResponseMasking } from "./response.ts";
 import { type Scrubber, scrubBytes, scrubStream } from "./scrub.ts";
-import { maskCsvStream, maskForm, maskNdjsonStream, maskSseStream, maskXml } from "./structured-mask.ts";
-import { maskText, maskTextStream } from "./text-mask.ts";
 
 export interface MaskedContext {
   masking: ResponseMasking;

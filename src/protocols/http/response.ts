@@ -8,11 +8,11 @@
 import { nowMicros } from "../../core/clock.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
+import type { FieldPlans } from "../../masking/field-plans.ts";
+import type { JsonMasker } from "../../masking/json-mask.ts";
 import { declaredLength, head, tap, WHOLE_BODY_MAX } from "./body.ts";
 import { contentKind, listedType, mediaType } from "./content-kind.ts";
-import type { FieldPlans } from "./field-plans.ts";
 import { forwardResponseHeaders, recordedHeaders } from "./headers.ts";
-import type { JsonMasker } from "./mask.ts";
 import { maskedResponse, maskHeaders } from "./masked-body.ts";
 import { type Scrubber, scrubBytes, scrubHeaders, scrubStream } from "./scrub.ts";
 import type { PooledSession } from "./sessions.ts";

@@ -10,11 +10,11 @@ import { nowMicros } from "../../core/clock.ts";
 import type { Command, CommandOutcome, HttpRequestInfo } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
+import { maskText } from "../../masking/text-mask.ts";
 import { shapeOf } from "./request.ts";
 import type { ResponseMasking } from "./response.ts";
 import { type Scrubber, scrubBytes, scrubText } from "./scrub.ts";
 import type { RequestHold } from "./sessions.ts";
-import { maskText } from "./text-mask.ts";
 
 export interface WsData {
   upstream: WebSocket;

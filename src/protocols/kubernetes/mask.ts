@@ -5,9 +5,9 @@
 import type { MaskRule } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import { FieldPlans } from "../http/field-plans.ts";
-import { type JsonMaskEvidence, type JsonMasker, jsonMasker } from "../http/mask.ts";
-import { maskTextStream } from "../http/text-mask.ts";
+import { FieldPlans } from "../../masking/field-plans.ts";
+import { type JsonMaskEvidence, type JsonMasker, jsonMasker } from "../../masking/json-mask.ts";
+import { maskTextStream } from "../../masking/text-mask.ts";
 import { maskSecrets } from "./secret-mask.ts";
 
 export interface ResponseMaskPlan {

@@ -4,7 +4,7 @@
 // SPDY stream. The recording holds what the client received (masked output for a masked caller).
 import type { Direction } from "../../core/frame.ts";
 import type { GatewaySession } from "../../core/session.ts";
-import { maskText, TextStreamMasker } from "../http/text-mask.ts";
+import { maskText, TextStreamMasker } from "../../masking/text-mask.ts";
 import type { UpgradeKind } from "./command.ts";
 import type { ResponseMaskPlan } from "./mask.ts";
 import { encodeDataFrame, type SpdyFrame, SpdyFrameParser } from "./spdy-codec.ts";

@@ -4,9 +4,9 @@
 // cannot read (images, audio, binary blobs, links) refuses the whole result rather than pass it raw.
 import type { MaskRule } from "../../core/decision.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import { FieldPlans } from "../http/field-plans.ts";
-import { jsonMasker } from "../http/mask.ts";
-import { maskText } from "../http/text-mask.ts";
+import { FieldPlans } from "../../masking/field-plans.ts";
+import { jsonMasker } from "../../masking/json-mask.ts";
+import { maskText } from "../../masking/text-mask.ts";
 import type { UpstreamContents, UpstreamPromptResult, UpstreamResult } from "./upstream.ts";
 
 export type Evidence = { rules: Record<string, number>; detectors: Record<string, number> };

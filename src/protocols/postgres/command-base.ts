@@ -74,6 +74,8 @@ export class CommandBase {
   protected readonly stats: SessionStats;
   /** Writes of the open transaction were forwarded before their records were durable: its end waits. */
   protected deferredDurable = false;
+  /** Commands waiting for a human's decision: recorded as interrupted if the session ends first. */
+  private readonly held = new Set<{ command: Command; decision: Decision; start: number }>();
 
   constructor(deps: CommandFlowDeps) {
     this.gw = deps.gw;
@@ -157,13 +159,23 @@ export class CommandBase {
         codec.noticeResponse({ severity: "NOTICE", code: "00000", message: n.message, hint: n.hint }),
       );
     this.io.flushRecording();
+    const held = { command, decision: d, start: nowMicros() };
+    this.held.add(held);
     return this.gw.review(command, d, binding, notify).then((final) => {
-      if (this.io.stopped) return;
+      // A session that ended meanwhile recorded the command as interrupted (takeHeld).
+      if (!this.held.delete(held) || this.io.stopped) return;
       // Only an approval releases the command; anything else (even a second review) is a refusal.
       if (final.action !== "allow") return next({ ...final, action: "deny" });
       // An approval releases the command, never its masking: the reviewed decision's mask plan still applies.
       return next(combine(final, { ...d, action: "allow" }));
     });
+  }
+
+  /** The commands still held for review, forgotten here: their session ends. */
+  protected takeHeld(): { command: Command; decision: Decision; start: number }[] {
+    const out = [...this.held];
+    this.held.clear();
+    return out;
   }
 
   /** For `record: sync`, the command waits until everything recorded so far is committed (durability.ts). */

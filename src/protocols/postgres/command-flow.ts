@@ -310,12 +310,7 @@ export class CommandFlow extends CommandBase {
     const tracked = p.command;
     if (!tracked) return;
     this.stats.commands++;
-    if (tracked.mask) {
-      // Evidence of what was masked in this command's results (F4): columns, detectors, counts; no values.
-      const results = tracked.mask.evidence();
-      if (results.length)
-        this.gw.event("masking", { text: tracked.command.text, rule: tracked.decision.rule, results });
-    }
+    this.recordMasking(tracked);
     const r = p.result;
     const tag = r.tags.length ? r.tags.join("; ") : null;
     const rows = r.rows || (tag ? (rowsFromTag(r.tags[r.tags.length - 1]!) ?? 0) : 0);
@@ -331,6 +326,53 @@ export class CommandFlow extends CommandBase {
       durationUs: Math.max(0, nowMicros() - tracked.start),
     });
     if (tracked.decision.record === "sync" && !tracked.deferred) this.server.holdUntilDurable();
+  }
+
+  /**
+   * The session ends (client gone, drain, grant revoked, upstream lost) with statements still running or
+   * held for review: each is recorded with its decision and the outcome `interrupted`, before session.end.
+   * Returns how many of them were running upstream.
+   */
+  interrupted(reason: string): number {
+    const error = {
+      code: "interrupted",
+      message: `the session ended (${reason}) before the statement completed`,
+    };
+    const detail = { outcome: "interrupted", interrupted_by: reason };
+    let running = 0;
+    for (const p of this.tracker.abandon()) {
+      const tracked = p.command;
+      if (!tracked) continue;
+      this.stats.commands++;
+      if (!p.refusal) running++;
+      this.recordMasking(tracked);
+      this.gw.completed(tracked.command, tracked.decision, {
+        tag: null,
+        rows: p.result.rows,
+        error: p.refusal ? refusalError(tracked.decision) : error,
+        durationUs: Math.max(0, nowMicros() - tracked.start),
+        ...(p.refusal ? {} : { detail }),
+      });
+    }
+    for (const held of this.takeHeld()) {
+      this.stats.commands++;
+      this.gw.completed(held.command, held.decision, {
+        tag: null,
+        rows: 0,
+        error,
+        durationUs: Math.max(0, nowMicros() - held.start),
+        detail,
+      });
+    }
+    return running;
+  }
+
+  /** Evidence of what was masked in this command's results (F4): columns, detectors, cells; no values. */
+  private recordMasking(tracked: Tracked): void {
+    if (!tracked.mask) return;
+    const results = tracked.mask.evidence();
+    if (results.length)
+      this.gw.event("masking", { text: tracked.command.text, rule: tracked.decision.rule, results });
   }
 
   /** The objects a request changes take the change once the server confirms it (objects.ts). */

@@ -124,8 +124,9 @@ describe("maskDataRow", () => {
     expect(out).not.toBe(row);
     expect(text(out)).toEqual(["1", "[REDACTED]"]);
     expect(stats.summary().columns).toEqual([
-      { column: "x", source: "public.customers.ssn", rule: "ssn", method: "redact", values: 1 },
+      { index: 1, column: "x", source: "public.customers.ssn", rule: "ssn", method: "redact", values: 1 },
     ]);
+    expect(stats.summary().cells).toEqual([0, 1]);
   });
 
   test("NULL stays NULL and is not counted", () => {
@@ -133,6 +134,22 @@ describe("maskDataRow", () => {
     const row = dataRow(["1", null]);
     expect(maskDataRow(row, m, stats)).toBe(row);
     expect(stats.columnValues[1]).toBe(0);
+    expect(stats.summary().cells).toEqual([]);
+  });
+
+  test("detector hits are counted per column and the changed cells are listed by row", () => {
+    const { m, stats } = masker([{ detector: "*", method: "redact" }], [{ name: "a" }, { name: "b" }]);
+    maskDataRow(dataRow(["nothing", "mail ann@example.com"]), m, stats);
+    maskDataRow(dataRow(["card 4111111111111111", "plain"]), m, stats);
+    const s = stats.summary();
+    expect(s.cells).toEqual([0, 1, 1, 0]);
+    expect(s.detectorColumns.map((d) => [d.index, d.column, d.detector, d.values])).toEqual([
+      [0, "a", "card", 1],
+      [1, "b", "email", 1],
+    ]);
+    expect(s.detectors.filter((d) => d.values > 0).map((d) => d.detector)).toEqual(
+      expect.arrayContaining(["card", "email"]),
+    );
   });
 
   test("partial, hash and null methods", () => {
@@ -341,5 +358,20 @@ describe("maskCopyRow", () => {
     expect(() => maskCopyRow(enc.encode("1\n"), m, COPY_TEXT)).toThrow("fewer fields");
     expect(() => maskCopyRow(enc.encode("1\t2\t3\n"), m, COPY_TEXT)).toThrow("more fields");
     expect(() => maskCopyRow(enc.encode('1,"abc\n'), m, COPY_CSV)).toThrow("unterminated CSV quote");
+  });
+});
+
+describe("masked cells listed for the replay", () => {
+  test("only the first rows of a result, and a bounded number of cells", () => {
+    const wide = Array.from({ length: 40 }, (_, i) => ({ name: `ssn_${i}` }));
+    const { m, stats } = masker([{ column: "ssn", method: "redact" }], wide);
+    const row = dataRow(wide.map(() => "123-45-6789"));
+    for (let r = 0; r < 150; r++) maskDataRow(row, m, stats);
+    const s = stats.summary();
+    expect(s.rowsMasked).toBe(150);
+    expect(s.columns[0]!.values).toBe(150);
+    // 40 cells a row: 2,000 cells are the first 50 rows.
+    expect(s.cells.length).toBe(2 * 2_000);
+    expect(s.cells[s.cells.length - 2]).toBe(49);
   });
 });

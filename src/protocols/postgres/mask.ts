@@ -180,7 +180,7 @@ export function maskValue(
   }
   const detectors = col.detectors;
   if (detectors.length === 0) return undefined;
-  const hits = stats?.detectorHits;
+  const hits = stats?.columnDetectorHits[i];
   switch (cls) {
     case TypeClass.Safe:
       return undefined;
@@ -298,6 +298,7 @@ export function maskDataRow(msg: Uint8Array, m: PgRowMasker, stats?: MaskStats):
       if (pieces !== undefined) {
         edits ??= [];
         edits.push({ lenAt: pos - 4, start: pos, end: pos + len, pieces });
+        stats?.markCell(i);
       }
     }
     pos += len;

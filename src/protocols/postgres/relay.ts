@@ -214,8 +214,13 @@ export class Relay {
   }
 
   /** Ends the upstream connection; returns the session's byte and command counts. */
-  stop(): SessionStats {
+  /** Statements that were running upstream when the relay stopped (recorded as interrupted). */
+  interrupted = 0;
+
+  /** Ends the relay; statements still running are recorded as interrupted by `reason` first. */
+  stop(reason = "client"): SessionStats {
     if (!this.io.stopped) {
+      this.interrupted = this.commands.interrupted(reason);
       this.io.stopped = true;
       this.upstream.events = null;
       this.upstream.end(codec.terminate);

@@ -94,7 +94,10 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
     const lenAt = pos - 4;
     if (col.method !== null && col.method !== "hash" && m.classes[i] === TypeClass.String) {
       // A string column masked by method: written directly (no pieces).
-      if (stats) stats.columnValues[i]!++;
+      if (stats) {
+        stats.columnValues[i]!++;
+        stats.markCell(i);
+      }
       masked = true;
       o = copyBytes(msg, from, lenAt, out, o);
       if (col.method === "null") {
@@ -117,6 +120,7 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
       const pieces: Piece[] | null | undefined = maskValue(m, i, msg, pos, end, stats);
       if (pieces !== undefined) {
         masked = true;
+        stats?.markCell(i);
         o = copyBytes(msg, from, lenAt, out, o);
         if (pieces === null) {
           setInt32(out, o, -1);

@@ -51,6 +51,8 @@ export class ClientSession {
   private params: Record<string, string> = {};
   private settings: StartupSetting[] = [];
   private relay: Relay | null = null;
+  /** Sends the upstream backend a CancelRequest (as libpq does, on a fresh connection). */
+  private cancelUpstream: (() => void) | null = null;
   private gw: GatewaySession<PostgresTarget> | null = null;
   private early: Uint8Array[] = [];
   readonly startedAt = Date.now();
@@ -248,17 +250,16 @@ export class ClientSession {
       return;
     }
 
-    const minted = this.opts.cancels.mint(link.pid, {
-      cancel: () => {
-        gw.event("cancel", { upstream_pid: link.pid });
-        const t = gw.connection.target;
-        // A cancel is sent on a fresh connection, as libpq does; failures are only logged.
-        import("../../net/listen.ts")
-          .then(({ dial }) => dial({ host: t.host, port: t.port }, 5000))
-          .then((c) => c.end(codec.cancelRequest(link.pid, link.secret)))
-          .catch((err) => this.opts.logger.warn("cancel failed", { session: gw.id, error: String(err) }));
-      },
-    });
+    this.cancelUpstream = () => {
+      gw.event("cancel", { upstream_pid: link.pid });
+      const t = gw.connection.target;
+      // A cancel is sent on a fresh connection, as libpq does; failures are only logged.
+      import("../../net/listen.ts")
+        .then(({ dial }) => dial({ host: t.host, port: t.port }, 5000))
+        .then((c) => c.end(codec.cancelRequest(link.pid, link.secret)))
+        .catch((err) => this.opts.logger.warn("cancel failed", { session: gw.id, error: String(err) }));
+    };
+    const minted = this.opts.cancels.mint(link.pid, { cancel: this.cancelUpstream });
     this.relay = new Relay({
       client: this.client,
       upstream: link.conn,
@@ -344,7 +345,10 @@ export class ClientSession {
     if (this.state === "closed") return;
     this.state = "closed";
     this.client.end();
-    const stats = this.relay?.stop() ?? { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
+    const stats = this.relay?.stop(reason) ?? { bytesFromClient: 0, bytesToClient: 0, commands: 0 };
+    // A statement the session's end interrupted must not run on (a write committing) without its session:
+    // the server only notices a closed connection when it next writes, so it is cancelled.
+    if (this.relay?.interrupted) this.cancelUpstream?.();
     this.onClosed(this);
     if (this.gw) {
       this.gw.close(reason, stats).catch((err) => {

@@ -87,6 +87,16 @@ export class ResponseTracker<C> {
     });
   }
 
+  /** The requests still unanswered, in order, forgotten here: the session ended before they completed. */
+  abandon(): Pending<C>[] {
+    const left = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    this.special = 0;
+    this.statusChangesInFlight = 0;
+    return left;
+  }
+
   /** The request the next server message answers. */
   current(): Pending<C> | undefined {
     return this.queue[this.head];

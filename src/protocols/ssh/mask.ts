@@ -5,9 +5,9 @@
 import type { MaskRule } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import { FieldPlans } from "../http/field-plans.ts";
-import type { JsonMaskEvidence } from "../http/mask.ts";
-import { TextStreamMasker } from "../http/text-mask.ts";
+import { FieldPlans } from "../../masking/field-plans.ts";
+import type { JsonMaskEvidence } from "../../masking/json-mask.ts";
+import { TextStreamMasker } from "../../masking/text-mask.ts";
 
 /** The shared synchronous text-stream masker (http/text-mask.ts), one per output stream. */
 export type OutputMasker = TextStreamMasker;

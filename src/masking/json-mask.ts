@@ -7,15 +7,15 @@
 // Whole-value methods on strings use the masking module's pieces, so `partial` and `hash` read the same
 // as in SQL results; a number or boolean masked becomes a string, an object or array becomes
 // "[REDACTED]" (or null for the `null` method). Counts go to the evidence; values never do.
-import type { MaskRule } from "../../core/decision.ts";
-import { CustosError } from "../../core/errors.ts";
-import type { MaskingEngine } from "../../masking/engine.ts";
-import type { Hasher } from "../../masking/methods.ts";
-import { materialize, methodPieces, type Piece, spanPieces } from "../../masking/pieces.ts";
-import type { ColumnPlan } from "../../masking/plan.ts";
-import { scanValue } from "../../masking/scan.ts";
+import type { MaskRule } from "../core/decision.ts";
+import { CustosError } from "../core/errors.ts";
+import type { MaskingEngine } from "./engine.ts";
 import { parsePath, type Segment, selectPath } from "./json-path.ts";
+import type { Hasher } from "./methods.ts";
+import { materialize, methodPieces, type Piece, spanPieces } from "./pieces.ts";
+import type { ColumnPlan } from "./plan.ts";
 import { remembered, sharedStore } from "./plan-cache.ts";
+import { scanValue } from "./scan.ts";
 
 export interface JsonMaskEvidence {
   /** Values masked whole, per rule text. */

@@ -5,11 +5,11 @@
 // split across chunks is seen whole) unless they end a line (no match spans a line break), and CONTEXT
 // bytes already sent stay readable so a key before the cut still names the value after it. Memory per
 // stream: one chunk plus those two bounds.
-import { CustosError } from "../../core/errors.ts";
-import type { MaskMethod } from "../../masking/detector.ts";
-import { materialize, methodPieces, type Piece } from "../../masking/pieces.ts";
-import { scanValue } from "../../masking/scan.ts";
+import { CustosError } from "../core/errors.ts";
+import type { MaskMethod } from "./detector.ts";
 import { type FieldPlans, textMethod } from "./field-plans.ts";
+import { materialize, methodPieces, type Piece } from "./pieces.ts";
+import { scanValue } from "./scan.ts";
 
 /** Longer than any detector's match (an email is at most 254 bytes) plus its boundary byte. */
 const KEEP = 320;

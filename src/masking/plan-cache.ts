@@ -2,8 +2,8 @@
 // mask rules (the same frozen array), so the per-name plans built for one response serve the next and a
 // repeated masked request costs map lookups, not plan building. Keyed by the rules array, then by its
 // content (two decisions for different paths carry equal lists), per masking engine.
-import type { MaskRule } from "../../core/decision.ts";
-import type { MaskingEngine } from "../../masking/engine.ts";
+import type { MaskRule } from "../core/decision.ts";
+import type { MaskingEngine } from "./engine.ts";
 
 const MAX_LISTS = 256;
 

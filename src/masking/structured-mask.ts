@@ -3,9 +3,9 @@
 // HTML §9.2: `data:` lines joined, masked as JSON when they are JSON, as text otherwise); NDJSON per
 // line; `application/x-www-form-urlencoded` by key and XML by element and attribute name, both read
 // whole within the masking bound. Anything a parser cannot read fails closed (the caller refuses).
-import { CustosError } from "../../core/errors.ts";
+import { CustosError } from "../core/errors.ts";
 import type { FieldPlans } from "./field-plans.ts";
-import type { JsonMasker } from "./mask.ts";
+import type { JsonMasker } from "./json-mask.ts";
 import { maskText } from "./text-mask.ts";
 
 const encoder = new TextEncoder();

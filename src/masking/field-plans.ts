@@ -1,16 +1,16 @@
 // A decision's mask rules read per field name, for every body format that has named fields (CSV headers,
 // form keys, XML elements and attributes, `key=value` in free text). Plans come from the masking
 // engine (so names match by spelling, sensitive-names.ts) and are cached per name for the response.
-import type { MaskRule } from "../../core/decision.ts";
-import type { MaskMethod } from "../../masking/detector.ts";
-import type { MaskingEngine } from "../../masking/engine.ts";
-import type { Hasher } from "../../masking/methods.ts";
-import { materialize, methodPieces, type Piece } from "../../masking/pieces.ts";
-import type { ColumnPlan } from "../../masking/plan.ts";
-import type { ActiveDetector } from "../../masking/scan.ts";
-import { scanValue } from "../../masking/scan.ts";
-import type { JsonMaskEvidence } from "./mask.ts";
+import type { MaskRule } from "../core/decision.ts";
+import type { MaskMethod } from "./detector.ts";
+import type { MaskingEngine } from "./engine.ts";
+import type { JsonMaskEvidence } from "./json-mask.ts";
+import type { Hasher } from "./methods.ts";
+import { materialize, methodPieces, type Piece } from "./pieces.ts";
+import type { ColumnPlan } from "./plan.ts";
 import { remembered, sharedStore } from "./plan-cache.ts";
+import type { ActiveDetector } from "./scan.ts";
+import { scanValue } from "./scan.ts";
 
 const NOTHING: ColumnPlan = { method: null, rule: null, detectors: [], flags: 0 };
 const encoder = new TextEncoder();
