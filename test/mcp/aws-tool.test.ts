@@ -74,7 +74,8 @@ beforeAll(async () => {
   expect((await direct("PUT", "/reports")).status).toBe(200);
   expect((await direct("PUT", "/reports/customers.txt", REPORT, "text/plain")).status).toBe(200);
   expect((await direct("PUT", "/reports/photo.png", PNG, "image/png")).status).toBe(200);
-});
+  // On a fresh machine MinIO is built first (scripts/setup-aws-deps: several minutes).
+}, 900_000);
 
 async function pendingId(text: string): Promise<string> {
   for (let i = 0; i < 300; i++) {
