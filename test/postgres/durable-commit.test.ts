@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
-import { bind, execute, login, parse, query, type RawClient, sync } from "../support/raw-client.ts";
+import { bind, execute, fields, login, parse, query, type RawClient, sync } from "../support/raw-client.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -27,6 +27,12 @@ beforeAll(async () => {
   db.sql("CREATE TABLE canary (id int primary key, note text)", "ledger");
   db.sql(`GRANT ALL ON canary TO ${db.roles.scram.user}`, "ledger");
   db.sql("CREATE SEQUENCE canary_seq", "ledger");
+  // A constraint checked at COMMIT: the gateway's own COMMIT is where the client's write fails.
+  db.sql(
+    "CREATE TABLE deferred_canary (id int, CONSTRAINT one_each UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)",
+    "ledger",
+  );
+  db.sql(`GRANT ALL ON deferred_canary TO ${db.roles.scram.user}`, "ledger");
   db.sql(`GRANT ALL ON canary_seq TO ${db.roles.scram.user}`, "ledger");
   db.sql(`GRANT CREATE ON SCHEMA public TO ${db.roles.scram.user}`, "ledger");
   gw = await startTestGateway({ pg: db, issuer, storeUrl: auditDb });
@@ -373,5 +379,24 @@ describe("pipelines of writes wait for one group commit per Sync", () => {
     await until(async () => gw.gw.recorder.writable(), "the recorder to recover");
     await until(async () => !(await executedUncommitted()), "the transaction to end");
     expect(await committed(ids)).toBe(0);
+  }, 30_000);
+});
+
+describe("the gateway's COMMIT is the write's commit", () => {
+  test("a deferred constraint failing at COMMIT reaches the client as the write's error; nothing commits", async () => {
+    const { client } = await login(gw.port, token);
+    try {
+      const ok = await client.simpleQuery("insert into deferred_canary values (1)");
+      expect(ok.filter((m) => m.type === "E")).toEqual([]);
+      const dup = await client.simpleQuery("insert into deferred_canary select 2 union all select 2");
+      const error = dup.find((m) => m.type === "E");
+      expect(error).toBeDefined();
+      expect(fields(error!.body).C).toBe("23505");
+      expect(dup.filter((m) => m.type === "Z").map((m) => String.fromCharCode(m.body[0]!))).toEqual(["I"]);
+      const [r] = await direct`select count(*)::int as n from deferred_canary`;
+      expect(r!.n).toBe(1);
+    } finally {
+      client.close();
+    }
   }, 30_000);
 });
