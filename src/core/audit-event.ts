@@ -9,6 +9,7 @@ export type AuditEventType =
   | "session.start" // F1, F6: identity bound to the target account Custos used, client address, application
   | "session.end" // F6, F17: reason (client, idle_timeout, max_duration, error, shutdown), bytes, statements
   | "statement" // F4: who, target, text, fingerprint, decision and rule, rows, tag or error, duration, input_digest
+  | "statement.rollback" // F4: an autocommit write the gateway ran in its own transaction did not commit (its COMMIT failed, or the session ended before it; `uncertain` when the answer never came)
   | "policy.input" // F4, F14: the JSON input a decision was evaluated on (digest, bundle), for `policy explain`
   | "upstream.error" // F4, F6: connection, code, message
   | "token.issued" // F1, F10: a gateway token minted (who ran the CLI, subject, groups, kind, ttl, jti; never the token)

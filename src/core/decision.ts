@@ -20,6 +20,12 @@ export interface Decision {
   mask: MaskRule[];
   /** Set by the policy decider: each statement's kind and normalized fingerprint, for the audit event. */
   statements?: { kind: string; fingerprint: string }[];
+  /**
+   * Set by the SQL decider: one plain DML or SELECT statement whose every effect takes hold only when its
+   * transaction commits (src/sql/transactional.ts). A protocol may run it while its record is being made
+   * durable and hold only its commit. Not recorded; absent means the statement waits before it is forwarded.
+   */
+  transactional?: true;
   /** SHA-256 of the policy bundle that decided, for the audit event. */
   bundle?: string;
   /**

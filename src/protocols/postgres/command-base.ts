@@ -5,6 +5,7 @@
 import { nowMicros } from "../../core/clock.ts";
 import type { Command } from "../../core/command.ts";
 import type { Decision } from "../../core/decision.ts";
+import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, ReviewBinding, SessionStats } from "../../core/session.ts";
 import * as codec from "./codec.ts";
 import { durableWait } from "./durability.ts";
@@ -34,6 +35,26 @@ export interface CommandFlowDeps {
   masking: ResultMasking | null;
   /** The relay's counters: this path adds commands. */
   stats: SessionStats;
+  /** Ends the session (writes whose records could not be made durable are then rolled back by the server). */
+  onFatal(err: CustosError): void;
+}
+
+/** The gateway's own transaction around a simple-protocol autocommit write (durability.ts). */
+const BEGIN = codec.query("BEGIN");
+const COMMIT = codec.query("COMMIT");
+// Flush ('H', protocol-message-formats): the server sends the replies it has buffered without waiting for a
+// Sync, so a held Sync's writes report their outcome (and it is recorded) before the Sync commits them.
+const FLUSH = new codec.Writer().finish("H");
+
+/** Messages queued behind commit gates beyond this make the relay stop reading until they leave. */
+const GATED_MAX = 4096;
+
+/** Records that could not be made durable: what was run is never committed (the session ends, rolled back). */
+function commitRefused(): CustosError {
+  return new CustosError(
+    "audit.unavailable",
+    "audit store unavailable: the statement was not committed because its record could not be made durable",
+  );
 }
 
 /**
@@ -72,10 +93,28 @@ export class CommandBase {
   protected readonly objects: SessionObjects;
   protected readonly masking: ResultMasking | null;
   protected readonly stats: SessionStats;
+  private readonly onFatal: (err: CustosError) => void;
   /** Writes of the open transaction were forwarded before their records were durable: its end waits. */
   protected deferredDurable = false;
   /** Commands waiting for a human's decision: recorded as interrupted if the session ends first. */
   private readonly held = new Set<{ command: Command; decision: Decision; start: number }>();
+  /**
+   * Autocommit writes run inside the gateway's BEGIN whose COMMIT waits for their record: if the session
+   * ends first, the server rolls them back although their statement events say they ran.
+   */
+  private readonly beforeCommit = new Set<Tracked>();
+  /**
+   * Commands forwarded before their records were durable, and how many of them have their outcome recorded
+   * (the server answers in order, so the first `aheadRecorded` of the `aheadSent`).
+   */
+  private aheadSent = 0;
+  private aheadRecorded = 0;
+  private recordedWaiters: { upTo: number; resolve: () => void }[] = [];
+  /**
+   * Extended-protocol writes ran ahead of their records: the next message that may commit the implicit
+   * transaction (Sync, Query, FunctionCall) waits until their outcomes are recorded and durable.
+   */
+  private uncommitted = false;
 
   constructor(deps: CommandFlowDeps) {
     this.gw = deps.gw;
@@ -85,6 +124,7 @@ export class CommandBase {
     this.objects = deps.objects;
     this.masking = deps.masking;
     this.stats = deps.stats;
+    this.onFatal = deps.onFatal;
   }
 
   /** The gateway's decision of a command; any failure is a denial. */
@@ -120,8 +160,10 @@ export class CommandBase {
     tracked: Tracked | null,
     refusal: Uint8Array | null = null,
     effects?: ObjectEffect[],
+    hideReady = false,
   ): void {
-    this.tracker.expect(kind, tracked, refusal, effects?.length ? { effects } : {});
+    const extra = effects?.length ? { effects, hideReady } : { hideReady };
+    this.tracker.expect(kind, tracked, refusal, extra);
     if (kind === "query" || kind === "sync" || kind === "function") this.objects.endSegment();
   }
 
@@ -178,34 +220,138 @@ export class CommandBase {
     return out;
   }
 
-  /** For `record: sync`, the command waits until everything recorded so far is committed (durability.ts). */
+  /**
+   * For `record: sync`, nothing the command does commits, and the client learns nothing of it, before its
+   * record is durable (durability.ts): it waits before it is forwarded, or it runs now with its replies held
+   * and what commits it waits. `forward(hideReady)` sends the command; hideReady when the relay wraps it in
+   * its own transaction (its ReadyForQuery is not the client's).
+   */
   protected afterDurable(
     tracked: Tracked,
-    kind: "query" | "execute",
-    forward: () => void,
+    kind: "query" | "execute" | "function",
+    forward: (hideReady: boolean) => void,
   ): Promise<void> | undefined {
-    const wait = durableWait(tracked, this.tracker, this.deferredDurable);
-    if (wait === "defer") {
+    const wait = durableWait(tracked, this.tracker, this.deferredDurable, kind);
+    if (wait === "defer" || wait === "at-sync") {
       this.deferredDurable = true;
-      tracked.deferred = true;
-      forward();
+      if (wait === "defer") tracked.deferred = true;
+      else this.uncommitted = true;
+      this.awaitRecord(tracked);
+      forward(false);
       return;
     }
+    if (wait === "in-transaction") return this.inGatewayTransaction(tracked, forward);
     if (wait === "none") {
-      forward();
+      forward(false);
       return;
     }
-    this.io.flushToServer();
-    return this.io.durable().then(
+    return this.recordedAndDurable().then(
       () => {
         this.deferredDurable = false;
-        forward();
+        this.uncommitted = false;
+        forward(false);
       },
       () => {
         const refused = { ...tracked, decision: auditRefusal() };
-        if (kind === "query") this.refuse(refused, "query", refusedQuery);
-        else this.refuseExecute(refused);
+        if (kind === "execute") this.refuseExecute(refused);
+        else this.refuse(refused, "query", refusedQuery);
       },
+    );
+  }
+
+  /**
+   * A simple-protocol autocommit write runs inside BEGIN … COMMIT sent by the gateway. Its replies are held
+   * (onCompleted) until its statement event is durable; only then is the COMMIT sent, and its ReadyForQuery
+   * ('I', as after an autocommit statement) is the one the client sees. When the record cannot be made
+   * durable the COMMIT is never sent: the session ends and the server rolls the write back.
+   */
+  private inGatewayTransaction(tracked: Tracked, forward: (hideReady: boolean) => void): Promise<void> {
+    this.io.send(BEGIN);
+    this.tracker.expect("query", null, null, { internal: true, hideReady: true });
+    this.awaitRecord(tracked);
+    this.beforeCommit.add(tracked);
+    forward(true);
+    return this.recordedAndDurable().then(
+      () => {
+        // Still here unless the session ended first (interrupted() then records the rollback).
+        if (!this.beforeCommit.delete(tracked) || this.io.stopped) return;
+        const commit: Tracked = { ...tracked, mask: null, gatewayCommit: true, awaitsRecord: false };
+        this.io.send(COMMIT);
+        this.tracker.expect("query", commit, null, { internal: true, showErrors: true });
+      },
+      () => {
+        this.beforeCommit.delete(tracked);
+        throw commitRefused();
+      },
+    );
+  }
+
+  /** Writes the gateway ran in its own transaction whose COMMIT it has not sent, forgotten here. */
+  protected takeBeforeCommit(): Tracked[] {
+    const out = [...this.beforeCommit];
+    this.beforeCommit.clear();
+    return out;
+  }
+
+  /**
+   * Before a message that may commit the implicit transaction (Sync, Query, FunctionCall): when writes ran
+   * ahead of their records, it waits until their outcomes are recorded and durable. One wait for every
+   * Execute before the Sync: a pipeline of writes waits for one group commit.
+   */
+  protected commitGate(): Promise<void> | null {
+    if (!this.uncommitted) return null;
+    // The wait covers every write sent so far; writes sent after it set the flag again.
+    this.uncommitted = false;
+    this.deferredDurable = false;
+    return this.recordedAndDurable().catch(() => {
+      throw commitRefused();
+    });
+  }
+
+  /**
+   * A Sync behind a commit gate: it and what follows queue in the relay (RelayIo.gate) while the client's
+   * next messages are read and decided. Past a bound of queued messages the relay waits instead.
+   */
+  protected gateSync(gate: Promise<void>, send: () => void): Promise<void> | undefined {
+    const failed = gate.catch((err: unknown) => {
+      this.onFatal(err instanceof CustosError ? err : commitRefused());
+      throw err;
+    });
+    this.io.gate(failed);
+    send();
+    failed.catch(() => {});
+    return this.io.gatedMessages > GATED_MAX ? failed.then(() => {}) : undefined;
+  }
+
+  private awaitRecord(tracked: Tracked): void {
+    tracked.awaitsRecord = true;
+    this.aheadSent++;
+  }
+
+  /** A command forwarded ahead of its record has its outcome recorded (onCompleted). */
+  protected recorded(tracked: Tracked): void {
+    if (!tracked.awaitsRecord) return;
+    tracked.awaitsRecord = false;
+    const n = ++this.aheadRecorded;
+    const waiters = this.recordedWaiters;
+    while (waiters.length && waiters[0]!.upTo <= n) waiters.shift()!.resolve();
+  }
+
+  /**
+   * Resolves once every command forwarded ahead of its record has its outcome recorded, and everything
+   * recorded by then is committed. The server is asked to flush its replies (FLUSH), since it would
+   * otherwise keep them until the Sync this wait holds back.
+   */
+  private recordedAndDurable(): Promise<void> {
+    const upTo = this.aheadSent;
+    if (this.aheadRecorded >= upTo) {
+      this.io.flushToServer();
+      return this.io.durable();
+    }
+    this.io.send(FLUSH);
+    this.io.flushToServer();
+    return new Promise<void>((resolve) => this.recordedWaiters.push({ upTo, resolve })).then(() =>
+      this.io.durable(),
     );
   }
 

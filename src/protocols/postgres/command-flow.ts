@@ -36,6 +36,9 @@ export class CommandFlow extends CommandBase {
 
   /** 'Q' Query; returns a promise when it must wait (decision, review or durable record). */
   query(m: Uint8Array, text: string, t: number): Promise<void> | undefined {
+    // A Query commits an open implicit transaction: writes that ran ahead of their records go first.
+    const gate = this.commitGate();
+    if (gate) return gate.then(() => this.query(m, text, t));
     const ops = objectStatements(text);
     if (ops) return this.objectQuery(m, text, ops, t);
     return this.decideThen(sql(text), (cmd, d) => this.forwardQuery(m, cmd, d, t, null));
@@ -88,6 +91,8 @@ export class CommandFlow extends CommandBase {
       d = { ...d, action: "allow", reason: `prepared under review (each EXECUTE is reviewed): ${d.reason}` };
     }
     const tracked: Tracked = { command, decision: d, start: t };
+    // PREPARE, EXECUTE, DECLARE…: what they run is not the statement as written (durability.ts).
+    if (x) tracked.runsObject = true;
     if (d.action === "review") {
       return this.holdForReview(command, d, {}, (final) =>
         this.forwardQuery(m, command, final, nowMicros(), x),
@@ -95,9 +100,9 @@ export class CommandFlow extends CommandBase {
     }
     if (d.action !== "allow") return this.refuse(tracked, "query", refusedQuery);
     const forward = () =>
-      this.afterDurable(tracked, "query", () => {
+      this.afterDurable(tracked, "query", (hideReady) => {
         this.io.send(m);
-        this.expect("query", tracked, null, x?.effects(d));
+        this.expect("query", tracked, null, x?.effects(d), hideReady);
       });
     const copying = this.prepareCopyMask(tracked);
     if (!copying) return forward();
@@ -154,10 +159,16 @@ export class CommandFlow extends CommandBase {
     ]);
   }
 
-  /** 'S' Sync. */
-  sync(m: Uint8Array): void {
-    this.io.send(m);
-    this.expect("sync", null);
+  /** 'S' Sync: commits the implicit transaction, so it waits for the records of writes that ran ahead. */
+  sync(m: Uint8Array): Promise<void> | undefined {
+    const send = () => {
+      this.io.send(m);
+      this.expect("sync", null);
+    };
+    const gate = this.commitGate();
+    if (gate) return this.gateSync(gate, send);
+    send();
+    return;
   }
 
   /** 'E' Execute of a portal: runs under the decision of what the portal runs, or is refused. */
@@ -228,6 +239,7 @@ export class CommandFlow extends CommandBase {
     tracked: Tracked,
   ): Promise<void> | undefined {
     tracked.mask = this.portalMask(name, p, tracked);
+    if (p.statement?.ops) tracked.runsObject = true;
     const forward = () =>
       this.afterDurable(tracked, "execute", () => {
         this.io.send(m);
@@ -259,6 +271,8 @@ export class CommandFlow extends CommandBase {
    * connection, and relayed. Its result is one raw value the masker cannot read: refused when masked.
    */
   functionCall(m: Uint8Array, t: number): Promise<void> | undefined {
+    const gate = this.commitGate();
+    if (gate) return gate.then(() => this.functionCall(m, t));
     const call = decodeFunctionCall(m);
     const refused = (reason: string) => {
       const d = deny(reason, "custos.function_call");
@@ -297,7 +311,7 @@ export class CommandFlow extends CommandBase {
       );
     }
     if (d.action !== "allow") return this.refuse(tracked, "function", refusedQuery);
-    return this.afterDurable(tracked, "query", () => {
+    return this.afterDurable(tracked, "function", () => {
       this.io.send(m);
       this.expect("function", tracked);
     });
@@ -309,6 +323,7 @@ export class CommandFlow extends CommandBase {
     this.settleObjects(p);
     const tracked = p.command;
     if (!tracked) return;
+    if (tracked.gatewayCommit) return this.gatewayCommitted(tracked, p);
     this.stats.commands++;
     this.recordMasking(tracked);
     const r = p.result;
@@ -325,6 +340,7 @@ export class CommandFlow extends CommandBase {
       error,
       durationUs: Math.max(0, nowMicros() - tracked.start),
     });
+    this.recorded(tracked);
     if (tracked.decision.record === "sync" && !tracked.deferred) this.server.holdUntilDurable();
   }
 
@@ -340,9 +356,26 @@ export class CommandFlow extends CommandBase {
     };
     const detail = { outcome: "interrupted", interrupted_by: reason };
     let running = 0;
+    for (const tracked of this.takeBeforeCommit())
+      this.gw.event("statement.rollback", {
+        text: tracked.command.text,
+        error: { code: "interrupted", message: `the session ended (${reason}) before the gateway's COMMIT` },
+      });
     for (const p of this.tracker.abandon()) {
       const tracked = p.command;
       if (!tracked) continue;
+      if (tracked.gatewayCommit) {
+        // The COMMIT was sent and its answer never came: the write may or may not be committed.
+        this.gw.event("statement.rollback", {
+          text: tracked.command.text,
+          uncertain: true,
+          error: {
+            code: "interrupted",
+            message: `the session ended (${reason}) awaiting the gateway's COMMIT`,
+          },
+        });
+        continue;
+      }
       this.stats.commands++;
       if (!p.refusal) running++;
       this.recordMasking(tracked);
@@ -373,6 +406,16 @@ export class CommandFlow extends CommandBase {
     const results = tracked.mask.evidence();
     if (results.length)
       this.gw.event("masking", { text: tracked.command.text, rule: tracked.decision.rule, results });
+  }
+
+  /**
+   * The gateway's COMMIT around an autocommit write (durability.ts). The write's statement event already
+   * says what it did; a COMMIT that fails (a deferred constraint, a serialization failure) rolled it back,
+   * and the log says so beside it.
+   */
+  private gatewayCommitted(tracked: Tracked, p: Pending<Tracked>): void {
+    const error = p.result.error;
+    if (error) this.gw.event("statement.rollback", { text: tracked.command.text, error });
   }
 
   /** The objects a request changes take the change once the server confirms it (objects.ts). */

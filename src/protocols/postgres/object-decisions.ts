@@ -26,8 +26,10 @@ const RANK = { deny: 2, review: 1, allow: 0 } as const;
 function combineNow(a: Decision, b: Decision): Decision {
   const lead = RANK[b.action] > RANK[a.action] ? b : a;
   const statements = [...(a.statements ?? []), ...(b.statements ?? [])];
+  // Two decisions together are not one statement: no longer `transactional` (durability.ts).
+  const { transactional: _one, ...rest } = lead;
   return Object.freeze({
-    ...lead,
+    ...rest,
     record: a.record === "sync" || b.record === "sync" ? "sync" : "buffered",
     mask: Object.freeze(unionMasks(a.mask, b.mask)) as MaskRule[],
     ...(a.statements || b.statements ? { statements } : {}),

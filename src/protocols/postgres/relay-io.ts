@@ -9,8 +9,20 @@ import type { PostgresTarget } from "./target.ts";
 type ClientPause = "backpressure" | "inbox" | "recording";
 type UpstreamPause = "backpressure" | "recording" | "masking";
 
+/**
+ * Messages for the server that may leave only once a wait resolves: a Sync that commits writes whose records
+ * were still being written, and everything the client sent after it, in order.
+ */
+interface Gate {
+  open: boolean;
+  bytes: Uint8Array[];
+}
+
 export class RelayIo {
   private toServer: Uint8Array[] = [];
+  private gates: Gate[] = [];
+  /** Messages queued behind gates: past a bound the relay stops reading the client (ENFORCEMENT.md §7). */
+  gatedMessages = 0;
   private clientRec: Uint8Array[] = [];
   private clientRecT = 0;
   private pauses = new Set<ClientPause>();
@@ -26,7 +38,46 @@ export class RelayIo {
   ) {}
 
   send(m: Uint8Array): void {
-    this.toServer.push(m);
+    const gates = this.gates;
+    if (gates.length === 0) this.toServer.push(m);
+    else {
+      gates[gates.length - 1]!.bytes.push(m);
+      this.gatedMessages++;
+    }
+  }
+
+  /**
+   * From here on, messages for the server leave only once `until` resolves, in order. The relay goes on
+   * reading and deciding meanwhile, so pipelined Syncs each wait for their own records without stopping the
+   * pipeline. When `until` rejects nothing queued behind the gate is ever sent (the caller ends the session).
+   */
+  gate(until: Promise<void>): void {
+    this.flushToServer();
+    const gate: Gate = { open: false, bytes: [] };
+    this.gates.push(gate);
+    until.then(
+      () => {
+        gate.open = true;
+        this.releaseGates();
+      },
+      () => {
+        this.gates = [];
+        this.gatedMessages = 0;
+      },
+    );
+  }
+
+  private releaseGates(): void {
+    if (this.stopped) return;
+    const gates = this.gates;
+    let n = 0;
+    while (n < gates.length && gates[n]!.open) n++;
+    if (n === 0) return;
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) for (const b of gates[i]!.bytes) out.push(b);
+    this.gates = gates.slice(n);
+    this.gatedMessages -= out.length;
+    if (out.length) this.upstream.write(joined(out));
   }
 
   flushToServer(): void {

@@ -85,6 +85,7 @@ export class Relay {
       objects: this.objects,
       masking,
       stats: this.stats,
+      onFatal: opts.onFatal,
     });
     this.upstream.events = {
       data: (chunk) => {
@@ -192,8 +193,7 @@ export class Relay {
         this.commands.close(m);
         return;
       case 0x53 /* S Sync */:
-        this.commands.sync(m);
-        return;
+        return this.commands.sync(m);
       case 0x48 /* H Flush */:
       case 0x64 /* d CopyData */:
       case 0x63 /* c CopyDone */:

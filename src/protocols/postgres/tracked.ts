@@ -14,4 +14,10 @@ export interface Tracked {
   mask?: CommandMask | null;
   /** A write inside a transaction block whose durable wait moved to the transaction's end. */
   deferred?: boolean;
+  /** Forwarded before its record was durable: what commits it waits until its outcome is recorded. */
+  awaitsRecord?: boolean;
+  /** Runs a session object (PREPARE, EXECUTE, DECLARE, FETCH): never run ahead of its record. */
+  runsObject?: boolean;
+  /** The gateway's COMMIT of the transaction it opened around this autocommit write (durability.ts). */
+  gatewayCommit?: boolean;
 }

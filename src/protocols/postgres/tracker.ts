@@ -18,6 +18,16 @@ export interface Pending<C> {
   kind: RequestKind;
   /** A request the gateway added itself (a Describe for masking): its responses are not forwarded. */
   internal: boolean;
+  /**
+   * Its ReadyForQuery is not forwarded: the gateway's own BEGIN around an autocommit write, and that write,
+   * whose transaction the gateway closes (the client sees the ReadyForQuery of the gateway's COMMIT).
+   */
+  hideReady: boolean;
+  /**
+   * An internal request whose ErrorResponse still reaches the client: the gateway's COMMIT, where a deferred
+   * constraint failing is the client's statement failing.
+   */
+  showErrors: boolean;
   /** Masking state for this request's results, from TrackerEvents.maskOf or given to expect(). */
   mask: unknown;
   /** Query and Execute carry the command being run; its result is reported on completion. */
@@ -70,17 +80,26 @@ export class ResponseTracker<C> {
     kind: RequestKind,
     command: C | null = null,
     refusal: Uint8Array | null = null,
-    extra: { internal?: boolean; mask?: unknown; effects?: unknown } = {},
+    extra: {
+      internal?: boolean;
+      mask?: unknown;
+      effects?: unknown;
+      hideReady?: boolean;
+      showErrors?: boolean;
+    } = {},
   ): void {
     const mask = extra.mask ?? (command && this.events.maskOf ? this.events.maskOf(command) : null) ?? null;
     const internal = extra.internal ?? false;
-    if (refusal || internal || mask) this.special++;
+    const hideReady = extra.hideReady ?? false;
+    if (refusal || internal || mask || hideReady) this.special++;
     if (changesStatus(kind)) this.statusChangesInFlight++;
     this.queue.push({
       kind,
       command,
       refusal,
       internal,
+      hideReady,
+      showErrors: extra.showErrors ?? false,
       mask,
       effects: extra.effects ?? null,
       result: { tags: [], rows: 0, error: null, skipped: false },
@@ -104,7 +123,7 @@ export class ResponseTracker<C> {
 
   private complete(): void {
     const p = this.queue[this.head++];
-    if (p && (p.refusal || p.internal || p.mask)) this.special--;
+    if (p && (p.refusal || p.internal || p.mask || p.hideReady)) this.special--;
     if (p && changesStatus(p.kind)) this.statusChangesInFlight--;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -129,32 +148,37 @@ export class ResponseTracker<C> {
           const tag = codec.decodeCommandComplete(message);
           p.result.tags.push(tag);
           if (p.kind === "execute") this.complete();
-          return null;
+          return p.internal ? SWALLOW : null;
         }
       case 0x5a /* Z ReadyForQuery */:
-        this.transactionStatus = codec.decodeReadyForQuery(message);
-        // Everything up to and including the Sync (or simple Query) that this answers is done.
-        while (this.current()) {
-          const kind = this.current()!.kind;
-          if (kind === "sync" || kind === "query" || kind === "function") {
+        {
+          this.transactionStatus = codec.decodeReadyForQuery(message);
+          // Everything up to and including the Sync (or simple Query) that this answers is done.
+          let hidden = false;
+          while (this.current()) {
+            const kind = this.current()!.kind;
+            if (kind === "sync" || kind === "query" || kind === "function") {
+              hidden = this.current()!.hideReady;
+              this.complete();
+              break;
+            }
+            this.current()!.result.skipped = true;
             this.complete();
-            break;
           }
-          this.current()!.result.skipped = true;
-          this.complete();
+          this.events.ready?.(this.transactionStatus);
+          return hidden ? SWALLOW : null;
         }
-        this.events.ready?.(this.transactionStatus);
-        return null;
       case 0x45 /* E ErrorResponse */:
         {
           if (!p) return null;
           const fields = codec.decodeFields(message);
           p.result.error = { code: fields.C ?? "", message: fields.M ?? "" };
-          const replacement = p.internal
-            ? SWALLOW
-            : p.refusal && fields.C === SUBSTITUTION_ERROR
-              ? p.refusal
-              : null;
+          const replacement =
+            p.internal && !p.showErrors
+              ? SWALLOW
+              : p.refusal && fields.C === SUBSTITUTION_ERROR
+                ? p.refusal
+                : null;
           if (p.kind !== "query" && p.kind !== "function" && p.kind !== "sync") {
             // Extended protocol: the server now discards messages until Sync.
             this.complete();
