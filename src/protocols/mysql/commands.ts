@@ -10,6 +10,7 @@ import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { createMysqlClassifier } from "../../sql/mysql-classifier.ts";
 import { Com, errPayload, okPayload, type Packet, packet, Reader, utf8 } from "./codec.ts";
+import { type HeldAnswer, HeldStatements, heldKey, MAX_HELD } from "./held.ts";
 import type { KillRegistry, KillTarget } from "./kill-registry.ts";
 import { MessageMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
@@ -62,6 +63,13 @@ function viewResolution(text: string, views: ReadonlySet<string>): CatalogResolu
 const USE = /^\s*use\s+`?((?:[^`]|``)+?)`?\s*;?\s*$/i;
 const KILL = /^\s*kill\s+(?:(query|connection)\s+)?(\d{1,10})\s*;?\s*$/i;
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/**
+ * A statement held for approval: ER_SIGNAL_EXCEPTION (1644, what a server-side SIGNAL raises, so drivers
+ * treat it as a statement error and keep the connection) with SQLSTATE class 45 ("unhandled user-defined
+ * exception") and the gateway's own subclass C01.
+ */
+export const HELD_ERRNO = 1644;
+export const HELD_SQLSTATE = "45C01";
 
 export class CommandLoop implements KillTarget {
   lastActivity = Date.now();
@@ -69,6 +77,7 @@ export class CommandLoop implements KillTarget {
   busy = false;
   readonly ownerKey: string;
   private readonly tracker = new StatementTracker();
+  private readonly held: HeldStatements;
   private readonly relay: ResponseRelay;
   private readonly messages: MessageMasker;
   private terminated: CustosError | null = null;
@@ -76,6 +85,10 @@ export class CommandLoop implements KillTarget {
   constructor(private readonly o: CommandLoopOptions) {
     this.ownerKey = o.ownerKey;
     this.messages = new MessageMasker(o.masking);
+    const target = o.session.connection.target;
+    this.held = new HeldStatements(target.heldReplyMs ?? 2_000, target.heldRetryMs ?? 600_000, (id, why) =>
+      o.session.event("mysql.approval_unused", { request_id: id, reason: why }),
+    );
     this.relay = new ResponseRelay({
       upstream: o.upstream.stream,
       client: o.clientConn,
@@ -204,10 +217,36 @@ export class CommandLoop implements KillTarget {
       this.sendError(1, new CustosError("audit.unavailable", "the audit store is unavailable; nothing runs"));
       return null;
     }
-    let decision = await this.o.session.decide(command);
-    if (decision.action === "review") {
-      decision = await this.o.session.review(command, decision, binding, () => {});
+    const key = heldKey(command, binding.params);
+    let decision: Decision;
+    let answer: HeldAnswer | null = null;
+    if (this.held.has(key)) answer = await this.held.retry(key);
+    else {
+      decision = await this.o.session.decide(command);
+      if (decision.action === "review" && command.keyword === "Prepare") {
+        // Preparing runs nothing: the statement is prepared and each execution is held with its parameters.
+        decision = {
+          ...decision,
+          action: "allow",
+          reason: `prepared; each execution needs approval: ${decision.reason}`,
+        };
+      }
+      if (decision.action === "review") {
+        if (this.held.size >= MAX_HELD) {
+          this.sendError(1, new CustosError("session.limit", `at most ${MAX_HELD} statements held at once`));
+          return null;
+        }
+        const asked = decision;
+        answer = await this.held.start(key, (told) =>
+          this.o.session.review(command, asked, binding, (n) => told(n.requestId)),
+        );
+      } else answer = { state: "decided", decision };
     }
+    if (answer.state === "held") {
+      this.tellHeld(command, answer.requestId, answer.again);
+      return null;
+    }
+    decision = answer.decision;
     if (decision.action !== "allow") {
       const message = decision.error?.message ?? `custos: ${decision.reason} (${decision.rule})`;
       this.sendPayload(1, refusal(message, decision.error?.sqlstate));
@@ -238,6 +277,26 @@ export class CommandLoop implements KillTarget {
       }
     }
     return decision;
+  }
+
+  /** The client is told its statement waits for approval, and how to get it run (held.ts). */
+  private tellHeld(command: Command, requestId: string | null, again: boolean): void {
+    const id = requestId ?? "(not yet filed)";
+    this.o.session.event("mysql.statement_held", { request_id: requestId, again });
+    this.o.session.record({
+      t: Date.now() * 1000,
+      dir: "server",
+      kind: "Held",
+      data: { request_id: requestId, text: command.text },
+    });
+    this.sendPayload(
+      1,
+      errPayload(
+        HELD_ERRNO,
+        HELD_SQLSTATE,
+        `custos: statement ${again ? "still " : ""}held for approval: request ${id}. An approver runs: custos approve ${id}; then send the same statement again in this session (it runs once).`,
+      ),
+    );
   }
 
   private textOf(p: Packet): string | null {
@@ -446,6 +505,7 @@ export class CommandLoop implements KillTarget {
   }
 
   closeUpstream(): void {
+    this.held.clear();
     const up = this.o.upstream.stream.conn;
     if (!up.isClosed) up.end(packet(0, new Uint8Array([Com.QUIT])));
   }
