@@ -26,7 +26,7 @@ import {
   Status,
   text,
 } from "./codec.ts";
-import { type MessageMasker, type ResultMasker, resultMasker } from "./mask.ts";
+import { type MessageMasker, maskFieldListDef, type ResultMasker, resultMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
 import { type ColumnDef, parseColumnDef, textRowValues } from "./result-set.ts";
 import type { MysqlTarget } from "./target.ts";
@@ -300,8 +300,21 @@ export class ResponseRelay {
         this.o.session.completed(command, decision, { tag: null, rows: 0, error, durationUs: 0 });
         return;
       }
-      this.emit(p, null);
-      if (head === EOF && p.payload.length < MAX_PAYLOAD) break;
+      if (head === EOF && p.payload.length < MAX_PAYLOAD) {
+        this.emit(p, null);
+        break;
+      }
+      // A column's default is a value of that column: masked as its rows would be.
+      let payload = p.payload;
+      if (decision.mask.length > 0) {
+        try {
+          payload = maskFieldListDef(this.o.masking, decision.mask, p.payload);
+        } catch (err) {
+          if (err instanceof CustosError) throw err;
+          throw new CustosError("upstream.protocol", "unreadable COM_FIELD_LIST column definition");
+        }
+      }
+      this.emit(p, payload === p.payload ? null : payload);
     }
     this.o.session.completed(command, decision, { tag: "FIELD LIST", rows: 0, durationUs: 0 });
   }

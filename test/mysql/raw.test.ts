@@ -1,0 +1,63 @@
+// What no driver shows, through a raw client (raw-client.ts): COM_FIELD_LIST's column defaults, masked
+// for agents as the columns' values would be (fixture values counted in every byte received, beside a
+// harmless default that must come through), and the greeting, which names the gateway, not the server.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Com, EOF, ERR, utf8 } from "../../src/protocols/mysql/codec.ts";
+import { FIXTURE, haveMariaDb } from "../support/mariadb.ts";
+import { rawMysql } from "./raw-client.ts";
+import { AGENT, type MysqlHarness, startMysqlHarness } from "./support.ts";
+
+const RAW = [...FIXTURE.ssns, ...FIXTURE.cards, ...FIXTURE.emails];
+const leaks = (received: string) => RAW.filter((v) => received.includes(v));
+
+let h: MysqlHarness;
+let agentToken: string;
+let humanToken: string;
+
+beforeAll(async () => {
+  h = await startMysqlHarness();
+  agentToken = await h.token("agent-7", AGENT);
+  humanToken = await h.token("dana", ["dba"]);
+  await h.db.sql(
+    `CREATE TABLE loans.defaults_probe (id INT DEFAULT 7, ssn VARCHAR(11) DEFAULT '${FIXTURE.ssns[0]}', note VARCHAR(60) DEFAULT 'see ${FIXTURE.ssns[1]}', contact VARCHAR(80) DEFAULT '${FIXTURE.emails[0]}', card VARCHAR(19) DEFAULT '${FIXTURE.cards[0]}', plain VARCHAR(20) DEFAULT 'plain-default-ok')`,
+  );
+}, 60_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+const fieldList = (table: string) => new Uint8Array([Com.FIELD_LIST, ...utf8(table), 0]);
+const ends = (p: { payload: Uint8Array }) =>
+  p.payload[0] === ERR || (p.payload[0] === EOF && p.payload.length < 9);
+
+describe.skipIf(!haveMariaDb())("mysql: raw client", () => {
+  test("COM_FIELD_LIST: an agent's column defaults are masked; a harmless default and a human's are not", async () => {
+    const agent = await rawMysql(h.port, agentToken);
+    try {
+      expect(agent.login.payload[0]).toBe(0);
+      const reply = await agent.command(fieldList("defaults_probe"), ends);
+      expect(reply.length).toBe(7); // six definitions and EOF: the command ran
+      // Wildcards select columns; the defaults of every column are still masked.
+      await agent.command(new Uint8Array([...fieldList("defaults_probe"), ...utf8("%")]), ends);
+      await agent.command(fieldList("customers"), ends);
+      // The session is still usable after the masked field lists.
+      const ping = await agent.command(new Uint8Array([Com.PING]), () => true);
+      expect(ping[0]?.payload[0]).toBe(0);
+      const received = agent.received();
+      expect(leaks(received)).toEqual([]);
+      expect(received).toContain("plain-default-ok");
+      expect(received).toContain("defaults_probe");
+    } finally {
+      agent.close();
+    }
+    const human = await rawMysql(h.port, humanToken);
+    try {
+      await human.command(fieldList("defaults_probe"), ends);
+      const received = human.received();
+      expect(received).toContain(FIXTURE.ssns[0]!);
+      expect(received).toContain(FIXTURE.emails[0]!);
+    } finally {
+      human.close();
+    }
+  });
+});
