@@ -60,4 +60,25 @@ describe.skipIf(!haveMariaDb())("mysql: raw client", () => {
       human.close();
     }
   });
+
+  test("the greeting names the gateway, never the upstream server's version, before and after a login", async () => {
+    const upstream = (await h.db.sql("SELECT VERSION()")).trim();
+    expect(upstream).toMatch(/^\d+\.\d+\.\d+/);
+    const release = upstream.split("-")[0]!;
+    for (const token of ["not-a-token", agentToken]) {
+      const c = await rawMysql(h.port, token);
+      c.close();
+      expect(c.greeting.version).toBe("5.7.19-Custos");
+      expect(c.greeting.version.includes(release)).toBe(false);
+      expect(c.greeting.version).not.toMatch(/mariadb/i);
+    }
+    // After authentication the client may ask the server itself (a decided statement).
+    const human = await rawMysql(h.port, humanToken);
+    try {
+      await human.command(new Uint8Array([Com.QUERY, ...utf8("SELECT VERSION()")]), ends);
+      expect(human.received()).toContain(upstream);
+    } finally {
+      human.close();
+    }
+  });
 });
