@@ -50,6 +50,8 @@ describe("settings", () => {
     ["set character_set_client = sjis", "character_set_client"],
     ["set character_set_results = utf16", "character_set_results"],
     ["use mysql", "database"],
+    ["set session_track_system_variables = ''", "session_track_system_variables"],
+    ["set @@session.session_track_schema = off", "session_track_schema"],
   ])("%s is a parity refusal", (sql, setting) => {
     expect(c.classify(sql).parity?.setting).toBe(setting);
   });

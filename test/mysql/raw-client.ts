@@ -24,7 +24,7 @@ export interface RawMysql {
   close(): void;
 }
 
-const CAPS =
+export const RAW_CAPS =
   Cap.LONG_PASSWORD |
   Cap.PROTOCOL_41 |
   Cap.SECURE_CONNECTION |
@@ -38,7 +38,7 @@ export async function rawMysql(
   port: number,
   token: string,
   database = "loans",
-  capabilities = CAPS,
+  capabilities = RAW_CAPS,
 ): Promise<RawMysql> {
   const conn = await dial({ host: "127.0.0.1", port }, 5000);
   const chunks: Uint8Array[] = [];

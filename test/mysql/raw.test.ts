@@ -2,9 +2,10 @@
 // for agents as the columns' values would be (fixture values counted in every byte received, beside a
 // harmless default that must come through), and the greeting, which names the gateway, not the server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Com, EOF, ERR, utf8 } from "../../src/protocols/mysql/codec.ts";
+import mysql from "mysql2/promise";
+import { Cap, Com, EOF, ERR, Status, utf8 } from "../../src/protocols/mysql/codec.ts";
 import { FIXTURE, haveMariaDb } from "../support/mariadb.ts";
-import { rawMysql } from "./raw-client.ts";
+import { RAW_CAPS, rawMysql } from "./raw-client.ts";
 import { AGENT, type MysqlHarness, startMysqlHarness } from "./support.ts";
 
 const RAW = [...FIXTURE.ssns, ...FIXTURE.cards, ...FIXTURE.emails];
@@ -79,6 +80,70 @@ describe.skipIf(!haveMariaDb())("mysql: raw client", () => {
       expect(human.received()).toContain(upstream);
     } finally {
       human.close();
+    }
+  });
+  test("session state: a sql_mode change the classifier did not see (dynamic SQL) ends the session", async () => {
+    const c = await mysql.createConnection({
+      host: "127.0.0.1",
+      port: h.port,
+      user: "dana",
+      password: humanToken,
+      database: "loans",
+      ssl: { rejectUnauthorized: false },
+    });
+    // Look-alikes: settings the gateway lexes alike keep the session.
+    await c.query("SET sql_mode = 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'");
+    await c.query("SET time_zone = '+01:00'");
+    await c.query("PREPARE harmless FROM 'SET time_zone = ''+02:00'''");
+    await c.query("EXECUTE harmless");
+    const [tz] = (await c.query("SELECT @@time_zone AS tz")) as [{ tz: string }[], unknown];
+    expect(tz[0]?.tz).toBe("+02:00");
+    // The attack: SQL PREPARE hides the SET from the classifier; the server's OK reports it.
+    await c.query("PREPARE s FROM 'SET sql_mode = ''ANSI_QUOTES'''");
+    const attack = (await c.query("EXECUTE s").catch((e) => e)) as { message: string };
+    expect(attack.message).toMatch(/sql_mode now includes ANSI_QUOTES/);
+    // The session is over: nothing more runs under a mode the gateway would misread.
+    const after = await c.query(`SELECT "ssn" FROM customers`).catch((e) => e);
+    expect(after).toBeInstanceOf(Error);
+    c.destroy();
+  });
+
+  test("session state: a client without SESSION_TRACK gets plain OKs; after COM_RESET_CONNECTION the watch holds", async () => {
+    const query = (sql: string) => new Uint8Array([Com.QUERY, ...utf8(sql)]);
+    const statusOf = (p: { payload: Uint8Array } | undefined) => p!.payload[3]! | (p!.payload[4]! << 8);
+    const plain = await rawMysql(h.port, humanToken, "loans", RAW_CAPS);
+    try {
+      const [ok] = await plain.command(query("SET time_zone = '+03:00'"), () => true);
+      expect(ok?.payload[0]).toBe(0);
+      expect(statusOf(ok) & Status.SESSION_STATE_CHANGED).toBe(0);
+      expect(ok!.payload.length).toBe(7);
+    } finally {
+      plain.close();
+    }
+    const tracked = await rawMysql(h.port, humanToken, "loans", RAW_CAPS | Cap.SESSION_TRACK);
+    try {
+      const [ok] = await tracked.command(query("SET time_zone = '+03:00'"), () => true);
+      expect(statusOf(ok) & Status.SESSION_STATE_CHANGED).not.toBe(0);
+      const [reset] = await tracked.command(new Uint8Array([Com.RESET_CONNECTION]), () => true);
+      expect(reset?.payload[0]).toBe(0);
+      const rows = await tracked.command(
+        query("SELECT 1"),
+        (p) => p.payload[0] === 0xfe || p.payload[0] === ERR,
+      );
+      expect(rows[0]?.payload[0]).toBe(1); // a result set of one column: the session is alive
+    } finally {
+      tracked.close();
+    }
+    // After a reset the tracking is pinned again: the same attack still ends the session.
+    const again = await rawMysql(h.port, humanToken, "loans", RAW_CAPS | Cap.SESSION_TRACK);
+    try {
+      await again.command(new Uint8Array([Com.RESET_CONNECTION]), () => true);
+      await again.command(query("PREPARE s FROM 'SET sql_mode = ''ANSI_QUOTES'''"), () => true);
+      const [err] = await again.command(query("EXECUTE s"), () => true);
+      expect(err?.payload[0]).toBe(ERR);
+      expect(again.received()).toContain("sql_mode now includes ANSI_QUOTES");
+    } finally {
+      again.close();
     }
   });
 });

@@ -18,7 +18,7 @@ import { ResponseRelay } from "./responses.ts";
 import type { MysqlTarget } from "./target.ts";
 import type { ByteConn } from "./tls-front.ts";
 import { MAX_STATEMENTS, StatementTracker } from "./tracker.ts";
-import type { UpstreamSession } from "./upstream.ts";
+import { pinSession, type UpstreamSession } from "./upstream.ts";
 import { refusal, wireError } from "./wire-error.ts";
 
 export interface CommandLoopOptions {
@@ -98,6 +98,8 @@ export class CommandLoop implements KillTarget {
       messages: this.messages,
       stats: o.stats,
       deprecateEof: o.deprecateEof,
+      clientTracksState: o.upstream.clientTracksState,
+      database: o.session.connection.target.database,
     });
   }
 
@@ -185,7 +187,9 @@ export class CommandLoop implements KillTarget {
         return this.reset(p);
       case Com.RESET_CONNECTION:
         this.tracker.clear();
-        return this.passThrough(p, "ResetConnection");
+        await this.passThrough(p, "ResetConnection");
+        // Every session variable is back at its global value, the tracking with them: pinned again.
+        return pinSession(this.o.upstream.stream, this.o.upstream.stream.conn, this.o.deprecateEof, 10_000);
       case Com.PROCESS_KILL: {
         const r = new Reader(p.payload);
         r.int1();

@@ -29,6 +29,7 @@ import {
 import { type MessageMasker, maskFieldListDef, type ResultMasker, resultMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
 import { type ColumnDef, parseColumnDef, textRowValues } from "./result-set.ts";
+import { type OkTail, parseTrackedOk, unexpectedChange, untrackedOk } from "./session-state.ts";
 import type { MysqlTarget } from "./target.ts";
 import type { ByteConn } from "./tls-front.ts";
 
@@ -41,6 +42,10 @@ export interface RelayOptions {
   messages: MessageMasker;
   stats: SessionStats;
   deprecateEof: boolean;
+  /** The client negotiated SESSION_TRACK (else the server's state reports are dropped before it). */
+  clientTracksState: boolean;
+  /** The database the connection names: the only current schema the gateway accepts. */
+  database: string;
 }
 
 /** Rows per recording frame. */
@@ -76,6 +81,33 @@ export class ResponseRelay {
         "upstream.protocol",
         "the server switched to NO_BACKSLASH_ESCAPES, which the gateway does not lex; session ended",
       );
+  }
+
+  /**
+   * An OK packet (or DEPRECATE_EOF's OK terminator): its status flags and the server's session-state
+   * report checked before the client sees it; a change the gateway did not expect ends the session.
+   */
+  private ok(p: Packet): OkTail {
+    let ok: OkTail;
+    try {
+      ok = parseTrackedOk(p.payload);
+    } catch {
+      throw new CustosError("upstream.protocol", "unreadable OK packet");
+    }
+    this.watchStatus(ok.status);
+    if (ok.changes.length > 0) {
+      const unexpected = unexpectedChange(ok.changes, this.o.database);
+      if (unexpected !== null) {
+        this.o.session.event("mysql.session_state_refused", { change: unexpected });
+        throw new CustosError(
+          "upstream.protocol",
+          `the server reports that ${unexpected}, which the gateway does not assume; session ended`,
+        );
+      }
+    }
+    const strip = !this.o.clientTracksState && ok.status & Status.SESSION_STATE_CHANGED;
+    this.emit(p, strip ? untrackedOk(p.payload, ok) : null);
+    return ok;
   }
 
   private error(p: Packet, masked: boolean): { code: string; message: string } {
@@ -126,9 +158,7 @@ export class ResponseRelay {
       const p = await this.next();
       const head = p.payload[0];
       if (head === OK) {
-        const ok = parseOk(p.payload);
-        this.watchStatus(ok.status);
-        this.emit(p, null);
+        const ok = this.ok(p);
         affected += ok.affectedRows;
         this.record("OK", { affected_rows: ok.affectedRows, warnings: ok.warnings });
         if (ok.status & Status.MORE_RESULTS_EXISTS) continue;
@@ -207,9 +237,10 @@ export class ResponseRelay {
         return { rows, status: 0, error: this.error(p, decision.mask.length > 0) };
       }
       if (head === EOF && p.payload.length < MAX_PAYLOAD && (this.o.deprecateEof || p.payload.length < 9)) {
-        const status = this.o.deprecateEof ? parseOk(p.payload).status : parseEof(p.payload).status;
-        this.watchStatus(status);
         await flush();
+        if (this.o.deprecateEof) return { rows, status: this.ok(p).status };
+        const status = parseEof(p.payload).status;
+        this.watchStatus(status);
         this.emit(p, null);
         return { rows, status };
       }
@@ -231,8 +262,8 @@ export class ResponseRelay {
     const head = p.payload[0];
     if (head === ERR) this.error(p, true);
     else {
-      if (head === OK) this.watchStatus(parseOk(p.payload).status);
-      this.emit(p, null);
+      if (head === OK) this.ok(p);
+      else this.emit(p, null);
       this.record(head === OK ? "OK" : "Response", {});
     }
     if (command) {
