@@ -65,7 +65,13 @@ describe("session state reports (OK packet with CLIENT_SESSION_TRACK)", () => {
     const p = ok(Status.AUTOCOMMIT | Status.SESSION_STATE_CHANGED, "", entry(Track.SCHEMA, "loans"));
     const out = untrackedOk(p, parseTrackedOk(p));
     expect([...out]).toEqual([0, 1, 0, Status.AUTOCOMMIT, 0, 0, 0]);
-    const info = ok(Status.AUTOCOMMIT | Status.SESSION_STATE_CHANGED, "Rows matched: 1", entry(Track.SCHEMA, "loans"));
-    expect(Buffer.from(untrackedOk(info, parseTrackedOk(info))).toString("latin1")).toEndWith("\x0fRows matched: 1");
+    const info = ok(
+      Status.AUTOCOMMIT | Status.SESSION_STATE_CHANGED,
+      "Rows matched: 1",
+      entry(Track.SCHEMA, "loans"),
+    );
+    expect(Buffer.from(untrackedOk(info, parseTrackedOk(info))).toString("latin1")).toEndWith(
+      "\x0fRows matched: 1",
+    );
   });
 });
