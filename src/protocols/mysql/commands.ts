@@ -109,6 +109,7 @@ export class CommandLoop implements KillTarget {
       this.busy = true;
       try {
         await this.command(com, p);
+        this.relay.flush();
       } catch (err) {
         const e =
           err instanceof CustosError ? err : new CustosError("upstream.protocol", (err as Error).message);
@@ -125,12 +126,14 @@ export class CommandLoop implements KillTarget {
   }
 
   private sendError(seq: number, err: CustosError): void {
+    this.relay.flush(); // whatever the relay holds goes first
     const bytes = packet(seq, wireError(err));
     this.o.stats.bytesToClient += bytes.length;
     this.o.clientConn.write(bytes);
   }
 
   private sendPayload(seq: number, payload: Uint8Array): void {
+    this.relay.flush();
     const bytes = packet(seq, payload);
     this.o.stats.bytesToClient += bytes.length;
     this.o.clientConn.write(bytes);

@@ -10,6 +10,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import {
+  concat,
   EOF,
   ERR,
   errPayload,
@@ -48,6 +49,8 @@ export interface RelayOptions {
   database: string;
 }
 
+/** Pending bytes written to the client at once, even while more packets are ready. */
+const FLUSH_AT = 64 << 10;
 /** Rows per recording frame. */
 const ROWS_PER_FRAME = 64;
 
@@ -57,8 +60,23 @@ export class ResponseRelay {
 
   constructor(private readonly o: RelayOptions) {}
 
+  /** What the client is to receive, written as one chunk (one TLS record) per upstream read. */
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+
   private async next(): Promise<Packet> {
+    // Packets already framed are handled first; the client's bytes go out before waiting for more.
+    if (this.o.upstream.pending === 0) this.flush();
     return this.o.upstream.next();
+  }
+
+  /** Writes what is pending to the client; the relay's every exit (and the command loop) calls it. */
+  flush(): void {
+    if (this.out.length === 0) return;
+    const bytes = this.out.length === 1 ? this.out[0]! : concat(this.out);
+    this.out = [];
+    this.outBytes = 0;
+    this.o.client.write(bytes);
   }
 
   /** Writes a packet, unchanged (raw) or with a new payload, keeping sequence ids in step. */
@@ -72,7 +90,9 @@ export class ResponseRelay {
       this.shift += parts - p.parts;
     }
     this.o.stats.bytesToClient += bytes.length;
-    this.o.client.write(bytes);
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    if (this.outBytes >= FLUSH_AT) this.flush();
   }
 
   private watchStatus(status: number): void {
@@ -133,6 +153,7 @@ export class ResponseRelay {
   private async backlog(): Promise<void> {
     const wait = this.o.session.recordingBacklog();
     if (!wait) return;
+    this.flush();
     this.o.upstream.hold(true);
     try {
       await wait;
