@@ -4,7 +4,7 @@
 // one after that is held again. Judged by effect: the canary rows read directly from MariaDB.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
-import { haveMariaDb } from "../support/mariadb.ts";
+import { FIXTURE, haveMariaDb } from "../support/mariadb.ts";
 import { AGENT, type MysqlHarness, startMysqlHarness } from "./support.ts";
 
 let h: MysqlHarness;
@@ -151,6 +151,37 @@ describe.skipIf(!haveMariaDb())("mysql: statements held for approval", () => {
     } finally {
       await c.end();
     }
+  }, 60_000);
+
+  test("an approval releases the statement, never its masking: DELETE … RETURNING reaches the agent masked", async () => {
+    const c = await mysql.createConnection({
+      host: "127.0.0.1",
+      port: h.port,
+      user: "agent",
+      password: agentToken,
+      database: "loans",
+      ssl: { rejectUnauthorized: false },
+    });
+    const sql = "DELETE FROM customers WHERE id = 2 RETURNING id, ssn, email, card_number";
+    const received: string[] = [];
+    try {
+      const first = (await c.query(sql).catch((e) => e)) as { errno?: number; message: string };
+      received.push(first.message);
+      expect(first.errno).toBe(1644);
+      const id = HELD.exec(first.message)?.[1];
+      await custos("approve", id!);
+      const [rows] = (await c.query(sql)) as [Record<string, unknown>[], unknown];
+      received.push(JSON.stringify(rows));
+      expect(rows.length).toBe(1); // it ran: the row is gone
+      expect(Number((await h.db.sql("SELECT count(*) FROM customers WHERE id = 2")).trim())).toBe(0);
+    } finally {
+      await c.end();
+      await h.db.sql(
+        `INSERT IGNORE INTO customers VALUES (2, 'Grace', '${FIXTURE.ssns[2]}', '${FIXTURE.emails[1]}', '${FIXTURE.cards[1]}', 'no notes', 219099999)`,
+      );
+    }
+    const raw = [...FIXTURE.ssns, ...FIXTURE.cards, ...FIXTURE.emails];
+    expect(raw.filter((v) => received.join("\n").includes(v))).toEqual([]);
   }, 60_000);
 
   test("mariadb CLI: the held statement's error names the request; approved, the retry runs once", async () => {

@@ -107,7 +107,16 @@ export class CommandDecider {
     }
     const asked = decision;
     return this.held.start(key, (told) =>
-      this.session.review(command, asked, binding, (n) => told(n.requestId)),
+      this.session
+        .review(command, asked, binding, (n) => told(n.requestId))
+        .then(
+          (final): Decision =>
+            final.action !== "allow"
+              ? { ...final, action: "deny" } // only an approval releases the statement
+              : // An approval releases the statement, never its masking: the reviewed plan still applies
+                // (DELETE … RETURNING ssn, approved, still reaches an agent masked).
+                { ...final, record: "sync", mask: [...asked.mask, ...final.mask] },
+        ),
     );
   }
 
