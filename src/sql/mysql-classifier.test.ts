@@ -94,6 +94,12 @@ describe("statement shape", () => {
     expect(one("delete from t where 1 = 1").has_where).toBe(false);
     expect(one("insert into t (a) select ssn from c").dml).toEqual(["insert"]);
     expect(one("replace into t values (1)").tables_written).toEqual(["t"]);
+    // MariaDB's RETURNING is output, like a SELECT's items.
+    const d = one("delete from customers where id = 2 returning id, ssn, upper(email) as e");
+    expect(d.columns).toEqual(expect.arrayContaining(["id", "ssn", "email"]));
+    expect(d.expression_columns).toContain("email");
+    expect(d.renamed_columns).toEqual([{ name: "e", from: "email" }]);
+    expect(one("insert into t (a) values (1) returning *").columns).toContain("*");
     expect(one("load data local infile '/etc/passwd' into table t").copy_file).toBe(true);
   });
   test("server files, user variables, locks, dynamic SQL", () => {
