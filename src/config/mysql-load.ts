@@ -38,6 +38,8 @@ export function resolveMysqlConnection(
       ...(password ? { password } : {}),
       tls: t.tls,
       ...(ca !== undefined ? { ca } : {}),
+      heldReplyMs: raw.held_reply,
+      heldRetryMs: raw.held_retry_window,
     },
     targetAccount: { user: t.user, database: t.database },
   };

@@ -1,7 +1,7 @@
 // The shape of `type: mysql` connections (MySQL and MariaDB): the upstream server, the account Custos
 // logs in as, and TLS towards it. Pure, like schema.ts; the password resolves in mysql-load.ts.
 import { z } from "zod";
-import { commonConnectionKeys, envName, nonEmpty, port } from "./connection-keys.ts";
+import { commonConnectionKeys, duration, envName, nonEmpty, port } from "./connection-keys.ts";
 
 const mysqlTarget = z.strictObject({
   host: nonEmpty,
@@ -18,6 +18,11 @@ export const mysqlConnection = z.strictObject({
   type: z.literal("mysql"),
   ...commonConnectionKeys,
   target: mysqlTarget,
+  // MySQL has no asynchronous notice: a statement held for review is answered with an ERR naming the
+  // request after `held_reply`, and the same statement sent again in that session within
+  // `held_retry_window` of the approval runs once (protocols/mysql/held.ts).
+  held_reply: duration.default(2_000),
+  held_retry_window: duration.default(10 * 60_000),
 });
 
 export type RawMysqlConnection = z.output<typeof mysqlConnection>;

@@ -50,7 +50,15 @@ const CLIENT_CHARSET_SETTINGS = new Set([
   "collation_connection",
 ]);
 // Results in these reach detectors as ASCII-compatible bytes; UTF-16/32 would hide digits from them.
-const RESULT_CHARSETS = new Set(["utf8mb4", "utf8", "utf8mb3", "latin1", "ascii", "binary", "null"]);
+export const RESULT_CHARSETS: ReadonlySet<string> = new Set([
+  "utf8mb4",
+  "utf8",
+  "utf8mb3",
+  "latin1",
+  "ascii",
+  "binary",
+  "null",
+]);
 
 function unquote(t: MysqlToken): string {
   if (t.kind !== "string") return t.text.toLowerCase();
@@ -140,6 +148,11 @@ export function classifySetStatement(piece: MysqlPiece): Classified {
       const bad = modes.find((m) => !SAFE_SQL_MODES.has(m));
       if (bad !== undefined)
         return parity("sql_mode", bad, `sql_mode ${bad.toUpperCase()} would make the gateway misread SQL`);
+    }
+    if (name.startsWith("session_track")) {
+      // The gateway watches the server's session-state reports (protocols/mysql/session-state.ts).
+      const value = literal ? unquote(single!) : "(computed)";
+      return parity(name, value, `the gateway pins ${name}: it reads the session's state from it`);
     }
     if (CLIENT_CHARSET_SETTINGS.has(name)) {
       const value = literal ? unquote(single!) : "(computed)";

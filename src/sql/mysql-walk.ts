@@ -200,6 +200,12 @@ function select(acc: Acc, sel: Node, role: "top" | "expression" | "filter"): voi
   if (setOp) select(acc, sel._next as Node, role === "filter" ? "filter" : "expression");
 }
 
+/** MariaDB's `INSERT/REPLACE/DELETE … RETURNING`: its items are the statement's output, as a SELECT's. */
+function returning(acc: Acc, ast: Node): void {
+  const r = ast.returning;
+  if (isNode(r) && Array.isArray(r.columns)) select(acc, { columns: r.columns } as Node, "top");
+}
+
 function written(acc: Acc, tables: unknown): void {
   if (!Array.isArray(tables)) return;
   for (const t of tables as Node[]) {
@@ -260,6 +266,7 @@ export function describeMysqlAst(ast: Node, _piece: MysqlPiece): SqlStatement | 
       if (isNode(ast.select)) select(acc, ast.select, "expression");
       if (isNode(ast.on_duplicate_update)) expr(acc, ast.on_duplicate_update.set, "expression");
       if (Array.isArray(ast.set)) expr(acc, ast.set, "expression");
+      returning(acc, ast);
       return acc.s;
     }
     case "update": {
@@ -286,6 +293,7 @@ export function describeMysqlAst(ast: Node, _piece: MysqlPiece): SqlStatement | 
       if (ast.where) expr(acc, ast.where, "filter");
       acc.s.has_where = ast.where !== null && ast.where !== undefined && hasColumn(ast.where);
       positional(acc, ast, ast.orderby);
+      returning(acc, ast);
       return acc.s;
     }
     case "explain": {

@@ -1,24 +1,24 @@
-// The command phase: one client command at a time, each by an allow-list of command bytes. Text that
-// reaches the server (COM_QUERY, COM_STMT_PREPARE) is decided first; an execution is attributed to the
-// prepared statement the tracker holds and decided again with that statement's decision; everything else
-// is refused. Responses are relayed by responses.ts (masking, recording).
-import type { CatalogResolution, Command, ResolvedStatement } from "../../core/command.ts";
-import type { Decision } from "../../core/decision.ts";
+// The command phase: one client command at a time, each by an allow-list of command bytes; everything
+// not listed is refused. Text that reaches the server is decided first (decide.ts: policy, held
+// statements, the record); the prepared-statement family is prepared.ts; USE, COM_INIT_DB and KILL are
+// answered or routed here. Responses are relayed by responses.ts (masking, session state, recording).
+import type { Command } from "../../core/command.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import { createMysqlClassifier } from "../../sql/mysql-classifier.ts";
 import { Com, errPayload, okPayload, type Packet, packet, Reader, utf8 } from "./codec.ts";
+import { type ClientReply, CommandDecider } from "./decide.ts";
 import type { KillRegistry, KillTarget } from "./kill-registry.ts";
 import { MessageMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
+import { PreparedStatements } from "./prepared.ts";
 import { ResponseRelay } from "./responses.ts";
 import type { MysqlTarget } from "./target.ts";
 import type { ByteConn } from "./tls-front.ts";
-import { MAX_STATEMENTS, StatementTracker } from "./tracker.ts";
-import type { UpstreamSession } from "./upstream.ts";
-import { refusal, wireError } from "./wire-error.ts";
+import { pinSession, type UpstreamSession } from "./upstream.ts";
+import { viewResolution } from "./views.ts";
+import { wireError } from "./wire-error.ts";
 
 export interface CommandLoopOptions {
   client: PacketStream;
@@ -34,31 +34,6 @@ export interface CommandLoopOptions {
   ownerKey: string;
 }
 
-/** The same classifier the decider uses, for what the statements read (cached by text: a lookup when repeated). */
-const classifier = createMysqlClassifier();
-
-/**
- * Statements that read a view are unresolved (the policy refuses them for masked identities): MySQL's
- * column definitions name the view's column, not the column it reads. Undefined when no view is read.
- */
-function viewResolution(text: string, views: ReadonlySet<string>): CatalogResolution | undefined {
-  if (views.size === 0) return undefined;
-  const statements = classifier.classify(text).statements;
-  let any = false;
-  const out: ResolvedStatement[] = statements.map((s) => {
-    const view = s.tables_read.find((t) => views.has(t));
-    if (!view) return { status: "not_applicable", uses: [], functions: [] };
-    any = true;
-    return {
-      status: "unresolved",
-      reason: `it reads the view ${view}, whose columns MySQL does not resolve to their sources`,
-      uses: [],
-      functions: [],
-    };
-  });
-  return any ? { statements: out } : undefined;
-}
-
 const USE = /^\s*use\s+`?((?:[^`]|``)+?)`?\s*;?\s*$/i;
 const KILL = /^\s*kill\s+(?:(query|connection)\s+)?(\d{1,10})\s*;?\s*$/i;
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -68,8 +43,9 @@ export class CommandLoop implements KillTarget {
   /** True while a command runs: a long query is not an idle session. */
   busy = false;
   readonly ownerKey: string;
-  private readonly tracker = new StatementTracker();
   private readonly relay: ResponseRelay;
+  private readonly decider: CommandDecider;
+  private readonly prepared: PreparedStatements;
   private readonly messages: MessageMasker;
   private terminated: CustosError | null = null;
 
@@ -85,6 +61,22 @@ export class CommandLoop implements KillTarget {
       messages: this.messages,
       stats: o.stats,
       deprecateEof: o.deprecateEof,
+      clientTracksState: o.upstream.clientTracksState,
+      database: o.session.connection.target.database,
+    });
+    const reply: ClientReply = {
+      error: (seq, err) => this.sendError(seq, err),
+      payload: (seq, payload) => this.sendPayload(seq, payload),
+    };
+    this.decider = new CommandDecider(o.session, reply);
+    this.prepared = new PreparedStatements({
+      session: o.session,
+      upstream: o.upstream,
+      decider: this.decider,
+      relay: this.relay,
+      reply,
+      passThrough: (p, kind) => this.passThrough(p, kind),
+      terminate: (error) => this.terminate(error),
     });
   }
 
@@ -117,6 +109,7 @@ export class CommandLoop implements KillTarget {
       this.busy = true;
       try {
         await this.command(com, p);
+        this.relay.flush();
       } catch (err) {
         const e =
           err instanceof CustosError ? err : new CustosError("upstream.protocol", (err as Error).message);
@@ -133,19 +126,18 @@ export class CommandLoop implements KillTarget {
   }
 
   private sendError(seq: number, err: CustosError): void {
+    this.relay.flush(); // whatever the relay holds goes first
     const bytes = packet(seq, wireError(err));
     this.o.stats.bytesToClient += bytes.length;
     this.o.clientConn.write(bytes);
   }
 
   private sendPayload(seq: number, payload: Uint8Array): void {
+    this.relay.flush();
     const bytes = packet(seq, payload);
     this.o.stats.bytesToClient += bytes.length;
     this.o.clientConn.write(bytes);
   }
-
-  /** Masked identities get their error texts masked too; set once the first decision masks anything. */
-  private masked = false;
 
   private async command(com: number | undefined, p: Packet): Promise<void> {
     this.o.stats.commands++;
@@ -160,19 +152,23 @@ export class CommandLoop implements KillTarget {
         return this.passThrough(p, "SetOption");
       case Com.FIELD_LIST:
         return this.fieldList(p);
-      case Com.STMT_PREPARE:
-        return this.prepare(p);
+      case Com.STMT_PREPARE: {
+        const text = this.textOf(p);
+        return text === null ? undefined : this.prepared.prepare(p, text);
+      }
       case Com.STMT_EXECUTE:
-        return this.execute(p);
+        return this.prepared.execute(p);
       case Com.STMT_SEND_LONG_DATA:
-        return this.longData(p);
+        return this.prepared.longData(p);
       case Com.STMT_CLOSE:
-        return this.close(p);
+        return this.prepared.close(p);
       case Com.STMT_RESET:
-        return this.reset(p);
+        return this.prepared.reset(p);
       case Com.RESET_CONNECTION:
-        this.tracker.clear();
-        return this.passThrough(p, "ResetConnection");
+        this.prepared.tracker.clear();
+        await this.passThrough(p, "ResetConnection");
+        // Every session variable is back at its global value, the tracking with them: pinned again.
+        return pinSession(this.o.upstream.stream, this.o.upstream.stream.conn, this.o.deprecateEof, 10_000);
       case Com.PROCESS_KILL: {
         const r = new Reader(p.payload);
         r.int1();
@@ -195,51 +191,6 @@ export class CommandLoop implements KillTarget {
     this.sendError(1, new CustosError("protocol.unsupported", message));
   }
 
-  /** Decides a text; null when refused (the client has its error). */
-  private async decide(
-    command: Command,
-    binding: { params?: (Uint8Array | null)[] } = {},
-  ): Promise<Decision | null> {
-    if (!this.o.session.recordable()) {
-      this.sendError(1, new CustosError("audit.unavailable", "the audit store is unavailable; nothing runs"));
-      return null;
-    }
-    let decision = await this.o.session.decide(command);
-    if (decision.action === "review") {
-      decision = await this.o.session.review(command, decision, binding, () => {});
-    }
-    if (decision.action !== "allow") {
-      const message = decision.error?.message ?? `custos: ${decision.reason} (${decision.rule})`;
-      this.sendPayload(1, refusal(message, decision.error?.sqlstate));
-      this.o.session.completed(command, decision, {
-        tag: null,
-        rows: 0,
-        error: { code: decision.rule, message: decision.reason },
-        durationUs: 0,
-      });
-      return null;
-    }
-    if (decision.mask.length > 0) this.masked = true;
-    this.o.session.record({
-      t: Date.now() * 1000,
-      dir: "client",
-      kind: command.keyword ?? "Query",
-      data: { text: command.text },
-    });
-    if (decision.record === "sync") {
-      try {
-        await this.o.session.durable();
-      } catch {
-        this.sendError(
-          1,
-          new CustosError("audit.unavailable", "the audit record could not be made durable; nothing ran"),
-        );
-        return null;
-      }
-    }
-    return decision;
-  }
-
   private textOf(p: Packet): string | null {
     try {
       return decoder.decode(p.payload.subarray(1));
@@ -258,7 +209,7 @@ export class CommandLoop implements KillTarget {
     if (kill) return this.kill(Number(kill[2]), (kill[1] ?? "connection").toLowerCase());
     const catalog = viewResolution(text, this.o.upstream.views);
     const command: Command = { protocol: "mysql", text, keyword: "Query", ...(catalog ? { catalog } : {}) };
-    const decision = await this.decide(command);
+    const decision = await this.decider.decide(command);
     if (!decision) return;
     this.o.upstream.stream.conn.write(p.raw);
     await this.relay.relay(command, decision, "text");
@@ -280,121 +231,10 @@ export class CommandLoop implements KillTarget {
       text: `SHOW COLUMNS FROM \`${table.replaceAll("`", "``")}\``,
       keyword: "FieldList",
     };
-    const decision = await this.decide(command);
+    const decision = await this.decider.decide(command);
     if (!decision) return;
     this.o.upstream.stream.conn.write(p.raw);
     await this.relay.fieldList(command, decision);
-  }
-
-  private async prepare(p: Packet): Promise<void> {
-    const text = this.textOf(p);
-    if (text === null) return;
-    if (this.tracker.size >= MAX_STATEMENTS) {
-      this.sendError(
-        1,
-        new CustosError("session.limit", `at most ${MAX_STATEMENTS} prepared statements per session`),
-      );
-      return;
-    }
-    const catalog = viewResolution(text, this.o.upstream.views);
-    const command: Command = { protocol: "mysql", text, keyword: "Prepare", ...(catalog ? { catalog } : {}) };
-    const decision = await this.decide(command);
-    if (!decision) return;
-    this.o.upstream.stream.conn.write(p.raw);
-    const prepared = await this.relay.prepare(command, decision);
-    if (prepared)
-      this.tracker.prepared(prepared.id, {
-        command,
-        params: prepared.params,
-        columns: prepared.columns,
-        longData: [],
-      });
-  }
-
-  private statementOf(p: Packet): number {
-    const r = new Reader(p.payload);
-    r.int1();
-    return r.int4();
-  }
-
-  private async execute(p: Packet): Promise<void> {
-    const id = this.statementOf(p);
-    const tracked = this.tracker.get(id);
-    if (!tracked) {
-      this.o.session.event("mysql.unknown_statement", { statement: id });
-      this.sendPayload(
-        1,
-        errPayload(1243, "HY000", `Unknown prepared statement handler (${id}) given to mysqld_stmt_execute`),
-      );
-      return;
-    }
-    const flags = p.payload[5] ?? 0;
-    if (flags !== 0) {
-      // Cursors (COM_STMT_FETCH) are not tracked: refused rather than relayed unseen.
-      this.sendError(
-        1,
-        new CustosError(
-          "protocol.unsupported",
-          "server-side cursors are not supported by the gateway (useCursorFetch)",
-        ),
-      );
-      return;
-    }
-    const command: Command = { ...tracked.command, keyword: "Execute" };
-    // Decided again at execution (a swapped bundle, an approval) with the parameters bound in the review.
-    const decision = await this.decide(command, { params: [p.payload.subarray(10), ...tracked.longData] });
-    tracked.longData = [];
-    if (!decision) return;
-    this.o.upstream.stream.conn.write(p.raw);
-    await this.relay.relay(command, decision, "binary", tracked.columns);
-  }
-
-  private longData(p: Packet): void {
-    const tracked = this.tracker.get(this.statementOf(p));
-    // No response is defined for COM_STMT_SEND_LONG_DATA: an unknown id is dropped, never forwarded.
-    if (!tracked) {
-      this.o.session.event("mysql.unknown_statement", {
-        statement: this.statementOf(p),
-        command: "send_long_data",
-      });
-      return;
-    }
-    if (tracked.longData.length >= 64)
-      return this.terminate(new CustosError("protocol.too_large", "too many long-data chunks"));
-    tracked.longData.push(p.payload.slice(7));
-    this.o.session.record({
-      t: Date.now() * 1000,
-      dir: "client",
-      kind: "SendLongData",
-      data: { statement: this.statementOf(p) },
-    });
-    this.o.upstream.stream.conn.write(p.raw);
-  }
-
-  private close(p: Packet): void {
-    const id = this.statementOf(p);
-    if (!this.tracker.get(id)) return; // no response is defined; an unknown id is not forwarded
-    this.tracker.closed(id);
-    this.o.session.record({
-      t: Date.now() * 1000,
-      dir: "client",
-      kind: "StmtClose",
-      data: { statement: id },
-    });
-    this.o.upstream.stream.conn.write(p.raw);
-  }
-
-  private async reset(p: Packet): Promise<void> {
-    const tracked = this.tracker.get(this.statementOf(p));
-    if (!tracked) {
-      this.sendPayload(
-        1,
-        errPayload(1243, "HY000", "Unknown prepared statement handler given to mysqld_stmt_reset"),
-      );
-      return;
-    }
-    tracked.longData = [];
-    return this.passThrough(p, "StmtReset");
   }
 
   /**
@@ -446,6 +286,7 @@ export class CommandLoop implements KillTarget {
   }
 
   closeUpstream(): void {
+    this.decider.close();
     const up = this.o.upstream.stream.conn;
     if (!up.isClosed) up.end(packet(0, new Uint8Array([Com.QUIT])));
   }

@@ -8,8 +8,8 @@ import type { MaskingEngine } from "../../masking/engine.ts";
 import { materialize, piecesLength, writePieces } from "../../masking/pieces.ts";
 import type { MaskPlan, ResultColumn } from "../../masking/plan.ts";
 import { maskValue, type PgRowMasker, pgRowMasker } from "../postgres/mask.ts";
-import { Reader, utf8, Writer } from "./codec.ts";
-import { type ColumnDef, ColumnType as T, textRowValues } from "./result-set.ts";
+import { concat, Reader, utf8, Writer } from "./codec.ts";
+import { type ColumnDef, parseFieldListDef, ColumnType as T, textRowValues } from "./result-set.ts";
 
 const TEXT_OID = 25;
 const NUMBER_OID = 20;
@@ -261,4 +261,23 @@ export class MessageMasker {
     if (pieces === null) return "[REDACTED]";
     return new TextDecoder().decode(materialize(bytes, pieces));
   }
+}
+
+/**
+ * A COM_FIELD_LIST column definition with its default value masked as that column's value would be (by
+ * its source column's rules and by detectors); the same array when nothing changed. Throws RangeError for
+ * a definition it cannot read and CustosError for a rule it cannot honour: the caller refuses.
+ */
+export function maskFieldListDef(
+  engine: MaskingEngine,
+  rules: readonly MaskRule[],
+  payload: Uint8Array,
+): Uint8Array {
+  const { def, defaultAt } = parseFieldListDef(payload);
+  if (defaultAt >= payload.length) return payload;
+  const masker = resultMasker(engine, rules, [def]);
+  if (!masker.active) return payload;
+  const value = payload.subarray(defaultAt);
+  const masked = masker.textRow(value);
+  return masked === value ? payload : concat([payload.subarray(0, defaultAt), masked]);
 }

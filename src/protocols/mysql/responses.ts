@@ -10,6 +10,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import {
+  concat,
   EOF,
   ERR,
   errPayload,
@@ -26,9 +27,10 @@ import {
   Status,
   text,
 } from "./codec.ts";
-import { type MessageMasker, type ResultMasker, resultMasker } from "./mask.ts";
+import { type MessageMasker, maskFieldListDef, type ResultMasker, resultMasker } from "./mask.ts";
 import type { PacketStream } from "./packet-stream.ts";
 import { type ColumnDef, parseColumnDef, textRowValues } from "./result-set.ts";
+import { type OkTail, parseTrackedOk, unexpectedChange, untrackedOk } from "./session-state.ts";
 import type { MysqlTarget } from "./target.ts";
 import type { ByteConn } from "./tls-front.ts";
 
@@ -41,8 +43,14 @@ export interface RelayOptions {
   messages: MessageMasker;
   stats: SessionStats;
   deprecateEof: boolean;
+  /** The client negotiated SESSION_TRACK (else the server's state reports are dropped before it). */
+  clientTracksState: boolean;
+  /** The database the connection names: the only current schema the gateway accepts. */
+  database: string;
 }
 
+/** Pending bytes written to the client at once, even while more packets are ready. */
+const FLUSH_AT = 64 << 10;
 /** Rows per recording frame. */
 const ROWS_PER_FRAME = 64;
 
@@ -52,8 +60,23 @@ export class ResponseRelay {
 
   constructor(private readonly o: RelayOptions) {}
 
+  /** What the client is to receive, written as one chunk (one TLS record) per upstream read. */
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+
   private async next(): Promise<Packet> {
+    // Packets already framed are handled first; the client's bytes go out before waiting for more.
+    if (this.o.upstream.pending === 0) this.flush();
     return this.o.upstream.next();
+  }
+
+  /** Writes what is pending to the client; the relay's every exit (and the command loop) calls it. */
+  flush(): void {
+    if (this.out.length === 0) return;
+    const bytes = this.out.length === 1 ? this.out[0]! : concat(this.out);
+    this.out = [];
+    this.outBytes = 0;
+    this.o.client.write(bytes);
   }
 
   /** Writes a packet, unchanged (raw) or with a new payload, keeping sequence ids in step. */
@@ -67,7 +90,9 @@ export class ResponseRelay {
       this.shift += parts - p.parts;
     }
     this.o.stats.bytesToClient += bytes.length;
-    this.o.client.write(bytes);
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    if (this.outBytes >= FLUSH_AT) this.flush();
   }
 
   private watchStatus(status: number): void {
@@ -76,6 +101,33 @@ export class ResponseRelay {
         "upstream.protocol",
         "the server switched to NO_BACKSLASH_ESCAPES, which the gateway does not lex; session ended",
       );
+  }
+
+  /**
+   * An OK packet (or DEPRECATE_EOF's OK terminator): its status flags and the server's session-state
+   * report checked before the client sees it; a change the gateway did not expect ends the session.
+   */
+  private ok(p: Packet): OkTail {
+    let ok: OkTail;
+    try {
+      ok = parseTrackedOk(p.payload);
+    } catch {
+      throw new CustosError("upstream.protocol", "unreadable OK packet");
+    }
+    this.watchStatus(ok.status);
+    if (ok.changes.length > 0) {
+      const unexpected = unexpectedChange(ok.changes, this.o.database);
+      if (unexpected !== null) {
+        this.o.session.event("mysql.session_state_refused", { change: unexpected });
+        throw new CustosError(
+          "upstream.protocol",
+          `the server reports that ${unexpected}, which the gateway does not assume; session ended`,
+        );
+      }
+    }
+    const strip = !this.o.clientTracksState && ok.status & Status.SESSION_STATE_CHANGED;
+    this.emit(p, strip ? untrackedOk(p.payload, ok) : null);
+    return ok;
   }
 
   private error(p: Packet, masked: boolean): { code: string; message: string } {
@@ -101,6 +153,7 @@ export class ResponseRelay {
   private async backlog(): Promise<void> {
     const wait = this.o.session.recordingBacklog();
     if (!wait) return;
+    this.flush();
     this.o.upstream.hold(true);
     try {
       await wait;
@@ -126,9 +179,7 @@ export class ResponseRelay {
       const p = await this.next();
       const head = p.payload[0];
       if (head === OK) {
-        const ok = parseOk(p.payload);
-        this.watchStatus(ok.status);
-        this.emit(p, null);
+        const ok = this.ok(p);
         affected += ok.affectedRows;
         this.record("OK", { affected_rows: ok.affectedRows, warnings: ok.warnings });
         if (ok.status & Status.MORE_RESULTS_EXISTS) continue;
@@ -207,9 +258,10 @@ export class ResponseRelay {
         return { rows, status: 0, error: this.error(p, decision.mask.length > 0) };
       }
       if (head === EOF && p.payload.length < MAX_PAYLOAD && (this.o.deprecateEof || p.payload.length < 9)) {
-        const status = this.o.deprecateEof ? parseOk(p.payload).status : parseEof(p.payload).status;
-        this.watchStatus(status);
         await flush();
+        if (this.o.deprecateEof) return { rows, status: this.ok(p).status };
+        const status = parseEof(p.payload).status;
+        this.watchStatus(status);
         this.emit(p, null);
         return { rows, status };
       }
@@ -231,8 +283,8 @@ export class ResponseRelay {
     const head = p.payload[0];
     if (head === ERR) this.error(p, true);
     else {
-      if (head === OK) this.watchStatus(parseOk(p.payload).status);
-      this.emit(p, null);
+      if (head === OK) this.ok(p);
+      else this.emit(p, null);
       this.record(head === OK ? "OK" : "Response", {});
     }
     if (command) {
@@ -300,8 +352,21 @@ export class ResponseRelay {
         this.o.session.completed(command, decision, { tag: null, rows: 0, error, durationUs: 0 });
         return;
       }
-      this.emit(p, null);
-      if (head === EOF && p.payload.length < MAX_PAYLOAD) break;
+      if (head === EOF && p.payload.length < MAX_PAYLOAD) {
+        this.emit(p, null);
+        break;
+      }
+      // A column's default is a value of that column: masked as its rows would be.
+      let payload = p.payload;
+      if (decision.mask.length > 0) {
+        try {
+          payload = maskFieldListDef(this.o.masking, decision.mask, p.payload);
+        } catch (err) {
+          if (err instanceof CustosError) throw err;
+          throw new CustosError("upstream.protocol", "unreadable COM_FIELD_LIST column definition");
+        }
+      }
+      this.emit(p, payload === p.payload ? null : payload);
     }
     this.o.session.completed(command, decision, { tag: "FIELD LIST", rows: 0, durationUs: 0 });
   }

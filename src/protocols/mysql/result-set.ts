@@ -33,6 +33,22 @@ export function parseColumnDef(payload: Uint8Array): ColumnDef {
   return { schema, table, orgTable, name, orgName, charset, length, type, flags, decimals };
 }
 
+/**
+ * A COM_FIELD_LIST column definition: Column Definition 41 followed by the column's default value
+ * ("if command was COM_FIELD_LIST: lenenc_int length of default-values, string[$len] default values",
+ * protocol_com_query_response_text_resultset_column_definition). `defaultAt` is where the default starts
+ * (the payload's length when the server sent none); the default is encoded like a one-column text row.
+ */
+export function parseFieldListDef(payload: Uint8Array): { def: ColumnDef; defaultAt: number } {
+  const def = parseColumnDef(payload);
+  const r = new Reader(payload);
+  for (let i = 0; i < 6; i++) r.lenencBytes(); // catalog, schema, table, org_table, name, org_name
+  const fixed = r.lenenc();
+  if (fixed !== 0x0c) throw new RangeError("bad column definition");
+  r.bytes(12); // charset, length, type, flags, decimals, filler
+  return { def, defaultAt: r.pos };
+}
+
 export function columnDefPayload(c: Omit<ColumnDef, "length"> & { length?: number }): Uint8Array {
   return new Writer()
     .lenencBytes(utf8("def"))

@@ -43,12 +43,14 @@ export interface MysqlSessionOptions {
 const PRE_AUTH_MAX = 16 << 10;
 let nextConnectionId = 1;
 /**
- * The version the greeting announces: the last upstream's (drivers choose features by it). MariaDB's
- * "5.5.5-" compatibility prefix becomes "5.7.19-": Connector/J reads 5.5.5 as older than 5.5.16 and then
- * misreads caching_sha2_password's AuthMoreData (NativeAuthenticationProvider), while anything from 5.7.20
- * on makes it ask for MySQL 8's @@transaction_isolation, which MariaDB 10 lacks.
+ * The version the greeting announces, chosen by the gateway: before authentication nobody learns the
+ * upstream server's version (the client's own SELECT VERSION() still reaches the server once decided).
+ * "5.7.19" because drivers choose features by it: Connector/J reads MariaDB's "5.5.5-" prefix as older
+ * than 5.5.16 and then misreads caching_sha2_password's AuthMoreData (NativeAuthenticationProvider),
+ * while anything from 5.7.20 on makes it ask for MySQL 8's @@transaction_isolation, which MariaDB 10 lacks.
+ * No "MariaDB" in it: libmariadb and the drivers then stay on the MySQL protocol the gateway speaks.
  */
-let greetingVersion = "5.7.19-10.11.0-MariaDB-Custos";
+export const GREETING_VERSION = "5.7.19-Custos";
 
 export class MysqlClientSession {
   readonly connectionId = nextConnectionId++;
@@ -97,7 +99,7 @@ export class MysqlClientSession {
     this.send(
       0,
       greetingPayload({
-        version: this.opts.version ?? greetingVersion,
+        version: this.opts.version ?? GREETING_VERSION,
         connectionId: this.connectionId,
         scramble,
         status: Status.AUTOCOMMIT,
@@ -180,7 +182,6 @@ export class MysqlClientSession {
       session.event("upstream.error", { code: e.code, message: e.message });
       return this.refuse(seq, e);
     }
-    greetingVersion = upstream.serverVersion.replace(/^5\.5\.5-/, "5.7.19-");
     if (upstream.status & Status.NO_BACKSLASH_ESCAPES) {
       upstream.stream.conn.destroy();
       return this.refuse(

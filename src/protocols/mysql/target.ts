@@ -15,4 +15,8 @@ export interface MysqlTarget {
   /** PEM bundle to verify the server with (verify-full). */
   ca?: string;
   connectTimeoutMs?: number;
+  /** How long a statement held for review waits before the client is told the request id (held.ts). */
+  heldReplyMs?: number;
+  /** How long after its approval the held statement, sent again, runs. */
+  heldRetryMs?: number;
 }

@@ -42,6 +42,8 @@ export interface UpstreamSession {
   status: number;
   serverVersion: string;
   tls: boolean;
+  /** False when the client did not negotiate SESSION_TRACK: the gateway drops the server's reports. */
+  clientTracksState: boolean;
   /** Views of the target database (`name` and `database.name`, lower-cased), read at login. */
   views: ReadonlySet<string>;
 }
@@ -84,9 +86,17 @@ export async function connectUpstream(
       Cap.CONNECT_WITH_DB |
       Cap.LONG_PASSWORD |
       Cap.TRANSACTIONS;
+    // The server's session-state reports are how the gateway sees a change its classifier missed
+    // (session-state.ts): always asked for, and dropped again for a client that did not ask.
+    if (!(server & Cap.SESSION_TRACK))
+      throw new CustosError(
+        "upstream.protocol",
+        "the server does not report session state changes (CLIENT_SESSION_TRACK); refused",
+      );
     // MariaDB reads bit 0 as "a MySQL client" (no MariaDB extended capabilities); keep it set.
-    const caps = (wanted & server) | Cap.LONG_PASSWORD;
-    if ((caps & FORMAT_CAPABILITIES) !== (clientCapabilities & FORMAT_CAPABILITIES))
+    const caps = (wanted & server) | Cap.LONG_PASSWORD | Cap.SESSION_TRACK;
+    const format = FORMAT_CAPABILITIES & ~Cap.SESSION_TRACK;
+    if ((caps & format) !== (clientCapabilities & format))
       throw new CustosError(
         "upstream.protocol",
         "the server lacks a protocol capability the client negotiated",
@@ -135,16 +145,8 @@ export async function connectUpstream(
       const head = p.payload[0];
       if (head === OK) {
         const ok = parseOk(p.payload);
-        // Lexing parity from the start: the session's sql_mode may hold only modes the gateway lexes alike
-        // (ANSI_QUOTES turns "ssn" into a column, and no status flag reports it).
         const deprecateEof = (caps & Cap.DEPRECATE_EOF) !== 0;
-        const sqlMode = await scalar(stream, conn, "SELECT @@SESSION.sql_mode", deprecateEof, timeout);
-        const unsafe = unsafeSqlMode(sqlMode ?? "");
-        if (unsafe !== null)
-          throw new CustosError(
-            "upstream.protocol",
-            `the server's sql_mode includes ${unsafe.toUpperCase()}, which the gateway does not lex alike; refused`,
-          );
+        await pinSession(stream, conn, deprecateEof, timeout);
         // MySQL's column definitions name a view's own column, not what it reads: statements over views
         // cannot be resolved to their sources (ENFORCEMENT rule 3), so the session knows which names are views.
         const viewNames = await column(
@@ -165,6 +167,7 @@ export async function connectUpstream(
           status: ok.status,
           serverVersion: greeting.version,
           tls,
+          clientTracksState: (clientCapabilities & Cap.SESSION_TRACK) !== 0,
         };
       }
       if (head === ERR)
@@ -200,6 +203,42 @@ export async function connectUpstream(
     if (err instanceof CustosError) throw err;
     throw new CustosError("upstream.protocol", `upstream handshake failed: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The session as the gateway lexes it, at login and after COM_RESET_CONNECTION (which returns every
+ * session variable to its global value): the server reports every variable change and the schema in its
+ * OK packets (session-state.ts watches them), and sql_mode holds only modes the gateway lexes alike
+ * (ANSI_QUOTES turns "ssn" into a column, and no status flag reports it).
+ */
+export async function pinSession(
+  stream: PacketStream,
+  conn: { write(b: Uint8Array): void },
+  deprecateEof: boolean,
+  timeout: number,
+): Promise<void> {
+  conn.write(
+    packet(
+      0,
+      new Uint8Array([
+        Com.QUERY,
+        ...utf8("SET SESSION session_track_system_variables = '*', SESSION session_track_schema = ON"),
+      ]),
+    ),
+  );
+  const set = await stream.nextWithin(timeout, "upstream session tracking");
+  if (set.payload[0] !== OK)
+    throw new CustosError(
+      "upstream.protocol",
+      `the server refused session state tracking: ${set.payload[0] === ERR ? parseErr(set.payload).message : "unexpected reply"}`,
+    );
+  const sqlMode = await scalar(stream, conn, "SELECT @@SESSION.sql_mode", deprecateEof, timeout);
+  const unsafe = unsafeSqlMode(sqlMode ?? "");
+  if (unsafe !== null)
+    throw new CustosError(
+      "upstream.protocol",
+      `the server's sql_mode includes ${unsafe.toUpperCase()}, which the gateway does not lex alike; refused`,
+    );
 }
 
 /** One text query's single value (the gateway's own, before the client's first command). */
