@@ -55,7 +55,11 @@ export function mergeWorkerMetrics(parts: WorkerMetrics[]): string {
 function withWorker(line: string, name: string, worker: number): string {
   const rest = line.slice(name.length);
   const label = `worker="${worker}"`;
+  // Appended after the sample's own labels: label order carries no meaning, and the first ones stay put.
   if (rest.startsWith("{}")) return `${name}{${label}}${rest.slice(2)}`;
-  if (rest.startsWith("{")) return `${name}{${label},${rest.slice(1)}`;
+  if (rest.startsWith("{")) {
+    const close = rest.lastIndexOf("}");
+    return `${name}${rest.slice(0, close)},${label}${rest.slice(close)}`;
+  }
   return `${name}{${label}}${rest}`;
 }

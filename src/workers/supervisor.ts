@@ -14,6 +14,8 @@ import { type WorkerRole, workerEnv } from "./worker-env.ts";
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
+/** A worker not ready by then (stuck opening the store, say) is stopped, which counts as failing to start. */
+const START_TIMEOUT_MS = 120_000;
 /** A worker that ran this long before dying starts again from the shortest backoff. */
 const HEALTHY_AFTER_MS = 60_000;
 
@@ -70,7 +72,16 @@ export async function superviseWorkers(opts: SuperviseOptions): Promise<number> 
       slot.proc = proc;
       slot.ready = false;
       slot.startedAt = Date.now();
+      const stuck = setTimeout(() => {
+        if (slot.ready || slot.proc !== proc) return;
+        logger.error("worker not ready in time; stopping it", {
+          worker: slot.id,
+          timeout_ms: START_TIMEOUT_MS,
+        });
+        proc.kill("SIGKILL");
+      }, START_TIMEOUT_MS);
       slot.exited = proc.exited.then((code) => {
+        clearTimeout(stuck);
         const wasReady = slot.ready;
         slot.proc = null;
         slot.ready = false;
