@@ -2,13 +2,13 @@
 // checkpoint is published to (with this gateway's data_dir head first), the retention policy, and the
 // periodic prune. Kept out of audit/ so audit/ never reads config.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CheckpointAnchor } from "./audit/anchor.ts";
 import { AnchorPublisher } from "./audit/anchor.ts";
 import { fileAnchor } from "./audit/anchors/file.ts";
 import { httpAnchor } from "./audit/anchors/http.ts";
-import { localHeadAnchor, localHeadPath } from "./audit/anchors/local-head.ts";
+import { HEAD_DIR, localHeadAnchor, localHeadPath } from "./audit/anchors/local-head.ts";
 import type { RetentionPolicy } from "./audit/prune.ts";
 import { parseSignedNotes } from "./audit/trust.ts";
 import type { ExpectedLog } from "./audit/verify.ts";
@@ -16,6 +16,7 @@ import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
 import type { Logger } from "./core/log.ts";
 import { GATEWAY_KEY_FILE, loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
+import { isWorkerLogOf } from "./workers/worker-env.ts";
 
 /**
  * Anchors from audit.anchors, plus the data_dir head. `extra` lets other sinks (SIEM) take checkpoints too.
@@ -63,16 +64,31 @@ export function ownLogId(config: Config): string | null {
   return existsSync(path) ? readFileSync(path, "utf8").trim() || null : null;
 }
 
+/** The worker logs (`<own>.w<n>`, listen.workers > 1) whose signed head this data_dir holds. */
+function workerLogsWithHeads(config: Config, own: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(config.dataDir, HEAD_DIR));
+  } catch {}
+  return names
+    .filter((n) => n.endsWith(".note"))
+    .map((n) => n.slice(0, -".note".length))
+    .filter((logId) => isWorkerLogOf(own, logId))
+    .sort();
+}
+
 /**
  * Without operator trust: this gateway's logs must be in the store, under its key, and reach the head it
- * signed last (kept in data_dir, not in the store).
+ * signed last (kept in data_dir, not in the store). With workers, each worker's log is one of them; the
+ * single-process log is then expected only if it was ever signed.
  */
 export async function ownExpectations(config: Config): Promise<ExpectedLog[]> {
   const own = ownLogId(config);
   if (!own || !existsSync(join(config.dataDir, GATEWAY_KEY_FILE))) return [];
   const key = await loadOrCreateGatewayKey(config.dataDir);
   const out: ExpectedLog[] = [];
-  for (const logId of [own, maintenanceLogId(own), cliLogId(own)]) {
+  const workers = workerLogsWithHeads(config, own);
+  for (const logId of [own, ...workers, maintenanceLogId(own), cliLogId(own)]) {
     const path = localHeadPath(config.dataDir, logId);
     let head = null;
     if (existsSync(path)) {
@@ -84,7 +100,7 @@ export async function ownExpectations(config: Config): Promise<ExpectedLog[]> {
         throw new CustosError("audit.unavailable", err instanceof Error ? err.message : String(err));
       }
     }
-    if (logId === own || head) out.push({ logId, head, publicKey: key.publicRaw });
+    if ((logId === own && workers.length === 0) || head) out.push({ logId, head, publicKey: key.publicRaw });
   }
   return out;
 }

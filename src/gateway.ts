@@ -23,7 +23,7 @@ import { loadOrCreateGatewayKey } from "./identity/gateway-key.ts";
 import { instanceId } from "./instance-id.ts";
 import { MaskingEngine } from "./masking/engine.ts";
 import { loadOrCreateHmacKey } from "./masking/hmac-key.ts";
-import { bindOrExplain } from "./net/listen.ts";
+import { bindOrExplain, listenersShared } from "./net/listen.ts";
 import { loadOrCreateTlsMaterial } from "./net/tls-material.ts";
 import { type ConnectionEntry, createPipeline } from "./pipeline/gateway.ts";
 import { Metrics } from "./pipeline/metrics.ts";
@@ -42,6 +42,9 @@ import { protocols, type RunningProtocol } from "./protocols/registry.ts";
 import { createSqlClassifier } from "./sql/classifier.ts";
 import { mysqlDecider } from "./sql/mysql-decider.ts";
 import { buildInfo, VERSION } from "./version.ts";
+import { type ControlServer, forwardCancel, peerMetrics, startControl } from "./workers/control.ts";
+import { mergeWorkerMetrics } from "./workers/metrics-merge.ts";
+import { controlSocketPath, workerLogId } from "./workers/worker-env.ts";
 
 export interface RunningGateway {
   readonly postgresPort: number;
@@ -65,6 +68,8 @@ export interface StartOptions {
   /** Policy bundle to load; null runs with none loaded, which refuses every statement (fail closed). */
   policyBundle: string | null;
   watchPolicy?: boolean;
+  /** One of `count` worker processes (workers/supervisor.ts): its own audit log, cancel keys, control socket. */
+  worker?: { id: number; count: number };
 }
 
 export function storeUrl(config: Config): string {
@@ -87,7 +92,9 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     });
   }
   const key = await loadOrCreateGatewayKey(config.dataDir);
-  const logId = instanceId(config.dataDir);
+  const worker = opts.worker && opts.worker.count > 1 ? opts.worker : null;
+  // Each worker appends to its own Merkle log (one writer per log keeps its chain and fsync batching sound).
+  const logId = worker ? workerLogId(instanceId(config.dataDir), worker.id) : instanceId(config.dataDir);
   const tls = await loadOrCreateTlsMaterial({
     certFile: config.tls?.certFile,
     keyFile: config.tls?.keyFile,
@@ -272,6 +279,19 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     connections: connections
       .filter((c) => c.info.type === "postgres")
       .map((c) => c.info as ConnectionInfo<PostgresTarget>),
+    ...(worker
+      ? {
+          workers: {
+            index: worker.id - 1,
+            count: worker.count,
+            forward: (owner: number, pid: number, secret: number) =>
+              void forwardCancel(controlSocketPath(config.dataDir, owner + 1), pid, secret).then(
+                (matched) => logger.info("cancel forwarded", { to_worker: owner + 1, matched }),
+                (err) => logger.warn("cancel forward failed", { to_worker: owner + 1, error: String(err) }),
+              ),
+          },
+        }
+      : {}),
   });
 
   // Registered protocols (protocols/registry.ts), each given only the pipeline's contract and shared engines.
@@ -327,6 +347,34 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     onError: (what, err) => logger.error(what, { error: err instanceof Error ? err.message : String(err) }),
   });
   evidence.start();
+  const ownMetrics = () =>
+    metrics.render(recorder.stats(), {
+      policyLoaded: policy.hash !== null,
+      policyHash: policy.hash,
+      ...(approvals ? { pendingApprovals: approvals.heldCount() } : {}),
+      ...(siem ? { siem: siem.streamer.stats() } : {}),
+    }) +
+    evidence.metrics() +
+    renderProcessMetrics(buildInfo());
+  // Workers: the scrape lands on one of them, which answers for all (workers/metrics-merge.ts).
+  const control: ControlServer | null = worker
+    ? startControl(controlSocketPath(config.dataDir, worker.id), {
+        cancel: (pid, secret) => pg.cancelForwarded(pid, secret),
+        metrics: ownMetrics,
+      })
+    : null;
+  const allMetrics = async () => {
+    if (!worker) return ownMetrics();
+    const parts = await Promise.all(
+      Array.from({ length: worker.count }, async (_, i) => {
+        const id = i + 1;
+        const text =
+          id === worker.id ? ownMetrics() : await peerMetrics(controlSocketPath(config.dataDir, id));
+        return { worker: id, text };
+      }),
+    );
+    return mergeWorkerMetrics(parts);
+  };
   const app = createHttpApp(
     {
       warnings: () => evidence.warnings(),
@@ -336,15 +384,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
         if (!policy.hash) problems.push("no policy bundle loaded");
         return problems;
       },
-      metrics: () =>
-        metrics.render(recorder.stats(), {
-          policyLoaded: policy.hash !== null,
-          policyHash: policy.hash,
-          ...(approvals ? { pendingApprovals: approvals.heldCount() } : {}),
-          ...(siem ? { siem: siem.streamer.stats() } : {}),
-        }) +
-        evidence.metrics() +
-        renderProcessMetrics(buildInfo()),
+      metrics: allMetrics,
       ...(siem ? { detail: () => ({ siem: siem.streamer.stats() }) } : {}),
       api: [approvalsApi({ approvals, authenticator })],
     },
@@ -356,6 +396,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     Bun.serve({
       hostname: config.listen.http.host,
       port: config.listen.http.port,
+      reusePort: listenersShared(),
       fetch: (req, server) => {
         const gatewayResponse = httpGateway.fetch(req, server);
         if (gatewayResponse) return gatewayResponse;
@@ -401,9 +442,10 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       tls_self_signed: tls.selfSigned,
       tls_fingerprint: tls.fingerprint256,
       connections: configuredConnections(config),
+      ...(worker ? { worker: worker.id, workers: worker.count } : {}),
     },
   });
-  logger.info("gateway started", {
+  logger.info(worker ? "worker started" : "gateway started", {
     version: VERSION,
     commit: buildInfo().commit,
     postgres: `${config.listen.postgres.host}:${pg.port}`,
@@ -433,6 +475,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
       stopping ??= (async () => {
         watcher?.close();
         await Promise.all([pg.stop(graceMs), ...running.map((r) => r.protocol.stop(graceMs))]);
+        control?.stop();
         pipeline.terminateAll(new CustosError("gateway.shutting_down", "the gateway is shutting down"));
         await httpGateway.close();
         http.stop(true);

@@ -9,7 +9,7 @@ export interface HealthSource {
   notReady(): string[];
   /** Conditions worth an operator's attention that do not make the gateway unready (anchors, capacity). */
   warnings?(): string[];
-  metrics(): string;
+  metrics(): string | Promise<string>;
   /** Extra state shown by /healthz without deciding readiness (SIEM delivery). */
   detail?(): Record<string, unknown>;
   /** Routes served under /api (approvals, later the admin API). */
@@ -31,8 +31,8 @@ export function createHttpApp(source: HealthSource, extra: { admin?: AdminDeps }
       ? c.json({ status: "unavailable", problems, ...detail }, 503)
       : c.json({ status: "ok", ...detail }, 200);
   });
-  app.get("/metrics", (c) =>
-    c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  app.get("/metrics", async (c) =>
+    c.body(await source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
   for (const routes of source.api ?? []) app.route("/api", routes);
   return app;

@@ -2,9 +2,12 @@
 import { loadConfig } from "../config/load.ts";
 import { createLogger } from "../core/log.ts";
 import { configuredConnections, startGateway } from "../gateway.ts";
+import { shareListeners } from "../net/listen.ts";
 import { shippedBundle } from "../policy/shipped.ts";
 import { COMPILED } from "../project-files.ts";
 import { buildInfo } from "../version.ts";
+import { superviseWorkers } from "../workers/supervisor.ts";
+import { withWorkerPorts, workerRole } from "../workers/worker-env.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
 export const serveCommand: CliCommand = {
@@ -14,11 +17,16 @@ export const serveCommand: CliCommand = {
 
 Runs the gateway with the configuration in FILE (YAML; see README "Configuration").
 Signals: SIGTERM/SIGINT drain (stop accepting, end sessions, final audit checkpoint, exit);
-SIGHUP reloads the policy bundle (a bundle that fails to load is refused and the old one stays).`,
+SIGHUP reloads the policy bundle (a bundle that fails to load is refused and the old one stays).
+With listen.workers > 1 (default: one per CPU) this process supervises that many workers sharing the
+listeners (SO_REUSEPORT): signals reach every worker, a worker that dies is restarted, a worker that
+cannot start stops the gateway with exit status 1 (README "Workers").`,
   async run(argv) {
     const { flags } = parseFlags(argv, { config: "string" });
     if (typeof flags.config !== "string") throw new CliError("serve needs --config FILE", 2);
-    const config = loadConfig(flags.config);
+    const role = workerRole();
+    const loaded = loadConfig(flags.config);
+    const config = role ? withWorkerPorts(loaded, role) : loaded;
     // A gateway with nothing to guard would run, answer /healthz and protect nothing: a start-up error.
     if (configuredConnections(config).length === 0) {
       throw new CliError(
@@ -26,23 +34,36 @@ SIGHUP reloads the policy bundle (a bundle that fails to load is refused and the
           '"connections:" (a name, a type such as postgres or http, a target and allow_groups; see README "Configuration")',
       );
     }
-    const logger = createLogger(config.log.level);
+    const logger = createLogger(config.log.level, role ? { worker: role.id } : {});
     // The first record says which build wrote the log (support cases start with "which version?").
     const build = buildInfo();
-    logger.info("custos starting", {
+    const supervising = !role && config.listen.workers > 1 && process.platform === "linux";
+    if (!role && config.listen.workers > 1 && !supervising)
+      logger.warn("listen.workers needs Linux (SO_REUSEPORT); running one process", {
+        platform: process.platform,
+      });
+    logger.info(supervising ? "custos starting workers" : "custos starting", {
       version: build.version,
       commit: build.commit,
       bun: build.bun,
       build_date: build.buildDate,
       pid: process.pid,
       config: config.source,
+      ...(supervising ? { workers: config.listen.workers } : {}),
     });
+    if (supervising) return superviseWorkers({ config, argv: ["serve", ...argv], logger });
+    if (role) {
+      shareListeners(true);
+      exitWhenOrphaned();
+    }
     const gw = await startGateway(config, {
       logger,
       policyBundle: config.policy.bundle ?? (await shippedBundle()),
       // The shipped bundle inside the executable cannot change: nothing to watch.
       watchPolicy: config.policy.watch && (config.policy.bundle != null || !COMPILED),
+      ...(role ? { worker: { id: role.id, count: role.count } } : {}),
     });
+    process.send?.({ type: "ready" });
     await runUntilSignalled(gw, logger);
     return 0;
   },
@@ -63,4 +84,15 @@ export async function runUntilSignalled(
   process.off("SIGHUP", onHup);
   logger.info("draining", { signal, grace_ms: graceMs });
   await gw.stop(graceMs);
+}
+
+/** A worker whose supervisor died (SIGKILL, OOM) drains as if told to: no worker outlives its gateway. */
+function exitWhenOrphaned(): void {
+  const parent = process.ppid;
+  const poll = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(poll);
+    process.kill(process.pid, "SIGTERM");
+  }, 1_000);
+  poll.unref();
 }

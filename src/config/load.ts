@@ -3,6 +3,7 @@
 // The only module that reads the environment and secret files.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
@@ -152,6 +153,7 @@ function resolveConfig(raw: RawConfig, ctx: Ctx): Config {
       http: raw.listen.http,
       publicUrl: raw.listen.public_url ?? null,
       protocols: protocolListeners(raw.listen),
+      workers: raw.listen.workers ?? Math.min(64, availableParallelism()),
     },
     dataDir,
     identity: {

@@ -219,6 +219,9 @@ export const rawConfigSchema = z.strictObject({
       mysql: listenAddress.optional(),
       public_url: publicUrl.optional(),
       ssh: listenAddress.optional(),
+      // Worker processes sharing every listener (SO_REUSEPORT, Linux); default: one per CPU. 1 is a single
+      // process. At most 64: the worker id travels in 6 bits of the PostgreSQL cancel key (workers/).
+      workers: z.number().int().min(1).max(64).optional(),
     })
     .default({ postgres: { host: "127.0.0.1", port: 15432 }, http: { host: "127.0.0.1", port: 8080 } }),
   data_dir: nonEmpty.default("./data"),

@@ -181,6 +181,8 @@ export interface Config {
     publicUrl: string | null;
     /** Registered protocols' own listeners, by connection type (config/protocol-configs.ts). */
     protocols: Record<string, HostPort>;
+    /** listen.workers, resolved: processes sharing the listeners (default: the number of CPUs). */
+    workers: number;
   };
   dataDir: string;
   identity: {

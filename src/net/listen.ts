@@ -22,6 +22,17 @@ const BIND_REASONS: Record<string, string> = {
 };
 
 /**
+ * Whether this process is one of several workers sharing every listener (SO_REUSEPORT: the kernel spreads
+ * new connections over them; Linux). Process-wide because it is a fact about the process, set once by
+ * `serve` before any listener binds (workers/worker-env.ts), and read by every protocol's listener.
+ */
+let sharedListeners = false;
+export const shareListeners = (on: boolean) => {
+  sharedListeners = on;
+};
+export const listenersShared = () => sharedListeners;
+
+/**
  * A listener that cannot bind is a start-up error naming `host:port` and the reason: Bun's own message
  * ("Failed to listen at 127.0.0.1") names neither the port nor the cause.
  */
@@ -49,6 +60,7 @@ export function listen(addr: Address, onConn: (conn: Conn) => void, opts: ConnOp
     Bun.listen<Conn>({
       hostname: addr.host,
       port: addr.port,
+      ...(sharedListeners ? { reusePort: true } : {}),
       socket: {
         ...connHandlers,
         open(socket) {

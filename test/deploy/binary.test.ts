@@ -164,7 +164,8 @@ describe("the executable, from an empty directory with the checkout hidden", () 
     writeFileSync(
       file,
       [
-        `listen: {postgres: "127.0.0.1:${pgPort}", http: "127.0.0.1:${httpPort}"}`,
+        // Two workers: the executable supervises copies of itself (README "Workers").
+        `listen: {postgres: "127.0.0.1:${pgPort}", http: "127.0.0.1:${httpPort}", workers: 2}`,
         "data_dir: ./data",
         "identity: {agent_groups: [agents]}",
         "connections:",
@@ -208,8 +209,10 @@ describe("the executable, from an empty directory with the checkout hidden", () 
       expect(pg.sql("SELECT count(*) FROM bin_canary").trim()).toBe("1");
       const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
       expect(metrics).toMatch(/^custos_build_info\{version="\d+\.\d+\.\d+",commit="[0-9a-f]{40}/m);
-      expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
-      expect(metrics).toMatch(/^process_open_fds \d+/m);
+      for (const w of [1, 2]) {
+        expect(metrics).toMatch(new RegExp(`^process_resident_memory_bytes\\{worker="${w}"\\} \\d+`, "m"));
+        expect(metrics).toMatch(new RegExp(`^process_open_fds\\{worker="${w}"\\} \\d+`, "m"));
+      }
       // The console renders (its JSX runtime is in the executable).
       const login = await fetch(`http://127.0.0.1:${httpPort}/console/login`, { redirect: "manual" });
       expect(login.status).toBeLessThan(500);

@@ -3,6 +3,7 @@
 import type { Server } from "bun";
 import { CustosError } from "../../core/errors.ts";
 import type { ConnectionInfo } from "../../core/session.ts";
+import { listenersShared } from "../../net/listen.ts";
 import type { ProtocolContext, RunningProtocol } from "../registry.ts";
 import { exchange } from "./exchange.ts";
 import { CredentialRegistry, credentialKey } from "./session.ts";
@@ -56,6 +57,7 @@ export async function startAwsServer(
     server = Bun.serve({
       hostname: ctx.listen.host,
       port: ctx.listen.port,
+      reusePort: listenersShared(),
       // S3's largest single PUT; bodies stream, so this bounds nothing in memory.
       maxRequestBodySize: 5 * 1024 ** 3,
       idleTimeout: 120,

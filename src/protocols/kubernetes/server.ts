@@ -10,6 +10,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Gateway, TlsInfo } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import { listenersShared } from "../../net/listen.ts";
 import { exchange } from "./exchange.ts";
 import { type Routed, route } from "./prepare.ts";
 import { type KubeSession, SocketSessions } from "./sessions.ts";
@@ -108,7 +109,7 @@ export async function startKubeServer(opts: KubeServerOptions): Promise<KubeServ
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.host, () => resolve());
+    server.listen({ port: opts.port, host: opts.host, reusePort: listenersShared() }, () => resolve());
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;

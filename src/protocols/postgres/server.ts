@@ -5,7 +5,7 @@ import type { Logger } from "../../core/log.ts";
 import type { ConnectionInfo, Gateway } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { type Address, type Listener, listen } from "../../net/listen.ts";
-import { CancelRegistry } from "./cancel-registry.ts";
+import { CancelRegistry, type CancelWorkers } from "./cancel-registry.ts";
 import { watchCatalogVersion } from "./catalog-version.ts";
 import { type CatalogConnection, ColumnCatalog } from "./column-catalog.ts";
 import {
@@ -37,6 +37,8 @@ export interface PostgresServerOptions {
   authTimeoutMs?: number;
   /** Connections whose catalog state (classification scan) starts with the server, not at first session. */
   connections?: readonly ConnectionInfo<PostgresTarget>[];
+  /** One of several worker processes: cancel keys name their worker, others' keys are forwarded. */
+  workers?: CancelWorkers;
 }
 
 export interface PostgresServer {
@@ -48,12 +50,14 @@ export interface PostgresServer {
   classification(connection: string): ClassificationView | null;
   /** Runs the classification scan of a connection now and returns the result. */
   classify(connection: string): Promise<ClassificationView | null>;
+  /** A CancelRequest key another worker forwarded here; true when it matched a live session. */
+  cancelForwarded(pid: number, secret: number): boolean;
 }
 
 export function startPostgresServer(opts: PostgresServerOptions): PostgresServer {
   const live = new Set<ClientSession>();
   const authTimeoutMs = opts.authTimeoutMs ?? 30_000;
-  const cancels = new CancelRegistry();
+  const cancels = new CancelRegistry(opts.workers ?? null);
   // One catalog state per connection, shared by its sessions: result shapes and column sources, statement
   // resolutions, and what is known of its sensitive columns (labels and scan findings).
   const states = new Map<string, ConnectionState>();
@@ -120,6 +124,7 @@ export function startPostgresServer(opts: PostgresServerOptions): PostgresServer
     classification(name) {
       return states.get(name)?.classification.view() ?? null;
     },
+    cancelForwarded: (pid, secret) => cancels.cancelHere(pid, secret),
     async classify(name) {
       const state = states.get(name);
       if (!state) return null;

@@ -8,7 +8,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { ConnectionInfo, Gateway, GatewaySession } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
-import type { Address } from "../../net/listen.ts";
+import { type Address, listenersShared } from "../../net/listen.ts";
 import { PROTOCOL } from "./command.ts";
 import { ClientConnection } from "./session.ts";
 import type { SshTarget } from "./target.ts";
@@ -110,7 +110,9 @@ export async function startSshServer(
   server.on("error", (err: Error) => o.logger.error("ssh listener error", { error: err.message }));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(o.listen.port, o.listen.host, () => resolve());
+    server.listen({ port: o.listen.port, host: o.listen.host, reusePort: listenersShared() }, () =>
+      resolve(),
+    );
   });
   const port = (server.address() as AddressInfo).port;
   return {
