@@ -154,10 +154,10 @@ try {
       const txs = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1]);
       if (t.gateway) {
         const cpu = treeCpuSeconds(t.gateway.serve.proc.pid) - cpuBefore;
-        (cpuPerTx[t.name] ??= []).push((cpu * 1e6) / txs);
+        push(cpuPerTx, t.name, (cpu * 1e6) / txs);
       }
-      (tps[t.name] ??= []).push(v);
-      (lat[t.name] ??= []).push(l);
+      push(tps, t.name, v);
+      push(lat, t.name, l);
       console.error(`${t.name} round ${round}: ${v.toFixed(0)} tps, ${l.toFixed(3)} ms`);
     }
   }
@@ -181,4 +181,10 @@ try {
   for (const g of gateways) await g.serve.stop();
   await db.stop();
   rmSync(root, { recursive: true, force: true });
+}
+
+function push(into: Record<string, number[]>, key: string, value: number): void {
+  const list = into[key] ?? [];
+  list.push(value);
+  into[key] = list;
 }
