@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import ssh2 from "ssh2";
+import { generateEd25519 } from "../protocols/ssh/keygen.ts";
 import { gatewayBase } from "./access-client.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
@@ -91,7 +91,7 @@ ${ADDRESS_USAGE}`,
     if (flags.connection === "") throw new CliError("--connection needs a name", 2);
     const base = gatewayBase(flags);
     const dir = resolve(typeof flags.out === "string" ? flags.out : join(homedir(), ".custos", "ssh"));
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "custos ssh login" });
+    const pair = generateEd25519("custos ssh login");
     const answer = await callGateway(`${base}/ssh/certificate`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

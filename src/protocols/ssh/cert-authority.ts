@@ -18,6 +18,7 @@ import {
   parseUserCertificate,
   type UserCertificate,
 } from "./cert-codec.ts";
+import { generateEd25519 } from "./keygen.ts";
 
 export const CA_KEY_FILE = "ssh_user_ca_ed25519_key";
 
@@ -39,7 +40,7 @@ export interface CertificateAuthority {
 export function loadOrCreateCa(dataDir: string): CertificateAuthority {
   const file = join(dataDir, CA_KEY_FILE);
   if (!existsSync(file)) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "custos ssh user ca" });
+    const pair = generateEd25519("custos ssh user ca");
     writeFileSync(file, pair.private, { mode: 0o600 });
     writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
   }
