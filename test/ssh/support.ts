@@ -33,6 +33,8 @@ export async function startSshFixture(
     config?: Record<string, unknown>;
     /** The sshd's own options (a password it also accepts). */
     sshd?: { password?: string };
+    /** A compiled policy bundle instead of the default pack. */
+    policyBundle?: string;
     /** The environment the config is loaded with (for `*_env` secrets). */
     env?: Record<string, string>;
   } = {},
@@ -77,7 +79,7 @@ export async function startSshFixture(
   try {
     gw = await startGateway(parseConfig(raw, dataDir, opts.env ?? {}), {
       logger: createLogger("debug", {}, (line) => void logs.push(line)),
-      policyBundle: await defaultBundle(),
+      policyBundle: opts.policyBundle ?? (await defaultBundle()),
     });
   } catch (err) {
     await Promise.all([sshd.stop(), issuer.stop()]);
