@@ -1,7 +1,7 @@
 // `custos ssh ca` and `custos ssh login`: the gateway's SSH public keys for known_hosts, and a short-lived
 // OpenSSH user certificate for the caller. The key pair is made here and its private half never leaves this
 // machine: the gateway sees the public key and the token (checked there, as for every session), and signs.
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateEd25519 } from "../protocols/ssh/keygen.ts";
@@ -106,8 +106,9 @@ ${ADDRESS_USAGE}`,
     const knownHosts = join(dir, "known_hosts");
     const host = sshHost(flags, base);
     const port = Number(answer.port);
+    // An existing file keeps its mode on write: narrowed first, so the new key is never readable by others.
+    if (existsSync(keyFile)) chmodSync(keyFile, 0o600);
     writeFileSync(keyFile, pair.private, { mode: 0o600 });
-    chmodSync(keyFile, 0o600);
     writeFileSync(`${keyFile}.pub`, `${pair.public}\n`, { mode: 0o644 });
     writeFileSync(certFile, `${answer.certificate}\n`, { mode: 0o644 });
     writeFileSync(knownHosts, `${knownHostsName(host, port)} ${answer.host_key}\n`, { mode: 0o644 });

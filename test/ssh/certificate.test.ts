@@ -154,7 +154,8 @@ describe("ssh certificates", () => {
     const dir = join(work, "agent");
     await login(await f.token("agent-7@bank.example", ["agents"]), dir);
     writeFileSync(canary, CANARY);
-    const denied = await sshWith(dir, join(dir, "id_ed25519-cert.pub"), `rm -f ${canary}`);
+    // An interpreter is on the denied list: refused at once (a plain rm would wait for an approval).
+    const denied = await sshWith(dir, join(dir, "id_ed25519-cert.pub"), `sh -c "rm -f ${canary}"`);
     expect(denied.code).toBe(126);
     expect(untouched()).toBe(true);
     const ok = await sshWith(dir, join(dir, "id_ed25519-cert.pub"), `cat ${canary}`);
@@ -267,6 +268,35 @@ describe("ssh certificates", () => {
         expect({ why, seen: reasons.some((r) => r.includes(why)) }).toEqual({ why, seen: true });
     });
   }, 120_000);
+
+  test("--connection binds the certificate to that connection; an unknown one gets none", async () => {
+    const dir = join(work, "bound");
+    const r = await login(await f.token(HUMAN, ["sre"]), dir, "--connection", "build-host");
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+    expect((await sshWith(dir, join(dir, "id_ed25519-cert.pub"), "echo ok")).stdout).toBe("ok\n");
+    const elsewhere = await sshWith(dir, join(dir, "id_ed25519-cert.pub"), "echo ok", "other-host");
+    expect(elsewhere.code).toBe(255);
+    await withEvents(f, (events) => {
+      const why = events
+        .filter((e) => e.type === "auth.failure")
+        .map((e) => String((e.data as { message?: unknown }).message));
+      expect(why.some((m) => m.includes('was issued for connection "build-host"'))).toBe(true);
+    });
+    const unknown = await custos(
+      "ssh",
+      "login",
+      "--token",
+      await f.token(HUMAN, ["sre"]),
+      "--gateway",
+      `http://127.0.0.1:${f.httpPort}`,
+      "--out",
+      join(work, "unknown"),
+      "--connection",
+      "no-such-host",
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("access.unknown_connection");
+  }, 60_000);
 
   test("the certificate ends with its token; a bad token or a foreign key gets none", async () => {
     const dir = join(work, "short");
