@@ -81,6 +81,28 @@ ssh_reviews contains {"rule": "custos.ssh_agent_write", "reason": sprintf("agent
 	input.command.sftp_op in data.custos.lists.ssh.write_ops
 }
 
+# Forwarding (direct-tcpip, `ssh -L`) is refused unless `lists.ssh.forward_allowed` names the destination
+# for one of the identity's groups: entries {"groups": [...], "host": "db.internal", "port": 5432}.
+ssh_forward if {
+	ssh
+	input.command.channel == "direct-tcpip"
+}
+
+ssh_write if ssh_forward
+
+ssh_denials contains {"rule": "custos.ssh_forwarding", "reason": sprintf("forwarding to %s:%d is not allowed", [input.command.dest_host, input.command.dest_port])} if {
+	ssh_forward
+	not ssh_forward_allowed
+}
+
+ssh_forward_allowed if {
+	some entry in data.custos.lists.ssh.forward_allowed
+	entry.host == input.command.dest_host
+	entry.port == input.command.dest_port
+	some group in input.identity.groups
+	group in entry.groups
+}
+
 # `/usr/bin/python3` is python3 to the denied list (a path never counts as a read program).
 ssh_program_base := base if {
 	parts := split(input.command.program, "/")

@@ -101,3 +101,28 @@ test_ssh_without_channel_unclassified_for_agents if {
 	d.action == "deny"
 	d.rule == "custos.agent_unclassified"
 }
+
+forward_input(groups) := object.union(ssh_input("human", {"channel": "direct-tcpip", "dest_host": "db.internal", "dest_port": 5432}), {"identity": {"subject": "s", "issuer": "i", "groups": groups, "kind": "human"}})
+
+forward_list := [{"groups": ["sre"], "host": "db.internal", "port": 5432}]
+
+test_forwarding_refused_by_default if {
+	d := custos.decision with input as forward_input(["sre"])
+	d.action == "deny"
+	d.rule == "custos.ssh_forwarding"
+}
+
+test_forwarding_allowed_for_a_listed_destination_and_group if {
+	d := custos.decision with input as forward_input(["sre"]) with data.custos.lists.ssh.forward_allowed as forward_list
+	d.action == "allow"
+	d.record == "sync"
+}
+
+test_forwarding_refused_for_another_group_port_or_host if {
+	other_group := custos.decision with input as forward_input(["dev"]) with data.custos.lists.ssh.forward_allowed as forward_list
+	other_group.rule == "custos.ssh_forwarding"
+	other_port := custos.decision with input as object.union(forward_input(["sre"]), {"command": {"dest_port": 5433}}) with data.custos.lists.ssh.forward_allowed as forward_list
+	other_port.rule == "custos.ssh_forwarding"
+	other_host := custos.decision with input as object.union(forward_input(["sre"]), {"command": {"dest_host": "db.internal.evil"}}) with data.custos.lists.ssh.forward_allowed as forward_list
+	other_host.rule == "custos.ssh_forwarding"
+}

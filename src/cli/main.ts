@@ -22,6 +22,7 @@ import { policyCommands } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
 import { sessionsExportCommand, sessionsPlayCommand } from "./sessions-cast.ts";
+import { sshCaCommand, sshLoginCommand } from "./ssh.ts";
 import { tokenIssueCommand } from "./token-issue.ts";
 import { versionCommand } from "./version.ts";
 
@@ -51,6 +52,8 @@ const commands: CliCommand[] = [
   versionCommand,
   healthcheckCommand,
   awsCredentialsCommand,
+  sshCaCommand,
+  sshLoginCommand,
   completionCommand(() => commands),
 ];
 

@@ -31,9 +31,15 @@ export async function startSshFixture(
     /** Target keys replacing the defaults; a function gets the started sshd (for its files). */
     target?: Record<string, unknown> | ((sshd: Sshd) => Record<string, unknown>);
     config?: Record<string, unknown>;
+    /** The sshd's own options (a password it also accepts). */
+    sshd?: { password?: string };
+    /** A compiled policy bundle instead of the default pack. */
+    policyBundle?: string;
+    /** The environment the config is loaded with (for `*_env` secrets). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<SshFixture> {
-  const [sshd, issuer] = await Promise.all([startSshd(), startOidcIssuer()]);
+  const [sshd, issuer] = await Promise.all([startSshd(opts.sshd), startOidcIssuer()]);
   const dataDir = mkdtempSync(join(tmpdir(), "custos-ssh-gw-"));
   const raw = {
     listen: {
@@ -71,9 +77,9 @@ export async function startSshFixture(
   const logs: string[] = [];
   let gw: RunningGateway;
   try {
-    gw = await startGateway(parseConfig(raw, dataDir, {}), {
+    gw = await startGateway(parseConfig(raw, dataDir, opts.env ?? {}), {
       logger: createLogger("debug", {}, (line) => void logs.push(line)),
-      policyBundle: await defaultBundle(),
+      policyBundle: opts.policyBundle ?? (await defaultBundle()),
     });
   } catch (err) {
     await Promise.all([sshd.stop(), issuer.stop()]);

@@ -22,8 +22,12 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-async function run(cmd: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+async function run(cmd: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  const p = Bun.spawn(cmd, {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: input === undefined ? "ignore" : Buffer.from(input),
+  });
   const [stdout, stderr, code] = await Promise.all([
     new Response(p.stdout).text(),
     new Response(p.stderr).text(),
@@ -32,7 +36,12 @@ async function run(cmd: string[]): Promise<{ stdout: string; stderr: string; cod
   return { stdout, stderr, code };
 }
 
-export async function startSshd(): Promise<Sshd> {
+/**
+ * With `password`, sshd also takes that password for the test user: it runs in a private mount namespace
+ * (unshare -m) where a copy of /etc/shadow holding the password's hash is bound over the real one, so
+ * nothing outside that sshd sees it. Needs root (CAP_SYS_ADMIN); `passwordLoginPossible()` says whether.
+ */
+export async function startSshd(opts: { password?: string } = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "custos-sshd-"));
   mkdirSync("/run/sshd", { recursive: true });
   const hostKeyFile = join(dir, "host_ed25519");
@@ -56,9 +65,9 @@ export async function startSshd(): Promise<Sshd> {
       `AuthorizedKeysFile ${auth}`,
       "UsePAM no",
       "StrictModes no",
-      "PasswordAuthentication no",
+      `PasswordAuthentication ${opts.password ? "yes" : "no"}`,
       "KbdInteractiveAuthentication no",
-      "PermitRootLogin prohibit-password",
+      `PermitRootLogin ${opts.password ? "yes" : "prohibit-password"}`,
       "AllowTcpForwarding yes",
       "X11Forwarding no",
       "PrintMotd no",
@@ -68,7 +77,8 @@ export async function startSshd(): Promise<Sshd> {
       "",
     ].join("\n"),
   );
-  const r = await run(["/usr/sbin/sshd", "-f", config, "-E", join(dir, "sshd.log")]);
+  const sshd = ["/usr/sbin/sshd", "-f", config, "-E", join(dir, "sshd.log")];
+  const r = opts.password ? await inPrivateShadow(dir, opts.password, sshd) : await run(sshd);
   if (r.code !== 0) throw new Error(`sshd: ${r.stderr}`);
   for (let i = 0; i < 100; i++) {
     try {
@@ -115,4 +125,29 @@ export async function startSshd(): Promise<Sshd> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** True when this process may make a private mount namespace (root), which a password sshd needs. */
+export async function passwordLoginPossible(): Promise<boolean> {
+  if (process.getuid?.() !== 0) return false;
+  return (await run(["unshare", "-m", "--propagation", "private", "true"])).code === 0;
+}
+
+/** Runs `cmd` (sshd, which daemonizes and stays there) where /etc/shadow gives the user `password`. */
+async function inPrivateShadow(dir: string, password: string, cmd: string[]) {
+  const user = (await run(["id", "-un"])).stdout.trim();
+  const hashed = await run(["openssl", "passwd", "-6", "-stdin"], password);
+  if (hashed.code !== 0) throw new Error(`openssl passwd: ${hashed.stderr}`);
+  const hash = hashed.stdout.trim();
+  const lines = readFileSync("/etc/shadow", "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
+  const entry = `${user}:${hash}:19000:0:99999:7:::`;
+  const i = lines.findIndex((l) => l.startsWith(`${user}:`));
+  if (i >= 0) lines[i] = entry;
+  else lines.push(entry);
+  const shadow = join(dir, "shadow");
+  writeFileSync(shadow, `${lines.join("\n")}\n`, { mode: 0o600 });
+  const script = 'mount --bind "$1" /etc/shadow && shift && exec "$@"';
+  return run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", shadow, ...cmd]);
 }

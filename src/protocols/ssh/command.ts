@@ -52,6 +52,17 @@ export function subsystemCommand(name: string): Command {
   };
 }
 
+/** A direct-tcpip channel (RFC 4254 §7.2, `ssh -L`): a TCP connection the target would open for the client. */
+export function forwardCommand(host: string, port: number): Command {
+  return {
+    protocol: PROTOCOL,
+    text: `direct-tcpip ${host}:${port}`,
+    keyword: "direct-tcpip",
+    details: { channel: "direct-tcpip", dest_host: host, dest_port: port },
+    shape: `direct-tcpip\u0000${host}\u0000${port}`,
+  };
+}
+
 export type SftpOp =
   | "open_read"
   | "open_write"

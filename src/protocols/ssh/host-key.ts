@@ -3,13 +3,14 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ssh2 from "ssh2";
+import { generateEd25519 } from "./keygen.ts";
 
 export const HOST_KEY_FILE = "ssh_host_ed25519_key";
 
 export function loadOrCreateHostKey(dataDir: string): { privateKey: string; publicKey: string } {
   const file = join(dataDir, HOST_KEY_FILE);
   if (!existsSync(file)) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "custos gateway host key" });
+    const pair = generateEd25519("custos gateway host key");
     writeFileSync(file, pair.private, { mode: 0o600 });
     writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
   }

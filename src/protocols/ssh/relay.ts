@@ -1,12 +1,13 @@
 // Relays one decided channel between the client and the target's channel, both ways, with backpressure
-// (a `write()` answered false pauses the other side until `drain`; a recording backlog pauses both), every
-// byte recorded before it is forwarded, output masked for masked identities, and the exit status (or
+// (a write that waits for the client's window pauses the target's side until it is done; a recording
+// backlog pauses both), every byte recorded before it is forwarded, output masked for masked identities, and the exit status (or
 // signal) relayed. The client's EOF reaches the target as EOF; the channel closes only after the last
 // output was written, so large transfers are never cut short.
 import type { Readable, Writable } from "node:stream";
 import type { ClientChannel, ServerChannel } from "ssh2";
 import { nowMicros } from "../../core/clock.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
+import { repairWindowResume } from "./channel-writes.ts";
 import type { OutputMasker } from "./mask.ts";
 
 export interface RelayOptions {
@@ -49,16 +50,41 @@ export function relayChannel(
       }
     };
 
+    repairWindowResume(client);
+    // Writes to the client that wait for window, stdout and stderr together (channel-writes.ts): while
+    // one waits, the target's side is paused, so the next write starts only when it is done.
+    let waiting = 0;
+    let idle: (() => void) | null = null;
+    let clientGone = false;
     const toClient = (sink: Writable, kind: "term.out" | "term.err", chunk: Uint8Array) => {
-      if (chunk.length === 0) return;
+      if (chunk.length === 0 || clientGone) return;
       session.recordBytes("server", nowMicros(), kind, chunk);
       stats.bytesToClient += chunk.length;
-      if (!sink.write(chunk)) {
+      let held = false;
+      sink.write(chunk, () => {
+        if (!held) return;
+        upGate.release();
+        if (--waiting === 0 && idle) idle();
+      });
+      // A write that went out whole left nothing queued; anything queued waits for the client's window.
+      if (sink.writableLength > 0) {
+        held = true;
+        waiting++;
         upGate.hold();
-        client.once("drain", upGate.release);
       }
       backlog(upGate);
     };
+    const allWritten = () =>
+      new Promise<void>((res) => {
+        if (waiting === 0 || clientGone || client.destroyed) return res();
+        const done = () => {
+          idle = null;
+          client.off("close", done);
+          res();
+        };
+        idle = done;
+        client.once("close", done);
+      });
     const fromUpstream = (kind: "term.out" | "term.err", raw: Buffer) => {
       o.activity();
       if (kind === "term.out") result.bytesOut += raw.length;
@@ -97,9 +123,10 @@ export function relayChannel(
     });
     client.on("end", () => up.end());
 
-    const finish = () => {
+    const finish = async () => {
       if (finished) return;
       finished = true;
+      await allWritten();
       if (o.maskers && result.error === null) {
         try {
           toClient(client, "term.out", o.maskers.stdout.end());
@@ -108,8 +135,17 @@ export function relayChannel(
           result.error = err instanceof Error ? err.message : String(err);
         }
       }
+      if (result.error !== null)
+        toClient(client.stderr, "term.err", Buffer.from(`custos: output stopped: ${result.error}\r\n`));
+      // The exit status and the close wait until the last output is written (stderr is a stream of its
+      // own: the channel's end flushes only stdout), or the client has gone.
+      await allWritten();
+      report();
+      client.end();
+      resolve(result);
+    };
+    const report = () => {
       if (result.error !== null) {
-        client.stderr.write(`custos: output stopped: ${result.error}\r\n`);
         result.code = null;
         result.signal = null;
         client.exit(255);
@@ -121,12 +157,23 @@ export function relayChannel(
         kind: "ssh.exit",
         data: { code: result.code, signal: result.signal, error: result.error },
       });
-      client.end();
-      resolve(result);
     };
-    up.on("close", finish);
+    // ssh2 closes the channel once stdout has ended, but stderr's close waits for its own end: output
+    // still buffered there (paused by the gate) is read before the relay finishes.
+    let open = 2;
+    const closed = () => {
+      if (--open === 0) void finish();
+    };
+    up.once("close", closed);
+    up.stderr.once("close", closed);
     client.on("close", () => {
-      if (!finished) up.close();
+      if (finished) return;
+      // Writes waiting for a window that will never come are dropped, and the target's side read to its
+      // end, so the relay finishes (and the session closes) when a client disconnects mid-output.
+      clientGone = true;
+      up.close();
+      up.resume();
+      up.stderr.resume();
     });
   });
 }

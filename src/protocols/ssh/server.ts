@@ -1,6 +1,7 @@
 // The SSH listener: OpenSSH clients connect as `<connection>@gateway` and authenticate with their identity
-// token as the password (or the keyboard-interactive answer); the gateway opens a gateway session for it
-// (identity checked, connection allowed, session.start recorded) and hands the connection to session.ts.
+// token as the password (or the keyboard-interactive answer), or with a certificate from `custos ssh login`
+// (cert-login.ts); the gateway opens a gateway session for it (identity checked, connection allowed,
+// session.start recorded) and hands the connection to session.ts.
 // Unauthenticated clients get a bounded time and three attempts; malformed input ends only that client.
 import type { AddressInfo } from "node:net";
 import ssh2 from "ssh2";
@@ -9,6 +10,9 @@ import type { Logger } from "../../core/log.ts";
 import type { ConnectionInfo, Gateway, GatewaySession } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { type Address, listenersShared } from "../../net/listen.ts";
+import type { CertificateAuthority } from "./cert-authority.ts";
+import type { CertificateIssuer } from "./cert-issuer.ts";
+import { certificateLogin } from "./cert-login.ts";
 import { PROTOCOL } from "./command.ts";
 import { ClientConnection } from "./session.ts";
 import type { SshTarget } from "./target.ts";
@@ -21,9 +25,13 @@ export interface SshServerOptions {
   listen: Address;
   authTimeoutMs: number;
   connections: ConnectionInfo<SshTarget>[];
+  certificates: { ca: CertificateAuthority; issuer: CertificateIssuer };
 }
 
 const MAX_AUTH_FAILURES = 3;
+/** Plain keys a client offers before its certificate (an agent's several keys): refused without a count. */
+const MAX_KEY_QUERIES = 10;
+const METHODS: ssh2.AuthenticationType[] = ["publickey", "password", "keyboard-interactive"];
 
 export async function startSshServer(
   o: SshServerOptions,
@@ -36,6 +44,7 @@ export async function startSshServer(
       const clientAddr = `${info.ip}:${info.port}`;
       sockets.add(client);
       let failures = 0;
+      let keyQueries = 0;
       let session: GatewaySession<SshTarget> | null = null;
       const authTimer = setTimeout(() => {
         if (!session) {
@@ -48,7 +57,7 @@ export async function startSshServer(
         }
       }, o.authTimeoutMs);
       authTimer.unref();
-      const tryToken = async (user: string, token: string): Promise<boolean> => {
+      const tryToken = async (user: string, token: string, subject?: string): Promise<boolean> => {
         const opened = await o.gateway.open<SshTarget>({
           protocol: PROTOCOL,
           clientAddr,
@@ -59,6 +68,11 @@ export async function startSshServer(
           tls: null,
         });
         if (!opened.ok) return false;
+        // A certificate's principal is the subject its token had when it was issued; it still must be.
+        if (subject !== undefined && opened.session.identity.subject !== subject) {
+          await opened.session.close("client", { bytesFromClient: 0, bytesToClient: 0, commands: 0 });
+          return false;
+        }
         session = opened.session;
         return true;
       };
@@ -67,7 +81,7 @@ export async function startSshServer(
           if (++failures >= MAX_AUTH_FAILURES) {
             ctx.reject();
             client.end();
-          } else ctx.reject(["password", "keyboard-interactive"]);
+          } else ctx.reject(METHODS);
         };
         if (session) return ctx.reject();
         if (ctx.method === "password") {
@@ -78,7 +92,27 @@ export async function startSshServer(
             if (!token) return reject();
             tryToken(ctx.username, token).then((ok) => (ok ? ctx.accept() : reject()), reject);
           });
-        } else ctx.reject(["password", "keyboard-interactive"]);
+        } else if (ctx.method === "publickey") {
+          const login = certificateLogin(o.certificates, ctx, BigInt(Math.floor(Date.now() / 1000)));
+          if (login.kind === "not-a-certificate") {
+            if (++keyQueries > MAX_KEY_QUERIES) return reject();
+            return ctx.reject(METHODS);
+          }
+          if (login.kind === "refused") {
+            o.gateway.reject(
+              PROTOCOL,
+              clientAddr,
+              new CustosError("identity.invalid", `SSH certificate: ${login.reason}`),
+            );
+            return reject();
+          }
+          // No signature yet: the client asks whether this certificate would do (RFC 4252 §7, PK_OK).
+          if (login.kind === "acceptable") return ctx.accept();
+          tryToken(ctx.username, login.record.token, login.record.subject).then(
+            (ok) => (ok ? ctx.accept() : reject()),
+            reject,
+          );
+        } else ctx.reject(METHODS);
       });
       client.on("ready", () => {
         clearTimeout(authTimer);

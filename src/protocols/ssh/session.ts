@@ -1,8 +1,9 @@
 // One authenticated SSH client connection: its gateway session, its one upstream connection (dialled on
 // the first decided channel), and its channels. Channel types and requests are on allow-lists: `session`
-// channels with pty-req, window-change, signal, exec, shell and the sftp subsystem; everything else
-// (direct-tcpip, tcpip-forward, streamlocal, x11-req, auth-agent-req, env, other subsystems and unknown
-// requests) is refused and audited. Each exec, shell and subsystem is decided before the target sees it.
+// channels with pty-req, window-change, signal, exec, shell and the sftp subsystem, and direct-tcpip
+// where the policy allows its destination (forward.ts); everything else (tcpip-forward, streamlocal,
+// x11-req, auth-agent-req, env, other subsystems and unknown requests) is refused and audited. Each exec,
+// shell, subsystem and forward is decided before the target sees it.
 import type ssh2 from "ssh2";
 import type { PseudoTtyInfo, ServerChannel, Session } from "ssh2";
 import { nowMicros } from "../../core/clock.ts";
@@ -13,6 +14,7 @@ import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { execCommand, shellCommand, subsystemCommand } from "./command.ts";
+import { forwardTcp } from "./forward.ts";
 import { outputMaskers } from "./mask.ts";
 import { relayChannel } from "./relay.ts";
 import { relaySftp } from "./sftp.ts";
@@ -54,9 +56,24 @@ export class ClientConnection {
     this.timer = setInterval(() => this.checkTimeouts(), 1000);
     this.timer.unref();
     client.on("session", (accept) => this.onSession(accept()));
-    client.on("tcpip", (_accept, reject, info) => {
-      this.refused("direct-tcpip", { to: `${info.destIP}:${info.destPort}` });
-      reject();
+    client.on("tcpip", (accept, reject, info) => {
+      void forwardTcp(
+        {
+          session: this.session,
+          stats: this.stats,
+          activity: this.activity,
+          upstream: () =>
+            (this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs)),
+          track: (channel) => {
+            this.channels.add(channel);
+            channel.on("close", () => this.channels.delete(channel));
+          },
+          refused: (request, data) => this.refused(request, data),
+        },
+        accept,
+        reject,
+        info,
+      ).catch((err) => this.ctx.logger.error("ssh forward failed", { error: String(err) }));
     });
     client.on("openssh.streamlocal", (_accept, reject, info) => {
       this.refused("direct-streamlocal@openssh.com", { socket: info.socketPath });

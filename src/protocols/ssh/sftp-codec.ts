@@ -152,6 +152,19 @@ function str(v: string | Uint8Array): Uint8Array {
   return out;
 }
 
+/** A request naming one path and nothing else (REALPATH, LSTAT: filexfer-02 §6.8, §6.10). */
+export function pathRequest(type: number, id: number, path: string): Uint8Array {
+  return frame(type, [u32(id), str(path)]);
+}
+
+/** ATTRS' permissions field (filexfer-02 §5: flags, then size, uid/gid, permissions when flagged). */
+export function attrsPermissions(r: Reader): number | null {
+  const flags = r.u32();
+  if (flags & 0x1) r.u64();
+  if (flags & 0x2) r.at += 8;
+  return flags & 0x4 ? r.u32() : null;
+}
+
 /** SSH_FXP_STATUS: id, code, message, language tag. */
 export function statusPacket(id: number, code: number, message: string): Uint8Array {
   return frame(FXP.STATUS, [u32(id), u32(code), str(message), str("")]);

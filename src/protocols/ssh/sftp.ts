@@ -1,6 +1,7 @@
 // Relays an sftp subsystem channel packet by packet (sftp-codec.ts). Each operation that names a path
 // (open for read or write, remove, rename, mkdir, rmdir, setstat, symlink, hardlink, listing, stat,
-// realpath, readlink) is decided on its normalised path, and the normalised path is what the target gets.
+// realpath, readlink) is decided on its path as the target resolves it (sftp-resolve.ts: symlinks
+// followed where the operation follows them), and that resolved path is what the target gets.
 // Handle operations (read, write, close, fstat, fsetstat, readdir, fsync) must name a handle the target
 // returned for a decided open; an unknown handle or packet type is answered locally and never forwarded.
 // Each transfer is recorded at close with its name, size and SHA-256 (and its first bytes of content).
@@ -24,6 +25,7 @@ import {
   statusPacket,
   withPaths,
 } from "./sftp-codec.ts";
+import { TargetPaths } from "./sftp-resolve.ts";
 import { refusalText } from "./wire-error.ts";
 
 export interface SftpOptions {
@@ -62,6 +64,9 @@ const EXTENSIONS = new Map<string, SftpOp | "handle" | null>([
   ["expand-path@openssh.com", "stat"],
   ["limits@openssh.com", null],
 ]);
+
+/** Requests that follow a symlink in the final component (the others act on the link itself). */
+const FOLLOWS = new Set<number>([FXP.OPEN, FXP.STAT, FXP.SETSTAT, FXP.OPENDIR, FXP.REALPATH]);
 
 /** Path-naming requests: how many path fields, and the operation (OPEN's depends on its flags). */
 const PATH_OPS = new Map<number, { paths: number; op: SftpOp }>([
@@ -127,6 +132,7 @@ export function relaySftp(
     }
   };
   const answer = (id: number, code: number, message: string) => toClient(statusPacket(id, code, message));
+  const targetPaths = new TargetPaths(toServer, (id) => pending.has(id));
 
   const recordTransfer = (t: Transfer) => {
     if (t.direction === "list") return;
@@ -158,7 +164,7 @@ export function relaySftp(
   };
 
   /** Decides one path operation; resolves with whether to forward. Refusals are answered here. */
-  const decide = async (id: number, op: SftpOp, paths: string[]): Promise<boolean> => {
+  const decide = async (id: number, op: SftpOp, paths: string[], requested?: string): Promise<boolean> => {
     const command = sftpCommand(op, paths[0]!, paths[1]);
     const started = nowMicros();
     let decision = session.recordable()
@@ -168,7 +174,12 @@ export function relaySftp(
       t: started,
       dir: "client",
       kind: "sftp.op",
-      data: { op, path: paths[0], target: paths[1] ?? null },
+      data: {
+        op,
+        path: paths[0],
+        target: paths[1] ?? null,
+        ...(requested !== undefined && requested !== paths[0] ? { requested } : {}),
+      },
     });
     if (decision.action === "review") {
       decision = await session.review(command, decision, {}, (n) => {
@@ -203,8 +214,16 @@ export function relaySftp(
     r.u32();
     const shape = PATH_OPS.get(type);
     if (shape) {
-      const paths = Array.from({ length: shape.paths }, () => normalise(r.string()));
+      const lexical = Array.from({ length: shape.paths }, () => normalise(r.string()));
       let op = shape.op;
+      // A symlink's own target is text it stores, not a path it acts on: both stay lexical.
+      const paths: string[] = [];
+      for (const path of type === FXP.SYMLINK ? [] : lexical) {
+        const resolved = await targetPaths.resolve(path, FOLLOWS.has(type));
+        if (!resolved.ok) return answer(id, resolved.code, resolved.message);
+        paths.push(resolved.path);
+      }
+      if (type === FXP.SYMLINK) paths.push(...lexical);
       let transfer: Transfer | null = null;
       if (type === FXP.OPEN) {
         const flags = r.u32();
@@ -230,7 +249,7 @@ export function relaySftp(
           contentBytes: 0,
         };
       }
-      if (!(await decide(id, op, paths))) return;
+      if (!(await decide(id, op, paths, lexical[0]))) return;
       pending.set(id, transfer ? { kind: "open", transfer } : { kind: "other" });
       return toServer(withPaths(p, paths));
     }
@@ -265,8 +284,16 @@ export function relaySftp(
         if (!handles.has(hex(r.bytes()))) return answer(id, FX.FAILURE, "custos: unknown handle");
       } else if (what !== null) {
         const count = what === "rename" || what === "hardlink" ? 2 : 1;
-        const paths = Array.from({ length: count }, () => normalise(r.string()));
-        if (!(await decide(id, what, paths))) return;
+        const lexical = Array.from({ length: count }, () => normalise(r.string()));
+        // expand-path@openssh.com names `~` paths the target expands itself: decided as given.
+        const paths: string[] = [];
+        for (const path of name === "expand-path@openssh.com" ? [] : lexical) {
+          const resolved = await targetPaths.resolve(path, name === "statvfs@openssh.com");
+          if (!resolved.ok) return answer(id, resolved.code, resolved.message);
+          paths.push(resolved.path);
+        }
+        if (name === "expand-path@openssh.com") paths.push(...lexical);
+        if (!(await decide(id, what, paths, lexical[0]))) return;
         pending.set(id, { kind: "other" });
         return toServer(withPaths(p, paths, name));
       }
@@ -277,6 +304,7 @@ export function relaySftp(
   };
 
   const handleReply = (p: Uint8Array) => {
+    if (targetPaths.takeReply(p)) return;
     const type = packetType(p);
     if (type !== FXP.VERSION) {
       const id = packetId(p);
@@ -346,6 +374,7 @@ export function relaySftp(
       if (typeof code === "number") result.code = code;
     });
     up.on("close", () => {
+      targetPaths.abandon();
       for (const t of handles.values()) recordTransfer(t);
       handles.clear();
       if (result.code !== null) client.exit(result.code);
