@@ -1,7 +1,5 @@
 package custos_test
 
-import data.custos
-
 mysql_input(kind, s) := object.union(with_statements(kind, [s]), {"command": {"protocol": "mysql"}, "connection": {"type": "mysql"}})
 
 test_mysql_agent_vetted_function_allowed if {

@@ -154,6 +154,13 @@ describe("opa fmt, check --strict and test --coverage", () => {
     expect(strict.stdout + strict.stderr).toContain("unused");
   });
 
+  test("the shipped pack itself passes strict check and is formatted as opa fmt writes it", () => {
+    const check = cli("policy", "check");
+    expect(check.stdout + check.stderr).toContain("no problem");
+    expect(check.code).toBe(0);
+    expect(cli("policy", "fmt").code).toBe(0);
+  });
+
   test("test --coverage reports each rule file and the whole", () => {
     const r = cli("policy", "test", "--coverage");
     expect(r.code).toBe(0);
