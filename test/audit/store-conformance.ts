@@ -281,6 +281,18 @@ export function storeConformance(name: string, setup: () => Promise<StoreHarness
         });
       });
 
+      test("a body with a byte appended is named by seq, not a decoder crash", async () => {
+        const logId = newLogId("appended");
+        await writeLog(store, logId);
+        const [row] = await store.readEvents(logId, 5, 1);
+        const longer = new Uint8Array([...row!.body, 0x00]);
+        await h.exec("UPDATE audit_events SET body = ? WHERE log_id = ? AND seq = 5", [longer, logId]);
+        expect(await verifyOne(logId)).toMatchObject({
+          ok: false,
+          firstFailure: { seq: 5, reason: "seq 5 (statement): body does not hash to the stored leaf hash" },
+        });
+      });
+
       test("a changed body with a recomputed leaf hash fails at the next checkpoint's root", async () => {
         const logId = newLogId("rehashed");
         await writeLog(store, logId);
