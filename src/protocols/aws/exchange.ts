@@ -13,6 +13,8 @@ import type { MaskingEngine } from "../../masking/engine.ts";
 import { readBounded } from "../http/body.ts";
 import { FieldPlans } from "../http/field-plans.ts";
 import { jsonMasker } from "../http/mask.ts";
+import { addressOf } from "./addressing.ts";
+import { roleSessionNameOf, sourceIdentityOf, type UpstreamCredentialCache } from "./assume-role.ts";
 import { checkUnsignedChunks, resignChunks } from "./chunked.ts";
 import { type AwsOperation, awsOperation, type WireProtocol } from "./codec.ts";
 import { type AwsError, errorResponse, protocolOf } from "./errors.ts";
@@ -29,8 +31,11 @@ export interface ExchangeContext {
   masking: MaskingEngine;
   logger: Logger;
   registry: CredentialRegistry;
+  upstreamCredentials: UpstreamCredentialCache;
   targets: ReadonlyMap<string, AwsTarget>;
   replay: Map<string, ReplayGuard>;
+  /** `virtual_host_base` → its connection (S3 virtual-hosted addressing). */
+  virtualHosts: ReadonlyMap<string, string>;
   /** Lets a held request wait past the listener's idle time-out. */
   holdOpen(req: Request): void;
   clientAddr(req: Request): string;
@@ -71,17 +76,6 @@ function requestId(): string {
   return randomBytes(8).toString("hex").toUpperCase();
 }
 
-/** The request target as sent (Bun keeps the client's escapes in `req.url`). */
-function splitTarget(url: string): { rawPath: string; rawQuery: string } {
-  const afterScheme = url.indexOf("//");
-  const pathStart = url.indexOf("/", afterScheme + 2);
-  const target = pathStart === -1 ? "/" : url.slice(pathStart);
-  const q = target.indexOf("?");
-  return q === -1
-    ? { rawPath: target, rawQuery: "" }
-    : { rawPath: target.slice(0, q), rawQuery: target.slice(q + 1) };
-}
-
 function streamsBody(service: string, method: string, rawPath: string, rawQuery: string): boolean {
   if (service !== "s3" || method !== "PUT") return false;
   // An object PUT (`/bucket/key`), plain or as a part of a multipart upload.
@@ -93,12 +87,18 @@ function streamsBody(service: string, method: string, rawPath: string, rawQuery:
   );
 }
 
-export async function exchange(ctx: ExchangeContext, req: Request): Promise<Response> {
+/** One call; `mounted` names the connection when it came in under listen.http at /aws/<connection>/. */
+export async function exchange(
+  ctx: ExchangeContext,
+  req: Request,
+  mounted: string | null = null,
+): Promise<Response> {
   const id = requestId();
   const started = nowMicros();
   const clientAddr = ctx.clientAddr(req);
-  const { rawPath, rawQuery } = splitTarget(req.url);
-  const raw = { method: req.method, rawPath, rawQuery, headers: req.headers };
+  const address = addressOf(req.url, req.headers.get("host") ?? "localhost", mounted, ctx.virtualHosts);
+  const { signedPath, rawQuery, opPath, clientOrigin } = address;
+  const raw = { method: req.method, rawPath: signedPath, rawQuery, headers: req.headers };
   const early = (protocol: WireProtocol, e: AwsError) => {
     ctx.gateway.reject(
       "aws",
@@ -127,8 +127,22 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     });
   const { entry, secret } = found;
   const target = ctx.targets.get(entry.connection)!;
+  // A credential serves its own connection only, whichever way the call names one.
+  const named = mounted ?? address.virtual?.connection ?? entry.connection;
+  if (named !== entry.connection)
+    return early(protocol0, {
+      status: 403,
+      code: "AccessDenied",
+      message: `the credential is for connection ${entry.connection}, not ${named}`,
+    });
+  if (address.virtual !== null && service !== "s3")
+    return early(protocol0, {
+      status: 400,
+      code: "InvalidRequest",
+      message: "only S3 calls may address a bucket by host name",
+    });
   // 2. The body, when the operation reads it whole (all but S3 object uploads), within its bound.
-  const streaming = streamsBody(service, req.method, rawPath, rawQuery);
+  const streaming = streamsBody(service, req.method, opPath, rawQuery);
   let body: Uint8Array | null = null;
   if (!streaming && req.body !== null) {
     const declared = Number(req.headers.get("content-length") ?? "NaN");
@@ -187,12 +201,11 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
   // 5. What is asked, as the target will read it.
   let path: string;
   try {
-    path = decodeURIComponent(rawPath);
+    path = decodeURIComponent(opPath);
   } catch {
     path = "\u0000";
   }
   const query = queryPairs(rawQuery) ?? [];
-  const clientOrigin = `http://${req.headers.get("host") ?? "localhost"}`;
   const upOrigin = upstreamOrigin(target, service);
   // SQS callers name queues by the URL the gateway gave them; the target knows them by its own.
   let forwardBody = body;
@@ -351,9 +364,32 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     }
   }
 
-  // 8. Re-signed for the target, the body relayed as it arrives (verified on the way).
+  // 8. Re-signed for the target (as the role assumed for this session, when the connection names one),
+  // the body relayed as it arrives (verified on the way). No role credentials: the call fails closed.
+  let creds = ctx.upstreamCredentials.get(target, session.id, session.identity.subject, Date.now());
+  if (creds instanceof Promise) {
+    const got = await creds;
+    if (got instanceof CustosError) {
+      session.event("upstream.error", { connection: entry.connection, code: got.code, message: got.message });
+      return fail(
+        decision,
+        { status: 403, code: "AccessDenied", message: `custos: ${got.message}` },
+        protocol,
+        command,
+      );
+    }
+    session.event("aws.role_assumed", {
+      role_arn: target.roleArn,
+      role_session_name: roleSessionNameOf(session.id),
+      source_identity: sourceIdentityOf(session.identity.subject),
+      access_key_id: got.accessKeyId,
+      expires_at: got.expiresAt,
+    });
+    creds = got;
+  }
   const plan = planUpstream({
     target,
+    creds,
     op,
     method: req.method,
     query,
@@ -430,7 +466,7 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
   }
 
   // 9. The response, rewritten and masked, recorded and audited when delivered.
-  const rewrites = rewritesFor(upOrigin, clientOrigin, target.accessKeyId.reveal());
+  const rewrites = rewritesFor(upOrigin, clientOrigin, [target.accessKeyId.reveal(), creds.accessKeyId]);
   const finish = (status: number, head: Uint8Array, bytes: number, error: CustosError | null) => {
     stats.bytesToClient += bytes;
     session.record({

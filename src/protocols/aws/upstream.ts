@@ -2,6 +2,7 @@
 // bucket and key encoded again, so what was decided is what is addressed), the client's headers that
 // survive the allow-list, and a fresh SigV4 signature with the target's credentials. Nothing of the
 // caller's signature or key id reaches the target. Pure apart from reading the clock.
+import type { UpstreamCredentials } from "./assume-role.ts";
 import type { AwsOperation } from "./codec.ts";
 import {
   amzDate,
@@ -107,6 +108,8 @@ export interface UpstreamPlan {
 
 export interface UpstreamInput {
   target: AwsTarget;
+  /** Whose signature the target sees: the connection's key, or the role assumed for this session. */
+  creds: UpstreamCredentials;
   op: AwsOperation;
   method: string;
   query: readonly (readonly [string, string])[];
@@ -150,6 +153,8 @@ export function planUpstream(u: UpstreamInput): UpstreamPlan {
     "x-amz-date": date,
     "x-amz-content-sha256":
       u.body !== null && u.body.length === 0 && payloadHash !== UNSIGNED_PAYLOAD ? EMPTY_SHA256 : payloadHash,
+    // Temporary credentials are valid only with their session token, signed like any x-amz-* header.
+    ...(u.creds.sessionToken !== null ? { "x-amz-security-token": u.creds.sessionToken } : {}),
   };
   const s = sign({
     method: u.method,
@@ -159,8 +164,8 @@ export function planUpstream(u: UpstreamInput): UpstreamPlan {
     payloadHash: signed["x-amz-content-sha256"]!,
     scope,
     amzDate: date,
-    accessKeyId: u.target.accessKeyId.reveal(),
-    secret: u.target.secretAccessKey.reveal(),
+    accessKeyId: u.creds.accessKeyId,
+    secret: u.creds.secretAccessKey,
   });
   const headers = { ...signed, authorization: s.authorization };
   return {
