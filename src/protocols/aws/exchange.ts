@@ -19,6 +19,7 @@ import { checkUnsignedChunks, resignChunks } from "./chunked.ts";
 import { type AwsOperation, awsOperation, type WireProtocol } from "./codec.ts";
 import { type AwsError, errorResponse, protocolOf } from "./errors.ts";
 import { type Masking, rewritesFor } from "./mask.ts";
+import { withoutPresign } from "./presigned.ts";
 import { relayResponse, tapped } from "./relay.ts";
 import type { CredentialRegistry } from "./session.ts";
 import { sha256Hex } from "./sigv4.ts";
@@ -81,7 +82,9 @@ function streamsBody(service: string, method: string, rawPath: string, rawQuery:
   // An object PUT (`/bucket/key`), plain or as a part of a multipart upload.
   const slash = rawPath.indexOf("/", 1);
   if (slash === -1 || slash === rawPath.length - 1) return false;
-  const names = (queryPairs(rawQuery) ?? []).map(([k]) => k).filter((k) => k !== "x-id");
+  const names = withoutPresign(queryPairs(rawQuery) ?? [])
+    .map(([k]) => k)
+    .filter((k) => k !== "x-id");
   return (
     names.length === 0 || (names.length === 2 && names.includes("partNumber") && names.includes("uploadId"))
   );
@@ -172,7 +175,9 @@ export async function exchange(
     guard = new ReplayGuard(target.clockSkewMs);
     ctx.replay.set(entry.connection, guard);
   }
-  if (!guard.admit(auth.signature, now))
+  // A presigned URL is a bearer link meant to be reused until it expires (each use decided again);
+  // a header signature is good once.
+  if (auth.presigned === undefined && !guard.admit(auth.signature, now))
     return early(protocol0, {
       ...AUTH_ERRORS.replay,
       message: "this signature was already used: a replayed request is refused",
@@ -205,7 +210,7 @@ export async function exchange(
   } catch {
     path = "\u0000";
   }
-  const query = queryPairs(rawQuery) ?? [];
+  const query = withoutPresign(queryPairs(rawQuery) ?? []);
   const upOrigin = upstreamOrigin(target, service);
   // SQS callers name queues by the URL the gateway gave them; the target knows them by its own.
   let forwardBody = body;
@@ -261,7 +266,7 @@ export async function exchange(
     );
   }
   const protocol = op.protocol;
-  const command = commandOf(op, req.method, relayed);
+  const command = commandOf(op, req.method, relayed, auth.presigned !== undefined);
 
   // 6. The decision (a review waits for humans; the client's connection is kept open meanwhile).
   let decision: Decision = CREDENTIAL_ACTIONS.has(`${service}:${op.action}`)
@@ -522,7 +527,12 @@ export async function exchange(
 }
 
 /** The policy input and cache key of a classified call. */
-function commandOf(op: AwsOperation, method: string, relayed: Record<string, string>): Command {
+function commandOf(
+  op: AwsOperation,
+  method: string,
+  relayed: Record<string, string>,
+  presigned: boolean,
+): Command {
   const amzHeaders = Object.fromEntries(
     Object.entries(relayed).filter(([n]) => n.startsWith("x-amz-") && !n.startsWith("x-amz-meta-")),
   );
@@ -534,6 +544,8 @@ function commandOf(op: AwsOperation, method: string, relayed: Record<string, str
     ...(op.s3 ? { bucket: op.s3.bucket, key: op.s3.key, subresource: op.s3.subresource } : {}),
     ...(op.params ? { params: op.params } : { params_skipped: op.params_skipped }),
     headers: amzHeaders,
+    // Signed in the query (a presigned URL someone may have passed on) rather than in the header.
+    ...(presigned ? { presigned: true } : {}),
   };
   const shape = JSON.stringify(details);
   return {
