@@ -419,13 +419,14 @@ export async function exchange(
       }
     };
     let stream: ReadableStream<Uint8Array> = req.body;
-    if (verified.payloadMode === "streaming-signed") {
+    if (verified.payloadMode === "streaming-signed" || verified.payloadMode === "streaming-signed-trailer") {
       stream = stream.pipeThrough(
         resignChunks(
           { key: verified.key, scope: auth.scope, amzDate: verified.amzDate, seed: auth.signature },
           { key: plan.key, scope: plan.scope, amzDate: plan.amzDate, seed: plan.signature },
           maxChunk,
           onData,
+          verified.payloadMode === "streaming-signed-trailer",
         ),
       );
     } else if (verified.payloadMode === "streaming-unsigned-trailer") {

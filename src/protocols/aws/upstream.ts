@@ -9,6 +9,7 @@ import {
   EMPTY_SHA256,
   type Scope,
   STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
   STREAMING_UNSIGNED_TRAILER,
   sha256Hex,
   sign,
@@ -144,7 +145,9 @@ export function planUpstream(u: UpstreamInput): UpstreamPlan {
           ? UNSIGNED_PAYLOAD
           : u.payloadMode === "streaming-signed"
             ? STREAMING_SIGNED
-            : STREAMING_UNSIGNED_TRAILER;
+            : u.payloadMode === "streaming-signed-trailer"
+              ? STREAMING_SIGNED_TRAILER
+              : STREAMING_UNSIGNED_TRAILER;
   const date = amzDate(u.now);
   const scope: Scope = { date: date.slice(0, 8), region: u.target.region, service: u.op.service };
   const signed: Record<string, string> = {

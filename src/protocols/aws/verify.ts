@@ -24,7 +24,12 @@ import {
   uriEncode,
 } from "./sigv4.ts";
 
-export type PayloadMode = "hex" | "unsigned" | "streaming-signed" | "streaming-unsigned-trailer";
+export type PayloadMode =
+  | "hex"
+  | "unsigned"
+  | "streaming-signed"
+  | "streaming-signed-trailer"
+  | "streaming-unsigned-trailer";
 
 export type AuthFailureCode =
   | "missing"
@@ -167,11 +172,7 @@ export function verifySignature(
     else if (claimed === UNSIGNED_PAYLOAD) payloadMode = "unsigned";
     else if (claimed === STREAMING_SIGNED) payloadMode = "streaming-signed";
     else if (claimed === STREAMING_UNSIGNED_TRAILER) payloadMode = "streaming-unsigned-trailer";
-    else if (claimed === STREAMING_SIGNED_TRAILER)
-      return {
-        failure: "malformed",
-        message: "signed trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER) are not relayed",
-      };
+    else if (claimed === STREAMING_SIGNED_TRAILER) payloadMode = "streaming-signed-trailer";
     else return { failure: "malformed", message: "x-amz-content-sha256 is not a payload hash or mode" };
   }
   const all = queryPairs(r.rawQuery);
