@@ -19,6 +19,7 @@ import { checkUnsignedChunks, resignChunks } from "./chunked.ts";
 import { type AwsOperation, awsOperation, type WireProtocol } from "./codec.ts";
 import { type AwsError, errorResponse, protocolOf } from "./errors.ts";
 import { type Masking, rewritesFor } from "./mask.ts";
+import { BOUND_ACTIONS, BOUND_AND_DECIDED, uploadIdOf } from "./multipart.ts";
 import { withoutPresign } from "./presigned.ts";
 import { relayResponse, tapped } from "./relay.ts";
 import type { CredentialRegistry } from "./session.ts";
@@ -269,12 +270,23 @@ export async function exchange(
   const command = commandOf(op, req.method, relayed, auth.presigned !== undefined);
 
   // 6. The decision (a review waits for humans; the client's connection is kept open meanwhile).
-  let decision: Decision = CREDENTIAL_ACTIONS.has(`${service}:${op.action}`)
-    ? deny(
-        `${service}:${op.action} returns credentials of the target account: never relayed`,
-        "custos.aws_credential_response",
-      )
-    : await session.decide(command);
+  // Multipart parts and completions go under the decision of the upload they belong to (multipart.ts).
+  const uploadId = query.find(([k]) => k === "uploadId")?.[1] ?? null;
+  const bucket = op.s3?.bucket ?? null;
+  const objectKey = op.s3?.key ?? null;
+  const multipart = service === "s3" ? entry.uploads : null;
+  let decision: Decision;
+  if (CREDENTIAL_ACTIONS.has(`${service}:${op.action}`))
+    decision = deny(
+      `${service}:${op.action} returns credentials of the target account: never relayed`,
+      "custos.aws_credential_response",
+    );
+  else if (multipart && BOUND_ACTIONS.has(op.action))
+    decision = multipart.decide(uploadId, bucket, objectKey);
+  else if (multipart && BOUND_AND_DECIDED.has(op.action)) {
+    const bound = multipart.decide(uploadId, bucket, objectKey);
+    decision = bound.action === "deny" ? bound : await session.decide(command);
+  } else decision = await session.decide(command);
   session.record({
     t: started,
     dir: "client",
@@ -470,6 +482,29 @@ export async function exchange(
       err instanceof CustosError ? err.message : `the target could not be reached: ${(err as Error).message}`;
     return fail(decision, { status: 502, code: "ServiceUnavailable", message }, protocol, command);
   }
+
+  // An allowed CreateMultipartUpload binds its UploadId to this session before the client can send a part.
+  if (multipart && op.action === "CreateMultipartUpload" && up.status === 200) {
+    const read = up.body
+      ? await readBounded(up.body, 64 << 10)
+      : { complete: true as const, bytes: new Uint8Array(0) };
+    if (!read.complete) {
+      await read.stream.cancel().catch(() => {});
+      const message = "the target's CreateMultipartUpload answer is too large to read";
+      return fail(decision, { status: 502, code: "ServiceUnavailable", message }, protocol, command);
+    }
+    const text = new TextDecoder().decode(read.bytes);
+    const id = uploadIdOf(text);
+    if (id !== null && bucket !== null && objectKey !== null)
+      multipart.bind(id, { bucket, key: objectKey, decision });
+    up = new Response(text, { status: up.status, headers: up.headers });
+  } else if (
+    multipart &&
+    uploadId !== null &&
+    (op.action === "CompleteMultipartUpload" || op.action === "AbortMultipartUpload") &&
+    up.ok
+  )
+    multipart.forget(uploadId);
 
   // 9. The response, rewritten and masked, recorded and audited when delivered.
   const rewrites = rewritesFor(upOrigin, clientOrigin, [target.accessKeyId.reveal(), creds.accessKeyId]);
