@@ -16,14 +16,15 @@ import { jsonMasker } from "../http/mask.ts";
 import { addressOf } from "./addressing.ts";
 import { roleSessionNameOf, sourceIdentityOf, type UpstreamCredentialCache } from "./assume-role.ts";
 import { checkUnsignedChunks, resignChunks } from "./chunked.ts";
-import { type AwsOperation, awsOperation, type WireProtocol } from "./codec.ts";
+import { awsOperation, type WireProtocol } from "./codec.ts";
+import { commandOf } from "./command.ts";
 import { type AwsError, errorResponse, protocolOf } from "./errors.ts";
 import { type Masking, rewritesFor } from "./mask.ts";
 import { BOUND_ACTIONS, BOUND_AND_DECIDED, uploadIdOf } from "./multipart.ts";
 import { withoutPresign } from "./presigned.ts";
 import { relayResponse, tapped } from "./relay.ts";
+import { payloadCheck, streamsBody } from "./request-body.ts";
 import type { CredentialRegistry } from "./session.ts";
-import { sha256Hex } from "./sigv4.ts";
 import { type AwsTarget, upstreamOrigin } from "./target.ts";
 import { planUpstream, relayedHeaders } from "./upstream.ts";
 import { type AuthFailureCode, parseAuth, queryPairs, ReplayGuard, verifySignature } from "./verify.ts";
@@ -76,19 +77,6 @@ const AUTH_ERRORS: Record<AuthFailureCode, { status: number; code: string }> = {
 
 function requestId(): string {
   return randomBytes(8).toString("hex").toUpperCase();
-}
-
-function streamsBody(service: string, method: string, rawPath: string, rawQuery: string): boolean {
-  if (service !== "s3" || method !== "PUT") return false;
-  // An object PUT (`/bucket/key`), plain or as a part of a multipart upload.
-  const slash = rawPath.indexOf("/", 1);
-  if (slash === -1 || slash === rawPath.length - 1) return false;
-  const names = withoutPresign(queryPairs(rawQuery) ?? [])
-    .map(([k]) => k)
-    .filter((k) => k !== "x-id");
-  return (
-    names.length === 0 || (names.length === 2 && names.includes("partNumber") && names.includes("uploadId"))
-  );
 }
 
 /** One call; `mounted` names the connection when it came in under listen.http at /aws/<connection>/. */
@@ -560,63 +548,4 @@ export async function exchange(
       id,
     );
   }
-}
-
-/** The policy input and cache key of a classified call. */
-function commandOf(
-  op: AwsOperation,
-  method: string,
-  relayed: Record<string, string>,
-  presigned: boolean,
-): Command {
-  const amzHeaders = Object.fromEntries(
-    Object.entries(relayed).filter(([n]) => n.startsWith("x-amz-") && !n.startsWith("x-amz-meta-")),
-  );
-  const details: Record<string, unknown> = {
-    service: op.service,
-    action: op.action,
-    resource: op.resource,
-    method,
-    ...(op.s3 ? { bucket: op.s3.bucket, key: op.s3.key, subresource: op.s3.subresource } : {}),
-    ...(op.params ? { params: op.params } : { params_skipped: op.params_skipped }),
-    headers: amzHeaders,
-    // Signed in the query (a presigned URL someone may have passed on) rather than in the header.
-    ...(presigned ? { presigned: true } : {}),
-  };
-  const shape = JSON.stringify(details);
-  return {
-    protocol: "aws",
-    text: `${op.service}:${op.action} ${op.resource}`,
-    details,
-    shape: shape.length > 512 ? `aws:${sha256Hex(shape)}` : shape,
-  };
-}
-
-/**
- * A streamed body whose signed hash (hex mode) is checked as it passes. The last piece is held back
- * until the hash is known, so a body that does not match never reaches the target whole (its declared
- * length unmet, the upload fails there).
- */
-function payloadCheck(
-  expected: string | null,
-  onData: (d: Uint8Array) => void,
-): TransformStream<Uint8Array, Uint8Array> {
-  const hash = new Bun.CryptoHasher("sha256");
-  let held: Uint8Array | null = null;
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (expected !== null) hash.update(chunk);
-      onData(chunk);
-      if (held !== null) controller.enqueue(held);
-      held = chunk;
-    },
-    flush(controller) {
-      if (expected !== null && hash.digest("hex") !== expected)
-        throw new CustosError(
-          "protocol.malformed",
-          "the body does not match its signed x-amz-content-sha256",
-        );
-      if (held !== null) controller.enqueue(held);
-    },
-  });
 }
