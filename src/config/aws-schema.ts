@@ -25,6 +25,19 @@ const awsTarget = z.strictObject({
   access_key_id_file: nonEmpty.optional(),
   secret_access_key_env: envName.optional(),
   secret_access_key_file: nonEmpty.optional(),
+  // Upstream calls are signed with this role's temporary credentials (sts:AssumeRole, signed with the key
+  // above, SourceIdentity = the caller's subject) instead of with the key itself.
+  role_arn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+      "expected arn:aws:iam::<account>:role/<name>",
+    )
+    .optional(),
+  // DurationSeconds of each AssumeRole (STS allows 900 s to the role's maximum, at most 12 h).
+  role_duration: duration
+    .refine((ms) => ms >= 900_000 && ms <= 43_200_000, "expected between 15m and 12h")
+    .default(3_600_000),
 });
 
 export const awsServiceName = z.string().regex(/^[a-z0-9-]{1,32}$/, "expected a service name like s3");
@@ -35,6 +48,15 @@ export const awsConnection = z.strictObject({
   target: awsTarget,
   // Services callers may sign for; any other is refused before a decision.
   services: z.array(awsServiceName).min(1, "name at least one service"),
+  // S3 virtual-hosted addressing: a call whose Host is `<bucket>.<virtual_host_base>` (any port) addresses
+  // that bucket on this connection (the base needs a wildcard DNS name pointing at the gateway).
+  virtual_host_base: z
+    .string()
+    .regex(
+      /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+      "expected a host name",
+    )
+    .optional(),
   // Lifetime of the credentials `custos aws credentials` mints (capped by the caller's token expiry).
   credential_ttl: duration.default(3_600_000),
   // How far a caller's X-Amz-Date may be from the gateway's clock (SigV4 allows 15 minutes; less is safer).

@@ -14,6 +14,7 @@ export type AuditEventType =
   | "upstream.error" // F4, F6: connection, code, message
   | "token.issued" // F1, F10: a gateway token minted (who ran the CLI, subject, groups, kind, ttl, jti; never the token)
   | "aws.credential_issued" // F1, F10: a short-lived AWS access key id minted for a session (never the secret)
+  | "aws.role_assumed" // F1, F6: the role, RoleSessionName and SourceIdentity a session's calls go upstream as
   | "evidence.exported" // F14, F16: who exported which range (filters, logs, event count) and the bundle's SHA-256
   | "recording.batch"; // F11: session id, batch sequence, frame count, SHA-256 of the stored batch
 

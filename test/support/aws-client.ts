@@ -42,7 +42,12 @@ export async function sha256OfStream(s: ReadableStream<Uint8Array>): Promise<{ h
   return { hex: h.digest("hex"), bytes };
 }
 
-export type PayloadMode = "hex" | "unsigned" | "chunked-signed" | "chunked-unsigned-trailer";
+export type PayloadMode =
+  | "hex"
+  | "unsigned"
+  | "chunked-signed"
+  | "chunked-signed-trailer"
+  | "chunked-unsigned-trailer";
 
 /**
  * An S3 PutObject of `size` pattern bytes through `base`, signed in one of the payload modes real clients
@@ -57,7 +62,7 @@ export async function putObject(
   key: string,
   size: number,
   mode: PayloadMode,
-  opts: { chunk?: number; tamperChunk?: number } = {},
+  opts: { chunk?: number; tamperChunk?: number; tamperTrailer?: boolean } = {},
 ): Promise<{ status: number; text: string }> {
   const { chunkStringToSign, hmacHex, signingKey, sha256Hex, uriEncode } = await import(
     "../../src/protocols/aws/sigv4.ts"
@@ -76,7 +81,15 @@ export async function putObject(
     headers["x-amz-content-sha256"] = (await sha256OfStream(patternStream(size, piece))).hex;
   else if (mode === "unsigned") headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
   else {
-    if (mode === "chunked-signed") {
+    if (mode === "chunked-signed-trailer") {
+      const chunks = Math.ceil(size / piece);
+      const last = size - (chunks - 1) * piece;
+      const frame = (n: number) => n.toString(16).length + 17 + 64 + 2 + n + 2;
+      // The final chunk has no data CRLF; the checksum trailer and its signature follow.
+      length = (chunks - 1) * frame(piece) + frame(last) + frame(0) - 2;
+      headers["x-amz-content-sha256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+      headers["x-amz-trailer"] = "x-amz-checksum-crc32";
+    } else if (mode === "chunked-signed") {
       // <hex>;chunk-signature=<64 hex>\r\n<data>\r\n per chunk, the final one empty.
       const chunks = Math.ceil(size / piece);
       const last = size - (chunks - 1) * piece;
@@ -92,11 +105,13 @@ export async function putObject(
   }
   // The trailer carries the body's real CRC32 (MinIO checks it), big-endian, base64.
   let crc = 0;
-  if (mode === "chunked-unsigned-trailer")
+  if (mode === "chunked-unsigned-trailer" || mode === "chunked-signed-trailer")
     for await (const c of patternStream(size, piece)) crc = Bun.hash.crc32(c, crc);
   const crcBytes = new Uint8Array(4);
   new DataView(crcBytes.buffer).setUint32(0, crc >>> 0);
-  const trailerText = `x-amz-checksum-crc32:${Buffer.from(crcBytes).toString("base64")}\r\n\r\n`;
+  const trailerLine = `x-amz-checksum-crc32:${Buffer.from(crcBytes).toString("base64")}`;
+  const trailerText = `${trailerLine}\r\n\r\n`;
+  if (mode === "chunked-signed-trailer") length += trailerLine.length + 2 + 24 + 64 + 4;
   if (mode === "chunked-unsigned-trailer") {
     const chunks = Math.ceil(size / piece);
     const last = size - (chunks - 1) * piece;
@@ -140,18 +155,32 @@ export async function putObject(
     );
   };
   let body: ReadableStream<Uint8Array> = patternStream(size, piece);
-  if (mode === "chunked-signed" || mode === "chunked-unsigned-trailer") {
+  const signedChunks = mode === "chunked-signed" || mode === "chunked-signed-trailer";
+  const signedTrailer = () => {
+    const final = signChunk(-1, new Uint8Array(0)).subarray(0, -2);
+    // The trailer signature (S3 "Including Trailing Headers"): chained from the final chunk's.
+    const hash = sha256Hex(`${trailerLine}\n`);
+    const sts = `AWS4-HMAC-SHA256-TRAILER\n${date}\n${scope.date}/${scope.region}/${scope.service}/aws4_request\n${prev}\n${hash}`;
+    const sig = hmacHex(k, sts);
+    const line = opts.tamperTrailer
+      ? trailerLine.replace(/.=*$/, (m) => (m[0] === "A" ? "B" : "A") + m.slice(1))
+      : trailerLine;
+    return join(final, enc.encode(`${line}\r\nx-amz-trailer-signature:${sig}\r\n\r\n`));
+  };
+  if (signedChunks || mode === "chunked-unsigned-trailer") {
     const inner = patternStream(
       size,
       piece,
-      mode === "chunked-signed"
+      signedChunks
         ? signChunk
         : (_i, d) => join(enc.encode(`${d.length.toString(16)}\r\n`), d, enc.encode("\r\n")),
     );
     const final =
-      mode === "chunked-signed"
-        ? () => signChunk(-1, new Uint8Array(0))
-        : () => enc.encode(`0\r\n${trailerText}`);
+      mode === "chunked-signed-trailer"
+        ? signedTrailer
+        : mode === "chunked-signed"
+          ? () => signChunk(-1, new Uint8Array(0))
+          : () => enc.encode(`0\r\n${trailerText}`);
     const reader = inner.getReader();
     let ended = false;
     body = new ReadableStream<Uint8Array>({

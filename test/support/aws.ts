@@ -143,12 +143,14 @@ const ADMIN_POLICY = JSON.stringify({
 // CreateAccessKey. moto enforces signatures (and IAM policies) on every call after these.
 const SETUP_CALLS = 4;
 
-export async function startMoto(): Promise<AwsTargetServer> {
+/** moto on a free port; `env` adds to its environment (e.g. MOTO_RECORDER_FILEPATH for its recorder). */
+export async function startMoto(env: Record<string, string> = {}): Promise<AwsTargetServer> {
   const { MOTO_SERVER } = await awsDeps("python");
   const port = await freePort();
   const proc = Bun.spawn([MOTO_SERVER, "-H", "127.0.0.1", "-p", String(port)], {
     env: {
       ...process.env,
+      ...env,
       INITIAL_NO_AUTH_ACTION_COUNT: String(SETUP_CALLS),
       MOTO_ALLOW_NONEXISTENT_REGION: "false",
     },
@@ -194,15 +196,25 @@ export interface AwsGateway {
 /** A gateway with one aws connection per target (`aws-<name>`), agents in group `agents`. */
 export async function startAwsGateway(
   issuer: OidcIssuer,
-  targets: Record<string, { server: AwsTargetServer; services: string[]; extra?: Record<string, unknown> }>,
+  targets: Record<
+    string,
+    {
+      server: AwsTargetServer;
+      services: string[];
+      extra?: Record<string, unknown>;
+      /** Keys added to the connection's target (role_arn); `key` replaces the server's own credentials. */
+      target?: Record<string, unknown>;
+      key?: { id: string; secret: string };
+    }
+  >,
   config: Record<string, unknown> = {},
 ): Promise<AwsGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "custos-gw-aws-"));
   const env: Record<string, string> = {};
   const connections = Object.entries(targets).map(([name, t]) => {
     const up = name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-    env[`${up}_KEY_ID`] = t.server.accessKeyId;
-    env[`${up}_SECRET`] = t.server.secretAccessKey;
+    env[`${up}_KEY_ID`] = t.key?.id ?? t.server.accessKeyId;
+    env[`${up}_SECRET`] = t.key?.secret ?? t.server.secretAccessKey;
     return {
       name: `aws-${name}`,
       type: "aws",
@@ -211,6 +223,7 @@ export async function startAwsGateway(
         endpoint: t.server.url,
         access_key_id_env: `${up}_KEY_ID`,
         secret_access_key_env: `${up}_SECRET`,
+        ...t.target,
       },
       services: t.services,
       allow_groups: ["agents", "dba"],
@@ -253,7 +266,12 @@ export async function startAwsGateway(
 }
 
 /** An AWS config directory whose profile `custos` takes credentials from `custos aws credentials`. */
-export function awsProfile(g: AwsGateway, connection: string, token: string): Record<string, string> {
+export function awsProfile(
+  g: AwsGateway,
+  connection: string,
+  token: string,
+  opts: { endpoint?: string; extra?: string } = {},
+): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), "custos-awscfg-"));
   const config = join(dir, "config");
   writeFileSync(
@@ -261,8 +279,8 @@ export function awsProfile(g: AwsGateway, connection: string, token: string): Re
     `[profile custos]
 region = us-east-1
 credential_process = ${process.execPath} ${join(ROOT, "src/cli/main.ts")} aws credentials --connection ${connection} --token ${token} --gateway http://127.0.0.1:${g.httpPort}
-endpoint_url = http://127.0.0.1:${g.awsPort}
-`,
+endpoint_url = ${opts.endpoint ?? `http://127.0.0.1:${g.awsPort}`}
+${opts.extra ?? ""}`,
   );
   return {
     AWS_CONFIG_FILE: config,

@@ -2,13 +2,17 @@
 // Header: Transferring Payload in Multiple Chunks (Chunked Upload)" and "… Including Trailing Headers"):
 //   signed:   <hex size>;chunk-signature=<64 hex>\r\n <data> \r\n  …  0;chunk-signature=<sig>\r\n\r\n
 //   unsigned: <hex size>\r\n <data> \r\n  …  0\r\n <trailer lines>\r\n
+//   signed with trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER): the signed chunks, the final one
+//             `0;chunk-signature=<sig>\r\n` with no data CRLF, then `x-amz-checksum-*:<value>\r\n` lines,
+//             `x-amz-trailer-signature:<sig>\r\n\r\n`; the trailer signature chains from the final chunk's
+//             over the SHA-256 of the trailer lines each ended by \n (algorithm AWS4-HMAC-SHA256-TRAILER).
 // The signed form is verified chunk by chunk (each signature chains from the previous, starting at the
 // request's seed signature) and re-signed in the upstream's chain with the same chunk sizes, so the body's
 // length is unchanged. One chunk is held at a time (bounded); a bad chunk errors the stream, which aborts
 // the upstream request before it completes.
 import { createHash } from "node:crypto";
 import { CustosError } from "../../core/errors.ts";
-import { chunkStringToSign, hmacHex, type Scope, sameSignature } from "./sigv4.ts";
+import { ALGORITHM, chunkStringToSign, hmacHex, type Scope, sameSignature, scopeText } from "./sigv4.ts";
 
 export interface ChainKey {
   key: Uint8Array;
@@ -40,17 +44,25 @@ function bad(message: string): CustosError {
  * (`upstream` null: the chunks are only verified and decoded, for a caller that needs the bytes).
  * `maxChunk` bounds the chunk held; `onData` sees each verified chunk's data (recording, counting).
  */
+function trailerStringToSign(c: ChainKey, previous: string, trailerHash: string): string {
+  return `${ALGORITHM}-TRAILER\n${c.amzDate}\n${scopeText(c.scope)}\n${previous}\n${trailerHash}`;
+}
+
 export function resignChunks(
   caller: ChainKey,
   upstream: ChainKey,
   maxChunk: number,
   onData: (data: Uint8Array) => void,
+  withTrailer = false,
 ): TransformStream<Uint8Array, Uint8Array> {
   let callerPrev = caller.seed;
   let upstreamPrev = upstream.seed;
   // Each byte is looked at once: header bytes gathered (bounded), data pieces hashed as they arrive and
   // kept as views of the arriving buffers until the chunk's signature is checked.
-  let state: "header" | "data" | "crlf" | "done" = "header";
+  let state: "header" | "data" | "crlf" | "trailer" | "done" = "header";
+  const trailerLines: string[] = [];
+  let trailerBytes = 0;
+  let signedTrailer: string | null = null;
   let header: Uint8Array = new Uint8Array(0);
   let size = 0;
   let remaining = 0;
@@ -59,6 +71,19 @@ export function resignChunks(
   let hash = createHash("sha256");
   let pieces: Uint8Array[] = [];
   let crlf = 0;
+  const endTrailer = (controller: TransformStreamDefaultController<Uint8Array>, signed: string) => {
+    const text = trailerLines.map((l) => `${l}\n`).join("");
+    const digest = createHash("sha256").update(text).digest("hex");
+    const expected = hmacHex(caller.key, trailerStringToSign(caller, callerPrev, digest));
+    if (!sameSignature(expected, signed)) throw bad("the trailer signature does not match");
+    const resigned = hmacHex(upstream.key, trailerStringToSign(upstream, upstreamPrev, digest));
+    controller.enqueue(
+      encoder.encode(
+        `${trailerLines.map((l) => `${l}\r\n`).join("")}x-amz-trailer-signature:${resigned}\r\n\r\n`,
+      ),
+    );
+    state = "done";
+  };
   const endChunk = (controller: TransformStreamDefaultController<Uint8Array>) => {
     const digest = hash.digest("hex");
     const expected = hmacHex(caller.key, chunkStringToSign(caller.amzDate, caller.scope, callerPrev, digest));
@@ -73,16 +98,42 @@ export function resignChunks(
       onData(p);
       controller.enqueue(p);
     }
-    controller.enqueue(CRLF);
+    // With trailers, the final chunk has no data CRLF: its trailers follow at once.
+    if (!(withTrailer && size === 0)) controller.enqueue(CRLF);
     pieces = [];
     hash = createHash("sha256");
-    state = size === 0 ? "done" : "header";
+    state = size === 0 ? (withTrailer ? "trailer" : "done") : "header";
   };
   return new TransformStream({
     transform(chunk, controller) {
       let at = 0;
       while (at < chunk.length) {
         if (state === "done") throw bad("bytes after the final chunk");
+        if (state === "trailer") {
+          const nl = chunk.indexOf(10, at);
+          const part = chunk.subarray(at, nl === -1 ? chunk.length : nl + 1);
+          header = concat(header, part);
+          at += part.length;
+          trailerBytes += part.length;
+          if (trailerBytes > MAX_HEADER) throw bad("the trailers are too long");
+          if (nl === -1) continue;
+          if (header.length < 2 || header[header.length - 2] !== 13)
+            throw bad("a trailer does not end in CRLF");
+          const line = decoder.decode(header.subarray(0, -2));
+          header = new Uint8Array(0);
+          const sig = /^x-amz-trailer-signature:([0-9a-f]{64})$/.exec(line);
+          if (sig) {
+            if (trailerLines.length === 0) throw bad("a trailer signature with no trailers");
+            signedTrailer = sig[1]!;
+          } else if (line === "") {
+            if (signedTrailer === null) throw bad("the trailers end without x-amz-trailer-signature");
+            endTrailer(controller, signedTrailer);
+          } else if (signedTrailer !== null) throw bad("a trailer after x-amz-trailer-signature");
+          else if (!/^x-amz-checksum-[a-z0-9]+:[A-Za-z0-9+/=]+$/.test(line))
+            throw bad("a trailer is not an x-amz-checksum-* header");
+          else trailerLines.push(line);
+          continue;
+        }
         if (state === "header") {
           const nl = chunk.indexOf(10, at);
           const part = chunk.subarray(at, nl === -1 ? chunk.length : nl + 1);
@@ -102,8 +153,9 @@ export function resignChunks(
           sizeText = m[1]!.toLowerCase();
           signature = m[2]!;
           remaining = size;
-          state = remaining === 0 ? "crlf" : "data";
           crlf = 0;
+          if (remaining === 0 && withTrailer) endChunk(controller);
+          else state = remaining === 0 ? "crlf" : "data";
           continue;
         }
         if (state === "data") {

@@ -13,13 +13,18 @@ import type { MaskingEngine } from "../../masking/engine.ts";
 import { FieldPlans } from "../../masking/field-plans.ts";
 import { jsonMasker } from "../../masking/json-mask.ts";
 import { readBounded } from "../http/body.ts";
+import { addressOf } from "./addressing.ts";
+import { roleSessionNameOf, sourceIdentityOf, type UpstreamCredentialCache } from "./assume-role.ts";
 import { checkUnsignedChunks, resignChunks } from "./chunked.ts";
-import { type AwsOperation, awsOperation, type WireProtocol } from "./codec.ts";
+import { awsOperation, type WireProtocol } from "./codec.ts";
+import { commandOf } from "./command.ts";
 import { type AwsError, errorResponse, protocolOf } from "./errors.ts";
 import { type Masking, rewritesFor } from "./mask.ts";
+import { BOUND_ACTIONS, BOUND_AND_DECIDED, uploadIdOf } from "./multipart.ts";
+import { withoutPresign } from "./presigned.ts";
 import { relayResponse, tapped } from "./relay.ts";
+import { payloadCheck, streamsBody } from "./request-body.ts";
 import type { CredentialRegistry } from "./session.ts";
-import { sha256Hex } from "./sigv4.ts";
 import { type AwsTarget, upstreamOrigin } from "./target.ts";
 import { planUpstream, relayedHeaders } from "./upstream.ts";
 import { type AuthFailureCode, parseAuth, queryPairs, ReplayGuard, verifySignature } from "./verify.ts";
@@ -29,8 +34,11 @@ export interface ExchangeContext {
   masking: MaskingEngine;
   logger: Logger;
   registry: CredentialRegistry;
+  upstreamCredentials: UpstreamCredentialCache;
   targets: ReadonlyMap<string, AwsTarget>;
   replay: Map<string, ReplayGuard>;
+  /** `virtual_host_base` → its connection (S3 virtual-hosted addressing). */
+  virtualHosts: ReadonlyMap<string, string>;
   /** Lets a held request wait past the listener's idle time-out. */
   holdOpen(req: Request): void;
   clientAddr(req: Request): string;
@@ -71,34 +79,18 @@ function requestId(): string {
   return randomBytes(8).toString("hex").toUpperCase();
 }
 
-/** The request target as sent (Bun keeps the client's escapes in `req.url`). */
-function splitTarget(url: string): { rawPath: string; rawQuery: string } {
-  const afterScheme = url.indexOf("//");
-  const pathStart = url.indexOf("/", afterScheme + 2);
-  const target = pathStart === -1 ? "/" : url.slice(pathStart);
-  const q = target.indexOf("?");
-  return q === -1
-    ? { rawPath: target, rawQuery: "" }
-    : { rawPath: target.slice(0, q), rawQuery: target.slice(q + 1) };
-}
-
-function streamsBody(service: string, method: string, rawPath: string, rawQuery: string): boolean {
-  if (service !== "s3" || method !== "PUT") return false;
-  // An object PUT (`/bucket/key`), plain or as a part of a multipart upload.
-  const slash = rawPath.indexOf("/", 1);
-  if (slash === -1 || slash === rawPath.length - 1) return false;
-  const names = (queryPairs(rawQuery) ?? []).map(([k]) => k).filter((k) => k !== "x-id");
-  return (
-    names.length === 0 || (names.length === 2 && names.includes("partNumber") && names.includes("uploadId"))
-  );
-}
-
-export async function exchange(ctx: ExchangeContext, req: Request): Promise<Response> {
+/** One call; `mounted` names the connection when it came in under listen.http at /aws/<connection>/. */
+export async function exchange(
+  ctx: ExchangeContext,
+  req: Request,
+  mounted: string | null = null,
+): Promise<Response> {
   const id = requestId();
   const started = nowMicros();
   const clientAddr = ctx.clientAddr(req);
-  const { rawPath, rawQuery } = splitTarget(req.url);
-  const raw = { method: req.method, rawPath, rawQuery, headers: req.headers };
+  const address = addressOf(req.url, req.headers.get("host") ?? "localhost", mounted, ctx.virtualHosts);
+  const { signedPath, rawQuery, opPath, clientOrigin } = address;
+  const raw = { method: req.method, rawPath: signedPath, rawQuery, headers: req.headers };
   const early = (protocol: WireProtocol, e: AwsError) => {
     ctx.gateway.reject(
       "aws",
@@ -127,8 +119,22 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     });
   const { entry, secret } = found;
   const target = ctx.targets.get(entry.connection)!;
+  // A credential serves its own connection only, whichever way the call names one.
+  const named = mounted ?? address.virtual?.connection ?? entry.connection;
+  if (named !== entry.connection)
+    return early(protocol0, {
+      status: 403,
+      code: "AccessDenied",
+      message: `the credential is for connection ${entry.connection}, not ${named}`,
+    });
+  if (address.virtual !== null && service !== "s3")
+    return early(protocol0, {
+      status: 400,
+      code: "InvalidRequest",
+      message: "only S3 calls may address a bucket by host name",
+    });
   // 2. The body, when the operation reads it whole (all but S3 object uploads), within its bound.
-  const streaming = streamsBody(service, req.method, rawPath, rawQuery);
+  const streaming = streamsBody(service, req.method, opPath, rawQuery);
   let body: Uint8Array | null = null;
   if (!streaming && req.body !== null) {
     const declared = Number(req.headers.get("content-length") ?? "NaN");
@@ -158,7 +164,9 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     guard = new ReplayGuard(target.clockSkewMs);
     ctx.replay.set(entry.connection, guard);
   }
-  if (!guard.admit(auth.signature, now))
+  // A presigned URL is a bearer link meant to be reused until it expires (each use decided again);
+  // a header signature is good once.
+  if (auth.presigned === undefined && !guard.admit(auth.signature, now))
     return early(protocol0, {
       ...AUTH_ERRORS.replay,
       message: "this signature was already used: a replayed request is refused",
@@ -187,12 +195,11 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
   // 5. What is asked, as the target will read it.
   let path: string;
   try {
-    path = decodeURIComponent(rawPath);
+    path = decodeURIComponent(opPath);
   } catch {
     path = "\u0000";
   }
-  const query = queryPairs(rawQuery) ?? [];
-  const clientOrigin = `http://${req.headers.get("host") ?? "localhost"}`;
+  const query = withoutPresign(queryPairs(rawQuery) ?? []);
   const upOrigin = upstreamOrigin(target, service);
   // SQS callers name queues by the URL the gateway gave them; the target knows them by its own.
   let forwardBody = body;
@@ -248,15 +255,26 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     );
   }
   const protocol = op.protocol;
-  const command = commandOf(op, req.method, relayed);
+  const command = commandOf(op, req.method, relayed, auth.presigned !== undefined);
 
   // 6. The decision (a review waits for humans; the client's connection is kept open meanwhile).
-  let decision: Decision = CREDENTIAL_ACTIONS.has(`${service}:${op.action}`)
-    ? deny(
-        `${service}:${op.action} returns credentials of the target account: never relayed`,
-        "custos.aws_credential_response",
-      )
-    : await session.decide(command);
+  // Multipart parts and completions go under the decision of the upload they belong to (multipart.ts).
+  const uploadId = query.find(([k]) => k === "uploadId")?.[1] ?? null;
+  const bucket = op.s3?.bucket ?? null;
+  const objectKey = op.s3?.key ?? null;
+  const multipart = service === "s3" ? entry.uploads : null;
+  let decision: Decision;
+  if (CREDENTIAL_ACTIONS.has(`${service}:${op.action}`))
+    decision = deny(
+      `${service}:${op.action} returns credentials of the target account: never relayed`,
+      "custos.aws_credential_response",
+    );
+  else if (multipart && BOUND_ACTIONS.has(op.action))
+    decision = multipart.decide(uploadId, bucket, objectKey);
+  else if (multipart && BOUND_AND_DECIDED.has(op.action)) {
+    const bound = multipart.decide(uploadId, bucket, objectKey);
+    decision = bound.action === "deny" ? bound : await session.decide(command);
+  } else decision = await session.decide(command);
   session.record({
     t: started,
     dir: "client",
@@ -351,9 +369,32 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     }
   }
 
-  // 8. Re-signed for the target, the body relayed as it arrives (verified on the way).
+  // 8. Re-signed for the target (as the role assumed for this session, when the connection names one),
+  // the body relayed as it arrives (verified on the way). No role credentials: the call fails closed.
+  let creds = ctx.upstreamCredentials.get(target, session.id, session.identity.subject, Date.now());
+  if (creds instanceof Promise) {
+    const got = await creds;
+    if (got instanceof CustosError) {
+      session.event("upstream.error", { connection: entry.connection, code: got.code, message: got.message });
+      return fail(
+        decision,
+        { status: 403, code: "AccessDenied", message: `custos: ${got.message}` },
+        protocol,
+        command,
+      );
+    }
+    session.event("aws.role_assumed", {
+      role_arn: target.roleArn,
+      role_session_name: roleSessionNameOf(session.id),
+      source_identity: sourceIdentityOf(session.identity.subject),
+      access_key_id: got.accessKeyId,
+      expires_at: got.expiresAt,
+    });
+    creds = got;
+  }
   const plan = planUpstream({
     target,
+    creds,
     op,
     method: req.method,
     query,
@@ -378,13 +419,14 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
       }
     };
     let stream: ReadableStream<Uint8Array> = req.body;
-    if (verified.payloadMode === "streaming-signed") {
+    if (verified.payloadMode === "streaming-signed" || verified.payloadMode === "streaming-signed-trailer") {
       stream = stream.pipeThrough(
         resignChunks(
           { key: verified.key, scope: auth.scope, amzDate: verified.amzDate, seed: auth.signature },
           { key: plan.key, scope: plan.scope, amzDate: plan.amzDate, seed: plan.signature },
           maxChunk,
           onData,
+          verified.payloadMode === "streaming-signed-trailer",
         ),
       );
     } else if (verified.payloadMode === "streaming-unsigned-trailer") {
@@ -429,8 +471,31 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
     return fail(decision, { status: 502, code: "ServiceUnavailable", message }, protocol, command);
   }
 
+  // An allowed CreateMultipartUpload binds its UploadId to this session before the client can send a part.
+  if (multipart && op.action === "CreateMultipartUpload" && up.status === 200) {
+    const read = up.body
+      ? await readBounded(up.body, 64 << 10)
+      : { complete: true as const, bytes: new Uint8Array(0) };
+    if (!read.complete) {
+      await read.stream.cancel().catch(() => {});
+      const message = "the target's CreateMultipartUpload answer is too large to read";
+      return fail(decision, { status: 502, code: "ServiceUnavailable", message }, protocol, command);
+    }
+    const text = new TextDecoder().decode(read.bytes);
+    const id = uploadIdOf(text);
+    if (id !== null && bucket !== null && objectKey !== null)
+      multipart.bind(id, { bucket, key: objectKey, decision });
+    up = new Response(text, { status: up.status, headers: up.headers });
+  } else if (
+    multipart &&
+    uploadId !== null &&
+    (op.action === "CompleteMultipartUpload" || op.action === "AbortMultipartUpload") &&
+    up.ok
+  )
+    multipart.forget(uploadId);
+
   // 9. The response, rewritten and masked, recorded and audited when delivered.
-  const rewrites = rewritesFor(upOrigin, clientOrigin, target.accessKeyId.reveal());
+  const rewrites = rewritesFor(upOrigin, clientOrigin, [target.accessKeyId.reveal(), creds.accessKeyId]);
   const finish = (status: number, head: Uint8Array, bytes: number, error: CustosError | null) => {
     stats.bytesToClient += bytes;
     session.record({
@@ -483,56 +548,4 @@ export async function exchange(ctx: ExchangeContext, req: Request): Promise<Resp
       id,
     );
   }
-}
-
-/** The policy input and cache key of a classified call. */
-function commandOf(op: AwsOperation, method: string, relayed: Record<string, string>): Command {
-  const amzHeaders = Object.fromEntries(
-    Object.entries(relayed).filter(([n]) => n.startsWith("x-amz-") && !n.startsWith("x-amz-meta-")),
-  );
-  const details: Record<string, unknown> = {
-    service: op.service,
-    action: op.action,
-    resource: op.resource,
-    method,
-    ...(op.s3 ? { bucket: op.s3.bucket, key: op.s3.key, subresource: op.s3.subresource } : {}),
-    ...(op.params ? { params: op.params } : { params_skipped: op.params_skipped }),
-    headers: amzHeaders,
-  };
-  const shape = JSON.stringify(details);
-  return {
-    protocol: "aws",
-    text: `${op.service}:${op.action} ${op.resource}`,
-    details,
-    shape: shape.length > 512 ? `aws:${sha256Hex(shape)}` : shape,
-  };
-}
-
-/**
- * A streamed body whose signed hash (hex mode) is checked as it passes. The last piece is held back
- * until the hash is known, so a body that does not match never reaches the target whole (its declared
- * length unmet, the upload fails there).
- */
-function payloadCheck(
-  expected: string | null,
-  onData: (d: Uint8Array) => void,
-): TransformStream<Uint8Array, Uint8Array> {
-  const hash = new Bun.CryptoHasher("sha256");
-  let held: Uint8Array | null = null;
-  return new TransformStream({
-    transform(chunk, controller) {
-      if (expected !== null) hash.update(chunk);
-      onData(chunk);
-      if (held !== null) controller.enqueue(held);
-      held = chunk;
-    },
-    flush(controller) {
-      if (expected !== null && hash.digest("hex") !== expected)
-        throw new CustosError(
-          "protocol.malformed",
-          "the body does not match its signed x-amz-content-sha256",
-        );
-      if (held !== null) controller.enqueue(held);
-    },
-  });
 }

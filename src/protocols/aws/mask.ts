@@ -17,12 +17,12 @@ export interface Rewrites {
 }
 
 /** Upstream origin → the origin the caller used; the target key id → a placeholder. */
-export function rewritesFor(upstreamOrigin: string, clientOrigin: string, targetKeyId: string): Rewrites {
+export function rewritesFor(upstreamOrigin: string, clientOrigin: string, targetKeyIds: string[]): Rewrites {
   const up = new URL(upstreamOrigin);
   const hostOnly = `${up.protocol}//${up.host}`;
   const pairs: [string, string][] = [[hostOnly, clientOrigin]];
   // Servers often name themselves by the Host they were sent; without the default port too.
-  if (targetKeyId.length >= 8) pairs.push([targetKeyId, "[upstream key id]"]);
+  for (const id of new Set(targetKeyIds)) if (id.length >= 8) pairs.push([id, "[upstream key id]"]);
   return { pairs };
 }
 

@@ -5,6 +5,8 @@ import { CustosError } from "../../core/errors.ts";
 import type { ConnectionInfo } from "../../core/session.ts";
 import { listenersShared } from "../../net/listen.ts";
 import type { ProtocolContext, RunningProtocol } from "../registry.ts";
+import { mountedConnection, splitTarget } from "./addressing.ts";
+import { UpstreamCredentialCache } from "./assume-role.ts";
 import { exchange } from "./exchange.ts";
 import { CredentialRegistry, credentialKey } from "./session.ts";
 import type { AwsTarget } from "./target.ts";
@@ -37,6 +39,10 @@ export async function startAwsServer(
   const targets = new Map(connections.map((c) => [c.name, c.target]));
   const registry = new CredentialRegistry(ctx.gateway, credentialKey(ctx.dataDir), targets);
   const replay = new Map<string, ReplayGuard>();
+  const names = new Set(connections.map((c) => c.name));
+  const virtualHosts = new Map<string, string>();
+  for (const c of connections)
+    if (c.target.virtualHostBase) virtualHosts.set(c.target.virtualHostBase, c.name);
   let closing = false;
   // biome-ignore lint/suspicious/noExplicitAny: set once the listener exists.
   let server: Server<any> | null = null;
@@ -45,8 +51,10 @@ export async function startAwsServer(
     masking: ctx.masking,
     logger: ctx.logger,
     registry,
+    upstreamCredentials: new UpstreamCredentialCache(),
     targets,
     replay,
+    virtualHosts,
     holdOpen: (req: Request) => server?.timeout(req, 0),
     clientAddr: (req: Request) => {
       const a = server?.requestIP(req);
@@ -96,8 +104,24 @@ export async function startAwsServer(
   return {
     port: server?.port ?? null,
     fetch(req, srv) {
-      if (new URL(req.url).pathname !== CREDENTIALS_PATH) return undefined;
-      return mint(req, srv);
+      const { rawPath } = splitTarget(req.url);
+      if (rawPath === CREDENTIALS_PATH) return mint(req, srv);
+      // listen.http serves each connection at /aws/<connection>/ (the client's endpoint_url says so).
+      const mounted = mountedConnection(rawPath, names);
+      if (mounted === null) return undefined;
+      if (closing) return new Response("the gateway is shutting down", { status: 503 });
+      const onHttp = {
+        ...exchangeContext,
+        holdOpen: (r: Request) => srv.timeout(r, 0),
+        clientAddr: (r: Request) => {
+          const a = srv.requestIP(r);
+          return a ? `${a.address}:${a.port}` : "unknown";
+        },
+      };
+      return exchange(onHttp, req, mounted).catch((err) => {
+        ctx.logger.error("aws call failed", { error: (err as Error).message });
+        return new Response("internal error", { status: 500 });
+      });
     },
     async stop(graceMs) {
       closing = true;

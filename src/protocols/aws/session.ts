@@ -9,6 +9,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CustosError } from "../../core/errors.ts";
 import type { Gateway, GatewaySession, SessionStats } from "../../core/session.ts";
+import { MultipartBindings } from "./multipart.ts";
 import type { AwsTarget } from "./target.ts";
 
 export interface MintedCredential {
@@ -31,6 +32,8 @@ interface Entry {
   lastUsed: number;
   startedAt: number;
   terminated: boolean;
+  /** Multipart uploads this credential's session created and had allowed. */
+  uploads: MultipartBindings;
 }
 
 const KEY_FILE = "aws-credentials.key";
@@ -116,6 +119,7 @@ export class CredentialRegistry {
       lastUsed: Date.now(),
       startedAt: Date.now(),
       terminated: false,
+      uploads: new MultipartBindings(),
     };
     const opened = await this.open(entry);
     if (opened instanceof CustosError) return opened;

@@ -25,6 +25,8 @@ export interface ParsedAuthorization {
   scope: Scope;
   signedHeaders: string[];
   signature: string;
+  /** Set when the signature came in the query (a presigned URL): its date and lifetime. */
+  presigned?: { amzDate: string; expiresSeconds: number };
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=a;b, Signature=hex` */

@@ -7,7 +7,12 @@ export interface AwsTarget {
   endpoint: string | null;
   accessKeyId: Secret;
   secretAccessKey: Secret;
+  /** Role assumed per session (its temporary credentials sign upstream calls), or null to sign with the key. */
+  roleArn: string | null;
+  roleDurationSeconds: number;
   services: string[];
+  /** S3 calls to `<bucket>.<this>` address that bucket (virtual-hosted); null: path-style only. */
+  virtualHostBase: string | null;
   credentialTtlMs: number;
   clockSkewMs: number;
   unmaskedTypes: string[];

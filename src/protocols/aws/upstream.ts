@@ -2,12 +2,14 @@
 // bucket and key encoded again, so what was decided is what is addressed), the client's headers that
 // survive the allow-list, and a fresh SigV4 signature with the target's credentials. Nothing of the
 // caller's signature or key id reaches the target. Pure apart from reading the clock.
+import type { UpstreamCredentials } from "./assume-role.ts";
 import type { AwsOperation } from "./codec.ts";
 import {
   amzDate,
   EMPTY_SHA256,
   type Scope,
   STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
   STREAMING_UNSIGNED_TRAILER,
   sha256Hex,
   sign,
@@ -107,6 +109,8 @@ export interface UpstreamPlan {
 
 export interface UpstreamInput {
   target: AwsTarget;
+  /** Whose signature the target sees: the connection's key, or the role assumed for this session. */
+  creds: UpstreamCredentials;
   op: AwsOperation;
   method: string;
   query: readonly (readonly [string, string])[];
@@ -141,7 +145,9 @@ export function planUpstream(u: UpstreamInput): UpstreamPlan {
           ? UNSIGNED_PAYLOAD
           : u.payloadMode === "streaming-signed"
             ? STREAMING_SIGNED
-            : STREAMING_UNSIGNED_TRAILER;
+            : u.payloadMode === "streaming-signed-trailer"
+              ? STREAMING_SIGNED_TRAILER
+              : STREAMING_UNSIGNED_TRAILER;
   const date = amzDate(u.now);
   const scope: Scope = { date: date.slice(0, 8), region: u.target.region, service: u.op.service };
   const signed: Record<string, string> = {
@@ -150,6 +156,8 @@ export function planUpstream(u: UpstreamInput): UpstreamPlan {
     "x-amz-date": date,
     "x-amz-content-sha256":
       u.body !== null && u.body.length === 0 && payloadHash !== UNSIGNED_PAYLOAD ? EMPTY_SHA256 : payloadHash,
+    // Temporary credentials are valid only with their session token, signed like any x-amz-* header.
+    ...(u.creds.sessionToken !== null ? { "x-amz-security-token": u.creds.sessionToken } : {}),
   };
   const s = sign({
     method: u.method,
@@ -159,8 +167,8 @@ export function planUpstream(u: UpstreamInput): UpstreamPlan {
     payloadHash: signed["x-amz-content-sha256"]!,
     scope,
     amzDate: date,
-    accessKeyId: u.target.accessKeyId.reveal(),
-    secret: u.target.secretAccessKey.reveal(),
+    accessKeyId: u.creds.accessKeyId,
+    secret: u.creds.secretAccessKey,
   });
   const headers = { ...signed, authorization: s.authorization };
   return {

@@ -3,6 +3,8 @@
 // connection's clock skew, the scope's date that of X-Amz-Date, every header that changes the operation
 // (host, x-amz-*, content-type) signed, and the signature over the canonical request right. A signature
 // seen before within the window is a replay and refused (ReplayGuard).
+
+import { looksPresigned, parsePresigned } from "./presigned.ts";
 import {
   canonicalQuery,
   canonicalRequest,
@@ -22,7 +24,12 @@ import {
   uriEncode,
 } from "./sigv4.ts";
 
-export type PayloadMode = "hex" | "unsigned" | "streaming-signed" | "streaming-unsigned-trailer";
+export type PayloadMode =
+  | "hex"
+  | "unsigned"
+  | "streaming-signed"
+  | "streaming-signed-trailer"
+  | "streaming-unsigned-trailer";
 
 export type AuthFailureCode =
   | "missing"
@@ -79,10 +86,17 @@ export function queryPairs(raw: string): [string, string][] | null {
 
 export function parseAuth(r: RawRequest): ParsedAuthorization | AuthFailure {
   const header = r.headers.get("authorization");
+  const pairs = queryPairs(r.rawQuery);
+  const presignedQuery = pairs === null ? /x-amz-/i.test(r.rawQuery) : looksPresigned(pairs);
+  if (header !== null && presignedQuery)
+    return { failure: "malformed", message: "a request is signed in its header or its query, not both" };
+  if (header === null && presignedQuery) {
+    if (pairs === null) return { failure: "malformed", message: "the query string has a malformed escape" };
+    const p = parsePresigned(pairs);
+    if (typeof p === "string") return { failure: "malformed", message: p };
+    return { ...p.auth, presigned: p.presigned };
+  }
   if (header === null) {
-    const q = r.rawQuery;
-    if (/(^|&)X-Amz-(Signature|Credential)=/i.test(q))
-      return { failure: "malformed", message: "presigned URLs are not accepted by the gateway" };
     return {
       failure: "missing",
       message: "the request is not signed: use credentials from `custos aws credentials`",
@@ -106,16 +120,26 @@ export function verifySignature(
   auth: ParsedAuthorization,
   o: VerifyOptions,
 ): Verified | AuthFailure {
-  const amzDate = r.headers.get("x-amz-date");
+  const presigned = auth.presigned;
+  const amzDate = presigned ? presigned.amzDate : r.headers.get("x-amz-date");
   const at = amzDate === null ? null : parseAmzDate(amzDate);
   if (amzDate === null || at === null)
     return { failure: "malformed", message: "X-Amz-Date is missing or malformed" };
-  if (Math.abs(o.now - at) > o.clockSkewMs)
+  if (presigned) {
+    // Valid from its date (within the skew) until its date plus X-Amz-Expires; the credential's own
+    // expiry is checked before this (an expired key id is refused whatever the URL says).
+    if (at - o.now > o.clockSkewMs)
+      return { failure: "skew", message: "the presigned URL is dated in the future" };
+    if (o.now > at + presigned.expiresSeconds * 1000)
+      return { failure: "expired", message: "the presigned URL has expired (X-Amz-Date + X-Amz-Expires)" };
+    if (auth.scope.service !== "s3")
+      return { failure: "malformed", message: "presigned URLs are accepted for S3 only" };
+  } else if (Math.abs(o.now - at) > o.clockSkewMs)
     return { failure: "skew", message: "the request's X-Amz-Date is outside the gateway's time window" };
   if (auth.scope.date !== amzDate.slice(0, 8))
     return { failure: "scope", message: "the credential scope's date is not the day of X-Amz-Date" };
   const signed = new Set(auth.signedHeaders);
-  if (!signed.has("host") || !signed.has("x-amz-date"))
+  if (!signed.has("host") || (!presigned && !signed.has("x-amz-date")))
     return { failure: "unsigned_header", message: "host and x-amz-date must be signed" };
   for (const [name] of r.headers) {
     const n = name.toLowerCase();
@@ -128,7 +152,8 @@ export function verifySignature(
     if (v === null) return { failure: "signature", message: `the signed header ${n} is missing` };
     headers.push([n, v]);
   }
-  const claimed = r.headers.get("x-amz-content-sha256");
+  // A presigned URL's payload is UNSIGNED-PAYLOAD unless the signer signed x-amz-content-sha256.
+  const claimed = r.headers.get("x-amz-content-sha256") ?? (presigned ? UNSIGNED_PAYLOAD : null);
   let payloadMode: PayloadMode;
   let payloadHash: string;
   if (o.body !== null) {
@@ -147,15 +172,12 @@ export function verifySignature(
     else if (claimed === UNSIGNED_PAYLOAD) payloadMode = "unsigned";
     else if (claimed === STREAMING_SIGNED) payloadMode = "streaming-signed";
     else if (claimed === STREAMING_UNSIGNED_TRAILER) payloadMode = "streaming-unsigned-trailer";
-    else if (claimed === STREAMING_SIGNED_TRAILER)
-      return {
-        failure: "malformed",
-        message: "signed trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER) are not relayed",
-      };
+    else if (claimed === STREAMING_SIGNED_TRAILER) payloadMode = "streaming-signed-trailer";
     else return { failure: "malformed", message: "x-amz-content-sha256 is not a payload hash or mode" };
   }
-  const pairs = queryPairs(r.rawQuery);
-  if (pairs === null) return { failure: "malformed", message: "the query string has a malformed escape" };
+  const all = queryPairs(r.rawQuery);
+  if (all === null) return { failure: "malformed", message: "the query string has a malformed escape" };
+  const pairs = presigned ? all.filter(([k]) => k !== "X-Amz-Signature") : all;
   const canonicalUri = auth.scope.service === "s3" ? r.rawPath : uriEncode(r.rawPath, true);
   const canonical = canonicalRequest({
     method: r.method,
