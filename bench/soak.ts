@@ -187,6 +187,8 @@ export async function runSoak(o: SoakOptions): Promise<number> {
     });
 
     const samples: SoakSample[] = [];
+    /** RssAnon per sample (the heap and other private memory; RSS also counts mapped files). */
+    const anon: number[] = [];
     const t0 = Date.now();
     let lastQueue = 0;
     let commitFailures = 0;
@@ -210,6 +212,7 @@ export async function runSoak(o: SoakOptions): Promise<number> {
         done,
       };
       samples.push(s);
+      anon.push(rssPart(gwPid, "RssAnon"));
       log(
         `t=${s.t.toFixed(0)}s rss ${(s.rssKb / 1024).toFixed(1)} MB queue ${s.queueDepth} errors ${s.errors} done ${done} (closed sessions ${closed}, in flight ${inflight.size}) load ${load1()}`,
       );
@@ -246,11 +249,14 @@ export async function runSoak(o: SoakOptions): Promise<number> {
         ? ["", "Errors by kind:", "", ...[...errorKinds].map(([k, v]) => `- ${k}: ${v}`)]
         : []),
       "",
-      "| t s | RSS MB | queue depth | errors | answered |",
-      "|---:|---:|---:|---:|---:|",
-      ...thin(samples, 24).map(
-        (s) =>
-          `| ${s.t.toFixed(0)} | ${(s.rssKb / 1024).toFixed(1)} | ${s.queueDepth} | ${s.errors} | ${s.done} |`,
+      "| t s | RSS MB | of which RssAnon MB | queue depth | errors | answered |",
+      "|---:|---:|---:|---:|---:|---:|",
+      ...thin(
+        samples.map((s, i) => ({ s, anonKb: anon[i]! })),
+        24,
+      ).map(
+        ({ s, anonKb }) =>
+          `| ${s.t.toFixed(0)} | ${(s.rssKb / 1024).toFixed(1)} | ${(anonKb / 1024).toFixed(1)} | ${s.queueDepth} | ${s.errors} | ${s.done} |`,
       ),
     ].join("\n");
     console.log(`\n${body}\n`);
@@ -263,6 +269,16 @@ export async function runSoak(o: SoakOptions): Promise<number> {
   } finally {
     clearTimeout(watchdog);
     for (const stop of stops.reverse()) await stop().catch((e) => log(`cleanup: ${e}`));
+  }
+}
+
+/** One RSS part of /proc/<pid>/status (RssAnon, RssFile), KiB; NaN when the process is gone. */
+function rssPart(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
   }
 }
 

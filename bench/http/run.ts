@@ -125,6 +125,7 @@ const loadAfter = await load();
 
 const mean = (runs: Run[], k: keyof Run) => runs.reduce((s, r) => s + r[k], 0) / runs.length;
 const f2 = (n: number) => n.toFixed(2);
+const signed = (n: number) => `${n >= 0 ? "+" : "−"}${Math.abs(n).toFixed(2)}`;
 const lines: string[] = [
   `${loadBefore} before, ${loadAfter} after; ${rounds} round(s) of ${seconds} s per target, alternating; GET of an 80-byte JSON answer.`,
   "",
@@ -155,8 +156,11 @@ for (const r of results) {
         runs.every((x) => x.dropped === 0 && x.rps >= rate * 0.97),
       );
       const p99 = mean(c, "p99") - mean(direct, "p99");
+      // A rate some target (or k6 itself, when direct drops arrivals) did not keep up with measures queueing,
+      // not the latency a relay adds: the goal is not judged on it.
+      const judged = sustained ? (p99 <= 2 ? "met" : "missed") : "not judged, see below";
       goals.push(
-        `- ${name}, ${r.mode}: added over direct p50 **+${f2(mean(c, "p50") - mean(direct, "p50"))} ms**, p99 **+${f2(p99)} ms** (goal ≤ 2 ms: ${p99 <= 2 ? "met" : "missed"}); bare relay adds p50 +${f2(mean(bare, "p50") - mean(direct, "p50"))}, p99 +${f2(mean(bare, "p99") - mean(direct, "p99"))} ms${sustained ? "" : `; **the rate was not sustained by every target** (dropped arrivals or < 97% of ${rate} rps)`}`,
+        `- ${name}, ${r.mode}: added over direct p50 **${signed(mean(c, "p50") - mean(direct, "p50"))} ms**, p99 **${signed(p99)} ms** (goal ≤ 2 ms: ${judged}); bare relay adds p50 ${signed(mean(bare, "p50") - mean(direct, "p50"))}, p99 ${signed(mean(bare, "p99") - mean(direct, "p99"))} ms${sustained ? "" : `; **the rate was not sustained by every target** (dropped arrivals or < 97% of ${rate} rps${direct.some((x) => x.dropped > 0) ? "; direct too, so k6 itself fell behind on this machine" : ""})`}`,
       );
     }
   }
