@@ -72,6 +72,26 @@ describe("soak verdict", () => {
     ).toBe(false);
   });
 
+  test("a garbage-collection sawtooth around a level mean is flat, the same sawtooth climbing is not", () => {
+    // 200 MB, +8 MB per sample for 5 samples, then collected: peaks 24% above the troughs.
+    const saw = (i: number) => 200_000 + (i % 6) * 8_000;
+    const level = soakVerdict(
+      run(60, saw, () => 0),
+      30,
+    );
+    expect(byName(level, "RSS flat").ok).toBe(true);
+    expect(byName(level, "RSS flat").detail).toContain("peak");
+    const climbing = soakVerdict(
+      run(
+        60,
+        (i) => saw(i) + i * 1_000,
+        () => 0,
+      ),
+      30,
+    );
+    expect(byName(climbing, "RSS flat").ok).toBe(false);
+  });
+
   test("one error fails the run", () => {
     const v = soakVerdict(
       run(

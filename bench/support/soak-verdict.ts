@@ -1,7 +1,8 @@
 // The soak test's verdict (issue 23), a pure function of the samples bench/soak.ts takes every few seconds:
 // after the warm-up, the gateway's RSS stays within 10% of where it settled, nothing failed, and the
-// recorder's queue does not grow (its last third no deeper than its first, beyond a small slack: the depth
-// moves with every group commit, so single samples say little).
+// recorder's queue does not grow. Both are judged on the means of the first and last thirds after the
+// warm-up: RSS rides a garbage-collection sawtooth (10–15% here with 1,000 sessions) and the queue depth
+// moves with every group commit, so single samples say little; a leak moves the mean. The peak is reported.
 
 export interface SoakSample {
   /** Seconds since the load started. */
@@ -27,7 +28,7 @@ export interface SoakVerdict {
   checks: SoakCheck[];
 }
 
-/** RSS may rise this much above its settled level (the mean of the first third after warm-up). */
+/** The last third's mean RSS may exceed the first third's (after warm-up) by this much. */
 export const RSS_BAND = 0.1;
 /** The queue's last third may exceed its first third by this factor plus QUEUE_SLACK entries. */
 export const QUEUE_GROWTH = 1.25;
@@ -58,11 +59,11 @@ export function soakVerdict(samples: readonly SoakSample[], warmupSeconds: numbe
   const settled = mean(first.map((s) => s.rssKb));
   const peak = Math.max(...steady.slice(third).map((s) => s.rssKb));
   const lastRss = mean(last.map((s) => s.rssKb));
-  const rise = peak / settled - 1;
+  const rise = lastRss / settled - 1;
   const rss: SoakCheck = {
     name: "RSS flat",
     ok: Number.isFinite(rise) && rise <= RSS_BAND,
-    detail: `settled ${(settled / 1024).toFixed(1)} MB (first third after warm-up), peak after it ${(peak / 1024).toFixed(1)} MB (${pct(rise)}), last third ${(lastRss / 1024).toFixed(1)} MB (${pct(lastRss / settled - 1)}); band ${pct(RSS_BAND)}`,
+    detail: `mean ${(settled / 1024).toFixed(1)} MB in the first third after warm-up, ${(lastRss / 1024).toFixed(1)} MB in the last (${pct(rise)}; band ${pct(RSS_BAND)}); peak after the first third ${(peak / 1024).toFixed(1)} MB (${pct(peak / settled - 1)})`,
   };
 
   const errorsAfter = samples.at(-1)!.errors;
