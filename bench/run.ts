@@ -194,7 +194,7 @@ try {
   const http =
     only && !only.includes("http")
       ? "not run (--only)"
-      : await runHttpScenario(tools.httpBench, seconds, rounds, log);
+      : await runHttpScenario(tools.httpBench, seconds, rounds, log, quick);
 
   const loadAfter = load1();
   const memory = [

@@ -89,7 +89,9 @@ const fmt = (r: Run) =>
 
 // Warm-up, not measured: the gateway's first seconds are spent compiling its hot path (JIT), which a
 // long-running gateway has behind it.
-for (const t of targets) await k6run(t.url, { ...t.env, VUS: "8", DURATION: "3s" });
+// A quarter of a measured run, 1–3 s (bench/run --quick measures 4 s per target and must stay short).
+const warm = `${Math.min(3, Math.max(1, Math.round(seconds / 4)))}s`;
+for (const t of targets) await k6run(t.url, { ...t.env, VUS: "8", DURATION: warm });
 
 const modes = [
   ["max throughput, 16 VUs", { VUS: "16" }],
