@@ -2,7 +2,7 @@
 // alternating so machine drift cancels out. Prints one table and rewrites its section of bench/RESULTS.md.
 // Usage: bench/run [--quick] [--seconds N] [--rounds N] [--scale N] [--sessions N] [--only id,id] [--profile]
 // [--no-write] [--sync writes|all|none]. Exit status 1 when a run or the masking probe failed, 3 when a
-// target is missed.
+// target is missed. `--soak [--minutes N] [--sessions N] [--rate N]` runs the soak test instead (soak.ts).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -53,6 +53,9 @@ const { values: opt } = parseArgs({
     "no-write": { type: "boolean", default: false },
     only: { type: "string" },
     sync: { type: "string", default: "writes" },
+    soak: { type: "boolean", default: false },
+    minutes: { type: "string" },
+    rate: { type: "string" },
   },
 });
 const positive = (v: string | undefined, fallback: number, name: string) => {
@@ -61,6 +64,19 @@ const positive = (v: string | undefined, fallback: number, name: string) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
   return n;
 };
+if (opt.soak) {
+  const { runSoak } = await import("./soak.ts");
+  process.exit(
+    await runSoak({
+      root,
+      minutes: positive(opt.minutes, 10, "minutes"),
+      sessions: positive(opt.sessions, 1000, "sessions"),
+      rate: positive(opt.rate, 200, "rate"),
+      httpClients: 4,
+      write: !opt["no-write"],
+    }),
+  );
+}
 const quick = opt.quick ?? false;
 const seconds = positive(opt.seconds, quick ? 4 : 10, "seconds");
 const rounds = positive(opt.rounds, quick ? 1 : 2, "rounds");
@@ -178,7 +194,7 @@ try {
   const http =
     only && !only.includes("http")
       ? "not run (--only)"
-      : await runHttpScenario(tools.httpBench, seconds, rounds, log);
+      : await runHttpScenario(tools.httpBench, seconds, rounds, log, quick);
 
   const loadAfter = load1();
   const memory = [

@@ -8,19 +8,12 @@ const seconds = Number(process.argv[2] ?? 8);
 const conc = Number(process.argv[3] ?? 8);
 const onlyCustos = process.argv[4] === "only-custos";
 const b = await startBench();
-// The floor: a bare Bun.serve → fetch relay in this process, doing nothing else.
-const upstreamBase = new URL(b.direct).origin;
-const bare = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  fetch: (req) => fetch(upstreamBase + new URL(req.url).pathname),
-});
-
-async function drive(url: string, token?: string) {
+// The floor: the bare Bun.serve → fetch relay (bare-relay.ts, its own process), doing nothing else.
+async function drive(url: string, token?: string, relayPid = b.gatewayPid) {
   const before = {
     up: cpuMicros(b.upstreamPid),
-    gw: cpuMicros(b.gatewayPid),
-    threads: threadMicros(b.gatewayPid),
+    gw: cpuMicros(relayPid),
+    threads: threadMicros(relayPid),
   };
   const p = Bun.spawn(
     [
@@ -39,8 +32,8 @@ async function drive(url: string, token?: string) {
     rps: number;
   };
   const up = cpuMicros(b.upstreamPid) - before.up;
-  const gw = cpuMicros(b.gatewayPid) - before.gw;
-  const threads = [...threadMicros(b.gatewayPid)]
+  const gw = cpuMicros(relayPid) - before.gw;
+  const threads = [...threadMicros(relayPid)]
     .map(([name, us]) => [name, (us - (before.threads.get(name) ?? 0)) / out.requests] as const)
     .filter(([, us]) => us >= 1)
     .sort((a, b) => b[1] - a[1])
@@ -55,7 +48,7 @@ if (!onlyCustos) {
   console.log(`direct  ${d.rps.toFixed(0)} rps  errors ${d.errors}  upstream ${d.upUs.toFixed(1)} µs/req`);
 }
 if (!onlyCustos) {
-  const r = await drive(`http://127.0.0.1:${bare.port}/v1/invoices/42`);
+  const r = await drive(b.bare, undefined, b.barePid);
   console.log(
     `bare    ${r.rps.toFixed(0)} rps  errors ${r.errors}  upstream ${r.upUs.toFixed(1)} µs/req  relay ${r.gwUs.toFixed(1)} µs/req (all threads: ${r.threads})`,
   );
@@ -64,5 +57,4 @@ const c = await drive(b.custos, b.token);
 console.log(
   `custos  ${c.rps.toFixed(0)} rps  errors ${c.errors}  upstream ${c.upUs.toFixed(1)} µs/req  gateway ${c.gwUs.toFixed(1)} µs/req (all threads: ${c.threads})`,
 );
-bare.stop(true);
 await b.stop();

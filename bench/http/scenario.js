@@ -14,7 +14,7 @@ export const options = {
           rate,
           timeUnit: "1s",
           duration: __ENV.DURATION || "10s",
-          preAllocatedVUs: 64,
+          preAllocatedVUs: Number(__ENV.VUS_POOL || 64),
         },
       }
     : { max: { executor: "constant-vus", vus: Number(__ENV.VUS || 16), duration: __ENV.DURATION || "10s" } },

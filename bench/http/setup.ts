@@ -1,6 +1,7 @@
-// Shared by the HTTP benchmarks: the upstream service in its own process and a gateway in this one with a
-// `type: http` connection `svc` to it (default policy pack, recording on, a human identity so the plain
-// relay path is measured without masking).
+// Shared by the HTTP benchmarks: the upstream service and a bare Bun relay to it (bare-relay.ts) in their own
+// processes, and a gateway in this one with a `type: http` connection `svc` to it (default policy pack,
+// recording on). Two identities: a human (`dba`, the plain relay path) and an agent (`agents`, every JSON
+// answer parsed and masked); `token` is the human's unless BENCH_AGENT=1.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,9 +15,14 @@ import { defaultBundle } from "../../test/support/policy-bundle.ts";
 export interface BenchSetup {
   upstreamPid: number;
   gatewayPid: number;
+  barePid: number;
   direct: string;
+  /** The same resource through the bare relay. */
+  bare: string;
   custos: string;
   token: string;
+  humanToken: string;
+  agentToken: string;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -28,6 +34,17 @@ export async function startBench(connection: Record<string, unknown> = {}): Prom
     stdout: "pipe",
   });
   await up.stdout.getReader().read();
+  const barePort = await freePort();
+  const bare = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "bare-relay.ts"),
+      String(barePort),
+      `http://127.0.0.1:${upPort}`,
+    ],
+    { stdout: "pipe" },
+  );
+  await bare.stdout.getReader().read();
   const issuer = await startOidcIssuer();
   const dataDir = mkdtempSync(join(tmpdir(), "custos-bench-http-"));
   const config = parseConfig(
@@ -36,8 +53,8 @@ export async function startBench(connection: Record<string, unknown> = {}): Prom
       data_dir: dataDir,
       identity: {
         issuers: [{ issuer: issuer.issuer, audience: "custos" }],
-        // BENCH_AGENT=1: the caller is an agent, so every JSON answer goes through the masking path.
-        ...(agent ? { agent_groups: ["agents"] } : {}),
+        // The `agents` group is an agent, so every JSON answer it reads goes through the masking path.
+        agent_groups: ["agents"],
       },
       connections: [
         {
@@ -56,21 +73,29 @@ export async function startBench(connection: Record<string, unknown> = {}): Prom
     logger: createLogger("warn"),
     policyBundle: await defaultBundle(),
   });
-  const token = await issuer.mint(
-    { iss: issuer.issuer, sub: "bench", aud: "custos", groups: [agent ? "agents" : "dba"] },
-    { expiresIn: "1h" },
-  );
+  const mint = (group: string) =>
+    issuer.mint(
+      { iss: issuer.issuer, sub: `bench-${group}`, aud: "custos", groups: [group] },
+      { expiresIn: "2h" },
+    );
+  const humanToken = await mint("dba");
+  const agentToken = await mint("agents");
   return {
     upstreamPid: up.pid,
     gatewayPid: process.pid,
+    barePid: bare.pid,
     direct: `http://127.0.0.1:${upPort}/v1/invoices/42`,
+    bare: `http://127.0.0.1:${barePort}/v1/invoices/42`,
     custos: `http://127.0.0.1:${gw.httpPort}/c/svc/v1/invoices/42`,
-    token,
+    token: agent ? agentToken : humanToken,
+    humanToken,
+    agentToken,
     dataDir,
     async stop() {
       await gw.stop();
       up.kill();
-      await up.exited;
+      bare.kill();
+      await Promise.all([up.exited, bare.exited]);
       await issuer.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -7,13 +7,16 @@ export async function runHttpScenario(
   seconds: number,
   rounds: number,
   log: (s: string) => void,
+  /** bench/run --quick: maximum throughput only (the fixed rate doubles the time; k6 cannot hold it here). */
+  quick = false,
 ): Promise<string> {
   if (!runner) return "skipped — bench/http/run.ts is not present (the HTTP gateway scenario, issue 6).";
   const cmd = runner.endsWith(".ts") ? [process.execPath, runner] : [runner];
-  log(`HTTP scenario: ${[...cmd, seconds, rounds].join(" ")}`);
-  const proc = Bun.spawn([...cmd, String(seconds), String(rounds)], { stdout: "pipe", stderr: "pipe" });
-  // Bounded: k6 runs 2 modes x 2 targets x rounds x seconds, plus set-up; anything far beyond is stuck.
-  const killer = setTimeout(() => proc.kill("SIGKILL"), (4 * rounds * seconds + 300) * 1000);
+  const args = [String(seconds), String(rounds), ...(quick ? ["max"] : [])];
+  log(`HTTP scenario: ${[...cmd, ...args].join(" ")}`);
+  const proc = Bun.spawn([...cmd, ...args], { stdout: "pipe", stderr: "pipe" });
+  // Bounded: k6 runs 2 modes x 4 targets x rounds x seconds, plus set-up; anything far beyond is stuck.
+  const killer = setTimeout(() => proc.kill("SIGKILL"), (8 * rounds * seconds + 300) * 1000);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -22,7 +25,7 @@ export async function runHttpScenario(
   clearTimeout(killer);
   if (code !== 0) {
     const last = err.trim().split("\n").filter(Boolean).slice(-3).join(" ").slice(0, 300);
-    return `**failed** — \`bun bench/http/run.ts ${seconds} ${rounds}\` exited ${code}: ${last}`;
+    return `**failed** — \`bun bench/http/run.ts ${args.join(" ")}\` exited ${code}: ${last}`;
   }
-  return `\`bun bench/http/run.ts ${seconds} ${rounds}\` (k6; its own direct-vs-Custos alternation):\n\n${out.trim()}`;
+  return `\`bun bench/http/run.ts ${args.join(" ")}\` (k6; direct, a bare Bun relay and Custos as a human and as an agent, alternating):\n\n${out.trim()}`;
 }

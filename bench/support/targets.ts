@@ -219,13 +219,18 @@ export interface CustosOptions {
   profileDir?: string;
   /** audit.sync: which statements are held until their record is durable. */
   sync?: "writes" | "all" | "none";
+  /** More entries of `connections:` as YAML lines (the soak's HTTP connection), indented as the list is. */
+  extraConnections?: string[];
 }
 
 /**
  * Custos as its own process (`custos serve`), with the shipped default policy pack, recording on and the
  * embedded SQLite audit store, in front of PostgreSQL through the SCRAM role.
  */
-export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Running & { dataDir: string }> {
+export async function startCustos(
+  pg: PgServer,
+  opts: CustosOptions,
+): Promise<Running & { dataDir: string; httpPort: number }> {
   const dir = mkdtempSync(join(tmpdir(), "custos-bench-gw-"));
   const port = await freePort();
   const httpPort = await freePort();
@@ -247,6 +252,7 @@ export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Ru
       "    allow_groups: [bench]",
       // One bench identity holds every idle session of the memory run and pgbench's clients.
       "    max_sessions_per_identity: 5000",
+      ...(opts.extraConnections ?? []),
       "limits: {max_sessions: 5000}",
       "audit:",
       "  store: sqlite:./data/audit.db",
@@ -299,6 +305,7 @@ export async function startCustos(pg: PgServer, opts: CustosOptions): Promise<Ru
         ? null
         : `custos serve exited (${proc.exitCode ?? proc.signalCode}): ${tail()}`,
     dataDir: dir,
+    httpPort,
     endpoint: {
       name: "custos",
       port,

@@ -12,7 +12,7 @@ import type { MaskingEngine } from "../../masking/engine.ts";
 import { FieldPlans } from "../../masking/field-plans.ts";
 import { jsonMasker } from "../../masking/json-mask.ts";
 import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
-import { type ClientOrigin, recordedHeaders } from "./headers.ts";
+import type { ClientOrigin } from "./headers.ts";
 import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
 import {
   formBody,
@@ -177,14 +177,15 @@ export async function exchange(
     t: started,
     dir: "client",
     kind: "request",
+    // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
     data: {
+      ...(bodyHead ? { body: bodyHead } : {}),
+      ...(method !== req.method ? { client_method: req.method } : {}),
+      ...(upstreamReq.path !== (rest || "/") ? { client_path: rest } : {}),
+      headers: upstreamReq.recordedHeaders,
       method,
       path: upstreamReq.path,
       query: upstreamReq.search,
-      ...(method !== req.method ? { client_method: req.method } : {}),
-      ...(upstreamReq.path !== (rest || "/") ? { client_path: rest } : {}),
-      headers: recordedHeaders(req.headers, upstreamReq.injected),
-      ...(bodyHead ? { body: bodyHead } : {}),
     },
   });
   if (decision.action !== "allow") return refuse(hold, command, decision, started);

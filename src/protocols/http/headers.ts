@@ -46,8 +46,20 @@ const VOLATILE = new Set([
   "if-modified-since",
 ]);
 
+const SECRET_WORD = /(^|-)(token|secret|password|signature)($|-)/;
+/** The word test per field name: requests repeat the same few names, and each is asked 3–4 times. */
+const secretWordCache = new Map<string, boolean>();
+
 export function isSecretHeader(name: string, extra?: string): boolean {
-  return SECRET.has(name) || name === extra || /(^|-)(token|secret|password|signature)($|-)/.test(name);
+  if (SECRET.has(name) || name === extra) return true;
+  let secret = secretWordCache.get(name);
+  if (secret === undefined) {
+    secret = SECRET_WORD.test(name);
+    // Bounded: field names are the client's choice.
+    if (secretWordCache.size >= 1024) secretWordCache.clear();
+    secretWordCache.set(name, secret);
+  }
+  return secret;
 }
 
 /** Names listed in Connection (RFC 9110 §7.6.1), lower-cased. */
@@ -104,6 +116,16 @@ export interface ClientOrigin {
   proto: "http" | "https";
 }
 
+/** A client request's fields, read in one pass: what goes upstream, what the policy sees, what is recorded. */
+export interface RequestHeaders {
+  /** Sent upstream (before the credential is injected): forwardRequestHeaders. */
+  forward: Headers;
+  /** policyHeaders(forward, injected), without a second pass. */
+  policy: Record<string, string>;
+  /** recordedHeaders(incoming, injected): every field the client sent, secret values replaced. */
+  recorded: Record<string, string>;
+}
+
 /**
  * Headers to send upstream: the allow-list above, plus the connection's own list; Host left to fetch
  * (it sets the upstream's); Via (RFC 9110 §7.6.3), X-Forwarded-For, X-Forwarded-Proto and Forwarded
@@ -114,25 +136,46 @@ export function forwardRequestHeaders(
   policy: ForwardPolicy,
   origin: ClientOrigin | null,
 ): Headers {
+  return readRequestHeaders(incoming, policy, origin).forward;
+}
+
+/** forwardRequestHeaders, policyHeaders and recordedHeaders of one request, in one pass over its fields. */
+export function readRequestHeaders(
+  incoming: Headers,
+  policy: ForwardPolicy,
+  origin: ClientOrigin | null,
+  injected?: string,
+): RequestHeaders {
   const named = connectionTokens(incoming);
-  const out = new Headers();
+  const forward = new Headers();
+  const seen: Record<string, string> = {};
+  const recorded: Record<string, string> = {};
   for (const [name, value] of incoming) {
+    const secret = isSecretHeader(name, injected);
+    recorded[name] = secret ? "[redacted]" : value;
     if (HOP_BY_HOP.has(name) || CLIENT_CREDENTIALS.has(name) || named?.has(name)) continue;
     const allowed =
       STANDARD.has(name) ||
       policy.forwardHeaders.includes(name) ||
       (name === "cookie" && policy.forwardCookies);
-    if (allowed) out.append(name, value);
+    if (!allowed) continue;
+    forward.append(name, value);
+    if (!VOLATILE.has(name) && !secret && !GATEWAY_WRITTEN.has(name)) seen[name] = value;
   }
-  out.set("via", "1.1 custos");
+  // The gateway's own fields replace any the connection let through from the client; otherwise they are
+  // new, and appending them skips set()'s search.
+  const put = policy.forwardHeaders.some((h) => GATEWAY_WRITTEN.has(h))
+    ? (n: string, v: string) => forward.set(n, v)
+    : (n: string, v: string) => forward.append(n, v);
+  put("via", "1.1 custos");
   if (origin) {
-    out.set("x-forwarded-for", origin.ip);
-    out.set("x-forwarded-proto", origin.proto);
+    put("x-forwarded-for", origin.ip);
+    put("x-forwarded-proto", origin.proto);
     // RFC 7239 §6: an IPv6 node is quoted and bracketed.
     const node = origin.ip.includes(":") ? `"[${origin.ip}]"` : origin.ip;
-    out.set("forwarded", `for=${node};proto=${origin.proto}`);
+    put("forwarded", `for=${node};proto=${origin.proto}`);
   }
-  return out;
+  return { forward, policy: seen, recorded };
 }
 
 /** Response headers for the client: hop-by-hop removed; content-length dropped when the body changes. */

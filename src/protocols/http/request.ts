@@ -5,12 +5,7 @@
 import type { Command, HttpRequestInfo } from "../../core/command.ts";
 import { CustosError } from "../../core/errors.ts";
 import { canonicalPath } from "./canonical.ts";
-import {
-  type ClientOrigin,
-  forwardRequestHeaders,
-  METHOD_OVERRIDE_HEADERS,
-  policyHeaders,
-} from "./headers.ts";
+import { type ClientOrigin, METHOD_OVERRIDE_HEADERS, readRequestHeaders } from "./headers.ts";
 import { type HttpTarget, injectedHeader } from "./target.ts";
 
 /** The override parameter in a query or form body (Rails, Laravel, Symfony, Express method-override). */
@@ -45,6 +40,10 @@ export interface UpstreamRequest {
   query: Record<string, string[]>;
   /** Forwarded request headers, before the credential is injected. */
   headers: Headers;
+  /** The forwarded headers as the policy sees them (headers.ts policyHeaders), read with `headers`. */
+  policyHeaders: Record<string, string>;
+  /** The client's headers as recorded (headers.ts recordedHeaders), read with `headers`. */
+  recordedHeaders: Record<string, string>;
   injected: string | undefined;
 }
 
@@ -88,7 +87,7 @@ export function prepareRequest(
     if (list) list.push(v);
     else query[k] = [v];
   }
-  const headers = forwardRequestHeaders(req.headers, target.relay, origin);
+  const headers = readRequestHeaders(req.headers, target.relay, origin, injected);
   return {
     ok: true,
     request: {
@@ -96,7 +95,9 @@ export function prepareRequest(
       path: canonical.path,
       search: params.size ? `?${params}` : "",
       query,
-      headers,
+      headers: headers.forward,
+      policyHeaders: headers.policy,
+      recordedHeaders: headers.recorded,
       injected,
     },
   };
@@ -117,7 +118,8 @@ export function commandFor(r: UpstreamRequest): { command: Command; http: HttpRe
     method: r.method,
     path: r.path,
     query: r.query,
-    headers: policyHeaders(r.headers, r.injected),
+    // Read before the credential is injected, as the policy must see the request (headers.ts).
+    headers: r.policyHeaders,
   };
   const command: Command = {
     protocol: "http",

@@ -67,7 +67,8 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
       t: nowMicros(),
       dir: "server",
       kind: "response",
-      data: { status, headers: recorded, body_bytes: bytes, end, ...(body?.length ? { body } : {}) },
+      // Keys in canonical (sorted) order, as the audit encoder writes them.
+      data: { ...(body?.length ? { body } : {}), body_bytes: bytes, end, headers: recorded, status },
     });
   const fail = (e: CustosError) => {
     session.event("upstream.error", { connection: o.name, code: e.code, message: e.message });

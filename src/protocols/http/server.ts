@@ -1,7 +1,7 @@
 // The HTTP gateway mounted on the gateway's HTTP listener: `/c/<name>/<path>` reaches connection <name>.
 // It routes, authenticates through the session pool, and hands each request to exchange.ts (or, for a
 // WebSocket upgrade, to websocket.ts). Every failure becomes a problem+json response (wire-error.ts).
-import type { Server } from "bun";
+import type { Server, SocketAddress } from "bun";
 import { nowMicros } from "../../core/clock.ts";
 import { deny } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
@@ -66,8 +66,10 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     const slash = after.indexOf("/");
     const rawName = slash === -1 ? after : after.slice(0, slash);
     const rest = slash === -1 ? "" : after.slice(slash);
-    const clientAddr = addressOf(server, req);
-    const origin = originOf(server, req, opts.tls ?? false);
+    // One native requestIP() call for both: it costs about a microsecond under load.
+    const ip = server.requestIP(req);
+    const clientAddr = addressOf(ip);
+    const origin: ClientOrigin | null = ip ? { ip: ip.address, proto: opts.tls ? "https" : "http" } : null;
     let name: string;
     try {
       name = decodeURIComponent(rawName);
@@ -233,13 +235,7 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
   };
 }
 
-function originOf(server: Server<WsData>, req: Request, tls: boolean): ClientOrigin | null {
-  const ip = server.requestIP(req);
-  return ip ? { ip: ip.address, proto: tls ? "https" : "http" } : null;
-}
-
-function addressOf(server: Server<WsData>, req: Request): string {
-  const ip = server.requestIP(req);
+function addressOf(ip: SocketAddress | null): string {
   if (!ip) return "unknown";
   return ip.family === "IPv6" ? `[${ip.address}]:${ip.port}` : `${ip.address}:${ip.port}`;
 }
