@@ -103,6 +103,30 @@ ssh_forward_allowed if {
 	group in entry.groups
 }
 
+# Remote forwarding (tcpip-forward, `ssh -R`) is refused unless `lists.ssh.remote_forward_allowed` names
+# the bind address and port the client asked the target to listen on, as the client sent them (OpenSSH
+# sends "localhost" when no bind address is given; port 0 asks the target to choose), for one of the
+# identity's groups: entries {"groups": [...], "host": "localhost", "port": 8080}.
+ssh_remote_forward if {
+	ssh
+	input.command.channel == "tcpip-forward"
+}
+
+ssh_write if ssh_remote_forward
+
+ssh_denials contains {"rule": "custos.ssh_remote_forwarding", "reason": sprintf("remote forwarding from %s:%d is not allowed", [input.command.bind_host, input.command.bind_port])} if {
+	ssh_remote_forward
+	not ssh_remote_forward_allowed
+}
+
+ssh_remote_forward_allowed if {
+	some entry in data.custos.lists.ssh.remote_forward_allowed
+	entry.host == input.command.bind_host
+	entry.port == input.command.bind_port
+	some group in input.identity.groups
+	group in entry.groups
+}
+
 # `/usr/bin/python3` is python3 to the denied list (a path never counts as a read program).
 ssh_program_base := base if {
 	parts := split(input.command.program, "/")

@@ -126,3 +126,40 @@ test_forwarding_refused_for_another_group_port_or_host if {
 	other_host := custos.decision with input as object.union(forward_input(["sre"]), {"command": {"dest_host": "db.internal.evil"}}) with data.custos.lists.ssh.forward_allowed as forward_list
 	other_host.rule == "custos.ssh_forwarding"
 }
+
+remote_forward_input(groups) := object.union(ssh_input("human", {"channel": "tcpip-forward", "bind_host": "localhost", "bind_port": 8080}), {"identity": {"subject": "s", "issuer": "i", "groups": groups, "kind": "human"}})
+
+remote_forward_list := [{"groups": ["sre"], "host": "localhost", "port": 8080}]
+
+test_remote_forwarding_refused_by_default if {
+	d := custos.decision with input as remote_forward_input(["sre"])
+	d.action == "deny"
+	d.rule == "custos.ssh_remote_forwarding"
+}
+
+test_remote_forwarding_allowed_for_a_listed_bind_and_group if {
+	d := custos.decision with input as remote_forward_input(["sre"]) with data.custos.lists.ssh.remote_forward_allowed as remote_forward_list
+	d.action == "allow"
+	d.record == "sync"
+}
+
+test_remote_forwarding_refused_for_another_group_port_or_host if {
+	other_group := custos.decision with input as remote_forward_input(["dev"]) with data.custos.lists.ssh.remote_forward_allowed as remote_forward_list
+	other_group.rule == "custos.ssh_remote_forwarding"
+	other_port := custos.decision with input as object.union(remote_forward_input(["sre"]), {"command": {"bind_port": 0}}) with data.custos.lists.ssh.remote_forward_allowed as remote_forward_list
+	other_port.rule == "custos.ssh_remote_forwarding"
+	any_host := custos.decision with input as object.union(remote_forward_input(["sre"]), {"command": {"bind_host": ""}}) with data.custos.lists.ssh.remote_forward_allowed as remote_forward_list
+	any_host.rule == "custos.ssh_remote_forwarding"
+	wildcard := custos.decision with input as object.union(remote_forward_input(["sre"]), {"command": {"bind_host": "0.0.0.0"}}) with data.custos.lists.ssh.remote_forward_allowed as remote_forward_list
+	wildcard.rule == "custos.ssh_remote_forwarding"
+}
+
+test_local_forward_list_does_not_allow_remote_forwarding if {
+	d := custos.decision with input as remote_forward_input(["sre"]) with data.custos.lists.ssh.forward_allowed as remote_forward_list
+	d.rule == "custos.ssh_remote_forwarding"
+}
+
+test_agents_remote_forwarding_refused_by_default if {
+	d := custos.decision with input as object.union(remote_forward_input([]), {"identity": {"kind": "agent"}})
+	d.action == "deny"
+}

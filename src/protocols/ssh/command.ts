@@ -63,6 +63,20 @@ export function forwardCommand(host: string, port: number): Command {
   };
 }
 
+/**
+ * A tcpip-forward global request (RFC 4254 §7.1, `ssh -R`): the client asks the target to listen on
+ * `host:port` (port 0: any) and send it each connection made there.
+ */
+export function remoteForwardCommand(host: string, port: number): Command {
+  return {
+    protocol: PROTOCOL,
+    text: `tcpip-forward ${host}:${port}`,
+    keyword: "tcpip-forward",
+    details: { channel: "tcpip-forward", bind_host: host, bind_port: port },
+    shape: `tcpip-forward\u0000${host}\u0000${port}`,
+  };
+}
+
 export type SftpOp =
   | "open_read"
   | "open_write"

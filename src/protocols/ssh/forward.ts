@@ -7,6 +7,7 @@
 import type ssh2 from "ssh2";
 import type { ServerChannel } from "ssh2";
 import { nowMicros } from "../../core/clock.ts";
+import type { Command } from "../../core/command.ts";
 import { type Decision, deny } from "../../core/decision.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import { forwardCommand } from "./command.ts";
@@ -22,6 +23,21 @@ export interface ForwardContext {
   refused(request: string, data: Record<string, unknown>): void;
 }
 
+/**
+ * The policy's decision on a forward (either direction), narrowed: a forward cannot wait for an approval
+ * (the client has no stderr to be told on) and its bytes cannot be masked, so review and masked allows
+ * refuse; an audit store that cannot record refuses too.
+ */
+export async function decideForward(session: GatewaySession<SshTarget>, command: Command): Promise<Decision> {
+  const decision: Decision = session.recordable()
+    ? await session.decide(command)
+    : deny("audit store unavailable: commands are refused", "custos.audit_unavailable");
+  if (decision.action === "review") return deny("forwarding cannot wait for an approval", decision.rule);
+  if (decision.action === "allow" && decision.mask.length > 0)
+    return deny("forwarded bytes cannot be masked", "custos.ssh_masked_forward");
+  return decision;
+}
+
 export async function forwardTcp(
   ctx: ForwardContext,
   accept: () => ServerChannel,
@@ -33,12 +49,7 @@ export async function forwardTcp(
   const to = `${info.destIP}:${info.destPort}`;
   ctx.stats.commands++;
   ctx.activity();
-  let decision: Decision = ctx.session.recordable()
-    ? await ctx.session.decide(command)
-    : deny("audit store unavailable: commands are refused", "custos.audit_unavailable");
-  if (decision.action === "review") decision = deny("forwarding cannot wait for an approval", decision.rule);
-  else if (decision.action === "allow" && decision.mask.length > 0)
-    decision = deny("forwarded bytes cannot be masked", "custos.ssh_masked_forward");
+  const decision = await decideForward(ctx.session, command);
   const refuse = (d: Decision, code: string, message: string) => {
     ctx.refused("direct-tcpip", { to, rule: d.rule });
     reject();
@@ -65,7 +76,7 @@ export async function forwardTcp(
   }
   const channel = accept();
   ctx.track(channel);
-  ctx.session.event("ssh.forwarded", { to, rule: decision.rule });
+  ctx.session.event("ssh.forwarded", { direction: "local", to, rule: decision.rule });
   ctx.session.record({
     t: started,
     dir: "client",
@@ -78,6 +89,7 @@ export async function forwardTcp(
     inputKind: "exec.stdin",
     maskers: null,
     activity: ctx.activity,
+    halfClose: true,
   });
   ctx.session.completed(command, decision, {
     tag: "closed",

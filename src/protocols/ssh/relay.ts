@@ -18,6 +18,12 @@ export interface RelayOptions {
   maskers: { stdout: OutputMasker; stderr: OutputMasker } | null;
   /** Called on every byte either way (the idle time-out's clock). */
   activity(): void;
+  /**
+   * A TCP forward's channel: the target's EOF reaches the client as EOF (RFC 4254 §5.3) once what was
+   * read before it is written, so a half-closed connection still gets its answer. Session channels do
+   * not: their end waits for the exit status and any output a masker still holds.
+   */
+  halfClose?: boolean;
 }
 
 export interface RelayResult {
@@ -105,6 +111,12 @@ export function relayChannel(
     };
     up.on("data", (d: Buffer) => fromUpstream("term.out", d));
     up.stderr.on("data", (d: Buffer) => fromUpstream("term.err", d));
+    if (o.halfClose && !o.maskers)
+      up.once("end", () => {
+        void allWritten().then(() => {
+          if (!clientGone) client.eof();
+        });
+      });
     up.on("exit", (code: number | null, signal?: string) => {
       if (typeof code === "number") result.code = code;
       else if (signal) result.signal = signal;

@@ -1,8 +1,9 @@
 // One authenticated SSH client connection: its gateway session, its one upstream connection (dialled on
 // the first decided channel), and its channels. Channel types and requests are on allow-lists: `session`
-// channels with pty-req, window-change, signal, exec, shell and the sftp subsystem, and direct-tcpip
-// where the policy allows its destination (forward.ts); everything else (tcpip-forward, streamlocal,
-// x11-req, auth-agent-req, env, other subsystems and unknown requests) is refused and audited. Each exec,
+// channels with pty-req, window-change, signal, exec, shell and the sftp subsystem, direct-tcpip where the
+// policy allows its destination (forward.ts) and tcpip-forward where it allows the bind address and port
+// (remote-forward.ts); everything else (streamlocal, x11-req, auth-agent-req, env, other subsystems and
+// unknown requests) is refused and audited. Each exec,
 // shell, subsystem and forward is decided before the target sees it.
 import type ssh2 from "ssh2";
 import type { PseudoTtyInfo, ServerChannel, Session } from "ssh2";
@@ -14,9 +15,10 @@ import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { execCommand, shellCommand, subsystemCommand } from "./command.ts";
-import { forwardTcp } from "./forward.ts";
+import { type ForwardContext, forwardTcp } from "./forward.ts";
 import { outputMaskers } from "./mask.ts";
 import { relayChannel } from "./relay.ts";
+import { RemoteForwards } from "./remote-forward.ts";
 import { relaySftp } from "./sftp.ts";
 import type { SshTarget } from "./target.ts";
 import { dialTarget } from "./upstream.ts";
@@ -46,6 +48,7 @@ export class ClientConnection {
   private readonly channels = new Set<ServerChannel>();
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
+  private readonly remoteForwards: RemoteForwards;
 
   constructor(
     private readonly client: ssh2.Connection,
@@ -56,32 +59,37 @@ export class ClientConnection {
     this.timer = setInterval(() => this.checkTimeouts(), 1000);
     this.timer.unref();
     client.on("session", (accept) => this.onSession(accept()));
+    const forwards: ForwardContext = {
+      session: this.session,
+      stats: this.stats,
+      activity: this.activity,
+      upstream: () => (this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs)),
+      track: (channel) => {
+        this.channels.add(channel);
+        channel.on("close", () => this.channels.delete(channel));
+      },
+      refused: (request, data) => this.refused(request, data),
+    };
+    this.remoteForwards = new RemoteForwards(forwards, client);
     client.on("tcpip", (accept, reject, info) => {
-      void forwardTcp(
-        {
-          session: this.session,
-          stats: this.stats,
-          activity: this.activity,
-          upstream: () =>
-            (this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs)),
-          track: (channel) => {
-            this.channels.add(channel);
-            channel.on("close", () => this.channels.delete(channel));
-          },
-          refused: (request, data) => this.refused(request, data),
-        },
-        accept,
-        reject,
-        info,
-      ).catch((err) => this.ctx.logger.error("ssh forward failed", { error: String(err) }));
+      void forwardTcp(forwards, accept, reject, info).catch((err) =>
+        this.ctx.logger.error("ssh forward failed", { error: String(err) }),
+      );
     });
     client.on("openssh.streamlocal", (_accept, reject, info) => {
       this.refused("direct-streamlocal@openssh.com", { socket: info.socketPath });
       reject();
     });
-    client.on("request", (_accept, reject, name) => {
-      this.refused(name, {});
-      reject?.();
+    client.on("request", (accept, reject, name, info) => {
+      if (name === "tcpip-forward")
+        void this.remoteForwards
+          .request(accept, reject, info)
+          .catch((err) => this.ctx.logger.error("ssh remote forward failed", { error: String(err) }));
+      else if (name === "cancel-tcpip-forward") this.remoteForwards.cancel(accept, reject, info);
+      else {
+        this.refused(name, {});
+        reject?.();
+      }
     });
     client.on("close", () => void this.close("client"));
   }
@@ -348,6 +356,7 @@ export class ClientConnection {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.remoteForwards.closeAll();
     const up = this.upstream;
     this.upstream = null;
     up?.then(
