@@ -60,32 +60,35 @@ afterAll(async () => {
   await f?.stop();
 });
 
+/** OpenSSH's options for every client here; `extra` before the destination. */
+function sshArgs(extra: string[]): string[] {
+  return [
+    "sshpass",
+    "-e",
+    "ssh",
+    "-p",
+    String(f.sshPort),
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "PubkeyAuthentication=no",
+    "-o",
+    "LogLevel=ERROR",
+    ...extra,
+    "build-host@127.0.0.1",
+  ];
+}
+
 /** `ssh -N -R spec` through the gateway; ExitOnForwardFailure makes a refused forward end the client. */
 function remoteForward(token: string, spec: string): Subprocess<"ignore", "pipe", "pipe"> {
-  return Bun.spawn(
-    [
-      "sshpass",
-      "-e",
-      "ssh",
-      "-N",
-      "-p",
-      String(f.sshPort),
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "PubkeyAuthentication=no",
-      "-o",
-      "LogLevel=ERROR",
-      "-o",
-      "ExitOnForwardFailure=yes",
-      "-R",
-      spec,
-      "build-host@127.0.0.1",
-    ],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, SSHPASS: token } },
-  );
+  return Bun.spawn(sshArgs(["-N", "-o", "ExitOnForwardFailure=yes", "-R", spec]), {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, SSHPASS: token },
+  });
 }
 
 /**
@@ -188,6 +191,48 @@ describe("remote forwarding allowed by policy", () => {
           (e.data as { text?: unknown }).text === `tcpip-forward localhost:${allowedPort}`,
       );
       expect(st).toBeDefined();
+    });
+  }, 60_000);
+
+  test("cancel-tcpip-forward (ssh -O cancel) stops the listener on the target while the session lives on", async () => {
+    const control = join(mkdtempSync(join(tmpdir(), "custos-rfwd-ctl-")), "ctl");
+    const spec = `${allowedPort}:127.0.0.1:${clientSidePort}`;
+    const env = { ...process.env, SSHPASS: human };
+    const master = Bun.spawn(
+      sshArgs(["-N", "-M", "-S", control, "-o", "ExitOnForwardFailure=yes", "-R", spec]),
+      {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        env,
+      },
+    );
+    try {
+      expect(await listening(allowedPort, 15_000)).toBe(true);
+      expect(await onTarget(allowedPort, "before-cancel")).toBe("client-side:before-cancel");
+      const cancel = Bun.spawn(sshArgs(["-S", control, "-O", "cancel", "-R", spec]), {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        env,
+      });
+      expect(await cancel.exited).toBe(0);
+      const until = Date.now() + 10_000;
+      while (Date.now() < until && (await onTarget(allowedPort, "x")) !== null) await Bun.sleep(100);
+      expect(await onTarget(allowedPort, "after-cancel")).toBeNull();
+      // The session itself is still there.
+      expect(master.exitCode).toBeNull();
+    } finally {
+      master.kill();
+      await master.exited;
+    }
+    await withEvents(f, (events) => {
+      const st = events.filter(
+        (e) =>
+          e.type === "statement" &&
+          (e.data as { text?: unknown }).text === `tcpip-forward localhost:${allowedPort}`,
+      );
+      expect(st.some((e) => JSON.stringify(e.data).includes("cancelled"))).toBe(true);
     });
   }, 60_000);
 
