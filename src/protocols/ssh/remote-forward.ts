@@ -36,6 +36,7 @@ type Reply = ((port?: number) => void) | undefined;
 export class RemoteForwards {
   private readonly listeners = new Map<string, Listener>();
   private readonly watched = new WeakSet<ssh2.Client>();
+  private closed = false;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -76,6 +77,15 @@ export class RemoteForwards {
       return refuse(decision, "upstream.unreachable", `the target could not listen on ${listen}: ${message}`);
     }
     this.watch(up);
+    if (this.closed) {
+      // The session ended while the target was asked: its listener goes at once.
+      try {
+        up.unforwardIn(host, port, () => {});
+      } catch {
+        // The target connection is gone, its listener with it.
+      }
+      return refuse(decision, "session.closed", "the session ended");
+    }
     const l: Listener = {
       command,
       decision,
@@ -118,6 +128,7 @@ export class RemoteForwards {
 
   /** The session ends: every listener is stopped on the target and its statement completed. */
   closeAll(): void {
+    this.closed = true;
     for (const l of [...this.listeners.values()]) this.stop(l, "session ended");
   }
 
