@@ -64,54 +64,53 @@ export class RemoteForwards {
     if (decision.action !== "allow") return refuse(decision, "policy.denied", decision.reason);
     if (this.listeners.has(key(host, requestedPort)))
       return refuse(decision, "ssh.forward_exists", `${listen} is already forwarded`);
-    let up: ssh2.Client;
-    let port: number;
     try {
       if (decision.record === "sync") await this.ctx.session.durable();
-      up = await this.ctx.upstream();
-      port = await new Promise<number>((res, rej) =>
-        up.forwardIn(host, requestedPort, (err, p) => (err ? rej(err) : res(p))),
+      const up = await this.ctx.upstream();
+      this.watch(up);
+      // Registered and answered in forwardIn's callback, before the target's next packet is read: a
+      // connection the target forwards at once finds its listener, and the client hears of the forward
+      // before its first forwarded-tcpip channel.
+      await new Promise<void>((res, rej) =>
+        up.forwardIn(host, requestedPort, (err, port) => {
+          if (err) return rej(err);
+          if (this.closed) {
+            // The session ended while the target was asked: its listener goes at once.
+            withdraw(up, host, port);
+            return rej(new Error("the session ended"));
+          }
+          this.listeners.set(key(host, port), {
+            command,
+            decision,
+            started,
+            host,
+            requestedPort,
+            port,
+            up,
+            connections: 0,
+            bytesIn: 0,
+            bytesOut: 0,
+            done: false,
+          });
+          this.ctx.session.record({
+            t: started,
+            dir: "client",
+            kind: "ssh.command",
+            data: { text: command.text, ...command.details, port },
+          });
+          this.ctx.session.event("ssh.forwarded", {
+            direction: "remote",
+            listen: `${host}:${port}`,
+            rule: decision.rule,
+          });
+          accept?.(port);
+          res();
+        }),
       );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       return refuse(decision, "upstream.unreachable", `the target could not listen on ${listen}: ${message}`);
     }
-    this.watch(up);
-    if (this.closed) {
-      // The session ended while the target was asked: its listener goes at once.
-      try {
-        up.unforwardIn(host, port, () => {});
-      } catch {
-        // The target connection is gone, its listener with it.
-      }
-      return refuse(decision, "session.closed", "the session ended");
-    }
-    const l: Listener = {
-      command,
-      decision,
-      started,
-      host,
-      requestedPort,
-      port,
-      up,
-      connections: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      done: false,
-    };
-    this.listeners.set(key(host, port), l);
-    this.ctx.session.record({
-      t: started,
-      dir: "client",
-      kind: "ssh.command",
-      data: { text: command.text, ...command.details, port },
-    });
-    this.ctx.session.event("ssh.forwarded", {
-      direction: "remote",
-      listen: `${host}:${port}`,
-      rule: decision.rule,
-    });
-    accept?.(port);
   }
 
   /** cancel-tcpip-forward: only a listener this session opened; the target stops listening. */
@@ -143,11 +142,7 @@ export class RemoteForwards {
     if (l.done) return;
     l.done = true;
     this.listeners.delete(key(l.host, l.port));
-    try {
-      l.up.unforwardIn(l.host, l.port, () => {});
-    } catch {
-      // The target's connection is already gone, and its listener with it.
-    }
+    withdraw(l.up, l.host, l.port);
     this.ctx.session.completed(l.command, l.decision, {
       tag: why,
       rows: 0,
@@ -220,6 +215,15 @@ export class RemoteForwards {
     });
     l.bytesIn += r.bytesIn;
     l.bytesOut += r.bytesOut;
+  }
+}
+
+/** Asks the target to stop listening (cancel-tcpip-forward, RFC 4254 §7.1). */
+function withdraw(up: ssh2.Client, host: string, port: number): void {
+  try {
+    up.unforwardIn(host, port, () => {});
+  } catch {
+    // The target's connection is already gone, and its listener with it.
   }
 }
 
