@@ -184,13 +184,12 @@ export function authSwitchPayload(plugin: string, data: Uint8Array): Uint8Array 
   return new Writer().int1(0xfe).nulString(plugin).bytes(data).end();
 }
 
+/** The plugin data as sent: whether a trailing NUL is a terminator is the plugin's to say (upstream-auth.ts). */
 export function parseAuthSwitch(payload: Uint8Array): { plugin: string; data: Uint8Array } {
   const r = new Reader(payload);
   r.int1();
   const plugin = r.nulString();
-  let data = r.rest();
-  if (data[data.length - 1] === 0) data = data.subarray(0, data.length - 1);
-  return { plugin, data };
+  return { plugin, data: r.rest() };
 }
 
 function sha(alg: "sha1" | "sha256", ...parts: Uint8Array[]): Uint8Array {
