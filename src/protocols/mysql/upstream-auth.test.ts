@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { createPrivateKey, createPublicKey, randomBytes, sign } from "node:crypto";
 import { ED25519, ed25519PublicKey, ed25519Sign } from "./auth-ed25519.ts";
-import { CACHING_SHA2, NATIVE, sha2Scramble } from "./handshake.ts";
+import { CACHING_SHA2, NATIVE, parseAuthSwitch, sha2Scramble } from "./handshake.ts";
 import { cachingSha2MoreData, openingPlugin, pluginAnswer } from "./upstream-auth.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -108,5 +108,17 @@ describe("caching_sha2_password (untested against a real MySQL 8 here: none is i
     expect(() => cachingSha2MoreData(pem, false, "pw")).toThrow(/refused/);
     expect(() => cachingSha2MoreData(pem, true, "pw")).toThrow(/refused/);
     expect(() => cachingSha2MoreData(new Uint8Array([1, 4, 0]), true, "pw")).toThrow(/refused/);
+  });
+});
+
+describe("AuthSwitchRequest parsing", () => {
+  test("data is kept as sent; a lone 0xfe is the old switch to mysql_old_password, refused by name", () => {
+    const sw = parseAuthSwitch(new Uint8Array([0xfe, ...bytes("client_ed25519"), 0, 1, 2, 0]));
+    expect([sw.plugin, [...sw.data]]).toEqual([ED25519, [1, 2, 0]]);
+    const old = parseAuthSwitch(new Uint8Array([0xfe]));
+    expect(old.plugin).toBe("mysql_old_password");
+    expect(() => pluginAnswer(old.plugin, "pw", old.data)).toThrow(
+      /mysql_old_password authentication plugin/,
+    );
   });
 });
