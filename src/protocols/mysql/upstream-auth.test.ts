@@ -98,16 +98,18 @@ describe("caching_sha2_password (untested against a real MySQL 8 here: none is i
   });
 
   test("fast auth success waits for the OK; full authentication sends the password only over TLS", () => {
-    expect(cachingSha2MoreData(new Uint8Array([1, 3]), false, "pw")).toBeNull();
-    expect(() => cachingSha2MoreData(new Uint8Array([1, 4]), false, "pw")).toThrow(/only over TLS/);
-    expect([...cachingSha2MoreData(new Uint8Array([1, 4]), true, "pw")!]).toEqual([0x70, 0x77, 0]);
+    expect(cachingSha2MoreData(new Uint8Array([1, 3]), "none", "pw")).toBeNull();
+    expect(() => cachingSha2MoreData(new Uint8Array([1, 4]), "none", "pw")).toThrow(/without TLS/);
+    // TLS to a server whose certificate was not checked (prefer, require): the password is not sent either.
+    expect(() => cachingSha2MoreData(new Uint8Array([1, 4]), "unverified", "pw")).toThrow(/not verified/);
+    expect([...cachingSha2MoreData(new Uint8Array([1, 4]), "verified", "pw")!]).toEqual([0x70, 0x77, 0]);
   });
 
   test("anything else (an unasked-for public key, a longer status) fails closed", () => {
     const pem = bytes("\u0001-----BEGIN PUBLIC KEY-----\n...");
-    expect(() => cachingSha2MoreData(pem, false, "pw")).toThrow(/refused/);
-    expect(() => cachingSha2MoreData(pem, true, "pw")).toThrow(/refused/);
-    expect(() => cachingSha2MoreData(new Uint8Array([1, 4, 0]), true, "pw")).toThrow(/refused/);
+    expect(() => cachingSha2MoreData(pem, "none", "pw")).toThrow(/refused/);
+    expect(() => cachingSha2MoreData(pem, "verified", "pw")).toThrow(/refused/);
+    expect(() => cachingSha2MoreData(new Uint8Array([1, 4, 0]), "verified", "pw")).toThrow(/refused/);
   });
 });
 

@@ -56,18 +56,29 @@ function stripNul(data: Uint8Array): Uint8Array {
 /**
  * caching_sha2_password's AuthMoreData (0x01, then one status byte): 0x03 fast authentication succeeded
  * (an OK follows: `null`, wait), 0x04 full authentication, which the gateway answers only over TLS with
- * the NUL-terminated password (caching_sha2_password.cc, `perform_full_authentication`). Without TLS the
+ * the NUL-terminated password (caching_sha2_password.cc, `perform_full_authentication`), and only to a
+ * server whose certificate it verified. Without TLS the
  * server would want the password RSA-OAEP encrypted under its public key; the gateway does not implement
  * that exchange, so it refuses rather than send the password in clear or trust an unauthenticated key.
  */
-export function cachingSha2MoreData(payload: Uint8Array, tls: boolean, password: string): Uint8Array | null {
+/** What protects the upstream leg: nothing, TLS without verifying the server, or TLS with verify-full. */
+export type UpstreamTls = "none" | "unverified" | "verified";
+
+export function cachingSha2MoreData(
+  payload: Uint8Array,
+  tls: UpstreamTls,
+  password: string,
+): Uint8Array | null {
   const status = payload[1];
   if (payload.length === 2 && status === 0x03) return null;
   if (payload.length === 2 && status === 0x04) {
-    if (!tls)
+    // Over TLS whose server certificate was not verified (prefer, require) anyone in the path could be the
+    // server and read the password: only a verified server gets it.
+    if (tls !== "verified")
       throw authFailed(
         "the server wants caching_sha2_password full authentication (the password itself) over a connection " +
-          "without TLS; the gateway sends it only over TLS: set target.tls to require or verify-full",
+          `${tls === "none" ? "without TLS" : "whose server certificate is not verified"}; the gateway sends it ` +
+          "only to a verified server: set target.tls to verify-full (with ca_file)",
       );
     return utf8(`${password}\0`);
   }

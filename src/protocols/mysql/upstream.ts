@@ -31,7 +31,7 @@ import {
 import { PacketStream } from "./packet-stream.ts";
 import { textRowValues } from "./result-set.ts";
 import type { MysqlTarget } from "./target.ts";
-import { cachingSha2MoreData, openingPlugin, pluginAnswer } from "./upstream-auth.ts";
+import { cachingSha2MoreData, openingPlugin, pluginAnswer, type UpstreamTls } from "./upstream-auth.ts";
 
 export interface UpstreamSession {
   stream: PacketStream;
@@ -101,7 +101,7 @@ export async function connectUpstream(
         "the server lacks a protocol capability the client negotiated",
       );
     let seq = hello.seq + 1;
-    let tls = false;
+    let tls: UpstreamTls = "none";
     const serverTls = (server & Cap.SSL) !== 0;
     if (target.tls !== "disable" && serverTls) {
       conn.write(packet(seq++, sslRequestPayload(caps)));
@@ -114,7 +114,7 @@ export async function connectUpstream(
         },
         false,
       );
-      tls = true;
+      tls = target.tls === "verify-full" ? "verified" : "unverified";
     } else if (target.tls === "require" || target.tls === "verify-full") {
       throw new CustosError(
         "upstream.unreachable",
@@ -163,7 +163,7 @@ export async function connectUpstream(
           capabilities: caps,
           status: ok.status,
           serverVersion: greeting.version,
-          tls,
+          tls: tls !== "none",
           clientTracksState: (clientCapabilities & Cap.SESSION_TRACK) !== 0,
         };
       }
