@@ -70,6 +70,9 @@ export interface StartOptions {
   watchPolicy?: boolean;
   /** One of `count` worker processes (workers/supervisor.ts): its own audit log, cancel keys, control socket. */
   worker?: { id: number; count: number };
+  /** How often approval changes are polled for (default: 2 s beside NOTIFY, 250 ms without); tests that
+   * must prove a change arrived by NOTIFY set it past their own length. */
+  approvalsPollMs?: number;
 }
 
 export function storeUrl(config: Config): string {
@@ -221,6 +224,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
   const approvalRepo = await openApprovalRepository(storeUrl(config));
   const webhook = config.approvals.webhook;
   const approvals = new ApprovalService({
+    ...(opts.approvalsPollMs ? { pollMs: opts.approvalsPollMs } : {}),
     repo: approvalRepo,
     logId,
     connections: [...config.connections, ...config.protocolConnections].map((c) => ({

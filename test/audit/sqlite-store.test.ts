@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Recorder } from "../../src/audit/recorder.ts";
 import { openStore } from "../../src/audit/store.ts";
+import { verifyLog } from "../../src/audit/verify.ts";
 import { CustosError } from "../../src/core/errors.ts";
 import { evidenceConformance } from "./evidence-conformance.ts";
-import { newLogId, testKeys } from "./fixtures.ts";
+import { newLogId, testKeys, writeLog } from "./fixtures.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "custos-audit-"));
@@ -58,6 +59,30 @@ evidenceConformance("sqlite", async () => {
 });
 
 describe("sqlite store specifics", () => {
+  test("a body rewritten through SQL text (body || 'x' makes TEXT) fails verify naming the log, not a crash", async () => {
+    const own = mkdtempSync(join(tmpdir(), "custos-audit-text-"));
+    try {
+      const path = join(own, "text.db");
+      const store = await openStore(`sqlite:${path}`);
+      const logId = newLogId("text");
+      await writeLog(store, logId);
+      const db = new Database(path);
+      db.exec(`UPDATE audit_events SET body = body || 'x' WHERE log_id = '${logId}' AND seq = 5`);
+      expect(
+        db.query(`SELECT typeof(body) AS t FROM audit_events WHERE log_id = '${logId}' AND seq = 5`).get(),
+      ).toEqual({ t: "text" });
+      db.close();
+      const report = await verifyLog(store);
+      const log = report.logs.find((l) => l.logId === logId)!;
+      expect(report.ok).toBe(false);
+      expect(log.ok).toBe(false);
+      expect(log.firstFailure?.seq).toBe(5);
+      await store.close();
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   test("opens the file in WAL mode", async () => {
     const own = mkdtempSync(join(tmpdir(), "custos-audit-wal-"));
     try {

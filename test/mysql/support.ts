@@ -24,7 +24,19 @@ export interface MysqlHarness {
   stop(): Promise<void>;
 }
 
-export async function startMysqlHarness(connection: Record<string, unknown> = {}): Promise<MysqlHarness> {
+/** A further connection to the same server as another of its accounts (its password given in clear). */
+export interface ExtraConnection {
+  name: string;
+  user: string;
+  /** Defaults to the fixture account's password. */
+  password?: string;
+  tls?: string;
+}
+
+export async function startMysqlHarness(
+  connection: Record<string, unknown> = {},
+  extraConnections: ExtraConnection[] = [],
+): Promise<MysqlHarness> {
   const db = await startMariaDb();
   const issuer = await startOidcIssuer();
   const dataDir = mkdtempSync(join(tmpdir(), "custos-mysql-gw-"));
@@ -61,9 +73,26 @@ export async function startMysqlHarness(connection: Record<string, unknown> = {}
           allow_groups: ["agents", "dba"],
           ...connection,
         },
+        ...extraConnections.map((c, i) => ({
+          name: c.name,
+          type: "mysql",
+          target: {
+            host: db.host,
+            port: db.port,
+            database: db.database,
+            user: c.user,
+            password_env: `EXTRA_${i}_DB_PASSWORD`,
+            tls: c.tls ?? "prefer",
+          },
+          allow_groups: ["agents", "dba"],
+        })),
       ],
     };
-    const config = parseConfig(raw, dataDir, { LOANS_DB_PASSWORD: db.password });
+    const env: Record<string, string> = { LOANS_DB_PASSWORD: db.password };
+    extraConnections.forEach((c, i) => {
+      env[`EXTRA_${i}_DB_PASSWORD`] = c.password ?? db.password;
+    });
+    const config = parseConfig(raw, dataDir, env);
     try {
       gw = await startGateway(config, { logger, policyBundle: bundle });
     } catch (err) {

@@ -36,6 +36,8 @@ export interface TestGatewayOptions {
   policyBundle?: string | null;
   dataDir?: string;
   storeUrl?: string;
+  /** StartOptions.approvalsPollMs. */
+  approvalsPollMs?: number;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGateway> {
@@ -71,7 +73,11 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
   const logs: string[] = [];
   const logger: Logger = createLogger("debug", {}, (line) => void logs.push(line));
   const bundle = opts.policyBundle === undefined ? await defaultBundle() : opts.policyBundle;
-  const gw = await startGateway(config, { logger, policyBundle: bundle });
+  const gw = await startGateway(config, {
+    logger,
+    policyBundle: bundle,
+    ...(opts.approvalsPollMs ? { approvalsPollMs: opts.approvalsPollMs } : {}),
+  });
   return {
     gw,
     config,

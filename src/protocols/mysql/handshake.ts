@@ -7,6 +7,8 @@ import { Cap, Reader, text, UTF8MB4_GENERAL_CI, utf8, Writer } from "./codec.ts"
 export const NATIVE = "mysql_native_password";
 export const CACHING_SHA2 = "caching_sha2_password";
 export const CLEAR = "mysql_clear_password";
+/** The pre-4.1 scheme: never spoken (a weak hash); named only to refuse it clearly. */
+export const OLD_PASSWORD = "mysql_old_password";
 
 /** What the gateway's front offers: no compression, no LOAD DATA LOCAL, no IGNORE_SPACE, no MariaDB extras. */
 export const FRONT_CAPABILITIES =
@@ -184,13 +186,18 @@ export function authSwitchPayload(plugin: string, data: Uint8Array): Uint8Array 
   return new Writer().int1(0xfe).nulString(plugin).bytes(data).end();
 }
 
+/**
+ * The plugin data as sent: whether a trailing NUL is a terminator is the plugin's to say (upstream-auth.ts).
+ * A lone 0xfe is the Old Authentication Method Switch Request (protocol_connection_phase_packets_protocol_
+ * old_auth_switch_request): mysql_old_password over the greeting's scramble; MariaDB sends it for an
+ * account of that plugin.
+ */
 export function parseAuthSwitch(payload: Uint8Array): { plugin: string; data: Uint8Array } {
+  if (payload.length === 1) return { plugin: OLD_PASSWORD, data: new Uint8Array(0) };
   const r = new Reader(payload);
   r.int1();
   const plugin = r.nulString();
-  let data = r.rest();
-  if (data[data.length - 1] === 0) data = data.subarray(0, data.length - 1);
-  return { plugin, data };
+  return { plugin, data: r.rest() };
 }
 
 function sha(alg: "sha1" | "sha256", ...parts: Uint8Array[]): Uint8Array {

@@ -1,5 +1,6 @@
 // The gateway as a MySQL client of the real server: dial, TLS per target.tls, log in with the
-// connection's own account (mysql_native_password, or caching_sha2_password on MySQL 8), character set
+// connection's own account (mysql_native_password, caching_sha2_password on MySQL 8, MariaDB's
+// client_ed25519: upstream-auth.ts), character set
 // pinned to utf8mb4, capabilities limited to what the client negotiated with the gateway's front.
 import { CustosError } from "../../core/errors.ts";
 import { upgradeToTls } from "../../net/conn.ts";
@@ -23,16 +24,14 @@ import {
   CACHING_SHA2,
   FORMAT_CAPABILITIES,
   handshakeResponsePayload,
-  NATIVE,
-  nativeScramble,
   parseAuthSwitch,
   parseGreeting,
-  sha2Scramble,
   sslRequestPayload,
 } from "./handshake.ts";
 import { PacketStream } from "./packet-stream.ts";
 import { textRowValues } from "./result-set.ts";
 import type { MysqlTarget } from "./target.ts";
+import { cachingSha2MoreData, openingPlugin, pluginAnswer, type UpstreamTls } from "./upstream-auth.ts";
 
 export interface UpstreamSession {
   stream: PacketStream;
@@ -102,7 +101,7 @@ export async function connectUpstream(
         "the server lacks a protocol capability the client negotiated",
       );
     let seq = hello.seq + 1;
-    let tls = false;
+    let tls: UpstreamTls = "none";
     const serverTls = (server & Cap.SSL) !== 0;
     if (target.tls !== "disable" && serverTls) {
       conn.write(packet(seq++, sslRequestPayload(caps)));
@@ -115,7 +114,7 @@ export async function connectUpstream(
         },
         false,
       );
-      tls = true;
+      tls = target.tls === "verify-full" ? "verified" : "unverified";
     } else if (target.tls === "require" || target.tls === "verify-full") {
       throw new CustosError(
         "upstream.unreachable",
@@ -123,17 +122,15 @@ export async function connectUpstream(
       );
     }
     const password = target.password?.reveal() ?? "";
-    let plugin = greeting.plugin === CACHING_SHA2 ? CACHING_SHA2 : NATIVE;
-    let scramble = greeting.scramble;
-    const answer = () =>
-      plugin === CACHING_SHA2 ? sha2Scramble(password, scramble) : nativeScramble(password, scramble);
+    let plugin = openingPlugin(greeting.plugin);
+    let switches = 0;
     conn.write(
       packet(
         seq++,
         handshakeResponsePayload({
           capabilities: tls ? caps | Cap.SSL : caps,
           user: target.user,
-          auth: answer(),
+          auth: pluginAnswer(plugin, password, greeting.scramble),
           database: target.database,
           plugin,
         }),
@@ -166,35 +163,25 @@ export async function connectUpstream(
           capabilities: caps,
           status: ok.status,
           serverVersion: greeting.version,
-          tls,
+          tls: tls !== "none",
           clientTracksState: (clientCapabilities & Cap.SESSION_TRACK) !== 0,
         };
       }
       if (head === ERR)
         throw authFailed(`server refused the gateway's login: ${parseErr(p.payload).message}`);
       if (head === EOF) {
+        // AuthSwitchRequest: the account's own plugin; one the gateway does not speak fails closed there.
+        if (++switches > 2) throw authFailed("the server keeps switching authentication plugins; refused");
         const sw = parseAuthSwitch(p.payload);
-        if (sw.plugin !== NATIVE && sw.plugin !== CACHING_SHA2)
-          throw authFailed(
-            `server asks for the ${sw.plugin} plugin, which the gateway does not speak upstream`,
-          );
+        const reply = pluginAnswer(sw.plugin, password, sw.data);
         plugin = sw.plugin;
-        scramble = sw.data;
-        conn.write(packet(seq++, answer()));
+        conn.write(packet(seq++, reply));
         continue;
       }
       if (head === 0x01 && plugin === CACHING_SHA2) {
-        // AuthMoreData: 0x03 fast auth succeeded (OK follows), 0x04 full authentication wanted.
-        if (p.payload[1] === 0x03) continue;
-        if (p.payload[1] === 0x04) {
-          if (!tls)
-            throw authFailed(
-              "the server wants the password in full over a connection without TLS; set target.tls",
-            );
-          const pw = new TextEncoder().encode(`${password}\0`);
-          conn.write(packet(seq++, pw));
-          continue;
-        }
+        const reply = cachingSha2MoreData(p.payload, tls, password);
+        if (reply) conn.write(packet(seq++, reply));
+        continue;
       }
       throw authFailed("unexpected packet during upstream authentication");
     }
