@@ -70,8 +70,11 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
       kubernetes: `127.0.0.1:${await freePort()}`,
     },
     data_dir: dataDir,
-    // The console, for the replay check in Chromium (signed in with `custos console link`).
-    console: { roles: { admin: ["custos-admins"], approver: [], auditor: [] } },
+    // The console, for the replay check in Chromium (signed in through the issuer's authorization code flow).
+    console: {
+      roles: { admin: ["custos-admins"], approver: [], auditor: [] },
+      oidc: { issuer: issuer.issuer, client_id: "custos-console" },
+    },
     identity: {
       issuers: [{ issuer: issuer.issuer, audience: "custos", groups_claim: "groups" }],
       agent_groups: ["agents"],
