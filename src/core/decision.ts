@@ -26,6 +26,12 @@ export interface Decision {
    * durable and hold only its commit. Not recorded; absent means the statement waits before it is forwarded.
    */
   transactional?: true;
+  /**
+   * Set by the SQL decider: every function call is on the vetted list of built-ins without effects beyond
+   * their result, and nothing runs unseen SQL (src/sql/transactional.ts). Absent, a read counts as a write
+   * for `record` (its record durable before it is forwarded). Not recorded.
+   */
+  vettedCalls?: true;
   /** SHA-256 of the policy bundle that decided, for the audit event. */
   bundle?: string;
   /**

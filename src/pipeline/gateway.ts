@@ -370,7 +370,7 @@ class LiveSession implements GatewaySession {
       const known = withRecord.get(d);
       if (known && known.setting === this.opts.auditSync) return known.decision;
     }
-    const record = recordMode(this.opts.auditSync, d.record, command, d.statements);
+    const record = recordMode(this.opts.auditSync, d.record, command, d.statements, d.vettedCalls);
     const decided = record === d.record ? d : { ...d, record };
     if (classified) withRecord.set(d, { setting: this.opts.auditSync, decision: decided });
     return decided;

@@ -12,7 +12,7 @@ describe("recordMode", () => {
 
   test("classified statements are judged by kind: pgbench's `SELECT …;` is a read", () => {
     const select = [{ kind: "select" }];
-    expect(recordMode("writes", "buffered", cmd("SELECT abalance FROM a WHERE aid = 1;"), select)).toBe(
+    expect(recordMode("writes", "buffered", cmd("SELECT abalance FROM a WHERE aid = 1;"), select, true)).toBe(
       "buffered",
     );
     expect(
@@ -21,6 +21,15 @@ describe("recordMode", () => {
     expect(
       recordMode("writes", "buffered", cmd("select 1; delete from t"), [...select, { kind: "delete" }]),
     ).toBe("sync");
+  });
+
+  test("a read calling a function off the vetted list (or not proven to) is held like a write", () => {
+    const select = [{ kind: "select" }];
+    expect(recordMode("writes", "buffered", cmd("SELECT nextval('s')"), select, false)).toBe("sync");
+    expect(recordMode("writes", "buffered", cmd("SELECT pg_advisory_lock(1)"), select)).toBe("sync");
+    expect(recordMode("writes", "buffered", cmd("SELECT lower('x')"), select, true)).toBe("buffered");
+    expect(recordMode("writes", "buffered", cmd("SET a = 1"), [{ kind: "set" }], true)).toBe("buffered");
+    expect(recordMode("none", "buffered", cmd("SELECT nextval('s')"), select, false)).toBe("buffered");
   });
 
   test("without a classification the first keyword decides, and a `;` may hide a write", () => {

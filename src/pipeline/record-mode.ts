@@ -1,7 +1,9 @@
 // Which commands are held until their record is durable. The policy's `record` decides; the `audit.sync`
 // setting can only add to it: `all` holds everything, `writes` holds every statement that is not known
-// to be read-only. Read-only is judged by the parsed statements' kinds when the decision has them, else by
-// the first keyword, so anything unfamiliar counts as a write (the safe side).
+// to be read-only. Read-only is judged by the parsed statements' kinds and function calls when the decision
+// has them (a SELECT calling nextval, pg_advisory_lock, dblink_exec or a user function changes something
+// before it returns: its record must be durable first, ENFORCEMENT.md §8), else by the first keyword, so
+// anything unfamiliar counts as a write (the safe side).
 import type { Command } from "../core/command.ts";
 import type { RecordMode } from "../core/decision.ts";
 
@@ -66,7 +68,10 @@ export function firstKeyword(text: string): string {
   return text.slice(i, j).toLowerCase();
 }
 
-/** Statement kinds (src/sql/kinds.ts) that change nothing; a SELECT with a writing CTE is the policy's call. */
+/**
+ * Statement kinds (src/sql/kinds.ts) that change nothing when they call only vetted functions
+ * (`vettedCalls`, src/sql/transactional.ts); a SELECT with a writing CTE is the policy's call.
+ */
 const READ_KINDS = new Set(["select", "set", "transaction"]);
 
 export function recordMode(
@@ -74,13 +79,14 @@ export function recordMode(
   policy: RecordMode,
   command: Command,
   statements?: readonly { kind: string }[],
+  vettedCalls = false,
 ): RecordMode {
   if (policy === "sync" || setting === "all") return "sync";
   if (setting === "none") return "buffered";
   // Classified by the parser: judge by statement kind, not by the first-keyword stand-in below (which
-  // counts any `;`, as in pgbench's `SELECT …;`, as a possible write).
+  // counts any `;`, as in pgbench's `SELECT …;`, as a possible write). A call off the vetted list may write.
   if (statements && statements.length > 0) {
-    return statements.every((s) => READ_KINDS.has(s.kind)) ? "buffered" : "sync";
+    return vettedCalls && statements.every((s) => READ_KINDS.has(s.kind)) ? "buffered" : "sync";
   }
   // HTTP: the safe methods of RFC 9110 §9.2.1 are the reads; every other method may write.
   if (command.http) return SAFE_METHODS.has(command.http.method) ? "buffered" : "sync";

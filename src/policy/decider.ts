@@ -7,7 +7,7 @@ import type { Command } from "../core/command.ts";
 import { type Decision, deny } from "../core/decision.ts";
 import type { Logger } from "../core/log.ts";
 import { Lru } from "../sql/lru.ts";
-import { commitsWithTransaction } from "../sql/transactional.ts";
+import { callsOnlyVettedFunctions, commitsWithTransaction } from "../sql/transactional.ts";
 import type { SqlClassification } from "../sql/types.ts";
 import type { PolicyEngine } from "./engine.ts";
 import { buildPolicyInput, type DecisionContext, type TableLabels } from "./input.ts";
@@ -223,6 +223,7 @@ export function createDecider(options: DeciderOptions): Decider {
       mask: Object.freeze(decided.mask) as Decision["mask"],
       ...(statements ? { statements } : {}),
       ...(commitsWithTransaction(classification?.statements) ? { transactional: true as const } : {}),
+      ...(callsOnlyVettedFunctions(classification?.statements) ? { vettedCalls: true as const } : {}),
       ...(bundle ? { bundle } : {}),
       ...(inputDigest ? { inputDigest } : {}),
     });

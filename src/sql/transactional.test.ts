@@ -2,7 +2,7 @@
 // classified by the real parser. Look-alikes sit beside each refusal: the same statement without the call.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createSqlClassifier, type SqlClassifier } from "./classifier.ts";
-import { commitsWithTransaction } from "./transactional.ts";
+import { callsOnlyVettedFunctions, commitsWithTransaction } from "./transactional.ts";
 
 let classifier: SqlClassifier;
 beforeAll(async () => {
@@ -53,4 +53,36 @@ describe("commitsWithTransaction", () => {
   ];
   for (const text of yes) test(`proven: ${text}`, () => expect(proven(text)).toBe(true));
   for (const text of no) test(`not proven: ${text}`, () => expect(proven(text)).toBe(false));
+});
+
+describe("callsOnlyVettedFunctions", () => {
+  const vetted = (text: string) => callsOnlyVettedFunctions(classifier.classify(text).statements);
+  const yes = [
+    "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+    "SELECT lower('x')",
+    "SELECT count(*) FROM t",
+    "SELECT now()",
+    "SELECT 1; SELECT 2",
+    "SET application_name = 'x'",
+    "BEGIN",
+    "CREATE TABLE t2 (id int)",
+  ];
+  const no = [
+    "SELECT nextval('s')",
+    "SELECT setval('s', 5)",
+    "SELECT pg_advisory_lock(1)",
+    "SELECT pg_catalog.pg_advisory_xact_lock(1)",
+    "SELECT dblink_exec('host=x', 'insert into r values (1)')",
+    "SELECT my_insert_row()",
+    "SELECT public.lower('x')",
+    "SELECT lower('x'); SELECT nextval('s')",
+    "SELECT * FROM t WHERE id = (SELECT nextval('s'))",
+    "SELECT query_to_xml('select 1', true, true, '')",
+    "SELECT pg_notify('c', 'x')",
+    "SELECT set_config('a.b', 'c', false)",
+    "COPY t TO '/tmp/x'",
+    "",
+  ];
+  for (const text of yes) test(`vetted: ${text}`, () => expect(vetted(text)).toBe(true));
+  for (const text of no) test(`not vetted: ${JSON.stringify(text)}`, () => expect(vetted(text)).toBe(false));
 });

@@ -54,6 +54,18 @@ function safeFunction(name: string): boolean {
   );
 }
 
+/**
+ * Every function call is on the vetted list and nothing runs SQL or files the parse tree does not show: the
+ * statements' effects are their results and their transaction's own writes. A read that is not so (SELECT
+ * nextval, pg_advisory_lock, dblink_exec, a user function) is a write for the audit record's durability.
+ */
+export function callsOnlyVettedFunctions(statements: readonly SqlStatement[] | undefined): boolean {
+  if (!statements || statements.length === 0) return false;
+  return statements.every(
+    (s) => !s.is_dynamic && !s.copy_program && !s.copy_file && s.functions.every(safeFunction),
+  );
+}
+
 /** One statement whose every effect takes hold only when its transaction commits (see above). */
 export function commitsWithTransaction(statements: readonly SqlStatement[] | undefined): boolean {
   if (statements?.length !== 1) return false;

@@ -13,6 +13,7 @@ function tracked(opts: {
   keyword?: string;
   kinds?: string[];
   transactional?: boolean;
+  vettedCalls?: boolean;
   runsObject?: boolean;
 }): Tracked {
   const decision: Decision = {
@@ -23,6 +24,7 @@ function tracked(opts: {
     mask: [],
     ...(opts.kinds ? { statements: opts.kinds.map((kind) => ({ kind, fingerprint: kind })) } : {}),
     ...(opts.transactional ? { transactional: true as const } : {}),
+    ...((opts.vettedCalls ?? opts.transactional) ? { vettedCalls: true as const } : {}),
   };
   const t: Tracked = {
     command: { protocol: "postgres", text: "", keyword: opts.keyword },
@@ -86,6 +88,27 @@ describe("durableWait", () => {
       "wait",
     ],
     ["sync write inside a transaction defers", tracked({ record: "sync", ...update }), IN_TX, false, "defer"],
+    [
+      "sync DDL without calls inside a transaction defers",
+      tracked({ record: "sync", keyword: "create", kinds: ["create"], vettedCalls: true }),
+      IN_TX,
+      false,
+      "defer",
+    ],
+    [
+      "sync SELECT nextval / pg_advisory_lock inside a transaction waits (not undone by a rollback)",
+      tracked({ record: "sync", keyword: "select", kinds: ["select"] }),
+      IN_TX,
+      false,
+      "wait",
+    ],
+    [
+      "sync INSERT calling a function off the list inside a transaction waits",
+      tracked({ record: "sync", ...insertCalling }),
+      IN_TX,
+      false,
+      "wait",
+    ],
     [
       "sync write in a failed transaction defers",
       tracked({ record: "sync", ...update }),

@@ -41,8 +41,16 @@ export function durableWait(
   // Inside a transaction block a write takes effect only when the transaction commits, so its record has
   // to be durable before the COMMIT is forwarded rather than before the write: one wait per transaction
   // instead of two per write. Only for a single classified statement, with the server's transaction
-  // status known to be current (nothing that could change it is in flight).
-  if (sync && inTransactionNow(tx) && d.statements?.length === 1 && !endsTransaction(tracked)) return "defer";
+  // status known to be current (nothing that could change it is in flight), and no call off the vetted
+  // list: nextval, pg_advisory_lock or dblink_exec take effect at once, whatever becomes of the block.
+  if (
+    sync &&
+    inTransactionNow(tx) &&
+    d.statements?.length === 1 &&
+    d.vettedCalls === true &&
+    !endsTransaction(tracked)
+  )
+    return "defer";
   if (sync && transactional(tracked)) {
     // protocol-flow "Extended Query": an Execute's effects commit at the Sync that closes the implicit
     // transaction (or at the COMMIT of a block), whatever the status when it was sent.
