@@ -125,7 +125,13 @@ export class ResponseTracker<C> {
     const p = this.queue[this.head++];
     if (p && (p.refusal || p.internal || p.mask || p.hideReady)) this.special--;
     if (p && changesStatus(p.kind)) this.statusChangesInFlight--;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    // A completed request is not kept: a drained queue starts over (the common case, one statement at a
+    // time), so a long-lived session does not hold its last ~1,000 statements (commands, decisions, results)
+    // until the compaction below, which only a pipeline that never drains still needs.
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
