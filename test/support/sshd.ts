@@ -80,15 +80,16 @@ export async function startSshd(opts: { password?: string } = {}): Promise<Sshd>
   const sshd = ["/usr/sbin/sshd", "-f", config, "-E", join(dir, "sshd.log")];
   const r = opts.password ? await inPrivateShadow(dir, opts.password, sshd) : await run(sshd);
   if (r.code !== 0) throw new Error(`sshd: ${r.stderr}`);
-  for (let i = 0; i < 100; i++) {
+  // The file can exist before sshd has written its pid: wait for a number. A pid of 0 would make stop()'s
+  // kill(0) signal this whole process group (the test runner with it).
+  let pid = 0;
+  for (let i = 0; i < 250 && !(pid > 0); i++) {
     try {
-      readFileSync(pidFile, "utf8");
-      break;
-    } catch {
-      await Bun.sleep(20);
-    }
+      pid = Number(readFileSync(pidFile, "utf8").trim());
+    } catch {}
+    if (!(pid > 0)) await Bun.sleep(20);
   }
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!(pid > 0)) throw new Error(`sshd wrote no pid to ${pidFile}`);
   const line = (f: string) => readFileSync(`${f}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
   // os.userInfo() names uid 0 "unknown" under Bun: ask id(1).
   const user = (await run(["id", "-un"])).stdout.trim();
@@ -120,7 +121,7 @@ export async function startSshd(opts: { password?: string } = {}): Promise<Sshd>
       ]),
     async stop() {
       try {
-        process.kill(pid, "SIGTERM");
+        if (pid > 0) process.kill(pid, "SIGTERM");
       } catch {}
       rmSync(dir, { recursive: true, force: true });
     },
