@@ -128,7 +128,7 @@ export async function connectUpstream(
       packet(
         seq++,
         handshakeResponsePayload({
-          capabilities: tls ? caps | Cap.SSL : caps,
+          capabilities: tls !== "none" ? caps | Cap.SSL : caps,
           user: target.user,
           auth: pluginAnswer(plugin, password, greeting.scramble),
           database: target.database,
