@@ -127,6 +127,55 @@ ssh_remote_forward_allowed if {
 	group in entry.groups
 }
 
+# Agent forwarding (auth-agent-req@openssh.com, `ssh -A`) and X11 forwarding (x11-req, `ssh -X`/`-Y`)
+# are refused unless `lists.ssh.agent_forward_allowed` / `lists.ssh.x11_allowed` name one of the
+# identity's groups: entries {"groups": [...]}. Masked identities (agents, and anyone a mask rule
+# applies to) never get either, whatever the lists say: the target's agent requests and X11 traffic are
+# relayed unmasked.
+ssh_agent_forward if {
+	ssh
+	input.command.channel == "session"
+	input.command.request == "auth-agent-req"
+}
+
+ssh_x11 if {
+	ssh
+	input.command.channel == "session"
+	input.command.request == "x11-req"
+}
+
+ssh_write if ssh_agent_forward
+
+ssh_write if ssh_x11
+
+ssh_denials contains {"rule": "custos.ssh_agent_forwarding", "reason": "agent forwarding is not allowed for this identity"} if {
+	ssh_agent_forward
+	not ssh_agent_forward_allowed
+}
+
+ssh_denials contains {"rule": "custos.ssh_x11", "reason": "X11 forwarding is not allowed for this identity"} if {
+	ssh_x11
+	not ssh_x11_allowed
+}
+
+ssh_agent_forward_allowed if {
+	not ssh_masked_identity
+	some entry in data.custos.lists.ssh.agent_forward_allowed
+	some group in input.identity.groups
+	group in entry.groups
+}
+
+ssh_x11_allowed if {
+	not ssh_masked_identity
+	some entry in data.custos.lists.ssh.x11_allowed
+	some group in input.identity.groups
+	group in entry.groups
+}
+
+ssh_masked_identity if agent
+
+ssh_masked_identity if count(mask) > 0
+
 # `/usr/bin/python3` is python3 to the denied list (a path never counts as a read program).
 ssh_program_base := base if {
 	parts := split(input.command.program, "/")

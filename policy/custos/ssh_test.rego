@@ -163,3 +163,68 @@ test_agents_remote_forwarding_refused_by_default if {
 	d := custos.decision with input as object.union(remote_forward_input([]), {"identity": {"kind": "agent"}})
 	d.action == "deny"
 }
+
+session_request_input(kind, groups, request) := object.union(ssh_input(kind, object.union({"channel": "session", "request": request}, session_request_fields[request])), {"identity": {"subject": "s", "issuer": "i", "groups": groups, "kind": kind}})
+
+session_request_fields := {
+	"auth-agent-req": {},
+	"x11-req": {"x11_single": false, "x11_auth_protocol": "MIT-MAGIC-COOKIE-1", "x11_screen": 0},
+}
+
+groups_list := [{"groups": ["sre"]}]
+
+test_agent_forwarding_refused_by_default if {
+	d := custos.decision with input as session_request_input("human", ["sre"], "auth-agent-req")
+	d.action == "deny"
+	d.rule == "custos.ssh_agent_forwarding"
+}
+
+test_x11_refused_by_default if {
+	d := custos.decision with input as session_request_input("human", ["sre"], "x11-req")
+	d.action == "deny"
+	d.rule == "custos.ssh_x11"
+}
+
+test_agent_forwarding_allowed_for_a_listed_group if {
+	d := custos.decision with input as session_request_input("human", ["dev", "sre"], "auth-agent-req") with data.custos.lists.ssh.agent_forward_allowed as groups_list
+	d.action == "allow"
+	d.record == "sync"
+	count(d.mask) == 0
+}
+
+test_x11_allowed_for_a_listed_group if {
+	d := custos.decision with input as session_request_input("human", ["sre"], "x11-req") with data.custos.lists.ssh.x11_allowed as groups_list
+	d.action == "allow"
+	d.record == "sync"
+}
+
+test_agent_forwarding_and_x11_refused_for_another_group if {
+	agent_fwd := custos.decision with input as session_request_input("human", ["dev"], "auth-agent-req") with data.custos.lists.ssh.agent_forward_allowed as groups_list
+	agent_fwd.rule == "custos.ssh_agent_forwarding"
+	x11 := custos.decision with input as session_request_input("human", ["dev"], "x11-req") with data.custos.lists.ssh.x11_allowed as groups_list
+	x11.rule == "custos.ssh_x11"
+	no_groups := custos.decision with input as session_request_input("human", [], "x11-req") with data.custos.lists.ssh.x11_allowed as groups_list
+	no_groups.rule == "custos.ssh_x11"
+}
+
+test_each_list_allows_only_its_own_request if {
+	x11_by_agent_list := custos.decision with input as session_request_input("human", ["sre"], "x11-req") with data.custos.lists.ssh.agent_forward_allowed as groups_list
+	x11_by_agent_list.rule == "custos.ssh_x11"
+	agent_by_x11_list := custos.decision with input as session_request_input("human", ["sre"], "auth-agent-req") with data.custos.lists.ssh.x11_allowed as groups_list
+	agent_by_x11_list.rule == "custos.ssh_agent_forwarding"
+	agent_by_forward_list := custos.decision with input as session_request_input("human", ["sre"], "auth-agent-req") with data.custos.lists.ssh.forward_allowed as [{"groups": ["sre"], "host": "h", "port": 1}]
+	agent_by_forward_list.rule == "custos.ssh_agent_forwarding"
+}
+
+test_masked_identities_never_get_agent_forwarding_or_x11 if {
+	agents_listed := [{"groups": ["agents"]}]
+	agent_fwd := custos.decision with input as session_request_input("agent", ["agents"], "auth-agent-req") with data.custos.lists.ssh.agent_forward_allowed as agents_listed
+	agent_fwd.action == "deny"
+	agent_fwd.rule == "custos.ssh_agent_forwarding"
+	x11 := custos.decision with input as session_request_input("agent", ["agents"], "x11-req") with data.custos.lists.ssh.x11_allowed as agents_listed
+	x11.action == "deny"
+	x11.rule == "custos.ssh_x11"
+	local_mask := custos.decision with input as session_request_input("human", ["sre"], "x11-req") with data.custos.lists.ssh.x11_allowed as groups_list with data.custos.local.mask as [{"column": "ssn", "method": "redact"}]
+	local_mask.action == "deny"
+	local_mask.rule == "custos.ssh_x11"
+}

@@ -32,7 +32,7 @@ export async function startSshFixture(
     target?: Record<string, unknown> | ((sshd: Sshd) => Record<string, unknown>);
     config?: Record<string, unknown>;
     /** The sshd's own options (a password it also accepts). */
-    sshd?: { password?: string };
+    sshd?: { password?: string; x11?: boolean };
     /** A compiled policy bundle instead of the default pack. */
     policyBundle?: string;
     /** The environment the config is loaded with (for `*_env` secrets). */

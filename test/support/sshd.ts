@@ -40,8 +40,9 @@ async function run(cmd: string[], input?: string): Promise<{ stdout: string; std
  * With `password`, sshd also takes that password for the test user: it runs in a private mount namespace
  * (unshare -m) where a copy of /etc/shadow holding the password's hash is bound over the real one, so
  * nothing outside that sshd sees it. Needs root (CAP_SYS_ADMIN); `passwordLoginPossible()` says whether.
+ * With `x11`, sshd forwards X11 (xauth must be installed).
  */
-export async function startSshd(opts: { password?: string } = {}): Promise<Sshd> {
+export async function startSshd(opts: { password?: string; x11?: boolean } = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "custos-sshd-"));
   mkdirSync("/run/sshd", { recursive: true });
   const hostKeyFile = join(dir, "host_ed25519");
@@ -69,7 +70,10 @@ export async function startSshd(opts: { password?: string } = {}): Promise<Sshd>
       "KbdInteractiveAuthentication no",
       `PermitRootLogin ${opts.password ? "yes" : "prohibit-password"}`,
       "AllowTcpForwarding yes",
-      "X11Forwarding no",
+      // X11 only where a suite asks for it: sshd then listens on localhost:6010+ and runs xauth.
+      `X11Forwarding ${opts.x11 ? "yes" : "no"}`,
+      "X11UseLocalhost yes",
+      "AllowAgentForwarding yes",
       "PrintMotd no",
       "PrintLastLog no",
       "AcceptEnv LANG",

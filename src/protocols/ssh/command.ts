@@ -77,6 +77,42 @@ export function remoteForwardCommand(host: string, port: number): Command {
   };
 }
 
+/**
+ * Agent forwarding (`ssh -A`): an `auth-agent-req@openssh.com` request on a session channel
+ * (OpenSSH PROTOCOL.agent), after which the target may open `auth-agent@openssh.com` channels back to
+ * the client's agent. It carries no arguments, so one shape serves every session.
+ */
+export function agentForwardCommand(): Command {
+  return {
+    protocol: PROTOCOL,
+    text: "auth-agent-req@openssh.com",
+    keyword: "auth-agent-req",
+    details: { channel: "session", request: "auth-agent-req" },
+    shape: "session\u0000auth-agent-req",
+  };
+}
+
+/**
+ * X11 forwarding (`ssh -X`/`-Y`): an `x11-req` on a session channel (RFC 4254 §6.3.1). The cookie is an
+ * authentication secret for the display: it is forwarded but never part of the command, its shape or
+ * its record.
+ */
+export function x11Command(single: boolean, authProtocol: string, screen: number): Command {
+  return {
+    protocol: PROTOCOL,
+    text: `x11-req ${authProtocol} screen ${screen}${single ? " single" : ""}`,
+    keyword: "x11-req",
+    details: {
+      channel: "session",
+      request: "x11-req",
+      x11_single: single,
+      x11_auth_protocol: authProtocol,
+      x11_screen: screen,
+    },
+    shape: `session\u0000x11-req\u0000${single ? 1 : 0}\u0000${authProtocol}\u0000${screen}`,
+  };
+}
+
 export type SftpOp =
   | "open_read"
   | "open_write"

@@ -2,8 +2,9 @@
 // the first decided channel), and its channels. Channel types and requests are on allow-lists: `session`
 // channels with pty-req, window-change, signal, exec, shell and the sftp subsystem, direct-tcpip where the
 // policy allows its destination (forward.ts) and tcpip-forward where it allows the bind address and port
-// (remote-forward.ts); everything else (streamlocal, x11-req, auth-agent-req, env, other subsystems and
-// unknown requests) is refused and audited. Each exec,
+// (remote-forward.ts), x11-req and auth-agent-req where it allows them for the identity (x11-forward.ts,
+// agent-forward.ts); everything else (streamlocal, env, other subsystems and unknown requests) is
+// refused and audited. Each exec,
 // shell, subsystem and forward is decided before the target sees it.
 import type ssh2 from "ssh2";
 import type { PseudoTtyInfo, ServerChannel, Session } from "ssh2";
@@ -14,6 +15,7 @@ import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import type { GatewaySession, SessionStats } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
+import { AgentForwarding } from "./agent-forward.ts";
 import { execCommand, shellCommand, subsystemCommand } from "./command.ts";
 import { type ForwardContext, forwardTcp } from "./forward.ts";
 import { outputMaskers } from "./mask.ts";
@@ -23,6 +25,7 @@ import { relaySftp } from "./sftp.ts";
 import type { SshTarget } from "./target.ts";
 import { dialTarget } from "./upstream.ts";
 import { refusalText } from "./wire-error.ts";
+import { X11Forwarding, type X11Request } from "./x11-forward.ts";
 
 /** pty-req as ssh2 reports it (its types omit the TERM value, RFC 4254 §6.2). */
 type Pty = PseudoTtyInfo & { term?: string };
@@ -49,6 +52,8 @@ export class ClientConnection {
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
   private readonly remoteForwards: RemoteForwards;
+  private readonly agentForwarding: AgentForwarding;
+  private readonly x11Forwarding: X11Forwarding;
 
   constructor(
     private readonly client: ssh2.Connection,
@@ -63,7 +68,7 @@ export class ClientConnection {
       session: this.session,
       stats: this.stats,
       activity: this.activity,
-      upstream: () => (this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs)),
+      upstream: () => this.dial(),
       track: (channel) => {
         this.channels.add(channel);
         channel.on("close", () => this.channels.delete(channel));
@@ -71,6 +76,8 @@ export class ClientConnection {
       refused: (request, data) => this.refused(request, data),
     };
     this.remoteForwards = new RemoteForwards(forwards, client);
+    this.agentForwarding = new AgentForwarding(forwards, client);
+    this.x11Forwarding = new X11Forwarding(forwards, client);
     client.on("tcpip", (accept, reject, info) => {
       void forwardTcp(forwards, accept, reject, info).catch((err) =>
         this.ctx.logger.error("ssh forward failed", { error: String(err) }),
@@ -94,6 +101,15 @@ export class ClientConnection {
     client.on("close", () => void this.close("client"));
   }
 
+  /** The one target connection, dialled on first use, with the forwarding relays on it. */
+  private dial(): Promise<ssh2.Client> {
+    this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs, {
+      agent: this.agentForwarding.agent,
+      onX11: this.x11Forwarding.fromTarget,
+    });
+    return this.upstream;
+  }
+
   activity = (): void => {
     this.lastActivity = Date.now();
   };
@@ -106,6 +122,14 @@ export class ClientConnection {
   private onSession(s: Session): void {
     let pty: Pty | null = null;
     let live: ssh2.ClientChannel | null = null;
+    // Decided as they arrive (the client does not wait for their replies before exec or shell); the
+    // command's start waits for them and asks the target for what was allowed.
+    let agentAsked: Promise<boolean> | null = null;
+    let x11Asked: Promise<X11Request | null> | null = null;
+    const forwarding = async (): Promise<{ agentForward?: true; x11?: X11Request }> => {
+      const [agent, x11] = await Promise.all([agentAsked ?? false, x11Asked ?? null]);
+      return { ...(agent ? { agentForward: true as const } : {}), ...(x11 ? { x11 } : {}) };
+    };
     s.on("pty", (accept, _reject, info) => {
       pty = info;
       accept?.();
@@ -137,21 +161,30 @@ export class ClientConnection {
       this.refused("env", { name: info.key });
       reject?.();
     });
-    s.on("x11", (_accept, reject) => {
-      this.refused("x11-req", {});
-      reject?.();
+    s.on("x11", (accept, reject, info) => {
+      x11Asked = this.x11Forwarding.request(accept, reject, info).catch((err) => {
+        this.ctx.logger.error("ssh x11 request failed", { error: String(err) });
+        reject?.();
+        return null;
+      });
     });
-    s.on("auth-agent", (_accept, reject) => {
-      this.refused("auth-agent-req@openssh.com", {});
-      reject?.();
+    s.on("auth-agent", (accept, reject) => {
+      agentAsked = this.agentForwarding.request(accept, reject).catch((err) => {
+        this.ctx.logger.error("ssh agent forwarding request failed", { error: String(err) });
+        reject?.();
+        return false;
+      });
     });
     s.on("exec", (accept, _reject, info) => {
       const channel = accept();
       const command = execCommand(info.command, pty !== null);
       void this.run(channel, command, async (up, decision) => {
         const maskers = this.maskersFor(decision);
+        const extra = await forwarding();
         const stream = await new Promise<ssh2.ClientChannel>((res, rej) =>
-          up.exec(info.command, pty ? { pty: ptyOptions(pty) } : {}, (err, st) => (err ? rej(err) : res(st))),
+          up.exec(info.command, { ...(pty ? { pty: ptyOptions(pty) } : {}), ...extra }, (err, st) =>
+            err ? rej(err) : res(st),
+          ),
         );
         live = stream;
         return relayChannel(channel, stream, this.relayOptions("exec.stdin", maskers));
@@ -166,8 +199,9 @@ export class ClientConnection {
           kind: "term.start",
           data: { cols: pty?.cols ?? 80, rows: pty?.rows ?? 24, term: pty?.term ?? "" },
         });
+        const extra = await forwarding();
         const stream = await new Promise<ssh2.ClientChannel>((res, rej) =>
-          up.shell(pty ? ptyOptions(pty) : false, (err, st) => (err ? rej(err) : res(st))),
+          up.shell(pty ? ptyOptions(pty) : false, extra, (err, st) => (err ? rej(err) : res(st))),
         );
         live = stream;
         return relayChannel(channel, stream, this.relayOptions("term.in", null));
@@ -290,8 +324,7 @@ export class ClientConnection {
     }
     try {
       if (decision.record === "sync") await this.session.durable();
-      this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs);
-      const up = await this.upstream;
+      const up = await this.dial();
       const r = await start(up, decision);
       this.session.completed(command, decision, {
         tag: r.signal !== null ? `signal ${r.signal}` : `exit ${r.code ?? "-"}`,
@@ -357,6 +390,8 @@ export class ClientConnection {
     this.closed = true;
     clearInterval(this.timer);
     this.remoteForwards.closeAll();
+    this.agentForwarding.closeAll();
+    this.x11Forwarding.closeAll();
     const up = this.upstream;
     this.upstream = null;
     up?.then(

@@ -1,13 +1,24 @@
 // Dials the target as the connection's account with the credential the gateway holds. The target must
 // present one of the pinned host keys: the key exchange is limited to the pinned keys' algorithms (so a
 // server with several keys shows the pinned one) and any other key ends the dial before authentication.
+// The session's forwarding relays ride on the connection: `agent` answers the target's
+// auth-agent@openssh.com channels (agent-forward.ts) and `onX11` its x11 channels (x11-forward.ts).
 import ssh2 from "ssh2";
 import { CustosError } from "../../core/errors.ts";
 import type { SshTarget } from "./target.ts";
 
 const RSA_ALGORITHMS = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
 
-export function dialTarget(target: SshTarget, timeoutMs: number): Promise<ssh2.Client> {
+export interface UpstreamRelays {
+  agent: ssh2.BaseAgent;
+  onX11(details: ssh2.X11Details, accept: () => ssh2.ClientChannel, reject: () => void): void;
+}
+
+export function dialTarget(
+  target: SshTarget,
+  timeoutMs: number,
+  relays?: UpstreamRelays,
+): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const conn = new ssh2.Client();
     let hostKeyRefused = false;
@@ -39,11 +50,16 @@ export function dialTarget(target: SshTarget, timeoutMs: number): Promise<ssh2.C
       target.auth.kind === "key"
         ? { privateKey: target.auth.privateKey.reveal() }
         : { password: target.auth.password.reveal(), tryKeyboard: false };
+    if (relays) conn.on("x11", relays.onX11);
     conn.connect({
       host: target.host,
       port: target.port,
       username: target.user,
       ...auth,
+      // The agent is there only for forwarding: the gateway logs in with its own credential, never the
+      // client's agent (ssh2 would try an agent given here as an authentication method).
+      ...(relays ? { agent: relays.agent } : {}),
+      authHandler: ["none", target.auth.kind === "key" ? "publickey" : "password"],
       readyTimeout: timeoutMs,
       keepaliveInterval: 15_000,
       algorithms: { serverHostKey: algorithms as ssh2.ServerHostKeyAlgorithm[] },
