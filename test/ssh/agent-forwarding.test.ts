@@ -179,6 +179,42 @@ describe("agent forwarding allowed for a listed group", () => {
     expect(v.code).toBe(0);
   });
 
+  test("the target cannot remove, add or lock the client's keys: the channel closes first", async () => {
+    const token = await f.token("dana@bank.example", ["sre"]);
+    const removeAll = await viaGatewayA(f, token, "ssh-add -D");
+    expect(removeAll.code).not.toBe(0);
+    const removeOne = await viaGatewayA(f, token, `ssh-add -d ${keyFile}.pub`);
+    expect(removeOne.code).not.toBe(0);
+    const askpass = join(dir, "askpass");
+    writeFileSync(askpass, "#!/bin/sh\necho lock-pw\n", { mode: 0o755 });
+    const lock = await viaGatewayA(f, token, `SSH_ASKPASS=${askpass} SSH_ASKPASS_REQUIRE=force ssh-add -x`);
+    expect(lock.code).not.toBe(0);
+    const extra = join(dir, "extra_ed25519");
+    await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", extra]);
+    const add = await viaGatewayA(f, token, `ssh-add ${extra}`);
+    expect(add.code).not.toBe(0);
+    // Judged on the client's own agent: its one key is still there, unlocked, and nothing was added.
+    const direct = await run(["ssh-add", "-l"], { SSH_AUTH_SOCK: agentSock });
+    expect(direct.code).toBe(0);
+    expect(direct.stdout).toContain(fingerprint);
+    expect(direct.stdout.trim().split("\n")).toHaveLength(1);
+    // A look-alike on the same connection still works: listing the keys.
+    const list = await viaGatewayA(f, token, "ssh-add -l");
+    expect(list.stdout).toContain(fingerprint);
+    await withEvents(f, (events) => {
+      const refused = events
+        .filter(
+          (e) =>
+            e.type === "ssh.refused" && (e.data as { request: string }).request === "auth-agent@openssh.com",
+        )
+        .map((e) => (e.data as { message: string }).message);
+      expect(refused).toContain("SSH_AGENTC_REMOVE_ALL_IDENTITIES");
+      expect(refused).toContain("SSH_AGENTC_REMOVE_IDENTITY");
+      expect(refused).toContain("SSH_AGENTC_LOCK");
+      expect(refused).toContain("SSH_AGENTC_ADD_IDENTITY");
+    });
+  });
+
   test("the channels are audited by message type, never with the key", async () => {
     await withEvents(f, (events) => {
       const forwarded = events.filter((e) => e.type === "ssh.agent_forwarded");

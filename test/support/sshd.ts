@@ -73,6 +73,8 @@ export async function startSshd(opts: { password?: string; x11?: boolean } = {})
       // X11 only where a suite asks for it: sshd then listens on localhost:6010+ and runs xauth.
       `X11Forwarding ${opts.x11 ? "yes" : "no"}`,
       "X11UseLocalhost yes",
+      // sshd's xauth writes the session's cookie here, not into the test user's ~/.Xauthority.
+      ...(opts.x11 ? [`SetEnv XAUTHORITY=${join(dir, "Xauthority")}`] : []),
       "AllowAgentForwarding yes",
       "PrintMotd no",
       "PrintLastLog no",
