@@ -123,7 +123,10 @@ export class ClientConnection {
     let pty: Pty | null = null;
     let live: ssh2.ClientChannel | null = null;
     // Decided as they arrive (the client does not wait for their replies before exec or shell); the
-    // command's start waits for them and asks the target for what was allowed.
+    // command's start waits for them and asks the target for what was allowed. exec and shell are still
+    // accepted at once (ssh2 drops a client's EOF or data that comes before the accept), and ssh2 sends
+    // no reply to a request decided after that: the client may then not hear of a refusal, but the
+    // decision, its audit event and what reaches the target are the same.
     let agentAsked: Promise<boolean> | null = null;
     let x11Asked: Promise<X11Request | null> | null = null;
     const forwarding = async (): Promise<{ agentForward?: true; x11?: X11Request }> => {
