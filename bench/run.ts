@@ -79,7 +79,8 @@ if (opt.soak) {
   );
 }
 const quick = opt.quick ?? false;
-const seconds = positive(opt.seconds, quick ? 4 : 10, "seconds");
+// --quick: 3 s per run keeps the whole run (every goal's scenario, HTTP included) under 3 minutes here.
+const seconds = positive(opt.seconds, quick ? 3 : 10, "seconds");
 const rounds = positive(opt.rounds, quick ? 1 : 2, "rounds");
 const scale = positive(opt.scale, quick ? 2 : 10, "scale");
 const sessions = positive(opt.sessions, quick ? 200 : 1000, "sessions");
