@@ -22,7 +22,8 @@ import { openIdleSessions, rssKb, sampleRss } from "./support/memory.ts";
 import { pgbenchCommand, runPgbench, showCommand } from "./support/pgbench.ts";
 import { checkLines, checks, type ScenarioResult, table } from "./support/report.ts";
 import { replaceSection } from "./support/results-md.ts";
-import { order, scenarios } from "./support/scenarios.ts";
+import { order, scenarios, targetsFor } from "./support/scenarios.ts";
+import { lastSoak } from "./support/soak-last.ts";
 import {
   directEndpoint,
   type Endpoint,
@@ -78,7 +79,8 @@ if (opt.soak) {
   );
 }
 const quick = opt.quick ?? false;
-const seconds = positive(opt.seconds, quick ? 4 : 10, "seconds");
+// --quick: 3 s per run keeps the whole run (every goal's scenario, HTTP included) under 3 minutes here.
+const seconds = positive(opt.seconds, quick ? 3 : 10, "seconds");
 const rounds = positive(opt.rounds, quick ? 1 : 2, "rounds");
 const scale = positive(opt.scale, quick ? 2 : 10, "scale");
 const sessions = positive(opt.sessions, quick ? 200 : 1000, "sessions");
@@ -151,7 +153,7 @@ try {
     const spec = { ...sc.spec, seconds };
     commands.push(`${sc.label}: ${showCommand(pgbenchCommand(tools.pgbench, endpoints[0]!, spec, "x"))}`);
     for (let r = 0; r < rounds; r++) {
-      for (const ep of order(endpoints, r)) {
+      for (const ep of order(targetsFor(sc, endpoints, quick), r)) {
         const gone = ep.name === "custos" ? custos.exited?.() : null;
         if (gone) {
           errors.push(`${sc.label}, custos: ${gone}`);
@@ -181,6 +183,8 @@ try {
         log(`${sc.id} round ${r + 1}/${rounds} ${ep.name}: ${fig.tps.toFixed(0)} ${sc.unit}`);
       }
     }
+    result.cpu = Object.fromEntries(cpu);
+    result.peakRssKb = scenarioPeak || undefined;
     results.push(result);
     const relayCpu = cpu.get("relay");
     const custosCpu = cpu.get("custos");
@@ -194,7 +198,7 @@ try {
   const http =
     only && !only.includes("http")
       ? "not run (--only)"
-      : await runHttpScenario(tools.httpBench, seconds, rounds, log, quick);
+      : await runHttpScenario(tools.httpBench, seconds, rounds, log);
 
   const loadAfter = load1();
   const memory = [
@@ -202,20 +206,20 @@ try {
     `- RSS with ${sessions} idle sessions open: ${(withSessions / 1024).toFixed(1)} MB (before opening them: ${(before / 1024).toFixed(1)} MB) → **${perSessionKb.toFixed(1)} KB per idle session** (each session holds its own upstream PostgreSQL connection; max_connections=${PG_SETTINGS.max_connections})`,
     `- RSS peak under load (sampled every 200 ms during the Custos runs): ${(peakUnderLoad / 1024).toFixed(1)} MB`,
   ].join("\n");
-  const cs = checks(results, perSessionKb);
+  const cs = checks(results, { http, soak: lastSoak(root) });
   const body = [
     `## Custos vs direct vs PgBouncer vs a bare relay (${quick ? "bench/run --quick" : "bench/run"})`,
     "",
     `${m.date} · commit ${m.commit}${m.dirty ? " (src/ had uncommitted changes)" : ""} · ${m.nproc} cores, ${m.memoryGb} GB, ${m.cpuModel} · Linux ${m.kernel} · Bun ${m.bun} · load average (1 min) ${loadBefore} before, ${loadAfter} after · ${((Date.now() - started) / 60000).toFixed(1)} min`,
     "",
-    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, Custos, then reversed); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. The bare relay (bench/support/bare-relay.ts, its own Bun process) forwards bytes both ways and does nothing else: the floor for any relay in this runtime on this machine, so Custos / relay is the cost of Custos's own work. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=${sync}: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${maskingNote(masked)}.`,
+    `Each cell is the mean rate over ${rounds} round${rounds > 1 ? "s" : ""} of ${seconds} s per target, targets alternating (direct, PgBouncer, relay, Custos, then reversed${quick ? "; --quick runs each scenario only against the targets its goal compares" : ""}); p50/p99 are per-transaction latencies from pgbench's -l log, pooled over rounds. The bare relay (bench/support/bare-relay.ts, its own Bun process) forwards bytes both ways and does nothing else: the floor for any relay in this runtime on this machine, so Custos / relay is the cost of Custos's own work. Custos runs as its own process (\`custos serve\`) with the shipped default policy pack, recording on (embedded SQLite store, audit.sync=${sync}: TPC-B writes are held until durable), a service token for pgbench and an agent token for the wide-row query. Masking for the agent's wide rows: ${maskingNote(masked)}.`,
     "",
     table(results),
     "",
     ...(errors.length
       ? ["Failed runs (their cells are left out):", "", ...errors.map((e) => `- ${e}`), ""]
       : []),
-    "Targets (issue 8; issue 2 for recording):",
+    "Issue 23's goals, judged on this run (HTTP on bench/http/run.ts's own alternating k6 runs below; the soak on the last `bench/run --soak`):",
     "",
     checkLines(cs),
     "",

@@ -4,7 +4,7 @@
 // HTTP connection, for a bounded time. Every few seconds it samples the gateway's RSS, the recorder's queue
 // (custos_audit_queue_depth on /metrics) and the errors so far; the verdict (support/soak-verdict.ts) wants
 // RSS flat within 10% after the warm-up, no errors and a queue that does not grow. Issue 23.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../test/support/free-port.ts";
 import { pgBin } from "../test/support/postgres.ts";
@@ -13,7 +13,7 @@ import { load1, machineInfo } from "./support/machine.ts";
 import { rssKb } from "./support/memory.ts";
 import { replaceSection } from "./support/results-md.ts";
 import { SoakSession } from "./support/soak-client.ts";
-import { type SoakSample, soakVerdict } from "./support/soak-verdict.ts";
+import { SOAK_LAST, type SoakSample, soakVerdict } from "./support/soak-verdict.ts";
 import { startBenchPostgres, startCustos } from "./support/targets.ts";
 
 export interface SoakOptions {
@@ -260,6 +260,12 @@ export async function runSoak(o: SoakOptions): Promise<number> {
       ),
     ].join("\n");
     console.log(`\n${body}\n`);
+    // bench/run's goal table reads the last soak's verdict from here (bench/out is not committed).
+    mkdirSync(join(o.root, "bench/out"), { recursive: true });
+    writeFileSync(
+      join(o.root, SOAK_LAST),
+      `${JSON.stringify({ date: m.date, commit: m.commit, minutes: o.minutes, sessions: o.sessions, ok: verdict.ok, checks: verdict.checks }, null, 2)}\n`,
+    );
     if (o.write) {
       const path = join(o.root, "bench/RESULTS.md");
       writeFileSync(path, replaceSection(readFileSync(path, "utf8"), "soak", body));

@@ -56,3 +56,11 @@ export function cpuLine(t: CpuTally): string {
   const parts = per.filter(([, v]) => v >= 1).map(([n, v]) => `${n} ${v.toFixed(0)}`);
   return `**${total.toFixed(0)} µs** (${parts.join(", ")})`;
 }
+
+/** CPU per transaction over all threads, µs; NaN for none. */
+export function cpuPerTransaction(t: CpuTally): number {
+  if (t.transactions === 0) return Number.NaN;
+  let sum = 0;
+  for (const v of t.micros.values()) sum += v;
+  return sum / t.transactions;
+}

@@ -28,6 +28,9 @@ export interface SoakVerdict {
   checks: SoakCheck[];
 }
 
+/** Where bench/run --soak leaves its last verdict (relative to the repository root; bench/out is not committed). */
+export const SOAK_LAST = "bench/out/soak-last.json";
+
 /** The last third's mean RSS may exceed the first third's (after warm-up) by this much. */
 export const RSS_BAND = 0.1;
 /** The queue's last third may exceed its first third by this factor plus QUEUE_SLACK entries. */

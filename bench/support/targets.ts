@@ -242,6 +242,10 @@ export async function startCustos(
       "listen:",
       `  postgres: 127.0.0.1:${port}`,
       `  http: 127.0.0.1:${httpPort}`,
+      // One gateway process: the unit compared with the bare relay (one process) and the one whose RSS and
+      // per-thread CPU are read from /proc. listen.workers defaults to one per CPU (issue 21): the pid
+      // spawned here would be the supervisor, idle, while its workers serve.
+      "  workers: 1",
       "data_dir: ./data",
       "identity:",
       "  gateway_tokens: {max_ttl: 24h}",

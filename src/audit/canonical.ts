@@ -79,6 +79,16 @@ export class ByteSink {
     this.used += b.length;
   }
 
+  /**
+   * raw() for a frame's payload (a stretch of a relayed byte stream), the one write that can be large: a
+   * sink that hands its bytes over in parts may keep a long one as a part of its own instead of copying it
+   * into a buffer that grows by doubling (recorder-frames.ts). Never called by writeCanonical, whose
+   * rollback on failure only resets `used`.
+   */
+  payload(b: Uint8Array): void {
+    this.raw(b);
+  }
+
   /** The bytes written so far, as a view (for a sink that is dropped afterwards). */
   written(): Uint8Array {
     return this.bytes.subarray(0, this.used);
@@ -165,14 +175,18 @@ export function writeArrayHeader(s: ByteSink, n: number): void {
 }
 
 export function writeBinary(s: ByteSink, v: Uint8Array): void {
-  const n = v.byteLength;
+  writeBinaryHeader(s, v.byteLength);
+  s.raw(v);
+}
+
+/** msgpack bin 8/16/32 header for n bytes. */
+export function writeBinaryHeader(s: ByteSink, n: number): void {
   if (n < 0x100) {
     s.ensure(2);
     s.bytes[s.used++] = 0xc4;
     s.bytes[s.used++] = n;
   } else if (n < 0x10000) s.u16(0xc5, n);
   else s.u32(0xc6, n);
-  s.raw(v);
 }
 
 export { writeNumber, writeString };

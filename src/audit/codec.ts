@@ -7,7 +7,7 @@ import {
   type ByteSink,
   encodeCanonical,
   type Redaction,
-  writeBinary,
+  writeBinaryHeader,
   writeCanonical,
   writeMapHeader,
   writeNumber,
@@ -151,7 +151,8 @@ export function writeBytesFrame(
     return writeFrame(sink, { t, dir: dir as Frame["dir"], kind, data: { bytes } });
   writeMapHeader(sink, 4);
   sink.raw(DATA_BYTES);
-  writeBinary(sink, bytes);
+  writeBinaryHeader(sink, bytes.byteLength);
+  sink.payload(bytes);
   sink.raw(DIR);
   writeString(sink, dir);
   sink.raw(KIND);

@@ -26,13 +26,14 @@ export interface EncodedEvents {
   sessions: (string | null)[];
 }
 
-/** One session's frames, each encoded (scrubbed, canonical msgpack) and concatenated, without the array header. */
+/** One session's frames, each encoded (scrubbed, canonical msgpack), without the array header. */
 export interface EncodedFrameRun {
   sessionId: string;
   /** Epoch microseconds of the first frame. */
   firstT: number;
   count: number;
-  bytes: Uint8Array;
+  /** The frames' bytes in parts, to be joined in order (recorder-frames.ts). */
+  parts: Uint8Array[];
 }
 
 /** A few milliseconds' worth of appends, in order. `id` increases by one per message. */

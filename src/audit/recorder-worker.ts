@@ -98,9 +98,9 @@ async function take(): Promise<NonNullable<typeof inflight>> {
     for (const run of m.frames) {
       const have = frames.get(run.sessionId);
       if (have) {
-        have.parts.push(run.bytes);
+        for (const p of run.parts) have.parts.push(p);
         have.count += run.count;
-      } else frames.set(run.sessionId, { firstT: run.firstT, count: run.count, parts: [run.bytes] });
+      } else frames.set(run.sessionId, { firstT: run.firstT, count: run.count, parts: run.parts });
       entries += run.count;
     }
     entries += ends.length;

@@ -7,6 +7,7 @@ import { COMPILED, projectFile } from "../project-files.ts";
 import { ByteSink } from "./canonical.ts";
 import type { SignerKeys } from "./checkpoint.ts";
 import { writeBytesFrame, writeEvent, writeFrame } from "./codec.ts";
+import { FrameSink } from "./recorder-frames.ts";
 import type { AppendMessage, EncodedFrameRun, FromWorker, ToWorker } from "./recorder-protocol.ts";
 import { LatencyHistogram, type RecorderStats } from "./recorder-stats.ts";
 import { type CheckpointRow, redactUrl } from "./store.ts";
@@ -43,7 +44,7 @@ interface Waiter {
 
 /** One session's frames since the last hand-over, already encoded. */
 interface PendingFrames {
-  sink: ByteSink;
+  sink: FrameSink;
   firstT: number;
   count: number;
 }
@@ -196,7 +197,7 @@ export class Recorder {
     this.bufferedBytes += bytes;
     let pending = this.frames.get(sessionId);
     if (!pending) {
-      pending = { sink: new ByteSink(FRAME_SINK_BYTES), firstT: t, count: 0 };
+      pending = { sink: new FrameSink(FRAME_SINK_BYTES), firstT: t, count: 0 };
       this.frames.set(sessionId, pending);
     }
     pending.count++;
@@ -333,10 +334,14 @@ export class Recorder {
     const frames: EncodedFrameRun[] = [];
     const transfer: ArrayBuffer[] = hasEvents ? [events.bytes.buffer as ArrayBuffer] : [];
     for (const [sessionId, p] of this.frames) {
-      // The sink is dropped with this hand-over: its bytes go as they are, with no fresh buffer behind them.
-      const bytes = p.sink.written();
-      frames.push({ sessionId, firstT: p.firstT, count: p.count, bytes });
-      transfer.push(bytes.buffer as ArrayBuffer);
+      // The sink is dropped with this hand-over: its parts go as they are, with no fresh buffer behind them.
+      const parts = p.sink.parts();
+      frames.push({ sessionId, firstT: p.firstT, count: p.count, parts });
+      // The small fields' parts are views of the sink's one buffer: it is listed once (a buffer listed
+      // twice fails the hand-over); every long payload's part has a buffer of its own.
+      const shared = p.sink.bytes.buffer;
+      for (const part of parts) if (part.buffer !== shared) transfer.push(part.buffer as ArrayBuffer);
+      transfer.push(shared as ArrayBuffer);
     }
     const msg: AppendMessage = { op: "append", id, events, frames, urgent };
     if (urgent) this.lastUrgentId = id;
