@@ -13,6 +13,7 @@ import { FieldPlans } from "../../masking/field-plans.ts";
 import { jsonMasker } from "../../masking/json-mask.ts";
 import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
 import type { ClientOrigin } from "./headers.ts";
+import type { InFlight } from "./in-flight.ts";
 import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
 import {
   formBody,
@@ -33,6 +34,8 @@ export interface ExchangeContext {
   logger: Logger;
   /** The injected credential's forms, per connection target, built once (scrub.ts). */
   scrubber(target: HttpTarget): Scrubber | null;
+  /** Requests waiting on their upstream: timeouts and client aborts (in-flight.ts). */
+  inFlight: InFlight;
 }
 
 const decoder = new TextDecoder();
@@ -220,13 +223,8 @@ export async function exchange(
       bytesIn = r.bytes;
     });
   }
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new CustosError("upstream.timeout", "the upstream did not answer in time")),
-    target.timeoutMs,
-  );
-  const onClientGone = () => abort.abort(new CustosError("protocol.malformed", "client closed the request"));
-  req.signal.addEventListener("abort", onClientGone, { once: true });
+  // The upstream's deadline and the client's abort, watched by the gateway's one sweep (in-flight.ts).
+  const watch = ctx.inFlight.watch(req, target.timeoutMs);
   let upstream: Response;
   const forwarded = nowMicros();
   try {
@@ -236,13 +234,12 @@ export async function exchange(
       body,
       redirect: "manual",
       decompress: false,
-      signal: abort.signal,
+      signal: watch.signal,
       tls: tlsOptions(target),
     } as RequestInit);
   } catch (err) {
-    clearTimeout(timer);
-    req.signal.removeEventListener("abort", onClientGone);
-    const reason = abort.signal.aborted ? abort.signal.reason : err;
+    watch.done();
+    const reason = watch.signal.aborted ? watch.signal.reason : err;
     const e =
       reason instanceof CustosError
         ? reason
@@ -257,30 +254,36 @@ export async function exchange(
     hold.complete(command, decision, outcome(started, status, { error: e.code, bytes_in: bytesIn }));
     return problemResponse(e);
   }
-  clearTimeout(timer);
+  // Until the body is done the client's abort still cancels the upstream's body; the timeout is over.
+  watch.answered();
   const upstreamUs = nowMicros() - forwarded;
 
   // 5. Relay the response; the audit event is written when its body is done.
-  return relayResponse({
-    upstream,
-    pooled,
-    name,
-    target,
-    masking,
-    scrubber: ctx.scrubber(target),
-    clientSignal: req.signal,
-    logger: ctx.logger,
-    onDone(status, detail) {
-      req.signal.removeEventListener("abort", onClientGone);
-      stats.bytesFromClient += bytesIn;
-      stats.bytesToClient += (detail.bytes_out as number | undefined) ?? 0;
-      hold.complete(
-        command,
-        decision,
-        outcome(started, status, { bytes_in: bytesIn, upstream_us: upstreamUs, ...detail }),
-      );
-    },
-  });
+  try {
+    return await relayResponse({
+      upstream,
+      pooled,
+      name,
+      target,
+      masking,
+      scrubber: ctx.scrubber(target),
+      clientGone: () => req.signal.aborted,
+      logger: ctx.logger,
+      onDone(status, detail) {
+        watch.done();
+        stats.bytesFromClient += bytesIn;
+        stats.bytesToClient += (detail.bytes_out as number | undefined) ?? 0;
+        hold.complete(
+          command,
+          decision,
+          outcome(started, status, { bytes_in: bytesIn, upstream_us: upstreamUs, ...detail }),
+        );
+      },
+    });
+  } catch (err) {
+    watch.done();
+    throw err;
+  }
 }
 
 /** A request refused before its decision: recorded, answered 400 (or the error's status), audited. */

@@ -13,6 +13,7 @@ import { jsonMasker } from "../../masking/json-mask.ts";
 import { listedType } from "./content-kind.ts";
 import { exchange, malformed, refuse } from "./exchange.ts";
 import { bearerToken, type ClientOrigin } from "./headers.ts";
+import { InFlight } from "./in-flight.ts";
 import { commandFor, prepareRequest, shapeOf } from "./request.ts";
 import type { ResponseMasking } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
@@ -53,7 +54,8 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     }
     return s;
   };
-  const ctx = { masking: opts.masking, logger: opts.logger, scrubber };
+  const inFlight = new InFlight();
+  const ctx = { masking: opts.masking, logger: opts.logger, scrubber, inFlight };
   let closing = false;
 
   const handle = async (
@@ -231,6 +233,7 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     async close() {
       closing = true;
       await pool.closeAll("shutdown");
+      inFlight.close();
     },
   };
 }
