@@ -158,7 +158,9 @@ export async function exchange(
   const method = upstreamReq.method;
 
   // 2. Decide. Anything on the way to a decision that fails is a deny (the session guarantees it).
-  let decision = await session.decide(command);
+  // A cached decision comes back as a value: no await (and no microtask) on the hot path.
+  const decided = session.decide(command);
+  let decision = decided instanceof Promise ? await decided : decided;
   let masking: ResponseMasking | null = null;
   if (decision.action === "allow" && decision.mask.length > 0) {
     try {
@@ -176,21 +178,16 @@ export async function exchange(
   }
 
   // 3. Record the request; refuse what the policy refused.
-  session.record({
-    t: started,
-    dir: "client",
-    kind: "request",
-    // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
-    data: {
-      ...(bodyHead ? { body: bodyHead } : {}),
-      ...(method !== req.method ? { client_method: req.method } : {}),
-      ...(upstreamReq.path !== (rest || "/") ? { client_path: rest } : {}),
-      headers: upstreamReq.recordedHeaders,
-      method,
-      path: upstreamReq.path,
-      query: upstreamReq.search,
-    },
-  });
+  // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
+  const requestFrame: Record<string, unknown> = {};
+  if (bodyHead) requestFrame.body = bodyHead;
+  if (method !== req.method) requestFrame.client_method = req.method;
+  if (upstreamReq.path !== (rest || "/")) requestFrame.client_path = rest;
+  requestFrame.headers = upstreamReq.recordedHeaders;
+  requestFrame.method = method;
+  requestFrame.path = upstreamReq.path;
+  requestFrame.query = upstreamReq.search;
+  session.record({ t: started, dir: "client", kind: "request", data: requestFrame });
   if (decision.action !== "allow") return refuse(hold, command, decision, started);
   if (decision.record === "sync") {
     try {
@@ -204,11 +201,14 @@ export async function exchange(
   }
 
   // 4. Forward exactly the decided request, with the service's credential in place of the client's.
-  const url = new URL(
-    `${target.url}${upstreamReq.path === "/" && rest === "" ? "" : upstreamReq.path}${upstreamReq.search}`,
-  );
+  const href = `${target.url}${upstreamReq.path === "/" && rest === "" ? "" : upstreamReq.path}${upstreamReq.search}`;
   const headers = upstreamReq.headers;
-  applyInjection(target.inject, headers, url);
+  // Parsed only when the credential goes into the query (fetch takes the string as it is).
+  let url: string | URL = href;
+  if (target.inject?.kind === "query") {
+    url = new URL(href);
+    applyInjection(target.inject, headers, url);
+  } else applyInjection(target.inject, headers, null);
   // Masking reads the body, so ask for it unencoded (response.ts decodes gzip/deflate/br if it comes anyway).
   if (masking) {
     headers.set("accept-encoding", "identity");
@@ -244,8 +244,8 @@ export async function exchange(
       reason instanceof CustosError
         ? reason
         : new CustosError("upstream.unreachable", "the upstream service is unreachable", {
-            host: url.hostname,
-            port: Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+            host: new URL(href).hostname,
+            port: Number(new URL(href).port) || (href.startsWith("https:") ? 443 : 80),
             errno: (err as NodeJS.ErrnoException).code ?? null,
             error: err instanceof Error ? err.message : String(err),
           });
@@ -350,9 +350,10 @@ function outcome(started: number, status: number, detail: Record<string, unknown
 }
 
 function hasBody(req: Request): boolean {
-  if (req.body === null) return false;
+  // The framing headers first: most requests have neither, and then req.body is never touched.
   const len = req.headers.get("content-length");
-  return len === null ? req.headers.has("transfer-encoding") : len !== "0";
+  if (len === null ? !req.headers.has("transfer-encoding") : len === "0") return false;
+  return req.body !== null;
 }
 
 function tlsOptions(target: HttpTarget): Record<string, unknown> | undefined {

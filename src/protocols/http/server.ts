@@ -94,11 +94,15 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
       opts.gateway.reject("http", clientAddr, err);
       return problemResponse(err);
     }
-    const got = await pool.acquire(name, clientAddr, token, null);
-    if (!got.ok) return problemResponse(got.error);
-    const hold = new RequestHold(got.pooled);
+    let pooled = pool.ready(name, clientAddr, token);
+    if (pooled === null) {
+      const got = await pool.acquire(name, clientAddr, token, null);
+      if (!got.ok) return problemResponse(got.error);
+      pooled = got.pooled;
+    }
+    const hold = new RequestHold(pooled);
     try {
-      if (!got.pooled.session.recordable()) {
+      if (!pooled.session.recordable()) {
         hold.release();
         return problemResponse(
           new CustosError("audit.unavailable", "audit store unavailable: requests are refused"),
