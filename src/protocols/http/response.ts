@@ -105,11 +105,16 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
   }
 
   if (masked) {
+    const declared = declaredLength(upstream.headers);
     return maskedResponse({
       masking: o.masking!,
       kind,
       contentType,
       source,
+      readWhole:
+        encoding === "identity" && declared !== null && declared <= target.limits.maskBody
+          ? () => upstream.bytes()
+          : null,
       cancel: () => upstream.body!.cancel().catch(() => {}),
       maskBody: target.limits.maskBody,
       recordBody: target.limits.recordBody,
