@@ -144,18 +144,34 @@ describe("HTTP requests in flight", () => {
 describe("InFlight (the sweep itself)", () => {
   test("Bun reports a client's abort on req.signal even when it is first read after the abort", async () => {
     const reads: boolean[] = [];
+    let arrivedAt: () => void = () => {};
+    const arrivedHere = new Promise<void>((r) => {
+      arrivedAt = r;
+    });
+    let abortedAt: () => void = () => {};
+    const clientAborted = new Promise<void>((r) => {
+      abortedAt = r;
+    });
     const server = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
       async fetch(req) {
+        arrivedAt();
+        // req.signal is first read only after the client has gone (and the server has had time to see it).
+        await clientAborted;
         await Bun.sleep(300);
         reads.push(req.signal.aborted);
         return new Response("late");
       },
     });
     try {
-      await fetch(`http://127.0.0.1:${server.port}/`, { signal: AbortSignal.timeout(50) }).catch(() => {});
-      for (let i = 0; i < 40 && reads.length === 0; i++) await Bun.sleep(25);
+      const client = new AbortController();
+      const pending = fetch(`http://127.0.0.1:${server.port}/`, { signal: client.signal }).catch(() => {});
+      await arrivedHere;
+      client.abort();
+      await pending;
+      abortedAt();
+      for (let i = 0; i < 80 && reads.length === 0; i++) await Bun.sleep(25);
       expect(reads).toEqual([true]);
     } finally {
       server.stop(true);
@@ -171,7 +187,7 @@ describe("InFlight (the sweep itself)", () => {
     const done = inFlight.watch(req, 30);
     done.done();
     expect(inFlight.size).toBe(2);
-    for (let i = 0; i < 40 && !expires.signal.aborted; i++) await Bun.sleep(25);
+    for (let i = 0; i < 200 && !expires.signal.aborted; i++) await Bun.sleep(25);
     expect(expires.signal.aborted).toBe(true);
     expect((expires.signal.reason as { code: string }).code).toBe("upstream.timeout");
     expect(answered.signal.aborted).toBe(false);
