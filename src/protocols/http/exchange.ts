@@ -13,6 +13,7 @@ import { FieldPlans } from "../../masking/field-plans.ts";
 import { jsonMasker } from "../../masking/json-mask.ts";
 import { type Bounded, declaredLength, head, readBounded, tap, WHOLE_BODY_MAX } from "./body.ts";
 import type { ClientOrigin } from "./headers.ts";
+import type { InFlight } from "./in-flight.ts";
 import { chooseOverride, commandFor, METHOD_PARAM, prepareRequest, shapeOf } from "./request.ts";
 import {
   formBody,
@@ -33,6 +34,8 @@ export interface ExchangeContext {
   logger: Logger;
   /** The injected credential's forms, per connection target, built once (scrub.ts). */
   scrubber(target: HttpTarget): Scrubber | null;
+  /** Requests waiting on their upstream: timeouts and client aborts (in-flight.ts). */
+  inFlight: InFlight;
 }
 
 const decoder = new TextDecoder();
@@ -155,7 +158,9 @@ export async function exchange(
   const method = upstreamReq.method;
 
   // 2. Decide. Anything on the way to a decision that fails is a deny (the session guarantees it).
-  let decision = await session.decide(command);
+  // A cached decision comes back as a value: no await (and no microtask) on the hot path.
+  const decided = session.decide(command);
+  let decision = decided instanceof Promise ? await decided : decided;
   let masking: ResponseMasking | null = null;
   if (decision.action === "allow" && decision.mask.length > 0) {
     try {
@@ -173,21 +178,16 @@ export async function exchange(
   }
 
   // 3. Record the request; refuse what the policy refused.
-  session.record({
-    t: started,
-    dir: "client",
-    kind: "request",
-    // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
-    data: {
-      ...(bodyHead ? { body: bodyHead } : {}),
-      ...(method !== req.method ? { client_method: req.method } : {}),
-      ...(upstreamReq.path !== (rest || "/") ? { client_path: rest } : {}),
-      headers: upstreamReq.recordedHeaders,
-      method,
-      path: upstreamReq.path,
-      query: upstreamReq.search,
-    },
-  });
+  // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
+  const requestFrame: Record<string, unknown> = {};
+  if (bodyHead) requestFrame.body = bodyHead;
+  if (method !== req.method) requestFrame.client_method = req.method;
+  if (upstreamReq.path !== (rest || "/")) requestFrame.client_path = rest;
+  requestFrame.headers = upstreamReq.recordedHeaders;
+  requestFrame.method = method;
+  requestFrame.path = upstreamReq.path;
+  requestFrame.query = upstreamReq.search;
+  session.record({ t: started, dir: "client", kind: "request", data: requestFrame });
   if (decision.action !== "allow") return refuse(hold, command, decision, started);
   if (decision.record === "sync") {
     try {
@@ -201,11 +201,14 @@ export async function exchange(
   }
 
   // 4. Forward exactly the decided request, with the service's credential in place of the client's.
-  const url = new URL(
-    `${target.url}${upstreamReq.path === "/" && rest === "" ? "" : upstreamReq.path}${upstreamReq.search}`,
-  );
+  const href = `${target.url}${upstreamReq.path === "/" && rest === "" ? "" : upstreamReq.path}${upstreamReq.search}`;
   const headers = upstreamReq.headers;
-  applyInjection(target.inject, headers, url);
+  // Parsed only when the credential goes into the query (fetch takes the string as it is).
+  let url: string | URL = href;
+  if (target.inject?.kind === "query") {
+    url = new URL(href);
+    applyInjection(target.inject, headers, url);
+  } else applyInjection(target.inject, headers, null);
   // Masking reads the body, so ask for it unencoded (response.ts decodes gzip/deflate/br if it comes anyway).
   if (masking) {
     headers.set("accept-encoding", "identity");
@@ -220,13 +223,8 @@ export async function exchange(
       bytesIn = r.bytes;
     });
   }
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new CustosError("upstream.timeout", "the upstream did not answer in time")),
-    target.timeoutMs,
-  );
-  const onClientGone = () => abort.abort(new CustosError("protocol.malformed", "client closed the request"));
-  req.signal.addEventListener("abort", onClientGone, { once: true });
+  // The upstream's deadline and the client's abort, watched by the gateway's one sweep (in-flight.ts).
+  const watch = ctx.inFlight.watch(req, target.timeoutMs);
   let upstream: Response;
   const forwarded = nowMicros();
   try {
@@ -236,19 +234,18 @@ export async function exchange(
       body,
       redirect: "manual",
       decompress: false,
-      signal: abort.signal,
+      signal: watch.signal,
       tls: tlsOptions(target),
     } as RequestInit);
   } catch (err) {
-    clearTimeout(timer);
-    req.signal.removeEventListener("abort", onClientGone);
-    const reason = abort.signal.aborted ? abort.signal.reason : err;
+    watch.done();
+    const reason = watch.signal.aborted ? watch.signal.reason : err;
     const e =
       reason instanceof CustosError
         ? reason
         : new CustosError("upstream.unreachable", "the upstream service is unreachable", {
-            host: url.hostname,
-            port: Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+            host: new URL(href).hostname,
+            port: Number(new URL(href).port) || (href.startsWith("https:") ? 443 : 80),
             errno: (err as NodeJS.ErrnoException).code ?? null,
             error: err instanceof Error ? err.message : String(err),
           });
@@ -257,30 +254,36 @@ export async function exchange(
     hold.complete(command, decision, outcome(started, status, { error: e.code, bytes_in: bytesIn }));
     return problemResponse(e);
   }
-  clearTimeout(timer);
+  // Until the body is done the client's abort still cancels the upstream's body; the timeout is over.
+  watch.answered();
   const upstreamUs = nowMicros() - forwarded;
 
   // 5. Relay the response; the audit event is written when its body is done.
-  return relayResponse({
-    upstream,
-    pooled,
-    name,
-    target,
-    masking,
-    scrubber: ctx.scrubber(target),
-    clientSignal: req.signal,
-    logger: ctx.logger,
-    onDone(status, detail) {
-      req.signal.removeEventListener("abort", onClientGone);
-      stats.bytesFromClient += bytesIn;
-      stats.bytesToClient += (detail.bytes_out as number | undefined) ?? 0;
-      hold.complete(
-        command,
-        decision,
-        outcome(started, status, { bytes_in: bytesIn, upstream_us: upstreamUs, ...detail }),
-      );
-    },
-  });
+  try {
+    return await relayResponse({
+      upstream,
+      pooled,
+      name,
+      target,
+      masking,
+      scrubber: ctx.scrubber(target),
+      clientGone: () => req.signal.aborted,
+      logger: ctx.logger,
+      onDone(status, detail) {
+        watch.done();
+        stats.bytesFromClient += bytesIn;
+        stats.bytesToClient += (detail.bytes_out as number | undefined) ?? 0;
+        hold.complete(
+          command,
+          decision,
+          outcome(started, status, { bytes_in: bytesIn, upstream_us: upstreamUs, ...detail }),
+        );
+      },
+    });
+  } catch (err) {
+    watch.done();
+    throw err;
+  }
 }
 
 /** A request refused before its decision: recorded, answered 400 (or the error's status), audited. */
@@ -347,9 +350,10 @@ function outcome(started: number, status: number, detail: Record<string, unknown
 }
 
 function hasBody(req: Request): boolean {
-  if (req.body === null) return false;
+  // The framing headers first: most requests have neither, and then req.body is never touched.
   const len = req.headers.get("content-length");
-  return len === null ? req.headers.has("transfer-encoding") : len !== "0";
+  if (len === null ? !req.headers.has("transfer-encoding") : len === "0") return false;
+  return req.body !== null;
 }
 
 function tlsOptions(target: HttpTarget): Record<string, unknown> | undefined {

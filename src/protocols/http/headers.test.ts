@@ -78,6 +78,33 @@ describe("headers", () => {
     expect(rewritten.get("content-encoding")).toBeNull();
   });
 
+  test("a real upstream's response: Set-Cookies kept apart, hop-by-hop and Connection-named fields gone", async () => {
+    // Written on the wire by hand, so the fields Bun's own server would add or drop are all there.
+    const server = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(sock) {
+          sock.end(
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive, X-Hop\r\nkeep-alive: timeout=5\r\n" +
+              "x-hop: 1\r\nset-cookie: a=1\r\nset-cookie: b=2\r\nx-kept: yes\r\n\r\nok",
+          );
+        },
+      },
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/`);
+      const out = forwardResponseHeaders(res.headers, false);
+      expect(out.getSetCookie()).toEqual(["a=1", "b=2"]);
+      for (const gone of ["connection", "keep-alive", "x-hop"]) expect(out.has(gone)).toBe(false);
+      expect(out.get("x-kept")).toBe("yes");
+      expect(out.get("content-length")).toBe("2");
+      await res.text();
+    } finally {
+      server.stop(true);
+    }
+  });
+
   test("secrets never reach the policy or a recording", () => {
     const h = new Headers({
       cookie: "s=1",

@@ -24,6 +24,11 @@ export interface MaskedContext {
   kind: ContentKind;
   contentType: string | null;
   source: ReadableStream<Uint8Array>;
+  /**
+   * The whole body in one native read, when the upstream declared a length within the masking bound and
+   * sent it unencoded (Bun reads exactly the declared bytes); null otherwise (read through `source`).
+   */
+  readWhole: (() => Promise<Uint8Array>) | null;
   cancel(): Promise<unknown>;
   maskBody: number;
   recordBody: number;
@@ -193,7 +198,11 @@ export async function maskedResponse(c: MaskedContext): Promise<Response> {
   if (whole !== null) {
     let b: Awaited<ReturnType<typeof readBounded>>;
     try {
-      b = await readBounded(source, c.maskBody);
+      // `readWhole` only when nothing was peeked from `source` (a JSON, form or XML type).
+      b =
+        c.readWhole && source === c.source
+          ? { complete: true, bytes: await c.readWhole() }
+          : await readBounded(source, c.maskBody);
     } catch (err) {
       return c.fail(
         new CustosError("upstream.protocol", "the upstream response body failed", { error: String(err) }),

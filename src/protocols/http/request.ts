@@ -62,8 +62,9 @@ export function prepareRequest(
   const canonical = canonicalPath(rest);
   if (!canonical.ok) return { ok: false, error: new CustosError("protocol.malformed", canonical.reason) };
   const injected = injectedHeader(target.inject);
-  const params = new URLSearchParams(search);
-  if (target.inject?.kind === "query") {
+  // Most requests have no query: nothing to parse, strip or list.
+  const params = search === "" ? null : new URLSearchParams(search);
+  if (params && target.inject?.kind === "query") {
     // Any spelling of the credential's parameter: some frameworks read query names case-insensitively.
     const own = target.inject.name.toLowerCase();
     for (const k of [...new Set(params.keys())]) if (k.toLowerCase() === own) params.delete(k);
@@ -74,7 +75,7 @@ export function prepareRequest(
     const v = req.headers.get(h);
     if (v !== null) overrides.push(v);
   }
-  overrides.push(...takeOverrides(params));
+  if (params) overrides.push(...takeOverrides(params));
   let method = req.method;
   if (target.relay.methodOverride && overrides.length > 0) {
     const chosen = chooseOverride(overrides);
@@ -82,18 +83,19 @@ export function prepareRequest(
     method = chosen;
   }
   const query: Record<string, string[]> = {};
-  for (const [k, v] of params) {
-    const list = query[k];
-    if (list) list.push(v);
-    else query[k] = [v];
-  }
+  if (params)
+    for (const [k, v] of params) {
+      const list = query[k];
+      if (list) list.push(v);
+      else query[k] = [v];
+    }
   const headers = readRequestHeaders(req.headers, target.relay, origin, injected);
   return {
     ok: true,
     request: {
       method,
       path: canonical.path,
-      search: params.size ? `?${params}` : "",
+      search: params?.size ? `?${params}` : "",
       query,
       headers: headers.forward,
       policyHeaders: headers.policy,

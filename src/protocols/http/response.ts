@@ -32,7 +32,8 @@ export interface RelayResponseOptions {
   target: HttpTarget;
   masking: ResponseMasking | null;
   scrubber: Scrubber | null;
-  clientSignal: AbortSignal;
+  /** Whether the client has gone (read only when a body fails: reading req.signal costs). */
+  clientGone(): boolean;
   logger: Logger;
   /** Once, when the body is delivered, abandoned by the client, or failed. */
   onDone(status: number, detail: Record<string, unknown>): void;
@@ -104,11 +105,16 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
   }
 
   if (masked) {
+    const declared = declaredLength(upstream.headers);
     return maskedResponse({
       masking: o.masking!,
       kind,
       contentType,
       source,
+      readWhole:
+        encoding === "identity" && declared !== null && declared <= target.limits.maskBody
+          ? () => upstream.bytes()
+          : null,
       cancel: () => upstream.body!.cancel().catch(() => {}),
       maskBody: target.limits.maskBody,
       recordBody: target.limits.recordBody,
@@ -128,7 +134,7 @@ export async function relayResponse(o: RelayResponseOptions): Promise<Response> 
     try {
       bytes = await upstream.bytes();
     } catch (err) {
-      const gone = o.clientSignal.aborted;
+      const gone = o.clientGone();
       record(undefined, 0, gone ? "cancelled" : "error");
       o.onDone(gone ? 499 : 502, { bytes_out: 0, end: gone ? "cancelled" : "error", error: "upstream_body" });
       return problemResponse(

@@ -13,6 +13,7 @@ import { jsonMasker } from "../../masking/json-mask.ts";
 import { listedType } from "./content-kind.ts";
 import { exchange, malformed, refuse } from "./exchange.ts";
 import { bearerToken, type ClientOrigin } from "./headers.ts";
+import { InFlight } from "./in-flight.ts";
 import { commandFor, prepareRequest, shapeOf } from "./request.ts";
 import type { ResponseMasking } from "./response.ts";
 import { type Scrubber, scrubberFor } from "./scrub.ts";
@@ -53,7 +54,8 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     }
     return s;
   };
-  const ctx = { masking: opts.masking, logger: opts.logger, scrubber };
+  const inFlight = new InFlight();
+  const ctx = { masking: opts.masking, logger: opts.logger, scrubber, inFlight };
   let closing = false;
 
   const handle = async (
@@ -92,11 +94,15 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
       opts.gateway.reject("http", clientAddr, err);
       return problemResponse(err);
     }
-    const got = await pool.acquire(name, clientAddr, token, null);
-    if (!got.ok) return problemResponse(got.error);
-    const hold = new RequestHold(got.pooled);
+    let pooled = pool.ready(name, clientAddr, token);
+    if (pooled === null) {
+      const got = await pool.acquire(name, clientAddr, token, null);
+      if (!got.ok) return problemResponse(got.error);
+      pooled = got.pooled;
+    }
+    const hold = new RequestHold(pooled);
     try {
-      if (!got.pooled.session.recordable()) {
+      if (!pooled.session.recordable()) {
         hold.release();
         return problemResponse(
           new CustosError("audit.unavailable", "audit store unavailable: requests are refused"),
@@ -231,6 +237,7 @@ export function createHttpGateway(opts: HttpGatewayOptions): HttpGateway {
     async close() {
       closing = true;
       await pool.closeAll("shutdown");
+      inFlight.close();
     },
   };
 }

@@ -45,6 +45,16 @@ export class SessionPool {
     return this.entries.size;
   }
 
+  /**
+   * The open session of this client connection and token when it can serve a request now: the hot path
+   * of a keep-alive connection, without awaiting the opening promise. Null sends the caller to acquire().
+   */
+  ready(connection: string, clientAddr: string, credential: string): PooledSession | null {
+    const entry = this.entries.get(`${clientAddr}\u0000${connection}`);
+    const p = entry?.pooled;
+    return p && entry.credential === credential && usable(p, Date.now()) ? p : null;
+  }
+
   /** The session for this client connection and token, opened when needed. */
   acquire(
     connection: string,

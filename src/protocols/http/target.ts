@@ -36,13 +36,15 @@ export function injectedHeader(inject: HttpInjection | null): string | undefined
 }
 
 /** Writes the credential into the upstream request. The client's value of the same field is replaced. */
-export function applyInjection(inject: HttpInjection | null, headers: Headers, url: URL): void {
+/** `url` is needed only for a query credential (null otherwise: the caller forwards the string as it is). */
+export function applyInjection(inject: HttpInjection | null, headers: Headers, url: URL | null): void {
   if (!inject) return;
   switch (inject.kind) {
     case "header":
       headers.set(inject.name, inject.value.reveal());
       return;
     case "query":
+      if (url === null) throw new Error("a query credential needs the URL");
       url.searchParams.delete(inject.name);
       url.searchParams.append(inject.name, inject.value.reveal());
       return;
