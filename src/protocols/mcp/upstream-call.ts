@@ -8,6 +8,7 @@ import { nowMicros } from "../../core/clock.ts";
 import { type Decision, deny } from "../../core/decision.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { maskResult } from "./mask.ts";
+import { progressTicker } from "./progress.ts";
 import { heldResult, toolError } from "./results.ts";
 import type { CallExtra, ToolResult } from "./tool-call.ts";
 import { type CallOutcome, withoutSecrets } from "./transcript.ts";
@@ -47,9 +48,7 @@ export async function callUpstream(
   });
   let decision: Decision = hiddenBy ?? (await session.decide(command));
   if (decision.action === "review") {
-    const token = extra.progressToken;
-    let n = 0;
-    let ticker: ReturnType<typeof setInterval> | null = null;
+    let stopProgress: (() => void) | null = null;
     let requestId: string | undefined;
     let answerHeld: ((notice: { requestId: string; message: string; hint: string }) => void) | null = null;
     const held = new Promise<{ requestId: string; message: string; hint: string }>((resolve) => {
@@ -64,15 +63,10 @@ export async function callUpstream(
           kind: "tools/held",
           data: { request_id: requestId },
         });
-        if (token === undefined) return answerHeld?.(notice);
-        const tell = () =>
-          void extra.progress(token, ++n, `${notice.message}. ${notice.hint}`).catch(() => undefined);
-        tell();
-        ticker = setInterval(tell, 5_000);
+        if (extra.progressToken === undefined) return answerHeld?.(notice);
+        stopProgress = progressTicker(extra, `${notice.message}. ${notice.hint}`, true);
       })
-      .finally(() => {
-        if (ticker) clearInterval(ticker);
-      });
+      .finally(() => stopProgress?.());
     const approvedOrDenied = (d: Decision): Decision =>
       d.action === "allow" ? d : { ...d, action: "deny" as const };
     const first = await Promise.race([
