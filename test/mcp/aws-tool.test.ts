@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { openStore } from "../../src/audit/store.ts";
-import { amzDate, sha256Hex, sign } from "../../src/protocols/aws/sigv4.ts";
+import { amzDate, sha256Hex, sign } from "../../src/net/sigv4.ts";
 import { cli } from "../approvals/support.ts";
 import { allEvents } from "../support/audit-read.ts";
 import { type AwsGateway, type AwsTargetServer, startAwsGateway, startMinio } from "../support/aws.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import { createLogger, type Logger } from "../../src/core/log.ts";
 import { type RunningGateway, startGateway } from "../../src/gateway.ts";
-import { amzDate, sign } from "../../src/protocols/aws/sigv4.ts";
+import { amzDate, sign } from "../../src/net/sigv4.ts";
 import { freePort } from "./free-port.ts";
 import type { OidcIssuer } from "./oidc-issuer.ts";
 import { defaultBundle } from "./policy-bundle.ts";

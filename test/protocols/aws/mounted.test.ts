@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { amzDate, EMPTY_SHA256, sign } from "../../../src/protocols/aws/sigv4.ts";
+import { amzDate, EMPTY_SHA256, sign } from "../../../src/net/sigv4.ts";
 import {
   type AwsDeps,
   type AwsGateway,

@@ -14,7 +14,7 @@ import {
   hmacHex,
   signingKey,
   stringToSign,
-} from "../../../src/protocols/aws/sigv4.ts";
+} from "../../../src/net/sigv4.ts";
 import {
   type AwsDeps,
   type AwsGateway,
