@@ -265,6 +265,18 @@ export async function startAwsGateway(
   };
 }
 
+/** The environment of an AWS CLI run straight at the target with its own keys: how a test reads the
+ * target's real state, past the gateway. */
+export function directEnv(server: AwsTargetServer): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_ENDPOINT_URL: server.url,
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
+
 /** An AWS config directory whose profile `custos` takes credentials from `custos aws credentials`. */
 export function awsProfile(
   g: AwsGateway,
