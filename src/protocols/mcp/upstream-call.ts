@@ -12,6 +12,7 @@ import { progressTicker } from "./progress.ts";
 import { heldResult, toolError } from "./results.ts";
 import type { CallExtra, ToolResult } from "./tool-call.ts";
 import { type CallOutcome, withoutSecrets } from "./transcript.ts";
+import { completeRefused, completeUpstreamFailed } from "./upstream-outcome.ts";
 import { mcpCommand, type UpstreamConnection } from "./upstream-session.ts";
 
 const MAX_ARGS = 1 << 20;
@@ -90,12 +91,7 @@ export async function callUpstream(
 
   async function proceed(decision: Decision, signal: AbortSignal, requestId: string | undefined) {
     const refuse = (d: Decision) => {
-      session.completed(command, d, {
-        tag: null,
-        rows: 0,
-        durationUs: nowMicros() - started,
-        error: { code: "42501", message: d.reason },
-      });
+      completeRefused(conn, command, d, started);
       finish({
         status: "error",
         rule: d.rule,
@@ -115,17 +111,7 @@ export async function callUpstream(
       raw = await conn.upstream.call(tool, decided, signal);
     } catch (err) {
       const message = signal.aborted ? "cancelled by the client" : `the upstream failed: ${String(err)}`;
-      session.event("upstream.error", {
-        connection: session.connection.name,
-        code: "upstream.protocol",
-        message,
-      });
-      session.completed(command, decision, {
-        tag: null,
-        rows: 0,
-        durationUs: nowMicros() - started,
-        error: { code: "upstream", message },
-      });
+      completeUpstreamFailed(conn, session.connection.name, command, decision, started, message);
       finish({ status: "error", message });
       return toolError(message, { code: "upstream.protocol" });
     }
