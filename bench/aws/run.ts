@@ -85,7 +85,7 @@ row("through Custos, agent (item masked)", viaAgent);
 
 const s3human = await mint(g, "aws-s3", await g.token("bench-human", ["dba"]));
 const s3target = { id: s3.accessKeyId, secret: s3.secretAccessKey };
-const { sign, amzDate, EMPTY_SHA256 } = await import("../../src/protocols/aws/sigv4.ts");
+const { sign, amzDate, EMPTY_SHA256 } = await import("../../src/net/sigv4.ts");
 {
   const date = amzDate(Date.now());
   const headers = { host: new URL(s3.url).host, "x-amz-date": date, "x-amz-content-sha256": EMPTY_SHA256 };

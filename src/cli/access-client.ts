@@ -20,39 +20,53 @@ export interface ApiClient {
   call(method: "GET" | "POST", path: string, body?: unknown): Promise<Record<string, unknown>>;
 }
 
+/**
+ * One request to a running gateway, answered in JSON; an unreachable gateway (named as `shownAs`), an
+ * answer without JSON, or an error status is a CliError carrying the gateway's own message and code.
+ */
+export async function gatewayJson(
+  url: string,
+  init: RequestInit,
+  shownAs = url,
+): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new CliError(`cannot reach the gateway at ${shownAs}: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new CliError(`the gateway answered ${res.status} without JSON`);
+  }
+  if (!res.ok) {
+    const e = (json.error ?? {}) as { code?: string; message?: string };
+    throw new CliError(`${e.message ?? `HTTP ${res.status}`}${e.code ? ` (${e.code})` : ""}`);
+  }
+  return json;
+}
+
 export function apiClient(flags: Record<string, string | boolean | undefined>): ApiClient {
   const base = gatewayBase(flags);
   const token = typeof flags.token === "string" ? flags.token : process.env.CUSTOS_TOKEN;
   if (!token) throw new CliError("needs --token T (or CUSTOS_TOKEN)", 2);
   return {
-    async call(method, path, body) {
-      let res: Response;
-      try {
-        res = await fetch(`${base}/api${path}`, {
+    call: (method, path, body) =>
+      gatewayJson(
+        `${base}/api${path}`,
+        {
           method,
           headers: {
             authorization: `Bearer ${token}`,
             ...(body ? { "content-type": "application/json" } : {}),
           },
           body: body ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(15_000),
-        });
-      } catch (err) {
-        throw new CliError(`cannot reach the gateway at ${base}: ${(err as Error).message}`);
-      }
-      const text = await res.text();
-      let json: Record<string, unknown>;
-      try {
-        json = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        throw new CliError(`the gateway answered ${res.status} without JSON`);
-      }
-      if (!res.ok) {
-        const e = (json.error ?? {}) as { code?: string; message?: string };
-        throw new CliError(`${e.message ?? `HTTP ${res.status}`}${e.code ? ` (${e.code})` : ""}`);
-      }
-      return json;
-    },
+        },
+        base,
+      ),
   };
 }
 

@@ -1,7 +1,7 @@
 // `custos aws credentials --connection C --token T`: asks the running gateway for short-lived AWS
 // credentials bound to the caller's identity and prints them as the JSON the AWS CLI and SDKs read from
 // a `credential_process` setting. The secret is derived by the gateway and printed only here.
-import { CLIENT_USAGE, gatewayBase } from "./access-client.ts";
+import { CLIENT_USAGE, gatewayBase, gatewayJson } from "./access-client.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
 export const awsCredentialsCommand: CliCommand = {
@@ -25,28 +25,15 @@ ${CLIENT_USAGE}`,
     const token = typeof flags.token === "string" ? flags.token : process.env.CUSTOS_TOKEN;
     if (!token) throw new CliError("needs --token T (or CUSTOS_TOKEN)", 2);
     const base = gatewayBase(flags);
-    let res: Response;
-    try {
-      res = await fetch(`${base}/aws/credentials`, {
+    const json = await gatewayJson(
+      `${base}/aws/credentials`,
+      {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
         body: JSON.stringify({ connection: flags.connection }),
-        signal: AbortSignal.timeout(15_000),
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach the gateway at ${base}: ${(err as Error).message}`);
-    }
-    const text = await res.text();
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new CliError(`the gateway answered ${res.status} without JSON`);
-    }
-    if (!res.ok) {
-      const e = (json.error ?? {}) as { code?: string; message?: string };
-      throw new CliError(`${e.message ?? `HTTP ${res.status}`}${e.code ? ` (${e.code})` : ""}`);
-    }
+      },
+      base,
+    );
     process.stdout.write(`${JSON.stringify(json)}\n`);
     return 0;
   },

@@ -5,34 +5,13 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateEd25519 } from "../protocols/ssh/keygen.ts";
-import { gatewayBase } from "./access-client.ts";
+import { gatewayBase, gatewayJson } from "./access-client.ts";
 import { type CliCommand, CliError, parseFlags } from "./command.ts";
 
 const ADDRESS_USAGE = `  --gateway URL    the gateway's HTTP address (default: listen.public_url, else listen.http, of --config;
                    else $CUSTOS_GATEWAY, else http://127.0.0.1:8080)
   --config FILE    read the gateway address from this config (only its listen block; no secrets needed)
   --host NAME      the host name clients use for the SSH listener (default: the gateway URL's host)`;
-
-async function callGateway(url: string, init: RequestInit): Promise<Record<string, unknown>> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw new CliError(`cannot reach the gateway at ${url}: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new CliError(`the gateway answered ${res.status} without JSON`);
-  }
-  if (!res.ok) {
-    const e = (json.error ?? {}) as { code?: string; message?: string };
-    throw new CliError(`${e.message ?? `HTTP ${res.status}`}${e.code ? ` (${e.code})` : ""}`);
-  }
-  return json;
-}
 
 /** known_hosts names a non-22 port as `[host]:port` (sshd(8), SSH_KNOWN_HOSTS FILE FORMAT). */
 function knownHostsName(host: string, port: number): string {
@@ -57,7 +36,7 @@ ${ADDRESS_USAGE}`,
   async run(argv) {
     const { flags } = parseFlags(argv, { gateway: "string", config: "string", host: "string" });
     const base = gatewayBase(flags);
-    const ca = await callGateway(`${base}/ssh/ca`, { method: "GET" });
+    const ca = await gatewayJson(`${base}/ssh/ca`, { method: "GET" });
     const host = sshHost(flags, base);
     process.stdout.write(
       `${knownHostsName(host, Number(ca.port))} ${ca.host_key}\ncert-authority ${ca.ca_key} custos-ssh-user-ca\n`,
@@ -92,7 +71,7 @@ ${ADDRESS_USAGE}`,
     const base = gatewayBase(flags);
     const dir = resolve(typeof flags.out === "string" ? flags.out : join(homedir(), ".custos", "ssh"));
     const pair = generateEd25519("custos ssh login");
-    const answer = await callGateway(`${base}/ssh/certificate`, {
+    const answer = await gatewayJson(`${base}/ssh/certificate`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({

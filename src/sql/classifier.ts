@@ -4,6 +4,7 @@
 // by shape: a literal can make a statement unparseable.
 
 import { fingerprintSync, loadModule, normalizeSync, parseSync } from "libpg-query";
+import { deepFreeze } from "./deep-freeze.ts";
 import { literalKey } from "./literal-key.ts";
 import { Lru } from "./lru.ts";
 import { checkParity } from "./parser-settings.ts";
@@ -152,10 +153,4 @@ export async function createSqlClassifier(options: ClassifierOptions = {}): Prom
       return result;
     },
   };
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
 }

@@ -5,6 +5,7 @@
 // (the grammar library lacks them or reads them loosely). Whatever cannot be classified is an error, and
 // the decider refuses it (fail closed).
 import { Parser } from "node-sql-parser";
+import { deepFreeze } from "./deep-freeze.ts";
 import { Lru } from "./lru.ts";
 import { lexMysql, type MysqlPiece } from "./mysql-lexer.ts";
 import { classifySetStatement, classifyTokenStatement } from "./mysql-tokens.ts";
@@ -103,10 +104,4 @@ export function createMysqlClassifier(
       return result;
     },
   };
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
 }

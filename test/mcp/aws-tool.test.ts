@@ -9,8 +9,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { openStore } from "../../src/audit/store.ts";
-import { amzDate, sha256Hex, sign } from "../../src/protocols/aws/sigv4.ts";
-import { cli } from "../approvals/support.ts";
+import { amzDate, sha256Hex, sign } from "../../src/net/sigv4.ts";
+import { decideWithCli } from "../support/approver.ts";
 import { allEvents } from "../support/audit-read.ts";
 import { type AwsGateway, type AwsTargetServer, startAwsGateway, startMinio } from "../support/aws.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
@@ -143,17 +143,7 @@ describe("aws-s3__call", () => {
     const del = call(c, { method: "DELETE", path: "/reports/customers.txt" });
     const id = await pendingId("s3:DeleteObject arn:aws:s3:::reports/customers.txt");
     await Bun.sleep(11_000);
-    const no = await cli([
-      "deny",
-      id,
-      "--reason",
-      "no",
-      "--token",
-      approver,
-      "--gateway",
-      `http://127.0.0.1:${g.httpPort}`,
-    ]);
-    expect(no.code).toBe(0);
+    await decideWithCli(g.httpPort, "deny", id, approver, "no");
     const denied = await del;
     expect(denied.isError).toBe(true);
     expect(denied.structuredContent.status).toBe(403);
@@ -203,17 +193,7 @@ describe("aws-s3__call", () => {
     });
     const id = await pendingId("s3:PutObject arn:aws:s3:::reports/new.txt");
     expect((await direct("GET", "/reports/new.txt")).status).toBe(404);
-    const ok = await cli([
-      "approve",
-      id!,
-      "--reason",
-      "CHG-3",
-      "--token",
-      approver,
-      "--gateway",
-      `http://127.0.0.1:${g.httpPort}`,
-    ]);
-    expect(ok.code).toBe(0);
+    await decideWithCli(g.httpPort, "approve", id, approver, "CHG-3");
     const r = await upload;
     expect(r.structuredContent.status).toBe(200);
     await c.close();

@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { cli, gatewayFlag, pendingFor } from "../approvals/support.ts";
+import { pendingFor } from "../approvals/support.ts";
 import { FIXTURE, HARMLESS, type Reflector, startReflector } from "../http/reflect-upstream.ts";
+import { decideWithCli } from "../support/approver.ts";
 import { allEvents, withStore } from "../support/audit-read.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
@@ -238,16 +239,7 @@ describe("held writes", () => {
     const pending = await pendingFor(gw, approver, sql);
     expect(count("payments")).toBe(0); // held: nothing reached PostgreSQL yet
     expect(pending).toMatchObject({ connection: "ledger", requester: { subject: "carol@bank.example" } });
-    const ok = await cli([
-      "approve",
-      pending.id,
-      "--reason",
-      "CHG-7",
-      "--token",
-      approver,
-      ...gatewayFlag(gw),
-    ]);
-    expect(ok.code).toBe(0);
+    await decideWithCli(gw.httpPort, "approve", pending.id, approver, "CHG-7");
     const r = (await call) as ToolText;
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ command: "INSERT 1" });
@@ -264,16 +256,7 @@ describe("held writes", () => {
     const s = r.structuredContent as { status: string; request_id: string };
     expect(s.status).toBe("held");
     expect(textOf(r)).toContain(`custos approve ${s.request_id}`);
-    const denied = await cli([
-      "deny",
-      s.request_id,
-      "--reason",
-      "no",
-      "--token",
-      approver,
-      ...gatewayFlag(gw),
-    ]);
-    expect(denied.code).toBe(0);
+    await decideWithCli(gw.httpPort, "deny", s.request_id, approver, "no");
     await Bun.sleep(300);
     expect(count("payments", "id = 2")).toBe(0);
     await c.close();

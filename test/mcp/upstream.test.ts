@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { openStore } from "../../src/audit/store.ts";
-import { cli, gatewayFlag, pendingFor } from "../approvals/support.ts";
+import { pendingFor } from "../approvals/support.ts";
 import { type HttpTestGateway, startHttpGateway } from "../http/support.ts";
+import { decideWithCli } from "../support/approver.ts";
 import { allEvents } from "../support/audit-read.ts";
 import type { TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
@@ -206,16 +207,7 @@ describe("approvals", () => {
       'tools/call delete_customer {"id":8}',
     );
     expect(up.calls.slice(before)).toEqual([]); // held: nothing reached the upstream yet
-    const ok = await cli([
-      "approve",
-      pending.id,
-      "--reason",
-      "CHG-9",
-      "--token",
-      approver,
-      ...gatewayFlag({ httpPort: port() } as TestGateway),
-    ]);
-    expect(ok.code).toBe(0);
+    await decideWithCli(port(), "approve", pending.id, approver, "CHG-9");
     const r = (await call) as ToolText;
     await c.close();
     expect(textOf(r)).toBe("deleted");
@@ -245,16 +237,7 @@ describe("approvals without a progress channel", () => {
       'tools/call delete_customer {"id":9}',
     );
     expect(pending.id).toBe(id);
-    const ok = await cli([
-      "approve",
-      id,
-      "--reason",
-      "CHG-10",
-      "--token",
-      approver,
-      ...gatewayFlag({ httpPort: port() } as TestGateway),
-    ]);
-    expect(ok.code).toBe(0);
+    await decideWithCli(port(), "approve", id, approver, "CHG-10");
     const deadline = Date.now() + 10_000;
     while (up.calls.length === before && Date.now() < deadline) await Bun.sleep(50);
     expect(up.calls.slice(before)).toEqual([{ name: "delete_customer", args: { id: 9 } }]);

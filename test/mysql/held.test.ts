@@ -4,6 +4,7 @@
 // one after that is held again. Judged by effect: the canary rows read directly from MariaDB.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
+import { decideWithCli } from "../support/approver.ts";
 import { FIXTURE, haveMariaDb } from "../support/mariadb.ts";
 import { AGENT, type MysqlHarness, startMysqlHarness } from "./support.ts";
 
@@ -28,42 +29,25 @@ afterAll(async () => {
 const rows = async (id: number) =>
   Number((await h.db.sql(`SELECT count(*) FROM canary WHERE id = ${id}`)).trim());
 
-async function custos(verb: "approve" | "deny", id: string): Promise<void> {
-  const cli = Bun.spawn(
-    [
-      "./custos",
-      verb,
-      id,
-      "--reason",
-      "CHG-19 test",
-      "--token",
-      approver,
-      "--gateway",
-      `http://127.0.0.1:${h.gw.httpPort}`,
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const [out, err, code] = await Promise.all([
-    new Response(cli.stdout).text(),
-    new Response(cli.stderr).text(),
-    cli.exited,
-  ]);
-  expect({ code, err }).toEqual({ code: 0, err: "" });
-  expect(out).toContain(id);
-}
+const custos = (verb: "approve" | "deny", id: string) =>
+  decideWithCli(h.gw.httpPort, verb, id, approver, "CHG-19 test");
 
 const HELD = /request ([0-9a-f]{16})/;
 
+/** mysql2 as the agent, its token as the password, over TLS. */
+const agentConnection = () =>
+  mysql.createConnection({
+    host: "127.0.0.1",
+    port: h.port,
+    user: "agent",
+    password: agentToken,
+    database: "loans",
+    ssl: { rejectUnauthorized: false },
+  });
+
 describe.skipIf(!haveMariaDb())("mysql: statements held for approval", () => {
   test("mysql2: held → told the id → approved with the CLI → the retry runs once; the next is held again", async () => {
-    const c = await mysql.createConnection({
-      host: "127.0.0.1",
-      port: h.port,
-      user: "agent",
-      password: agentToken,
-      database: "loans",
-      ssl: { rejectUnauthorized: false },
-    });
+    const c = await agentConnection();
     const sql = "INSERT INTO canary (id, v) VALUES (71, 'approved')";
     try {
       const first = (await c.query(sql).catch((e) => e)) as {
@@ -115,14 +99,7 @@ describe.skipIf(!haveMariaDb())("mysql: statements held for approval", () => {
   }, 60_000);
 
   test("mysql2 execute: the prepare runs, each execution is held with its parameters and runs once approved", async () => {
-    const c = await mysql.createConnection({
-      host: "127.0.0.1",
-      port: h.port,
-      user: "agent",
-      password: agentToken,
-      database: "loans",
-      ssl: { rejectUnauthorized: false },
-    });
+    const c = await agentConnection();
     const sql = "INSERT INTO canary (id, v) VALUES (?, ?)";
     try {
       const first = (await c.execute(sql, [74, "prepared"]).catch((e) => e)) as {
@@ -154,14 +131,7 @@ describe.skipIf(!haveMariaDb())("mysql: statements held for approval", () => {
   }, 60_000);
 
   test("an approval releases the statement, never its masking: DELETE … RETURNING reaches the agent masked", async () => {
-    const c = await mysql.createConnection({
-      host: "127.0.0.1",
-      port: h.port,
-      user: "agent",
-      password: agentToken,
-      database: "loans",
-      ssl: { rejectUnauthorized: false },
-    });
+    const c = await agentConnection();
     const sql = "DELETE FROM customers WHERE id = 2 RETURNING id, ssn, email, card_number";
     const received: string[] = [];
     try {

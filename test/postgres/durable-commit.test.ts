@@ -8,10 +8,12 @@
 // healthy commit, and reads are not held.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { lockAuditStore } from "../support/audit-lock.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
 import { bind, execute, fields, login, parse, query, type RawClient, sync } from "../support/raw-client.ts";
+import { until } from "../support/until.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -59,29 +61,6 @@ async function executedUncommitted(): Promise<boolean> {
   return (r!.n as number) > 0;
 }
 
-async function until(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
-/** Locks the audit store's event table from another session: the recorder's commits hang until unlock(). */
-async function lockAuditStore(): Promise<{ unlock(): Promise<void> }> {
-  const locker = postgres(auditDb, { max: 1, onnotice: () => {} });
-  const reserved = await locker.reserve();
-  await reserved`begin`;
-  await reserved`lock table audit_events, recordings, sessions in access exclusive mode`;
-  return {
-    async unlock() {
-      await reserved`rollback`;
-      reserved.release();
-      await locker.end({ timeout: 1 });
-    },
-  };
-}
-
 const insert = (id: number) => `insert into canary values (${id}, 'written through the gateway')`;
 
 /** The ways a client sends autocommit writes. */
@@ -115,7 +94,7 @@ describe("a write commits only once its audit record is durable", () => {
   for (const [name, ids, send] of senders) {
     test(`${name}: the store hangs, then fails: the write ran and never commits`, async () => {
       const { client } = await login(gw.port, token);
-      const lock = await lockAuditStore();
+      const lock = await lockAuditStore(auditDb);
       try {
         send(client, ids);
         // The statement ran on the target while its record could not be committed...
@@ -141,7 +120,7 @@ describe("a write commits only once its audit record is durable", () => {
     test(`${name}: the store is slow: nothing commits until it catches up`, async () => {
       const okIds = ids.map((i) => i + 100);
       const { client } = await login(gw.port, token);
-      const lock = await lockAuditStore();
+      const lock = await lockAuditStore(auditDb);
       let unlocked = false;
       try {
         const seen = client.messages.length;
@@ -209,7 +188,7 @@ describe("a write commits only once its audit record is durable", () => {
 
   test("a read is not held while the store hangs", async () => {
     const { client } = await login(gw.port, token);
-    const lock = await lockAuditStore();
+    const lock = await lockAuditStore(auditDb);
     try {
       const r = await client.simpleQuery("select count(*) from canary where id < 0");
       expect(r.filter((m) => m.type === "E")).toEqual([]);
@@ -271,7 +250,7 @@ describe("statements that cannot run ahead of their record keep the hold", () =>
   for (const [name, send, touched] of heldStatements) {
     test(`${name}: with the store hung nothing runs on the target`, async () => {
       const { client } = await login(gw.port, token);
-      const lock = await lockAuditStore();
+      const lock = await lockAuditStore(auditDb);
       const seen = client.messages.length;
       try {
         send(client);
@@ -298,7 +277,7 @@ describe("statements that cannot run ahead of their record keep the hold", () =>
 
   test("look-alike: the same INSERT without the call runs ahead of its record (row lock seen)", async () => {
     const { client } = await login(gw.port, token);
-    const lock = await lockAuditStore();
+    const lock = await lockAuditStore(auditDb);
     try {
       client.send(query(insert(901)));
       await until(executedUncommitted, "the write to execute");
@@ -364,7 +343,7 @@ describe("pipelines of writes wait for one group commit per Sync", () => {
   test("a pipeline whose store hangs: nothing of it commits, later Syncs included", async () => {
     const { client } = await login(gw.port, token);
     const ids = [4001, 4002, 4003, 4004];
-    const lock = await lockAuditStore();
+    const lock = await lockAuditStore(auditDb);
     try {
       for (const id of ids) client.send(parse("", insert(id)), bind(""), execute(), sync());
       await until(executedUncommitted, "the first write to execute");

@@ -7,10 +7,12 @@
 // vetted built-ins (lower, count, now) still run at once with the store hung.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { lockAuditStore } from "../support/audit-lock.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
 import { bind, execute, login, parse, query, type RawClient, sync } from "../support/raw-client.ts";
+import { until } from "../support/until.ts";
 
 let db: PgServer;
 let issuer: OidcIssuer;
@@ -44,29 +46,6 @@ afterAll(async () => {
   await gw?.stop();
   await Promise.all([db?.stop(), issuer?.stop()]);
 });
-
-async function until(cond: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
-/** Locks the audit store's tables from another session: the recorder's commits hang until unlock(). */
-async function lockAuditStore(): Promise<{ unlock(): Promise<void> }> {
-  const locker = postgres(auditDb, { max: 1, onnotice: () => {} });
-  const reserved = await locker.reserve();
-  await reserved`begin`;
-  await reserved`lock table audit_events, recordings, sessions in access exclusive mode`;
-  return {
-    async unlock() {
-      await reserved`rollback`;
-      reserved.release();
-      await locker.end({ timeout: 1 });
-    },
-  };
-}
 
 /** A sequence's state read directly: false until nextval/setval first ran on it. */
 async function sequenceCalled(name: string): Promise<boolean> {
@@ -157,7 +136,7 @@ describe("a SELECT calling a function with effects waits for its record", () => 
         const r = await client.simpleQuery("BEGIN");
         expect(r.filter((m) => m.type === "E")).toEqual([]);
       }
-      const lock = await lockAuditStore();
+      const lock = await lockAuditStore(auditDb);
       const seen = client.messages.length;
       try {
         send(client);
@@ -183,7 +162,7 @@ describe("a SELECT calling a function with effects waits for its record", () => 
 describe("look-alikes", () => {
   test("reads of vetted built-ins run at once with the store hung", async () => {
     const { client } = await login(gw.port, token);
-    const lock = await lockAuditStore();
+    const lock = await lockAuditStore(auditDb);
     try {
       for (const text of ["SELECT lower('X')", "SELECT count(*) FROM fx_rows", "SELECT now()"]) {
         const r = await client.simpleQuery(text);

@@ -2,7 +2,7 @@
 // payload mode real clients send, and GetObject hashed as it streams. It imports nothing of the gateway but
 // sigv4.ts, so it also runs as its own process (`bun test/support/aws-client.ts put|get …`), which lets a
 // test measure the gateway's memory without the client's in the same process.
-import { amzDate, sign } from "../../src/protocols/aws/sigv4.ts";
+import { amzDate, sign } from "../../src/net/sigv4.ts";
 
 export interface Creds {
   id: string;
@@ -65,7 +65,7 @@ export async function putObject(
   opts: { chunk?: number; tamperChunk?: number; tamperTrailer?: boolean } = {},
 ): Promise<{ status: number; text: string }> {
   const { chunkStringToSign, hmacHex, signingKey, sha256Hex, uriEncode } = await import(
-    "../../src/protocols/aws/sigv4.ts"
+    "../../src/net/sigv4.ts"
   );
   const piece = opts.chunk ?? 64 * 1024;
   const date = amzDate(Date.now());
@@ -208,7 +208,7 @@ export async function putObject(
 
 /** A signed S3 GET of an object through `base`, its body hashed as it streams. */
 export async function getObject(base: string, creds: Creds, bucket: string, key: string) {
-  const { EMPTY_SHA256, uriEncode } = await import("../../src/protocols/aws/sigv4.ts");
+  const { EMPTY_SHA256, uriEncode } = await import("../../src/net/sigv4.ts");
   const date = amzDate(Date.now());
   const path = `/${bucket}/${uriEncode(key, true)}`;
   const headers = { host: new URL(base).host, "x-amz-date": date, "x-amz-content-sha256": EMPTY_SHA256 };

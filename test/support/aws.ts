@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import { createLogger, type Logger } from "../../src/core/log.ts";
 import { type RunningGateway, startGateway } from "../../src/gateway.ts";
-import { amzDate, sign } from "../../src/protocols/aws/sigv4.ts";
+import { amzDate, sign } from "../../src/net/sigv4.ts";
 import { freePort } from "./free-port.ts";
 import type { OidcIssuer } from "./oidc-issuer.ts";
 import { defaultBundle } from "./policy-bundle.ts";
@@ -262,6 +262,18 @@ export async function startAwsGateway(
       await gw.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The environment of an AWS CLI run straight at the target with its own keys: how a test reads the
+ * target's real state, past the gateway. */
+export function directEnv(server: AwsTargetServer): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_ENDPOINT_URL: server.url,
+    AWS_EC2_METADATA_DISABLED: "true",
   };
 }
 

@@ -7,7 +7,7 @@
 // [\w+=,.@-]; SourceIdentity may not start with "aws:"; DurationSeconds 900-43200).
 import { createHash } from "node:crypto";
 import { CustosError } from "../../core/errors.ts";
-import { amzDate, sha256Hex, sign } from "./sigv4.ts";
+import { amzDate, sha256Hex, sign } from "../../net/sigv4.ts";
 import { type AwsTarget, upstreamOrigin } from "./target.ts";
 
 export interface UpstreamCredentials {

@@ -12,7 +12,14 @@
 // the upstream request before it completes.
 import { createHash } from "node:crypto";
 import { CustosError } from "../../core/errors.ts";
-import { ALGORITHM, chunkStringToSign, hmacHex, type Scope, sameSignature, scopeText } from "./sigv4.ts";
+import {
+  ALGORITHM,
+  chunkStringToSign,
+  hmacHex,
+  type Scope,
+  sameSignature,
+  scopeText,
+} from "../../net/sigv4.ts";
 
 export interface ChainKey {
   key: Uint8Array;

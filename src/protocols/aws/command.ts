@@ -1,7 +1,7 @@
 // The policy input (Command.details) and decision-cache key (Command.shape) of a classified AWS call.
 import type { Command } from "../../core/command.ts";
+import { sha256Hex } from "../../net/sigv4.ts";
 import type { AwsOperation } from "./codec.ts";
-import { sha256Hex } from "./sigv4.ts";
 
 /** The policy input and cache key of a classified call. */
 export function commandOf(

@@ -4,7 +4,7 @@
 // every parameter but X-Amz-Signature; the payload is UNSIGNED-PAYLOAD. The gateway accepts them for S3
 // only, verifies them like a header signature, decides the operation they name, and strips these
 // parameters before re-signing upstream with header authentication. Pure.
-import { ALGORITHM, type ParsedAuthorization, parseAuthorization } from "./sigv4.ts";
+import { ALGORITHM, type ParsedAuthorization, parseAuthorization } from "../../net/sigv4.ts";
 
 /** S3's ceiling on X-Amz-Expires: seven days. */
 export const MAX_PRESIGNED_SECONDS = 604_800;

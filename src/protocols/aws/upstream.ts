@@ -2,8 +2,7 @@
 // bucket and key encoded again, so what was decided is what is addressed), the client's headers that
 // survive the allow-list, and a fresh SigV4 signature with the target's credentials. Nothing of the
 // caller's signature or key id reaches the target. Pure apart from reading the clock.
-import type { UpstreamCredentials } from "./assume-role.ts";
-import type { AwsOperation } from "./codec.ts";
+
 import {
   amzDate,
   EMPTY_SHA256,
@@ -15,7 +14,9 @@ import {
   sign,
   UNSIGNED_PAYLOAD,
   uriEncode,
-} from "./sigv4.ts";
+} from "../../net/sigv4.ts";
+import type { UpstreamCredentials } from "./assume-role.ts";
+import type { AwsOperation } from "./codec.ts";
 import { type AwsTarget, upstreamOrigin } from "./target.ts";
 import type { PayloadMode } from "./verify.ts";
 

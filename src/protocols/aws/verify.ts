@@ -4,7 +4,6 @@
 // (host, x-amz-*, content-type) signed, and the signature over the canonical request right. A signature
 // seen before within the window is a replay and refused (ReplayGuard).
 
-import { looksPresigned, parsePresigned } from "./presigned.ts";
 import {
   canonicalQuery,
   canonicalRequest,
@@ -22,7 +21,8 @@ import {
   stringToSign,
   UNSIGNED_PAYLOAD,
   uriEncode,
-} from "./sigv4.ts";
+} from "../../net/sigv4.ts";
+import { looksPresigned, parsePresigned } from "./presigned.ts";
 
 export type PayloadMode =
   | "hex"

@@ -3,7 +3,7 @@
 // (POST /aws/credentials on listen.http), so the call is verified, decided, held, re-signed for the
 // target, masked and recorded as an AWS SDK's call is (src/protocols/aws): nothing is decided here. The
 // minted key is kept per MCP session and connection until shortly before it expires.
-import { amzDate, canonicalQuery, sha256Hex, sign, uriEncode } from "../aws/sigv4.ts";
+import { amzDate, canonicalQuery, sha256Hex, sign, uriEncode } from "../../net/sigv4.ts";
 import type { HttpResult } from "./http-tool.ts";
 import { readCapped, TEXTUAL } from "./http-tool.ts";
 import type { AwsCallArgs } from "./tool-args.ts";

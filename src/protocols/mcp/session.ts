@@ -100,7 +100,6 @@ export class McpSession {
     this.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       this.stats.commands++;
       this.inflight++;
-      const progressToken = request.params._meta?.progressToken;
       return callTool(
         {
           session: this.session,
@@ -132,15 +131,7 @@ export class McpSession {
         },
         request.params.name,
         request.params.arguments,
-        {
-          signal: extra.signal,
-          ...(progressToken !== undefined ? { progressToken } : {}),
-          progress: (token, progress, message) =>
-            extra.sendNotification({
-              method: "notifications/progress",
-              params: { progressToken: token, progress, message },
-            }),
-        },
+        callExtra(request.params, extra),
       ).finally(() => {
         this.inflight--;
         this.lastUsed = Date.now();

@@ -3,10 +3,8 @@
 // exactly as an OpenSSH client's exec is (src/protocols/ssh): no PTY, no shell, no forwarding, one exec
 // channel per call. The listener's host key is the gateway's own (data_dir), checked, so the token is
 // only ever offered to this gateway. Output is bounded; a command past the bound is stopped.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import ssh2 from "ssh2";
-import { HOST_KEY_FILE } from "../ssh/host-key.ts";
+import { readHostPublicKey } from "../../net/ssh-host-key.ts";
 import type { HeldNotice } from "./sql-tool.ts";
 import type { ExecArgs } from "./tool-args.ts";
 import { MAX_RESULT_BYTES } from "./tools.ts";
@@ -38,15 +36,6 @@ export interface LoopbackSsh {
   dataDir: string;
 }
 
-/** The gateway's own host key as the SSH listener presents it (the base64 blob of its .pub file). */
-function gatewayHostKey(dataDir: string): Buffer {
-  const pub = readFileSync(join(dataDir, `${HOST_KEY_FILE}.pub`), "utf8")
-    .trim()
-    .split(/\s+/)[1];
-  if (!pub) throw new Error("the gateway's SSH host key is unreadable");
-  return Buffer.from(pub, "base64");
-}
-
 export function runExec(
   ssh: LoopbackSsh,
   connection: string,
@@ -57,7 +46,7 @@ export function runExec(
   return new Promise((resolve) => {
     let hostKey: Buffer;
     try {
-      hostKey = gatewayHostKey(ssh.dataDir);
+      hostKey = readHostPublicKey(ssh.dataDir);
     } catch (err) {
       return resolve({ ok: false, error: String(err instanceof Error ? err.message : err) });
     }

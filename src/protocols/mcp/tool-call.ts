@@ -7,7 +7,8 @@ import { nowMicros } from "../../core/clock.ts";
 import type { GatewaySession } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import type { AwsCaller } from "./aws-tool.ts";
-import { sendRequest } from "./http-tool.ts";
+import { type HttpResult, sendRequest } from "./http-tool.ts";
+import { progressTicker } from "./progress.ts";
 import { formatExec, formatHttp, formatSql, heldResult, toolError } from "./results.ts";
 import type { HeldNotice, SqlClients } from "./sql-tool.ts";
 import { type ExecOutcome, sshRefusalRule } from "./ssh-tool.ts";
@@ -54,10 +55,6 @@ export interface ToolResult {
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
 }
-
-// While a call is held, progress is reported this often, so clients that reset their time-out on progress
-// keep waiting for the approver.
-const PROGRESS_EVERY_MS = 5_000;
 
 export async function callTool(
   ctx: CallContext,
@@ -122,22 +119,14 @@ export async function callTool(
       finish({ status: "refused", message: parsed.message });
       throw new McpError(ErrorCode.InvalidParams, `${name}: ${parsed.message}`);
     }
-    try {
-      const r = await sendRequest(ctx.httpPort(), ctx.credential, tool.connection, parsed.args, extra.signal);
-      const result = formatHttp(r);
-      ctx.count(0, r.body.length);
-      finish({
-        status: r.status >= 400 ? "error" : "ok",
-        http_status: r.status,
-        truncated: r.truncated,
-        ...(r.rule ? { rule: r.rule } : {}),
-      });
-      return result;
-    } catch (err) {
-      const message = extra.signal.aborted ? "cancelled by the client" : `request failed: ${String(err)}`;
-      finish({ status: "error", message });
-      return toolError(message, { code: "upstream.unreachable" });
-    }
+    return httpShaped(
+      ctx,
+      extra,
+      finish,
+      "request failed",
+      () => sendRequest(ctx.httpPort(), ctx.credential, tool.connection, parsed.args, extra.signal),
+      (r) => r.rule,
+    );
   }
   if (tool.kind === "call") {
     const parsed = parseAwsArgs(rawArgs);
@@ -147,41 +136,20 @@ export async function callTool(
     }
     // A call the policy holds waits here: the AWS listener keeps its response until humans decide, and
     // says nothing meanwhile, so a client that sent a progressToken is told the call is still waiting.
-    const token = extra.progressToken;
-    let n = 0;
-    const ticker =
-      token === undefined
-        ? null
-        : setInterval(
-            () =>
-              void extra
-                .progress(
-                  token,
-                  ++n,
-                  "waiting for the AWS call (one held for approval waits for an approver)",
-                )
-                .catch(() => undefined),
-            PROGRESS_EVERY_MS,
-          );
-    try {
-      const r = await ctx.aws.call(tool.connection, parsed.args, extra.signal).finally(() => {
-        if (ticker) clearInterval(ticker);
-      });
-      const result = formatHttp(r);
-      ctx.count(0, r.body.length);
-      const rule = /\(rule ([\w.]+)\)/.exec(r.body)?.[1];
-      finish({
-        status: r.status >= 400 ? "error" : "ok",
-        http_status: r.status,
-        truncated: r.truncated,
-        ...(rule ? { rule } : {}),
-      });
-      return result;
-    } catch (err) {
-      const message = extra.signal.aborted ? "cancelled by the client" : `call failed: ${String(err)}`;
-      finish({ status: "error", message });
-      return toolError(message, { code: "upstream.unreachable" });
-    }
+    const stopProgress = progressTicker(
+      extra,
+      "waiting for the AWS call (one held for approval waits for an approver)",
+      false,
+    );
+    return httpShaped(
+      ctx,
+      extra,
+      finish,
+      "call failed",
+      () => ctx.aws.call(tool.connection, parsed.args, extra.signal).finally(stopProgress),
+      // The AWS listener names the rule only in its error body.
+      (r) => /\(rule ([\w.]+)\)/.exec(r.body)?.[1],
+    );
   }
   if (tool.kind === "exec") {
     const parsed = parseExecArgs(rawArgs);
@@ -264,7 +232,7 @@ async function holdable<T>(
   const onClientAbort = () => running.abort();
   extra.signal.addEventListener("abort", onClientAbort, { once: true });
   let heldNotice: HeldNotice | null = null;
-  let ticker: ReturnType<typeof setInterval> | null = null;
+  let stopProgress: (() => void) | null = null;
   let answerHeld: ((notice: HeldNotice) => void) | null = null;
   const heldAnswer = new Promise<HeldNotice>((resolve) => {
     answerHeld = resolve;
@@ -277,19 +245,14 @@ async function holdable<T>(
       kind: "tools/held",
       data: { seq, request_id: notice.requestId },
     });
-    const token = extra.progressToken;
-    if (token === undefined) {
+    if (extra.progressToken === undefined) {
       answerHeld?.(notice);
       return;
     }
-    let n = 0;
-    const tell = () =>
-      void extra.progress(token, ++n, `${notice.message}. ${notice.hint}`).catch(() => undefined);
-    tell();
-    ticker = setInterval(tell, PROGRESS_EVERY_MS);
+    stopProgress = progressTicker(extra, `${notice.message}. ${notice.hint}`, true);
   };
   const run = start(onHeld, running.signal).finally(() => {
-    if (ticker) clearInterval(ticker);
+    stopProgress?.();
     ctx.closing.removeEventListener("abort", onClose);
   });
   const request = () => {
@@ -314,4 +277,36 @@ async function holdable<T>(
   const result = format(first.outcome);
   ctx.count(0, result.content[0]?.text.length ?? 0);
   return result;
+}
+
+/**
+ * An HTTP-shaped call (an HTTP request, an AWS call) through its listener on loopback: its response
+ * formatted, counted and recorded with the rule that refused it, if one did; a failure (or the client's
+ * cancel) is a tool error.
+ */
+async function httpShaped(
+  ctx: CallContext,
+  extra: CallExtra,
+  finish: (outcome: CallOutcome) => void,
+  failed: "request failed" | "call failed",
+  send: () => Promise<HttpResult>,
+  ruleOf: (r: HttpResult) => string | undefined,
+): Promise<ToolResult> {
+  try {
+    const r = await send();
+    const result = formatHttp(r);
+    ctx.count(0, r.body.length);
+    const rule = ruleOf(r);
+    finish({
+      status: r.status >= 400 ? "error" : "ok",
+      http_status: r.status,
+      truncated: r.truncated,
+      ...(rule ? { rule } : {}),
+    });
+    return result;
+  } catch (err) {
+    const message = extra.signal.aborted ? "cancelled by the client" : `${failed}: ${String(err)}`;
+    finish({ status: "error", message });
+    return toolError(message, { code: "upstream.unreachable" });
+  }
 }

@@ -8,9 +8,11 @@ import { nowMicros } from "../../core/clock.ts";
 import { type Decision, deny } from "../../core/decision.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
 import { maskResult } from "./mask.ts";
+import { progressTicker } from "./progress.ts";
 import { heldResult, toolError } from "./results.ts";
 import type { CallExtra, ToolResult } from "./tool-call.ts";
 import { type CallOutcome, withoutSecrets } from "./transcript.ts";
+import { completeRefused, completeUpstreamFailed } from "./upstream-outcome.ts";
 import { mcpCommand, type UpstreamConnection } from "./upstream-session.ts";
 
 const MAX_ARGS = 1 << 20;
@@ -47,9 +49,7 @@ export async function callUpstream(
   });
   let decision: Decision = hiddenBy ?? (await session.decide(command));
   if (decision.action === "review") {
-    const token = extra.progressToken;
-    let n = 0;
-    let ticker: ReturnType<typeof setInterval> | null = null;
+    let stopProgress: (() => void) | null = null;
     let requestId: string | undefined;
     let answerHeld: ((notice: { requestId: string; message: string; hint: string }) => void) | null = null;
     const held = new Promise<{ requestId: string; message: string; hint: string }>((resolve) => {
@@ -64,15 +64,10 @@ export async function callUpstream(
           kind: "tools/held",
           data: { request_id: requestId },
         });
-        if (token === undefined) return answerHeld?.(notice);
-        const tell = () =>
-          void extra.progress(token, ++n, `${notice.message}. ${notice.hint}`).catch(() => undefined);
-        tell();
-        ticker = setInterval(tell, 5_000);
+        if (extra.progressToken === undefined) return answerHeld?.(notice);
+        stopProgress = progressTicker(extra, `${notice.message}. ${notice.hint}`, true);
       })
-      .finally(() => {
-        if (ticker) clearInterval(ticker);
-      });
+      .finally(() => stopProgress?.());
     const approvedOrDenied = (d: Decision): Decision =>
       d.action === "allow" ? d : { ...d, action: "deny" as const };
     const first = await Promise.race([
@@ -96,12 +91,7 @@ export async function callUpstream(
 
   async function proceed(decision: Decision, signal: AbortSignal, requestId: string | undefined) {
     const refuse = (d: Decision) => {
-      session.completed(command, d, {
-        tag: null,
-        rows: 0,
-        durationUs: nowMicros() - started,
-        error: { code: "42501", message: d.reason },
-      });
+      completeRefused(conn, command, d, started);
       finish({
         status: "error",
         rule: d.rule,
@@ -121,17 +111,7 @@ export async function callUpstream(
       raw = await conn.upstream.call(tool, decided, signal);
     } catch (err) {
       const message = signal.aborted ? "cancelled by the client" : `the upstream failed: ${String(err)}`;
-      session.event("upstream.error", {
-        connection: session.connection.name,
-        code: "upstream.protocol",
-        message,
-      });
-      session.completed(command, decision, {
-        tag: null,
-        rows: 0,
-        durationUs: nowMicros() - started,
-        error: { code: "upstream", message },
-      });
+      completeUpstreamFailed(conn, session.connection.name, command, decision, started, message);
       finish({ status: "error", message });
       return toolError(message, { code: "upstream.protocol" });
     }

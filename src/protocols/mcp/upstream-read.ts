@@ -12,6 +12,7 @@ import { frontUri } from "./resource-uri.ts";
 import type { CallExtra } from "./tool-call.ts";
 import { withoutSecrets } from "./transcript.ts";
 import type { UpstreamContents, UpstreamPromptResult } from "./upstream.ts";
+import { completeRefused, completeUpstreamFailed } from "./upstream-outcome.ts";
 import { mcpCommand, type UpstreamConnection } from "./upstream-session.ts";
 import { POLICY_DENIED, UPSTREAM_FAILED } from "./wire-error.ts";
 
@@ -53,12 +54,7 @@ export async function readUpstream(
     if (decision.action !== "allow") decision = { ...decision, action: "deny" };
   }
   const refuse = (d: Decision, code = POLICY_DENIED): never => {
-    session.completed(command, d, {
-      tag: null,
-      rows: 0,
-      durationUs: nowMicros() - started,
-      error: { code: "42501", message: d.reason },
-    });
+    completeRefused(conn, command, d, started);
     finish({ status: "refused", rule: d.rule, message: d.reason });
     throw new McpError(code, `permission denied by policy: ${d.reason} (rule ${d.rule})`, { rule: d.rule });
   };
@@ -73,13 +69,7 @@ export async function readUpstream(
         : await conn.upstream.getPrompt(req.prompt, req.arguments, extra.signal);
   } catch (err) {
     const message = extra.signal.aborted ? "cancelled by the client" : `the upstream failed: ${String(err)}`;
-    session.event("upstream.error", { connection: req.connection, code: "upstream.protocol", message });
-    session.completed(command, decision, {
-      tag: null,
-      rows: 0,
-      durationUs: nowMicros() - started,
-      error: { code: "upstream", message },
-    });
+    completeUpstreamFailed(conn, req.connection, command, decision, started, message);
     finish({ status: "error", message });
     throw new McpError(UPSTREAM_FAILED, message);
   }

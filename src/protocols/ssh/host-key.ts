@@ -1,14 +1,12 @@
 // The gateway's own SSH host key, kept in data_dir (mode 0600) and created on first start, so clients can
 // pin it (`custos ssh ca` prints it for known_hosts).
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import ssh2 from "ssh2";
+import { hostKeyPath } from "../../net/ssh-host-key.ts";
 import { generateEd25519 } from "./keygen.ts";
 
-export const HOST_KEY_FILE = "ssh_host_ed25519_key";
-
 export function loadOrCreateHostKey(dataDir: string): { privateKey: string; publicKey: string } {
-  const file = join(dataDir, HOST_KEY_FILE);
+  const file = hostKeyPath(dataDir);
   if (!existsSync(file)) {
     const pair = generateEd25519("custos gateway host key");
     writeFileSync(file, pair.private, { mode: 0o600 });

@@ -14,6 +14,7 @@ import {
   type AwsTargetServer,
   awsDeps,
   awsProfile,
+  directEnv,
   run,
   startAwsGateway,
   startMoto,
@@ -39,15 +40,7 @@ interface Recorded {
   body_encoded: boolean;
 }
 
-function direct(): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: moto.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: moto.secretAccessKey,
-    AWS_DEFAULT_REGION: "us-east-1",
-    AWS_ENDPOINT_URL: moto.url,
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-}
+const direct = () => directEnv(moto);
 
 const aws = (env: Record<string, string>, ...args: string[]) =>
   run([deps.AWS_CLI, ...args, "--output", "json"], env);

@@ -9,6 +9,7 @@ import {
   type AwsTargetServer,
   awsDeps,
   awsProfile,
+  directEnv,
   run,
   startAwsGateway,
   startMoto,
@@ -29,15 +30,7 @@ const EMAIL = "grace.hopper@bank.example";
 const CARD = "4111 1111 1111 1111";
 
 /** Direct to moto with the gateway's own key: the fixture, and the judge of effects. */
-function direct(): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: moto.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: moto.secretAccessKey,
-    AWS_DEFAULT_REGION: "us-east-1",
-    AWS_ENDPOINT_URL: moto.url,
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-}
+const direct = () => directEnv(moto);
 
 // The CLI's SQS client resolves the legacy global endpoint before the profile's endpoint_url: named here.
 const aws = (env: Record<string, string>, ...args: string[]) =>

@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { amzDate, EMPTY_SHA256, sign } from "../../../src/protocols/aws/sigv4.ts";
+import { amzDate, EMPTY_SHA256, sign } from "../../../src/net/sigv4.ts";
 import {
   type AwsDeps,
   type AwsGateway,
   type AwsTargetServer,
   awsDeps,
   awsProfile,
+  directEnv,
   mint,
   run,
   startAwsGateway,
@@ -31,13 +32,7 @@ const work = mkdtempSync(join(tmpdir(), "custos-mount-"));
 const SSN = "078-05-1120";
 const NOTE = `mounted note\nssn: ${SSN}\ncity: Arlington\n`;
 
-const minioDirect = (): Record<string, string> => ({
-  AWS_ACCESS_KEY_ID: minio.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_ENDPOINT_URL: minio.url,
-  AWS_EC2_METADATA_DISABLED: "true",
-});
+const minioDirect = () => directEnv(minio);
 const aws = (env: Record<string, string>, ...args: string[]) => run([deps.AWS_CLI, ...args], env);
 const mountOf = (conn: string) => `http://127.0.0.1:${g.httpPort}/aws/${conn}`;
 const profile = async (conn: string, mount: string, subject: string, groups: string[]) =>

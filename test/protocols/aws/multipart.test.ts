@@ -6,13 +6,18 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli } from "../../approvals/support.ts";
+import {
+  pendingRequests as approverPending,
+  decideWithCli,
+  pendingRequestId,
+} from "../../support/approver.ts";
 import {
   type AwsDeps,
   type AwsGateway,
   type AwsTargetServer,
   awsDeps,
   awsProfile,
+  directEnv,
   run,
   startAwsGateway,
   startMinio,
@@ -27,32 +32,11 @@ let g: AwsGateway;
 let approver: string;
 const work = mkdtempSync(join(tmpdir(), "custos-mpu-"));
 
-const direct = (): Record<string, string> => ({
-  AWS_ACCESS_KEY_ID: minio.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_ENDPOINT_URL: minio.url,
-  AWS_EC2_METADATA_DISABLED: "true",
-});
+const direct = () => directEnv(minio);
 const aws = (env: Record<string, string>, ...args: string[]) => run([deps.AWS_CLI, ...args], env);
 
-async function pendingRequests(): Promise<{ id: string; text: string }[]> {
-  const res = await fetch(`http://127.0.0.1:${g.httpPort}/api/approvals?status=pending&kind=statement`, {
-    headers: { authorization: `Bearer ${approver}` },
-  });
-  const json = (await res.json()) as { requests?: { id: string; statement?: { text?: string } }[] };
-  return (json.requests ?? []).map((r) => ({ id: r.id, text: r.statement?.text ?? "" }));
-}
-
-async function waitPending(text: string): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const found = (await pendingRequests()).find((r) => r.text === text);
-    if (found) return found.id;
-    if (Date.now() > deadline) throw new Error(`no pending request for ${text}`);
-    await Bun.sleep(200);
-  }
-}
+const pendingRequests = () => approverPending(g.httpPort, approver);
+const waitPending = (text: string) => pendingRequestId(g.httpPort, approver, text, 60_000);
 
 beforeAll(async () => {
   [deps, issuer] = await Promise.all([awsDeps("minio", "python"), startOidcIssuer()]);
@@ -79,17 +63,7 @@ describe("multipart uploads", () => {
     );
     const upload = aws(env, "s3", "cp", f, "s3://uploads/big.bin");
     const id = await waitPending("s3:CreateMultipartUpload arn:aws:s3:::uploads/big.bin");
-    const ok = await cli([
-      "approve",
-      id,
-      "--reason",
-      "ticket 9",
-      "--token",
-      approver,
-      "--gateway",
-      `http://127.0.0.1:${g.httpPort}`,
-    ]);
-    expect(ok.code, ok.stderr).toBe(0);
+    await decideWithCli(g.httpPort, "approve", id, approver, "ticket 9");
     const done = await upload;
     expect(done.code, done.stderr).toBe(0);
     // No part waited for a second approval.

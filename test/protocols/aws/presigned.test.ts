@@ -14,7 +14,7 @@ import {
   hmacHex,
   signingKey,
   stringToSign,
-} from "../../../src/protocols/aws/sigv4.ts";
+} from "../../../src/net/sigv4.ts";
 import {
   type AwsDeps,
   type AwsGateway,
@@ -22,6 +22,7 @@ import {
   awsDeps,
   awsProfile,
   type Creds,
+  directEnv,
   mint,
   run,
   startAwsGateway,
@@ -42,13 +43,7 @@ const EMAIL = "grace.hopper@bank.example";
 const REPORT = `report\nssn: ${SSN}\nemail: ${EMAIL}\ncity: Arlington\n`;
 const PRIVATE = "private-canary-5f1d2e";
 
-const direct = (): Record<string, string> => ({
-  AWS_ACCESS_KEY_ID: minio.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_ENDPOINT_URL: minio.url,
-  AWS_EC2_METADATA_DISABLED: "true",
-});
+const direct = () => directEnv(minio);
 const aws = (env: Record<string, string>, ...args: string[]) => run([deps.AWS_CLI, ...args], env);
 
 /** Every byte curl received (status line, headers, body). */

@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli } from "../../approvals/support.ts";
+import { decideWithCli, pendingRequestId } from "../../support/approver.ts";
 import {
   type AwsDeps,
   type AwsGateway,
   type AwsTargetServer,
   awsDeps,
   awsProfile,
+  directEnv,
   run,
   startAwsGateway,
   startMinio,
@@ -37,13 +38,7 @@ const EMAIL = "grace.hopper@bank.example";
 const CARD = "4111111111111111";
 const REPORT = `customer report\nname: Grace, city: Arlington\nssn: ${SSN}\nemail: ${EMAIL}\ncard ${CARD}\n`;
 
-const direct = (): Record<string, string> => ({
-  AWS_ACCESS_KEY_ID: s3.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_ENDPOINT_URL: s3.url,
-  AWS_EC2_METADATA_DISABLED: "true",
-});
+const direct = () => directEnv(s3);
 const aws = (env: Record<string, string>, ...args: string[]) => run([deps.AWS_CLI, ...args], env);
 const file = (name: string, content: string | Uint8Array) => {
   const p = join(work, name);
@@ -170,19 +165,7 @@ describe("reads", () => {
   });
 });
 
-async function pending(text: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await fetch(`http://127.0.0.1:${g.httpPort}/api/approvals?status=pending&kind=statement`, {
-      headers: { authorization: `Bearer ${approver}` },
-    });
-    const json = (await res.json()) as { requests?: { id: string; statement?: { text?: string } }[] };
-    const found = json.requests?.find((r) => r.statement?.text === text);
-    if (found) return found.id;
-    if (Date.now() > deadline) throw new Error(`no pending request for ${text}`);
-    await Bun.sleep(200);
-  }
-}
+const pending = (text: string) => pendingRequestId(g.httpPort, approver, text);
 
 describe("writes", () => {
   test("an agent's upload is held, approved with `custos approve`, and then lands", async () => {
@@ -199,17 +182,7 @@ describe("writes", () => {
     // Held: not there yet.
     const before = await aws(direct(), "s3api", "head-object", "--bucket", "reports", "--key", "new.txt");
     expect(before.code).not.toBe(0);
-    const ok = await cli([
-      "approve",
-      id,
-      "--reason",
-      "ticket 7",
-      "--token",
-      approver,
-      "--gateway",
-      `http://127.0.0.1:${g.httpPort}`,
-    ]);
-    expect(ok.code, ok.stderr).toBe(0);
+    await decideWithCli(g.httpPort, "approve", id, approver, "ticket 7");
     const done = await upload;
     expect(done.code, done.stderr).toBe(0);
     const after = await aws(direct(), "s3", "cp", "s3://reports/new.txt", "-");

@@ -37,7 +37,7 @@ beforeAll(async () => {
   g = await startAwsGateway(issuer, { s3: { server: s3, services: ["s3"] } });
   gwBase = `http://127.0.0.1:${g.awsPort}`;
   human = await mint(g, "aws-s3", await g.token("dba@bank.example", ["dba"]));
-  const { sign, amzDate, EMPTY_SHA256 } = await import("../../../src/protocols/aws/sigv4.ts");
+  const { sign, amzDate, EMPTY_SHA256 } = await import("../../../src/net/sigv4.ts");
   const date = amzDate(Date.now());
   const headers = { host: new URL(s3.url).host, "x-amz-date": date, "x-amz-content-sha256": EMPTY_SHA256 };
   const s = sign({
@@ -91,7 +91,7 @@ describe("payload modes", () => {
 
   test("a body that does not match its signed hash is not stored", async () => {
     // Signed for SIZE bytes of the pattern, sent with one byte changed: the caller's hash check fails.
-    const { sign, amzDate, sha256Hex } = await import("../../../src/protocols/aws/sigv4.ts");
+    const { sign, amzDate, sha256Hex } = await import("../../../src/net/sigv4.ts");
     const body = new Uint8Array(1000);
     const hash = sha256Hex(body);
     body[5] = 1;

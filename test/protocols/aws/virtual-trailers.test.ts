@@ -14,6 +14,7 @@ import {
   type AwsTargetServer,
   awsDeps,
   awsProfile,
+  directEnv,
   mint,
   run,
   startAwsGateway,
@@ -33,13 +34,7 @@ const work = mkdtempSync(join(tmpdir(), "custos-vhost-"));
 const BASE = "s3.custos.test";
 const SSN = "078-05-1120";
 
-const direct = (): Record<string, string> => ({
-  AWS_ACCESS_KEY_ID: minio.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_ENDPOINT_URL: minio.url,
-  AWS_EC2_METADATA_DISABLED: "true",
-});
+const direct = () => directEnv(minio);
 const aws = (env: Record<string, string>, ...args: string[]) => run([deps.AWS_CLI, ...args], env);
 
 async function virtualEnv(subject: string, groups: string[]) {

@@ -3,6 +3,8 @@
 // Spec: AWS General Reference, "Signature Version 4 signing process" (create a canonical request, a string
 // to sign, the signing key, the signature) and Amazon S3 API Reference "Authenticating Requests (AWS
 // Signature Version 4)" (S3 signs the path as sent, without a second encoding or dot-segment removal).
+// Shared here because two protocols sign: the AWS listener (verify and re-sign) and MCP's AWS tool (a
+// caller signing its loopback request).
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
