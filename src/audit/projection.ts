@@ -3,8 +3,9 @@
 // console check the rows they show the same way (session-check.ts). The fold of a session row is shared
 // with the recorder (log-writer.ts), so what is written and what is checked cannot drift apart.
 import type { AuditEvent } from "../core/audit-event.ts";
+import { CustosError } from "../core/errors.ts";
 import { type ApprovalFold, approvalFold, compareApproval } from "./projection-approvals.ts";
-import type { AuditStore, EventRow, SessionRow } from "./store.ts";
+import { type AuditStore, describe, type EventRow, type SessionRow } from "./store.ts";
 
 const str = (v: unknown): string | null => (typeof v === "string" ? v : v == null ? null : String(v));
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -177,8 +178,16 @@ export class Projections {
       ? { ...base, start: base.start && { ...base.start }, end: base.end && { ...base.end } }
       : newSessionFold(row.logId);
     const verified = upTo.get(row.logId) ?? 0;
-    for (const e of await store.sessionEvents(row.id))
-      if (e.logId === row.logId && e.seq >= verified) foldSessionEvent(f, e);
+    let events: Awaited<ReturnType<AuditStore["sessionEvents"]>>;
+    try {
+      events = await store.sessionEvents(row.id);
+    } catch (err) {
+      // A stored body that does not decode (cut, appended to, another type): the row cannot be recomputed,
+      // which is itself a finding (its log fails verification at that event). An unreachable store is not.
+      if (err instanceof CustosError) throw err;
+      return [`(the log's events of this session cannot be read: ${describe(err)})`];
+    }
+    for (const e of events) if (e.logId === row.logId && e.seq >= verified) foldSessionEvent(f, e);
     return compareSession(row, f);
   }
 }

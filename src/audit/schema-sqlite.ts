@@ -1,8 +1,21 @@
 // The audit store's tables for SQLite. Kept in lockstep with schema-pg.ts: same tables, columns and keys;
 // times are epoch milliseconds in both so rows mean the same everywhere.
-import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-const bytes = (name: string) => blob(name, { mode: "buffer" });
+/**
+ * A BLOB column read as a Buffer. SQLite is dynamically typed: a tampered row may hold TEXT (read as its
+ * UTF-8 bytes, as drizzle's blob column does) or a number, which is passed through unconverted rather than
+ * thrown on while the whole page is mapped, so `audit verify` can name the row (verify-rows.ts).
+ */
+const bytes = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => "blob",
+  fromDriver(value: unknown): Buffer {
+    if (Buffer.isBuffer(value)) return value;
+    if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (typeof value === "string") return Buffer.from(value);
+    return value as Buffer;
+  },
+});
 
 export const auditLogs = sqliteTable("audit_logs", {
   logId: text("log_id").primaryKey(),

@@ -12,6 +12,7 @@ import { pendingMigrations, readJournal } from "./migration-state.ts";
 import { toRanges } from "./prune-claims.ts";
 import * as prune from "./prune-sql.ts";
 import * as t from "./schema-sqlite.ts";
+import { type WalGuard, walGuard } from "./sqlite-wal-guard.ts";
 import {
   type AuditStore,
   batchRange,
@@ -53,7 +54,7 @@ export function openSqliteStore(path: string, opts: { busyTimeoutMs?: number } =
     if (pendingMigrations(readJournal(MIGRATIONS), lastApplied(client)).length > 0) {
       migrate(db, { migrationsFolder: MIGRATIONS });
     }
-    return sqliteStore(client, db, path);
+    return sqliteStore(client, db, path, walGuard(path));
   } catch (err) {
     client.close();
     throw err;
@@ -105,7 +106,12 @@ function preparedInsert<T extends SQLiteTable>(
   };
 }
 
-function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>, path: string): AuditStore {
+function sqliteStore(
+  client: Database,
+  db: ReturnType<typeof drizzle<typeof t>>,
+  path: string,
+  wal: WalGuard,
+): AuditStore {
   const seqs = (q: SQL) => db.all<{ seq: number }>(q).map((r) => Number(r.seq));
   const EMPTY = sql`x''`;
   const insertEvent = preparedInsert(client, t.auditEvents, [
@@ -174,6 +180,8 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
     },
 
     async commit(batch: CommitBatch) {
+      // Before: nothing is written to a lost -wal. After: a commit lost while it ran is not reported durable.
+      wal.check();
       db.transaction((tx) => {
         for (const row of batch.events) insertEvent(row);
         for (const row of batch.recordings) insertRecording(row);
@@ -184,6 +192,7 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
         }
         if (batch.checkpoint) tx.insert(t.checkpoints).values(bufs(batch.checkpoint)).run();
       });
+      wal.check();
     },
 
     async logs() {
@@ -376,6 +385,7 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
     async applyPrune(logId, events, recordings, at) {
       let ev = 0;
       let rec = 0;
+      wal.check();
       db.transaction(() => {
         for (const r of events)
           ev += (db.run(prune.pruneEvents(logId, r, at, EMPTY)) as unknown as { changes: number }).changes;
@@ -383,6 +393,7 @@ function sqliteStore(client: Database, db: ReturnType<typeof drizzle<typeof t>>,
           rec += (db.run(prune.pruneRecordings(logId, r, at, EMPTY)) as unknown as { changes: number })
             .changes;
       });
+      wal.check();
       return { events: ev, recordings: rec };
     },
 

@@ -11,6 +11,7 @@ import {
   verifyConsistency,
 } from "./merkle.ts";
 import type { CheckpointRow, EventRow, RecordingRow } from "./store.ts";
+import { checkpointMisfit, eventMisfit, recordingMisfit } from "./verify-rows.ts";
 
 export interface VerifyFailure {
   /** The event (seq) or checkpoint (size) where verification first failed. */
@@ -27,6 +28,11 @@ export class Failed extends Error {
 
 /** Checks one stored event; returns its decoded body, or null when retention pruned it (leaf hash kept). */
 export function checkEvent(e: EventRow, expected: number): AuditEvent | null {
+  const misfit = eventMisfit(e);
+  if (misfit) {
+    const at = Number.isSafeInteger(e.seq) ? e.seq : expected;
+    throw new Failed({ seq: at, reason: `seq ${at}: ${misfit}` });
+  }
   if (e.seq !== expected) {
     throw new Failed({
       seq: expected,
@@ -51,6 +57,13 @@ export function checkEvent(e: EventRow, expected: number): AuditEvent | null {
     decoded = decodeEvent(e.body);
   } catch {
     throw new Failed({ seq: e.seq, reason: `seq ${e.seq}: body is not a valid event` });
+  }
+  const data: unknown = decoded.data;
+  if (typeof data !== "object" || data === null || Array.isArray(data) || data instanceof Uint8Array) {
+    throw new Failed({
+      seq: e.seq,
+      reason: `seq ${e.seq}: body is not a valid event (its data is not a map)`,
+    });
   }
   if (decoded.type !== e.type || (decoded.sessionId ?? null) !== e.sessionId || decoded.time !== e.time) {
     throw new Failed({
@@ -134,6 +147,13 @@ export function checkRecordings(
   const seen = new Set<number>();
   let pruned = 0;
   for (const r of rows) {
+    const misfit = recordingMisfit(r);
+    if (misfit) {
+      throw new Failed({
+        ...(Number.isSafeInteger(r.eventSeq) ? { seq: r.eventSeq } : {}),
+        reason: `recording ${String(r.sessionId)}#${String(r.batch)}: ${misfit}`,
+      });
+    }
     if (prunedEvents.has(r.eventSeq)) {
       if (r.prunedAt == null || r.data.length !== 0) {
         throw new Failed({
@@ -164,6 +184,13 @@ export function checkRecordings(
         reason: `recording ${r.sessionId}#${r.batch} does not match the SHA-256 in seq ${r.eventSeq}`,
       });
     }
+    // The frame count the console pages by is committed to by the event too.
+    if (data.frames !== undefined && data.frames !== r.frameCount) {
+      throw new Failed({
+        seq: r.eventSeq,
+        reason: `recording ${r.sessionId}#${r.batch} says ${r.frameCount} frames, its event seq ${r.eventSeq} says ${data.frames}`,
+      });
+    }
     if (r.prunedAt != null) pruned++;
     seen.add(r.eventSeq);
   }
@@ -172,4 +199,15 @@ export function checkRecordings(
       throw new Failed({ seq, reason: `seq ${seq} records a batch whose recording is missing` });
   }
   return { checked: rows.length, pruned };
+}
+
+/** A stored checkpoint must have the stored types before its signature or root is checked. */
+export function checkCheckpointRow(cp: CheckpointRow): void {
+  const misfit = checkpointMisfit(cp);
+  if (!misfit) return;
+  const size = Number.isSafeInteger(cp.size) ? cp.size : undefined;
+  throw new Failed({
+    ...(size === undefined ? {} : { size }),
+    reason: `checkpoint${size === undefined ? "" : ` at size ${size}`}: ${misfit}`,
+  });
 }

@@ -6,15 +6,17 @@
 // claimed by a logged audit.prune event. Then the sessions and approvals projections are recomputed from
 // the events (projection.ts). Streams in pages.
 import type { AuditEvent } from "../core/audit-event.ts";
+import { CustosError } from "../core/errors.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
 import { hex } from "./codec.ts";
 import { bytesEqual, MerkleFrontier } from "./merkle.ts";
 import { type ProjectionReport, Projections } from "./projection.ts";
 import { PruneClaims } from "./prune-claims.ts";
-import type { AuditStore, CheckpointRow, EventRow } from "./store.ts";
+import { type AuditStore, type CheckpointRow, describe, type EventRow, type LogRow } from "./store.ts";
 import type { Trust } from "./trust.ts";
 import {
   type Covered,
+  checkCheckpointRow,
   checkConsistency,
   checkEvent,
   checkRecordings,
@@ -22,6 +24,7 @@ import {
   Failed,
   type VerifyFailure,
 } from "./verify-checks.ts";
+import { describeValue, logMisfit } from "./verify-rows.ts";
 
 export type { VerifyFailure } from "./verify-checks.ts";
 
@@ -79,7 +82,12 @@ export async function verifyLog(store: AuditStore, opts: VerifyOptions = {}): Pr
   const reports: LogReport[] = [];
   const prunedByLog = new Map<string, LogPruned>();
   for (const log of logs) {
-    const r = await verifyOne(store, log.logId, log.publicKey, opts, projections, claims);
+    if (typeof log.logId !== "string") {
+      const id = `(log_id ${describeValue(log.logId)})`;
+      reports.push({ ...empty(id), ok: false, firstFailure: { reason: `audit_logs: ${logMisfit(log)}` } });
+      continue;
+    }
+    const r = await verifyOne(store, log, opts, projections, claims);
     reports.push(r.report);
     prunedByLog.set(log.logId, r.pruned);
   }
@@ -173,16 +181,19 @@ function mergeCheckpoints(stored: CheckpointRow[], trusted: CheckpointRow[]) {
 
 async function verifyOne(
   store: AuditStore,
-  logId: string,
-  storedKey: Uint8Array,
+  log: LogRow,
   opts: VerifyOptions,
   projections: Projections,
   claims: PruneClaims,
 ): Promise<{ report: LogReport; pruned: LogPruned }> {
+  const { logId, publicKey: storedKey } = log;
   const report = empty(logId);
   const pruned: LogPruned = { events: [], recordings: [] };
   const pageSize = opts.pageSize ?? 5_000;
+  const frontier = new MerkleFrontier();
   try {
+    const misfit = logMisfit(log);
+    if (misfit) throw new Failed({ reason: `audit_logs row of ${logId}: ${misfit}` });
     const trustedLog = opts.trust?.logs.get(logId);
     const expected = opts.expect?.find((e) => e.logId === logId);
     const pinned = opts.trustedPublicKey ?? expected?.publicKey;
@@ -196,6 +207,7 @@ async function verifyOne(
     const trustedCps = [...(trustedLog?.checkpoints ?? []), ...(expected?.head ? [expected.head] : [])];
     report.trustedCheckpoints = new Set(trustedCps.map((c) => c.size)).size;
     const stored = await store.checkpoints(logId);
+    for (const cp of stored) checkCheckpointRow(cp);
     report.checkpoints = stored.length;
     const cps = mergeCheckpoints(stored, trustedCps);
     const signed = async (cp: CheckpointRow) => {
@@ -206,7 +218,6 @@ async function verifyOne(
         });
       }
     };
-    const frontier = new MerkleFrontier();
     let sinceCheckpoint: Uint8Array[] = [];
     let prev: Covered | null = null;
     let next = 0;
@@ -266,9 +277,14 @@ async function verifyOne(
       });
     }
   } catch (err) {
-    if (!(err instanceof Failed)) throw err;
+    // The store being unreachable is not a finding; anything else a stored row made go wrong is, at the row
+    // being checked (the checks above name the known shapes; this keeps an unforeseen one from a crash).
+    if (err instanceof CustosError) throw err;
     report.ok = false;
-    report.firstFailure = err.failure;
+    report.firstFailure =
+      err instanceof Failed
+        ? err.failure
+        : { seq: frontier.size, reason: `seq ${frontier.size}: cannot be verified: ${describe(err)}` };
   }
   return { report, pruned };
 }

@@ -6,12 +6,11 @@
 // gateway serving others after bad input. Judged from the client's bytes and the audit store, never from
 // the gateway's log lines.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { openStore, type StoredEvent } from "../../src/audit/store.ts";
 import { verifyLog } from "../../src/audit/verify.ts";
 import type { RunningGateway } from "../../src/gateway.ts";
 import { allEvents } from "../support/audit-read.ts";
+import { dataDirBytes } from "../support/data-dir-files.ts";
 
 /** What a client saw of one attempt: every byte it received (rendered as text), and how it ended. */
 export interface ClientResult {
@@ -62,13 +61,8 @@ async function events(gw: RunningGateway, dataDir: string): Promise<StoredEvent[
   }
 }
 
-function storeBytes(dir: string): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) parts.push(readFileSync(join(e.parentPath, e.name)));
-  }
-  return Buffer.concat(parts);
-}
+// Out of this process: reading the live SQLite files here would drop the gateway's locks on them.
+const storeBytes = (dir: string): Buffer => dataDirBytes(dir);
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -1,11 +1,12 @@
 // An HTTP gateway for end-to-end tests: the test OIDC issuer, a real upstream service on loopback
 // (Bun.serve, built by the test), and a gateway with `type: http` connections to it. No PostgreSQL.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.ts";
 import { createLogger } from "../../src/core/log.ts";
 import { type RunningGateway, startGateway } from "../../src/gateway.ts";
+import { dataDirBytes } from "../support/data-dir-files.ts";
 import { freePort } from "../support/free-port.ts";
 import type { OidcIssuer } from "../support/oidc-issuer.ts";
 import { defaultBundle } from "../support/policy-bundle.ts";
@@ -49,18 +50,8 @@ export async function startHttpGateway(opts: {
     logs,
     token: (subject, groups = ["dba"]) =>
       opts.issuer.mint({ iss: opts.issuer.issuer, sub: subject, aud: "custos", groups }),
-    storeBytes() {
-      const parts: Buffer[] = [];
-      const walk = (dir: string) => {
-        for (const e of readdirSync(dir, { withFileTypes: true })) {
-          const p = join(dir, e.name);
-          if (e.isDirectory()) walk(p);
-          else parts.push(readFileSync(p));
-        }
-      };
-      walk(dataDir);
-      return Buffer.concat(parts);
-    },
+    // Out of this process: reading the live SQLite files here would drop the gateway's locks on them.
+    storeBytes: () => dataDirBytes(dataDir),
     async stop() {
       await gw.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // everything kubectl printed, the cluster's state read directly as its admin, the apiserver's own audit
 // log for who acted. The first run builds the Kubernetes binaries (scripts/setup-kube, ~20 min cold).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { openStore } from "../../src/audit/store.ts";
@@ -11,6 +11,7 @@ import { sessionsExportCommand } from "../../src/cli/sessions-cast.ts";
 import type { Frame } from "../../src/core/frame.ts";
 import { toAsciicast } from "../../src/protocols/kubernetes/asciicast.ts";
 import { CHROMIUM, launchBrowser } from "../console/browser.ts";
+import { dataDirBytes } from "../support/data-dir-files.ts";
 import { freePort } from "../support/free-port.ts";
 import { IMAGE, type KubeCluster, startKubeCluster } from "../support/kube-cluster.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
@@ -295,11 +296,9 @@ describe("Secrets", () => {
     expect(r.stdout).toBe(PASSWORD_B64);
     // Nor does the audit store hold them: the recorded responses lose Secret values, whoever read them.
     await gw.gw.recorder.durable();
-    const stored = Buffer.concat(
-      readdirSync(gw.dataDir, { withFileTypes: true, recursive: true })
-        .filter((e) => e.isFile() && e.name.startsWith("audit"))
-        .map((e) => readFileSync(join(e.parentPath, e.name))),
-    );
+    // Read from a child process: a read of the live store's files from this one drops the gateway's SQLite
+    // locks, and a later CLI (`custos console link` below) would take the store over.
+    const stored = dataDirBytes(gw.dataDir, (name) => name.startsWith("audit"));
     expect(SECRET_CANARIES.filter((c) => stored.includes(c))).toEqual([]);
   });
 });
@@ -621,14 +620,21 @@ describe("exec, logs and port-forward", () => {
   test("the console replays the kubectl exec -it session in Chromium: the terminal shows what kubectl saw", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup-test-deps`);
     const session = (await sessionsWithFrames((f) => f.kind === "resize")).at(-1)!;
-    // Signed in through the issuer's authorization code flow, not `custos console link`: run as part of this
-    // whole file, a CLI writing to the live store here broke the next tests' reads of it (disk I/O error;
-    // see the session notes).
-    issuer.signInAs({ sub: "sre-1", groups: ["custos-admins"] });
+    const link = await cli([
+      "console",
+      "link",
+      "--config",
+      gw.configFile,
+      "--subject",
+      "sre-1",
+      "--groups",
+      "custos-admins",
+    ]);
+    expect(link.code).toBe(0);
     const browser = await launchBrowser();
     try {
       const page = await browser.page();
-      await page.goto(`http://127.0.0.1:${gw.httpPort}/console`);
+      await page.goto(link.stdout.trim());
       await page.waitForURL(/\/console\/(sessions|approvals)/);
       await page.goto(`http://127.0.0.1:${gw.httpPort}/console/sessions/${session.id}`);
       const terminal = page.locator("#terminal");

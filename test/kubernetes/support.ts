@@ -70,7 +70,7 @@ export async function startKubeGateway(cluster: KubeCluster, issuer: OidcIssuer)
       kubernetes: `127.0.0.1:${await freePort()}`,
     },
     data_dir: dataDir,
-    // The console, for the replay check in Chromium (signed in through the issuer's authorization code flow).
+    // The console, for the replay check in Chromium (signed in with `custos console link`; OIDC sign-in too).
     console: {
       roles: { admin: ["custos-admins"], approver: [], auditor: [] },
       oidc: { issuer: issuer.issuer, client_id: "custos-console" },

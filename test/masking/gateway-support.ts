@@ -1,7 +1,5 @@
 // Shared set-up for the end-to-end masking tests: a real PostgreSQL holding the bank fixture, the test
 // issuer, a gateway with the shipped default pack, a capturing proxy, and the scans for raw secrets.
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { fixtureSecrets, fixtureSql } from "../../src/demo/fixture.ts";
 import { expandRecording } from "../../src/protocols/postgres/recording.ts";
 import { withStore } from "../support/audit-read.ts";
@@ -64,15 +62,8 @@ export async function recordingsText(gw: TestGateway): Promise<string> {
   });
 }
 
-/** Every file under the data dir (store, WAL, keys) as raw bytes. */
-export function dataDirFiles(dir: string): [string, Buffer][] {
-  const files: [string, Buffer][] = [];
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    try {
-      files.push([name, readFileSync(join(dir, name))]);
-    } catch {
-      // a directory
-    }
-  }
-  return files;
-}
+/**
+ * Every file under the data dir (store, WAL, keys) as raw bytes, read out of this process: reading the live
+ * SQLite files here would drop the gateway's locks on them (test/support/data-dir-files.ts).
+ */
+export { dataDirFiles } from "../support/data-dir-files.ts";

@@ -5,14 +5,13 @@
 // agent, destructive calls denied (MinIO's own state read directly with the target's key), an upload held,
 // approved from the CLI and landed once.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { openStore } from "../../src/audit/store.ts";
 import { amzDate, sha256Hex, sign } from "../../src/net/sigv4.ts";
 import { decideWithCli } from "../support/approver.ts";
 import { allEvents } from "../support/audit-read.ts";
 import { type AwsGateway, type AwsTargetServer, startAwsGateway, startMinio } from "../support/aws.ts";
+import { dataDirBytes } from "../support/data-dir-files.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { mcpClient, type ToolText, textOf } from "./support.ts";
 
@@ -210,16 +209,8 @@ describe("aws-s3__call", () => {
     expect(calls.some((e) => e.data.status === "ok" && e.data.http_status === 200)).toBe(true);
     const texts = events.filter((e) => e.type === "statement").map((e) => String(e.data.text));
     expect(texts).toContain("s3:GetObject arn:aws:s3:::reports/customers.txt");
-    const parts: Buffer[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else parts.push(readFileSync(p));
-      }
-    };
-    walk(g.dataDir);
-    const stored = Buffer.concat(parts);
+    // Out of this process: reading the live SQLite files here would drop the gateway's locks on them.
+    const stored = dataDirBytes(g.dataDir);
     for (const t of [agent, human, approver, s3.secretAccessKey]) expect(stored.includes(t)).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { withEvents } from "../ssh/audit.ts";
 import { type SshFixture, startSshFixture } from "../ssh/support.ts";
+import { dataDirBytes } from "../support/data-dir-files.ts";
 import { mcpClient, type ToolText, textOf } from "./support.ts";
 
 let f: SshFixture;
@@ -184,17 +185,8 @@ describe("build-host__exec", () => {
       const texts = events.filter((e) => e.type === "statement").map((e) => String(e.data.text));
       expect(texts).toContain("echo hello; id -un");
     });
-    const { readdirSync } = await import("node:fs");
-    const parts: Buffer[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else parts.push(readFileSync(p));
-      }
-    };
-    walk(f.dataDir);
-    const stored = Buffer.concat(parts);
+    // Out of this process: reading the live SQLite files here would drop the gateway's locks on them.
+    const stored = dataDirBytes(f.dataDir);
     for (const t of [human, agent, approver]) expect(stored.includes(t)).toBe(false);
   });
 });

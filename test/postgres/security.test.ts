@@ -3,12 +3,12 @@
 // upstream password (and address) never reaches a client, a recording or a log line.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { expandRecording } from "../../src/protocols/postgres/recording.ts";
 import { allEvents, waitForEvent, withStore } from "../support/audit-read.ts";
 import { captureProxy } from "../support/capture-proxy.ts";
+import { dataDirFiles as readDataDirFiles } from "../support/data-dir-files.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
@@ -384,18 +384,8 @@ describe("the upstream password and address never leave the gateway", () => {
   });
 });
 
-/** Every file in the data dir (SQLite main, -wal, -shm, keys), read once, as raw bytes. */
-function dataDirFiles(): [string, Buffer][] {
-  const files: [string, Buffer][] = [];
-  for (const name of readdirSync(gw.dataDir, { recursive: true }) as string[]) {
-    try {
-      files.push([name, readFileSync(join(gw.dataDir, name))]);
-    } catch {
-      // a directory
-    }
-  }
-  return files;
-}
+/** Every file in the data dir (SQLite main, -wal, -shm, keys), read once out of this process (the gateway's). */
+const dataDirFiles = () => readDataDirFiles(gw.dataDir);
 
 function scanDataDir(needle: string, files = dataDirFiles()) {
   expect(files.filter(([, bytes]) => bytes.includes(needle)).map(([name]) => name)).toEqual([]);
