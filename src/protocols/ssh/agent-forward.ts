@@ -132,11 +132,20 @@ export class AgentForwarding {
     });
   }
 
+  /**
+   * The target opens an auth-agent@openssh.com channel (upstream.ts, before ssh2 handles it): where agent
+   * forwarding was not allowed it is refused (by ssh2, which never asked for it, and by channelFromTarget)
+   * and audited here.
+   */
+  channelOpened(): void {
+    if (this.allowed && !this.closed) return;
+    this.channelsRefused++;
+    this.ctx.refused("auth-agent@openssh.com", { reason: "agent forwarding was not allowed" });
+  }
+
   /** ssh2 accepted the target's auth-agent@openssh.com open and wants the stream it is piped to. */
   private channelFromTarget(cb: (err: Error | undefined, stream?: Duplex) => void): void {
     if (!this.allowed || this.closed) {
-      this.channelsRefused++;
-      this.ctx.refused("auth-agent@openssh.com", { reason: "agent forwarding was not allowed" });
       cb(new Error("agent forwarding was not allowed"));
       return;
     }

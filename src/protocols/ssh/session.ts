@@ -106,6 +106,12 @@ export class ClientConnection {
     this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs, {
       agent: this.agentForwarding.agent,
       onX11: this.x11Forwarding.fromTarget,
+      onChannelOpen: (type) => {
+        if (type === "auth-agent@openssh.com") this.agentForwarding.channelOpened();
+        else if (type === "x11") this.x11Forwarding.channelOpened();
+        else if (type !== "forwarded-tcpip")
+          this.refused("channel-open", { channel_type: type, from: "target" });
+      },
     });
     return this.upstream;
   }

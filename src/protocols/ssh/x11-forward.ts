@@ -87,12 +87,20 @@ export class X11Forwarding {
     return { single: info.single === true, protocol, cookie, screen };
   }
 
+  /**
+   * The target opens an x11 channel (upstream.ts, before ssh2 handles it): where X11 was not allowed it
+   * is refused (by ssh2, which never asked for it, and by fromTarget) and audited here.
+   */
+  channelOpened(): void {
+    if (this.allowed && !this.closed) return;
+    this.refusedChannels++;
+    this.ctx.refused("x11", { reason: "X11 forwarding was not allowed" });
+  }
+
   /** An x11 channel the target opened (ssh2 Client 'x11'): relayed to the client when allowed. */
   fromTarget = (details: ssh2.X11Details, accept: () => ClientChannel, reject: () => void): void => {
     const from = `${details.srcIP}:${details.srcPort}`;
     if (!this.allowed || this.closed) {
-      this.refusedChannels++;
-      this.ctx.refused("x11", { from, reason: "X11 forwarding was not allowed" });
       reject();
       return;
     }
