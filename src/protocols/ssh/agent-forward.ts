@@ -110,10 +110,16 @@ export class AgentForwarding {
       kind: "ssh.command",
       data: { text: command.text, ...command.details },
     });
-    if (!this.allowed) {
-      this.allowed = { decision, started };
-      this.ctx.session.event("ssh.agent_forwarded", { stage: "allowed", rule: decision.rule });
-    }
+    this.ctx.session.event("ssh.agent_forwarded", { stage: "allowed", rule: decision.rule });
+    if (!this.allowed) this.allowed = { decision, started };
+    // ssh2 asks the target once per connection: a later session shares the agent forwarding (if any)
+    // of the first, so its statement is complete now.
+    else
+      this.ctx.session.completed(command, decision, {
+        tag: "already allowed on this connection",
+        rows: 0,
+        durationUs: nowMicros() - started,
+      });
     accept?.();
     return true;
   }

@@ -28,7 +28,8 @@ export interface X11Request {
 }
 
 export class X11Forwarding {
-  private allowed: { command: Command; decision: Decision; started: number } | null = null;
+  /** Each allowed request of this connection, completed when the session ends. */
+  private readonly grants: { command: Command; decision: Decision; started: number }[] = [];
   private closed = false;
   private opened = 0;
   private refusedChannels = 0;
@@ -72,15 +73,8 @@ export class X11Forwarding {
       kind: "ssh.command",
       data: { text: command.text, ...command.details },
     });
-    if (!this.allowed) {
-      this.allowed = { command, decision, started };
-      this.ctx.session.event("ssh.x11_forwarded", {
-        stage: "allowed",
-        rule: decision.rule,
-        protocol,
-        screen,
-      });
-    }
+    this.grants.push({ command, decision, started });
+    this.ctx.session.event("ssh.x11_forwarded", { stage: "allowed", rule: decision.rule, protocol, screen });
     accept?.();
     // ssh2 parses the cookie as bytes; given a string it writes it back as latin1, unchanged.
     const cookie = Buffer.isBuffer(info.cookie) ? info.cookie.toString("latin1") : String(info.cookie);
@@ -92,7 +86,7 @@ export class X11Forwarding {
    * is refused (by ssh2, which never asked for it, and by fromTarget) and audited here.
    */
   channelOpened(): void {
-    if (this.allowed && !this.closed) return;
+    if (this.grants.length > 0 && !this.closed) return;
     this.refusedChannels++;
     this.ctx.refused("x11", { reason: "X11 forwarding was not allowed" });
   }
@@ -100,7 +94,7 @@ export class X11Forwarding {
   /** An x11 channel the target opened (ssh2 Client 'x11'): relayed to the client when allowed. */
   fromTarget = (details: ssh2.X11Details, accept: () => ClientChannel, reject: () => void): void => {
     const from = `${details.srcIP}:${details.srcPort}`;
-    if (!this.allowed || this.closed) {
+    if (this.grants.length === 0 || this.closed) {
       reject();
       return;
     }
@@ -120,14 +114,15 @@ export class X11Forwarding {
     if (this.closed) return;
     this.closed = true;
     for (const close of [...this.live]) close();
-    if (!this.allowed) return;
-    const a = this.allowed;
-    this.ctx.session.completed(a.command, a.decision, {
-      tag: "session ended",
-      rows: 0,
-      durationUs: nowMicros() - a.started,
-      detail: { channels: this.opened, refused_channels: this.refusedChannels },
-    });
+    // The target's x11 channels do not say which session's display they came from: each statement
+    // carries the connection's counts.
+    for (const g of this.grants)
+      this.ctx.session.completed(g.command, g.decision, {
+        tag: "session ended",
+        rows: 0,
+        durationUs: nowMicros() - g.started,
+        detail: { channels: this.opened, refused_channels: this.refusedChannels },
+      });
   }
 
   /** Both ways with backpressure (pipe), counted, never recorded byte by byte. */
