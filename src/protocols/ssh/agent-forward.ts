@@ -39,7 +39,6 @@ interface ChannelTally {
   messages: Record<string, number>;
   bytesToClient: number;
   bytesFromClient: number;
-  closedWhy: string | null;
 }
 
 export class AgentForwarding {
@@ -188,7 +187,6 @@ export class AgentForwarding {
       messages: {},
       bytesToClient: 0,
       bytesFromClient: 0,
-      closedWhy: null,
     };
     const requests = new AgentFramer();
     const answers = new AgentFramer();
@@ -208,7 +206,6 @@ export class AgentForwarding {
       if (done) return;
       done = true;
       this.live.delete(closeBoth);
-      tally.closedWhy = why;
       bridge.destroy();
       channel.close();
       upChannel?.close();
