@@ -1,4 +1,6 @@
-// What the gateway refuses whatever the identity: every forwarding kind, agent forwarding, X11, unknown
+// What the gateway refuses with the default pack (forwarding, agent forwarding and X11 are allowed only by
+// lists: forwarding.test.ts, remote-forwarding.test.ts, agent-forwarding.test.ts, x11.test.ts), and
+// whatever the identity: unknown
 // channel types, global requests and subsystems, environment requests; a target whose host key changed;
 // and bad input before and after the version exchange. Each refusal leaves the gateway serving others.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

@@ -14,6 +14,7 @@ import type { Subprocess } from "bun";
 import ssh2 from "ssh2";
 import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { openAgentChannel } from "../../src/protocols/ssh/agent-forward.ts";
+import { withEvents } from "./audit.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
@@ -213,6 +214,13 @@ describe("a target opening agent and x11 channels on its own", () => {
     expect(r.stdout).toBe("agent=refused x11=refused\n");
     expect(agentConnections).toBe(agentBefore);
     expect(xConnections).toBe(xBefore);
+    await withEvents(f, (events) => {
+      const refused = events
+        .filter((e) => e.type === "ssh.refused")
+        .map((e) => (e.data as { request: string }).request);
+      expect(refused).toContain("auth-agent@openssh.com");
+      expect(refused).toContain("x11");
+    });
   });
 
   test("agent forwarding allowed (look-alike): the agent channel reaches the agent, x11 is still refused", async () => {

@@ -39,7 +39,6 @@ interface ChannelTally {
   messages: Record<string, number>;
   bytesToClient: number;
   bytesFromClient: number;
-  closedWhy: string | null;
 }
 
 export class AgentForwarding {
@@ -110,10 +109,16 @@ export class AgentForwarding {
       kind: "ssh.command",
       data: { text: command.text, ...command.details },
     });
-    if (!this.allowed) {
-      this.allowed = { decision, started };
-      this.ctx.session.event("ssh.agent_forwarded", { stage: "allowed", rule: decision.rule });
-    }
+    this.ctx.session.event("ssh.agent_forwarded", { stage: "allowed", rule: decision.rule });
+    if (!this.allowed) this.allowed = { decision, started };
+    // ssh2 asks the target once per connection: a later session shares the agent forwarding (if any)
+    // of the first, so its statement is complete now.
+    else
+      this.ctx.session.completed(command, decision, {
+        tag: "already allowed on this connection",
+        rows: 0,
+        durationUs: nowMicros() - started,
+      });
     accept?.();
     return true;
   }
@@ -132,11 +137,20 @@ export class AgentForwarding {
     });
   }
 
+  /**
+   * The target opens an auth-agent@openssh.com channel (upstream.ts, before ssh2 handles it): where agent
+   * forwarding was not allowed it is refused (by ssh2, which never asked for it, and by channelFromTarget)
+   * and audited here.
+   */
+  channelOpened(): void {
+    if (this.allowed && !this.closed) return;
+    this.channelsRefused++;
+    this.ctx.refused("auth-agent@openssh.com", { reason: "agent forwarding was not allowed" });
+  }
+
   /** ssh2 accepted the target's auth-agent@openssh.com open and wants the stream it is piped to. */
   private channelFromTarget(cb: (err: Error | undefined, stream?: Duplex) => void): void {
     if (!this.allowed || this.closed) {
-      this.channelsRefused++;
-      this.ctx.refused("auth-agent@openssh.com", { reason: "agent forwarding was not allowed" });
       cb(new Error("agent forwarding was not allowed"));
       return;
     }
@@ -173,7 +187,6 @@ export class AgentForwarding {
       messages: {},
       bytesToClient: 0,
       bytesFromClient: 0,
-      closedWhy: null,
     };
     const requests = new AgentFramer();
     const answers = new AgentFramer();
@@ -193,7 +206,6 @@ export class AgentForwarding {
       if (done) return;
       done = true;
       this.live.delete(closeBoth);
-      tally.closedWhy = why;
       bridge.destroy();
       channel.close();
       upChannel?.close();

@@ -21,11 +21,12 @@ import { type ForwardContext, forwardTcp } from "./forward.ts";
 import { outputMaskers } from "./mask.ts";
 import { relayChannel } from "./relay.ts";
 import { RemoteForwards } from "./remote-forward.ts";
+import { watchForwardingRequests } from "./session-forwarding.ts";
 import { relaySftp } from "./sftp.ts";
 import type { SshTarget } from "./target.ts";
 import { dialTarget } from "./upstream.ts";
 import { refusalText } from "./wire-error.ts";
-import { X11Forwarding, type X11Request } from "./x11-forward.ts";
+import { X11Forwarding } from "./x11-forward.ts";
 
 /** pty-req as ssh2 reports it (its types omit the TERM value, RFC 4254 §6.2). */
 type Pty = PseudoTtyInfo & { term?: string };
@@ -106,6 +107,12 @@ export class ClientConnection {
     this.upstream ??= dialTarget(this.session.connection.target, this.ctx.dialTimeoutMs, {
       agent: this.agentForwarding.agent,
       onX11: this.x11Forwarding.fromTarget,
+      onChannelOpen: (type) => {
+        if (type === "auth-agent@openssh.com") this.agentForwarding.channelOpened();
+        else if (type === "x11") this.x11Forwarding.channelOpened();
+        else if (type !== "forwarded-tcpip")
+          this.refused("channel-open", { channel_type: type, from: "target" });
+      },
     });
     return this.upstream;
   }
@@ -122,17 +129,7 @@ export class ClientConnection {
   private onSession(s: Session): void {
     let pty: Pty | null = null;
     let live: ssh2.ClientChannel | null = null;
-    // Decided as they arrive (the client does not wait for their replies before exec or shell); the
-    // command's start waits for them and asks the target for what was allowed. exec and shell are still
-    // accepted at once (ssh2 drops a client's EOF or data that comes before the accept), and ssh2 sends
-    // no reply to a request decided after that: the client may then not hear of a refusal, but the
-    // decision, its audit event and what reaches the target are the same.
-    let agentAsked: Promise<boolean> | null = null;
-    let x11Asked: Promise<X11Request | null> | null = null;
-    const forwarding = async (): Promise<{ agentForward?: true; x11?: X11Request }> => {
-      const [agent, x11] = await Promise.all([agentAsked ?? false, x11Asked ?? null]);
-      return { ...(agent ? { agentForward: true as const } : {}), ...(x11 ? { x11 } : {}) };
-    };
+    const forwarding = watchForwardingRequests(s, this.agentForwarding, this.x11Forwarding, this.ctx.logger);
     s.on("pty", (accept, _reject, info) => {
       pty = info;
       accept?.();
@@ -163,20 +160,6 @@ export class ClientConnection {
       // The environment is input the policy does not see: never forwarded.
       this.refused("env", { name: info.key });
       reject?.();
-    });
-    s.on("x11", (accept, reject, info) => {
-      x11Asked = this.x11Forwarding.request(accept, reject, info).catch((err) => {
-        this.ctx.logger.error("ssh x11 request failed", { error: String(err) });
-        reject?.();
-        return null;
-      });
-    });
-    s.on("auth-agent", (accept, reject) => {
-      agentAsked = this.agentForwarding.request(accept, reject).catch((err) => {
-        this.ctx.logger.error("ssh agent forwarding request failed", { error: String(err) });
-        reject?.();
-        return false;
-      });
     });
     s.on("exec", (accept, _reject, info) => {
       const channel = accept();

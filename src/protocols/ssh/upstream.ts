@@ -12,6 +12,8 @@ const RSA_ALGORITHMS = ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
 export interface UpstreamRelays {
   agent: ssh2.BaseAgent;
   onX11(details: ssh2.X11Details, accept: () => ssh2.ClientChannel, reject: () => void): void;
+  /** Every channel the target opens towards the gateway, by type, before ssh2 accepts or refuses it. */
+  onChannelOpen(type: string): void;
 }
 
 export function dialTarget(
@@ -69,5 +71,26 @@ export function dialTarget(
         return ok;
       },
     });
+    if (relays) watchChannelOpens(conn, relays.onChannelOpen);
   });
+}
+
+/** ssh2's client internals: the protocol's handler table, looked up for each message (protocol/handlers.misc.js). */
+interface HandlerTable {
+  _protocol?: { _handlers?: { CHANNEL_OPEN?: (p: unknown, info: { type?: unknown }) => unknown } };
+}
+
+/**
+ * ssh2 refuses a channel the target opens without a request for it (auth-agent@openssh.com before agent
+ * forwarding was asked, x11 before x11-req, unknown types) on its own and silently: this tells the
+ * session first, so those refusals are audited too.
+ */
+function watchChannelOpens(conn: ssh2.Client, seen: (type: string) => void): void {
+  const handlers = (conn as unknown as HandlerTable)._protocol?._handlers;
+  const original = handlers?.CHANNEL_OPEN;
+  if (!handlers || typeof original !== "function") return;
+  handlers.CHANNEL_OPEN = (p, info) => {
+    seen(String(info?.type ?? ""));
+    return original(p, info);
+  };
 }

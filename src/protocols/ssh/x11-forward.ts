@@ -28,7 +28,8 @@ export interface X11Request {
 }
 
 export class X11Forwarding {
-  private allowed: { command: Command; decision: Decision; started: number } | null = null;
+  /** Each allowed request of this connection, completed when the session ends. */
+  private readonly grants: { command: Command; decision: Decision; started: number }[] = [];
   private closed = false;
   private opened = 0;
   private refusedChannels = 0;
@@ -72,27 +73,28 @@ export class X11Forwarding {
       kind: "ssh.command",
       data: { text: command.text, ...command.details },
     });
-    if (!this.allowed) {
-      this.allowed = { command, decision, started };
-      this.ctx.session.event("ssh.x11_forwarded", {
-        stage: "allowed",
-        rule: decision.rule,
-        protocol,
-        screen,
-      });
-    }
+    this.grants.push({ command, decision, started });
+    this.ctx.session.event("ssh.x11_forwarded", { stage: "allowed", rule: decision.rule, protocol, screen });
     accept?.();
     // ssh2 parses the cookie as bytes; given a string it writes it back as latin1, unchanged.
     const cookie = Buffer.isBuffer(info.cookie) ? info.cookie.toString("latin1") : String(info.cookie);
     return { single: info.single === true, protocol, cookie, screen };
   }
 
+  /**
+   * The target opens an x11 channel (upstream.ts, before ssh2 handles it): where X11 was not allowed it
+   * is refused (by ssh2, which never asked for it, and by fromTarget) and audited here.
+   */
+  channelOpened(): void {
+    if (this.grants.length > 0 && !this.closed) return;
+    this.refusedChannels++;
+    this.ctx.refused("x11", { reason: "X11 forwarding was not allowed" });
+  }
+
   /** An x11 channel the target opened (ssh2 Client 'x11'): relayed to the client when allowed. */
   fromTarget = (details: ssh2.X11Details, accept: () => ClientChannel, reject: () => void): void => {
     const from = `${details.srcIP}:${details.srcPort}`;
-    if (!this.allowed || this.closed) {
-      this.refusedChannels++;
-      this.ctx.refused("x11", { from, reason: "X11 forwarding was not allowed" });
+    if (this.grants.length === 0 || this.closed) {
       reject();
       return;
     }
@@ -112,14 +114,15 @@ export class X11Forwarding {
     if (this.closed) return;
     this.closed = true;
     for (const close of [...this.live]) close();
-    if (!this.allowed) return;
-    const a = this.allowed;
-    this.ctx.session.completed(a.command, a.decision, {
-      tag: "session ended",
-      rows: 0,
-      durationUs: nowMicros() - a.started,
-      detail: { channels: this.opened, refused_channels: this.refusedChannels },
-    });
+    // The target's x11 channels do not say which session's display they came from: each statement
+    // carries the connection's counts.
+    for (const g of this.grants)
+      this.ctx.session.completed(g.command, g.decision, {
+        tag: "session ended",
+        rows: 0,
+        durationUs: nowMicros() - g.started,
+        detail: { channels: this.opened, refused_channels: this.refusedChannels },
+      });
   }
 
   /** Both ways with backpressure (pipe), counted, never recorded byte by byte. */
