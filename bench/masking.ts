@@ -18,7 +18,8 @@ const COLUMNS = [
   { name: "note", typeOid: 25 },
   { name: "order_id", typeOid: 20 },
   { name: "created_at", typeOid: 1184 },
-  { name: "amount", typeOid: 1700 },
+  // numeric(12,2), as in bench/support/fixture.ts: typmod ((12 << 16) | 2) + 4 (numeric.c).
+  { name: "amount", typeOid: 1700, typeMod: ((12 << 16) | 2) + 4 },
 ];
 
 function dataRow(values: string[]): Uint8Array {
@@ -59,7 +60,7 @@ function rows(pii: boolean): Uint8Array[] {
 }
 
 const engine = new MaskingEngine({ hmacKey: "bench-key-0123456789abcdef" });
-const fields = COLUMNS.map((c) => ({ typeOid: c.typeOid, format: 0 }));
+const fields = COLUMNS.map((c) => ({ typeOid: c.typeOid, typeMod: c.typeMod ?? -1, format: 0 }));
 const masker = (rules: MaskRule[]) => pgRowMasker(engine.plan(rules, COLUMNS), fields);
 
 const BY_COLUMN: MaskRule[] = [

@@ -33,6 +33,12 @@ export interface Detector {
   readonly minRun: number;
   /** Hash spans on their alphanumerics only, so `4111-1111…` and `4111 1111…` hash alike. */
   readonly canonical: boolean;
+  /**
+   * Whether a hit can lie in the text form of a SQL integer or numeric (`-?digits[.digits]`, `NaN`,
+   * `Infinity`) of at most `maxDigits` digits, in a column with these flags. Lets a result plan drop the
+   * detector for such columns; absent means "maybe" and the detector always runs (fail closed).
+   */
+  readonly inNumberText?: (maxDigits: number, columnFlags: number) => boolean;
   /** Appends [start, end) pairs of hits within buf[start, end) to `out`. */
   find(buf: Uint8Array, start: number, end: number, columnFlags: number, out: number[]): void;
 }

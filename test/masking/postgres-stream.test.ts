@@ -197,6 +197,27 @@ describe("masking real PostgreSQL result streams", () => {
     expect(r.text[2]![6]).toBeNull();
   });
 
+  test("per-type detector plan: cards in float8, int8 and numeric still nulled; typed look-alikes kept", async () => {
+    // float8out prints a 15-digit integer without an exponent: the Amex number reaches the client as is.
+    const sql = `select 378282246310005::float8 as reading, 4111111111111111::int8 as ref,
+      4111111111111111::numeric(20,0) as amt, 1234567890.25::numeric(12,2) as amount, 178051120::int4 as id,
+      'ada@example.com'::varchar(40) as contact, 2.5::float8 as ratio`;
+    for (const binary of [false, true]) {
+      const r = await through(sql, binary);
+      const all = Buffer.concat(r.out);
+      for (const v of ["378282246310005", "4111111111111111", "ada@example.com"])
+        expect(all.indexOf(v)).toBe(-1);
+      const row = r.rows[0]!;
+      expect([row[0], row[1], row[2]]).toEqual([null, null, null]);
+      expect(row[3]).not.toBeNull();
+      expect(row[4]).not.toBeNull();
+      expect(r.text[0]![5]).toBe("[REDACTED]");
+      expect(row[6]).not.toBeNull();
+      if (!binary)
+        expect([r.text[0]![3], r.text[0]![4], r.text[0]![6]]).toEqual(["1234567890.25", "178051120", "2.5"]);
+    }
+  });
+
   test("multi-megabyte values", async () => {
     pg.sql(
       "insert into customers (id, note) values (100, repeat('x', 3000000) || ' 4111-1111-1111-1111 ' || repeat('y', 10))",

@@ -48,6 +48,8 @@ export const cardDetector: Detector = {
   minDigits: 13,
   minRun: 13,
   canonical: true,
+  // 13–19 digits with no separator is a bare integer: any integer type wide enough carries a PAN.
+  inNumberText: (maxDigits) => maxDigits >= 13,
   find(buf, start, end, _flags, out) {
     let i = start;
     while (i < end) {

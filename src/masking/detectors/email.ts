@@ -18,6 +18,8 @@ export const emailDetector: Detector = {
   minDigits: 0,
   minRun: 0,
   canonical: false,
+  // Needs an '@', which no number's text form contains.
+  inNumberText: () => false,
   find(buf, start, end, _flags, out) {
     let at = buf.indexOf(64, start);
     let floor = start;

@@ -117,6 +117,8 @@ export const ibanDetector: Detector = {
   minDigits: 10,
   minRun: 0,
   canonical: true,
+  // Starts with two letters then two digits: number text holds no letters but those of NaN/Infinity.
+  inNumberText: () => false,
   find(buf, start, end, _flags, out) {
     for (let i = start; i + 15 <= end; i++) {
       const c = buf[i]!;

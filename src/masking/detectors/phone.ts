@@ -85,6 +85,9 @@ export const phoneDetector: Detector = {
   minDigits: 8,
   minRun: 8,
   canonical: true,
+  // E.164 needs '+', NANP punctuation '(' or two separators between digit groups: number text has at most
+  // one '.', so only the bare 10/11 digits remain, and those only in a phone-like column.
+  inNumberText: (maxDigits, flags) => maxDigits >= 10 && (flags & COLUMN_PHONE_LIKE) !== 0,
   find(buf, start, end, flags, out) {
     let i = start;
     while (i < end) {

@@ -35,6 +35,9 @@ export const ssnDetector: Detector = {
   minDigits: 9,
   minRun: 9,
   canonical: true,
+  // Number text has a '-' only before its first digit, so never AAA-GG-SSSS; the bare nine digits count
+  // only in an SSN-like column (keyFlagsBefore finds no key inside a number's own bytes).
+  inNumberText: (maxDigits, flags) => maxDigits >= 9 && (flags & COLUMN_SSN_LIKE) !== 0,
   find(buf, start, end, flags, out) {
     const bare = (flags & COLUMN_SSN_LIKE) !== 0;
     let i = start;

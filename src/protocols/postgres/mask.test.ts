@@ -70,8 +70,8 @@ function masker(rules: MaskRule[], cols: (ResultColumn & { typeOid?: number; for
 describe("parseRowDescription", () => {
   test("reads names, table OIDs, attribute numbers, types and formats", () => {
     const fields = [
-      { name: "id", tableOid: 16384, column: 1, typeOid: 23, format: 0 },
-      { name: "ssn", tableOid: 16384, column: 3, typeOid: 25, format: 1 },
+      { name: "id", tableOid: 16384, column: 1, typeOid: 23, typeMod: -1, format: 0 },
+      { name: "ssn", tableOid: 16384, column: 3, typeOid: 25, typeMod: -1, format: 1 },
     ];
     const body: number[] = [];
     const push = (n: number, bytes: number) => {

@@ -10,12 +10,21 @@
 // - json 114 / jsonb 3802 (binary jsonb = version byte 1 + text): whole-value masks become a JSON string
 //   (`"[REDACTED]"`, `"hmac:…"`; `partial` is written as redact since it would break the syntax);
 //   detector hits outside a JSON string are written as a JSON string, so the value stays valid JSON.
-// - number (int2 21, int4 23, int8 20, numeric 1700): no placeholder parses as a number, so any mask or
-//   detector hit makes the value NULL. Detectors read the text form; in binary the value is decoded first.
+// - number (int2 21, int4 23, int8 20, oid 26, numeric 1700): no placeholder parses as a number, so any
+//   mask or detector hit makes the value NULL. Detectors read the text form; in binary the value is
+//   decoded first. Only detectors that can match digits of that width run (mask-columns.ts): a card
+//   in an int8 or a numeric, an SSN or phone written as bare digits in a column named like one.
+// - float (float4 700, float8 701): as number. float8out writes up to 15 integer digits without an
+//   exponent (a 15-digit card prints as itself), so every detector runs; binary is decoded first.
 // - bytea 17: whole-value masks make it NULL; detectors scan raw bytes in binary and are skipped in text
 //   (hex output carries no readable digits).
-// - safe (bool, float4/8, date, time, timestamp(tz), interval, uuid, oid, inet, …): cannot hold the
-//   shapes detectors look for, so detectors skip them; whole-value masks make them NULL.
+// - safe: cannot hold the shapes detectors look for, so detectors skip them; whole-value masks make
+//   them NULL. bool 16 (t/f, or one byte); date 1082, time 1083, timetz 1266, timestamp(tz) 1114/1184
+//   (digit groups of 4-2-2 / 2:2:2, never 13+ digits or 3-2-4); interval 1186 (numbers joined by unit
+//   words or `:`; sql_standard `Y-M D H:M:S` never 3-2-4); uuid 2950 (hex 8-4-4-4-12); inet 869, cidr
+//   650, macaddr 829/774 (dotted/colon-separated bytes); money 790 (cash_out always groups integer
+//   digits by a separator, so no 9+ digit run); pg_lsn 3220 (hex X/X). Binary forms
+//   are fixed-width encodings of the same values.
 // - anything else (arrays, records, ranges, unknown or user types): text format is scanned as text;
 //   binary is opaque, so a whole-value mask or any active detector makes the value NULL (fail closed).
 import { CustosError } from "../../core/errors.ts";
@@ -33,7 +42,8 @@ import {
   writePieces,
 } from "../../masking/pieces.ts";
 import type { MaskPlan } from "../../masking/plan.ts";
-import { scanValue } from "../../masking/scan.ts";
+import { type ActiveDetector, scanValue } from "../../masking/scan.ts";
+import { columnDetectors } from "./mask-columns.ts";
 
 export const TypeClass = {
   String: 0,
@@ -43,6 +53,7 @@ export const TypeClass = {
   Bytea: 4,
   Safe: 5,
   Opaque: 6,
+  Float: 7,
 } as const;
 export type TypeClass = (typeof TypeClass)[keyof typeof TypeClass];
 
@@ -60,8 +71,11 @@ const CLASS_BY_OID = new Map<number, TypeClass>([
   [23, TypeClass.Number],
   [20, TypeClass.Number],
   [1700, TypeClass.Number],
+  [26, TypeClass.Number],
+  [700, TypeClass.Float],
+  [701, TypeClass.Float],
   [17, TypeClass.Bytea],
-  ...[16, 26, 700, 701, 1082, 1083, 1114, 1184, 1186, 1266, 2950, 869, 650, 829, 774, 790, 3220].map(
+  ...[16, 1082, 1083, 1114, 1184, 1186, 1266, 2950, 869, 650, 829, 774, 790, 3220].map(
     (oid) => [oid, TypeClass.Safe] as [number, TypeClass],
   ),
 ]);
@@ -76,6 +90,8 @@ export interface RowField {
   tableOid: number;
   column: number;
   typeOid: number;
+  /** The type modifier (-1: none): varchar(n)'s n + 4, numeric(p,s)'s packed precision and scale. */
+  typeMod?: number;
   format: number;
 }
 
@@ -95,6 +111,7 @@ export function parseRowDescription(msg: Uint8Array): RowField[] {
       tableOid: dv.getUint32(nul + 1),
       column: dv.getInt16(nul + 5),
       typeOid: dv.getUint32(nul + 7),
+      typeMod: dv.getInt32(nul + 13),
       format: dv.getInt16(nul + 17),
     });
     pos = nul + 19;
@@ -111,6 +128,10 @@ export interface PgRowMasker {
   readonly classes: Uint8Array;
   /** 0 text, 1 binary, per column. */
   readonly formats: Uint8Array;
+  /** Per column, the plan's detectors its type can satisfy (mask-columns.ts). */
+  readonly detectors: readonly (readonly ActiveDetector[])[];
+  /** Per column, the type OID (binary oid is unsigned, int4 signed). */
+  readonly oids: Uint32Array;
 }
 
 /**
@@ -119,18 +140,21 @@ export interface PgRowMasker {
  */
 export function pgRowMasker(
   plan: MaskPlan,
-  fields: readonly { typeOid: number; format: number }[],
+  fields: readonly { typeOid: number; typeMod?: number; format: number }[],
   opts: { formats?: readonly number[]; stringTypeOids?: ReadonlySet<number> } = {},
 ): PgRowMasker {
   if (fields.length !== plan.columns.length) throw malformed("plan and row description disagree");
   const classes = new Uint8Array(fields.length);
   const formats = new Uint8Array(fields.length);
+  const oids = new Uint32Array(fields.length);
   const f = opts.formats;
-  fields.forEach((field, i) => {
+  const detectors = fields.map((field, i) => {
     classes[i] = typeClass(field.typeOid, opts.stringTypeOids);
     formats[i] = (f ? (f.length === 1 ? f[0] : f[i]) : field.format) === 1 ? 1 : 0;
+    oids[i] = field.typeOid;
+    return columnDetectors(plan, i, field.typeOid, field.typeMod ?? -1);
   });
-  return { plan, classes, formats };
+  return { plan, classes, formats, detectors, oids };
 }
 
 interface Edit {
@@ -178,7 +202,7 @@ export function maskValue(
     }
     return NULL_VALUE; // no placeholder parses as this type
   }
-  const detectors = col.detectors;
+  const detectors = m.detectors[i]!;
   if (detectors.length === 0) return undefined;
   const hits = stats?.columnDetectorHits[i];
   switch (cls) {
@@ -187,8 +211,15 @@ export function maskValue(
     case TypeClass.Number: {
       if (!binary)
         return scanValue(src, s, e, detectors, col.flags, spans, hits) > 0 ? NULL_VALUE : undefined;
-      const n = numberText(src, s, e, digitScratch);
+      const n = numberText(src, s, e, digitScratch, m.oids[i] === OID_TYPE);
       if (n < 0) return undefined;
+      return scanValue(digitScratch, 0, n, detectors, col.flags, spans, hits) > 0 ? NULL_VALUE : undefined;
+    }
+    case TypeClass.Float: {
+      if (!binary)
+        return scanValue(src, s, e, detectors, col.flags, spans, hits) > 0 ? NULL_VALUE : undefined;
+      const n = floatText(src, s, e, digitScratch);
+      if (n < 0) return NULL_VALUE; // not 4 or 8 bytes: unreadable, withheld
       return scanValue(digitScratch, 0, n, detectors, col.flags, spans, hits) > 0 ? NULL_VALUE : undefined;
     }
     case TypeClass.Bytea:
@@ -217,16 +248,34 @@ function quoteJson(ascii: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Renders a binary int2/int4/int8/numeric as decimal text into dst; returns its length or -1. */
-function numberText(src: Uint8Array, s: number, e: number, dst: Uint8Array): number {
+const OID_TYPE = 26;
+
+/** Renders a binary int2/int4/int8/oid/numeric as decimal text into dst; returns its length or -1. */
+function numberText(src: Uint8Array, s: number, e: number, dst: Uint8Array, unsigned: boolean): number {
   const dv = new DataView(src.buffer, src.byteOffset + s, e - s);
   let text: string;
   if (e - s === 2) text = String(dv.getInt16(0));
-  else if (e - s === 4) text = String(dv.getInt32(0));
+  else if (e - s === 4) text = String(unsigned ? dv.getUint32(0) : dv.getInt32(0));
   else if (e - s === 8) text = String(dv.getBigInt64(0));
   else return numericText(dv, dst);
   for (let k = 0; k < text.length; k++) dst[k] = text.charCodeAt(k);
   return text.length;
+}
+
+/**
+ * Renders a binary float4/float8 (IEEE 754, float4send/float8send) as JavaScript prints it: fixed digits
+ * up to 1e21, so at least as many plain digits as float8out shows. Returns its length or -1.
+ */
+function floatText(src: Uint8Array, s: number, e: number, dst: Uint8Array): number {
+  const dv = new DataView(src.buffer, src.byteOffset + s, e - s);
+  let v: number;
+  if (e - s === 4) v = dv.getFloat32(0);
+  else if (e - s === 8) v = dv.getFloat64(0);
+  else return -1;
+  const text = String(v);
+  const n = Math.min(text.length, dst.length);
+  for (let k = 0; k < n; k++) dst[k] = text.charCodeAt(k);
+  return n;
 }
 
 // Binary numeric (src/backend/utils/adt/numeric.c numeric_send): Int16 ndigits, Int16 weight, Int16
@@ -293,7 +342,7 @@ export function maskDataRow(msg: Uint8Array, m: PgRowMasker, stats?: MaskStats):
     if (len === -1) continue; // NULL stays NULL
     if (len < 0 || pos + len > total) throw malformed("truncated DataRow");
     const col = columns[i]!;
-    if (col.method !== null || col.detectors.length > 0) {
+    if (col.method !== null || m.detectors[i]!.length > 0) {
       const pieces = maskValue(m, i, msg, pos, pos + len, stats);
       if (pieces !== undefined) {
         edits ??= [];
@@ -398,7 +447,7 @@ export function maskCopyRow(
     const isNull = format.csv
       ? !quoted && fieldEnd === pos
       : fieldEnd - pos === 2 && line[pos] === 92 && line[pos + 1] === 78;
-    if (!isNull && (col.method !== null || col.detectors.length > 0)) {
+    if (!isNull && (col.method !== null || m.detectors[i]!.length > 0)) {
       const edit = maskCopyField(m, i, line, pos, fieldEnd, quoted, escaped, format, stats);
       if (edit) edits.push(edit);
     }

@@ -87,7 +87,7 @@ export function maskDataRowInto(msg: Uint8Array, m: PgRowMasker, w: ChunkWriter,
     if (len < 0 || pos + len > total) throw malformed("truncated DataRow");
     const col = columns[i]!;
     const end = pos + len;
-    if (col.method === null && col.detectors.length === 0) {
+    if (col.method === null && m.detectors[i]!.length === 0) {
       pos = end;
       continue;
     }
