@@ -23,6 +23,7 @@ import { serveCommand } from "./serve.ts";
 import { sessionsListCommand, sessionsShowCommand } from "./sessions.ts";
 import { sessionsExportCommand, sessionsPlayCommand } from "./sessions-cast.ts";
 import { sshCaCommand, sshLoginCommand } from "./ssh.ts";
+import { sshRevokeCommand } from "./ssh-revoke.ts";
 import { tokenIssueCommand } from "./token-issue.ts";
 import { versionCommand } from "./version.ts";
 
@@ -54,6 +55,7 @@ const commands: CliCommand[] = [
   awsCredentialsCommand,
   sshCaCommand,
   sshLoginCommand,
+  sshRevokeCommand,
   completionCommand(() => commands),
 ];
 

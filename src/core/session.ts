@@ -17,6 +17,11 @@ export interface ConnectRequest {
   clientAddr: string;
   /** The identity token as presented (e.g. the PostgreSQL password). Never logged or recorded. */
   credential: string;
+  /**
+   * Instead of a credential: an identity a token proved earlier, kept by the protocol under its own signed
+   * record (an SSH certificate's). Its expiry is checked again; connection, groups and grants as for a token.
+   */
+  proven?: Identity;
   /** Client-declared user name; informational only. */
   user: string;
   /** Connection name the client asked for (the PostgreSQL database name). */

@@ -199,7 +199,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           error: new CustosError("audit.unavailable", "audit store unavailable: connections are refused"),
         };
       }
-      const auth = await opts.authenticator.authenticate(req.credential);
+      const auth = req.proven
+        ? provenIdentity(req.proven)
+        : await opts.authenticator.authenticate(req.credential);
       if (!auth.ok) return refuse(req, auth.error);
       const identity = auth.identity;
       const entry = byName.get(req.connection);
@@ -525,4 +527,13 @@ class LiveSession implements GatewaySession {
       },
     });
   }
+}
+
+/** An identity a protocol kept from an earlier proof (ConnectRequest.proven): still live, or refused. */
+function provenIdentity(
+  identity: Identity,
+): { ok: true; identity: Identity } | { ok: false; error: CustosError } {
+  if (Date.now() >= identity.expiresAt)
+    return { ok: false, error: new CustosError("identity.expired", "the identity's proof has expired") };
+  return { ok: true, identity };
 }

@@ -35,6 +35,9 @@ export interface CertificateAuthority {
     validBefore: bigint;
     extensions: string[];
   }): Uint8Array;
+  /** Signs a certificate record (cert-records.ts) with the CA key, so an edited record file is refused. */
+  signRecord(data: Uint8Array): Uint8Array;
+  verifyRecord(data: Uint8Array, signature: Uint8Array): boolean;
 }
 
 export function loadOrCreateCa(dataDir: string): CertificateAuthority {
@@ -44,6 +47,12 @@ export function loadOrCreateCa(dataDir: string): CertificateAuthority {
     writeFileSync(file, pair.private, { mode: 0o600 });
     writeFileSync(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
   }
+  return loadCa(dataDir);
+}
+
+/** The CA of an existing data_dir (the CLI's `ssh revoke`); throws when it has none. */
+export function loadCa(dataDir: string): CertificateAuthority {
+  const file = join(dataDir, CA_KEY_FILE);
   chmodSync(file, 0o600);
   const parsed = ssh2.utils.parseKey(readFileSync(file, "utf8"));
   if (parsed instanceof Error) throw parsed;
@@ -70,6 +79,14 @@ export function loadOrCreateCa(dataDir: string): CertificateAuthority {
       const sig = key.sign(Buffer.from(toBeSigned));
       if (sig instanceof Error) throw sig;
       return encodeCertificate(toBeSigned, new Uint8Array(sig));
+    },
+    signRecord(data) {
+      const sig = key.sign(Buffer.from(data));
+      if (sig instanceof Error) throw sig;
+      return new Uint8Array(sig);
+    },
+    verifyRecord(data, signature) {
+      return key.verify(Buffer.from(data), Buffer.from(signature)) === true;
     },
   };
 }

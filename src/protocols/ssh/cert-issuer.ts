@@ -2,29 +2,18 @@
 // public key with the caller's identity token; the gateway checks the token through the same identity path
 // as every session (a front-door session: token verified, connections the groups may open listed,
 // `ssh.certificate_issued` recorded), signs a certificate (principal = subject, valid until the token
-// expires) and keeps, in memory only, serial → {token, subject, key, connection}. A login with the
-// certificate then opens its session with that token (gateway.open: identity, groups, grants checked again
-// then), so groups never come from the certificate, and a certificate whose record is gone (gateway
-// restarted, revoked, expired) opens nothing, even if validly signed.
+// expires) and writes a signed record (cert-records.ts): serial → the identity the token proved, the key's
+// fingerprint, the connection binding and valid-until; never the token. A login with the certificate opens
+// its session with that identity (gateway.open: connection, groups and grants checked again then), so groups
+// never come from the certificate, and a certificate whose record is gone, revoked, expired or does not
+// verify opens nothing, even if validly signed. Records survive a restart of the gateway.
 import { createHash, randomBytes } from "node:crypto";
 import { CustosError } from "../../core/errors.ts";
 import type { Gateway } from "../../core/session.ts";
 import type { CertificateAuthority } from "./cert-authority.ts";
 import { CERT_ALGO, ed25519FromBlob } from "./cert-codec.ts";
+import { type CertificateRecord, CertificateRecords, type RecordLookup } from "./cert-records.ts";
 import { PROTOCOL } from "./command.ts";
-
-export interface IssuedCertificate {
-  serial: bigint;
-  subject: string;
-  /** The certified raw ed25519 key. */
-  publicKey: Uint8Array;
-  /** Held for the logins the certificate opens; never logged or recorded. */
-  token: string;
-  /** The one connection the certificate is for, or null for any the identity may open. */
-  connection: string | null;
-  /** Epoch seconds. */
-  validBefore: number;
-}
 
 export interface CertificateAnswer {
   certificate: string;
@@ -36,19 +25,23 @@ export interface CertificateAnswer {
 
 /** Extensions a certificate carries: a PTY only (policy still decides each shell); no forwarding, no rc. */
 export const CERT_EXTENSIONS = ["permit-pty"];
-/** Bounds the in-memory record; expired entries go first. */
+/** Bounds the live records; expired ones are pruned first. */
 const MAX_RECORDS = 10_000;
 /** Clock skew allowed for valid-after. */
 const SKEW_SEC = 60;
 
 export class CertificateIssuer {
-  private readonly records = new Map<bigint, IssuedCertificate>();
+  private readonly records: CertificateRecords;
 
   constructor(
     private readonly gateway: Gateway,
     private readonly ca: CertificateAuthority,
     private readonly sshConnections: ReadonlySet<string>,
-  ) {}
+    dataDir: string,
+  ) {
+    this.records = new CertificateRecords(dataDir, ca);
+    this.records.prune(Math.floor(Date.now() / 1000));
+  }
 
   async issue(
     token: string,
@@ -85,8 +78,8 @@ export class CertificateIssuer {
       const nowSec = Math.floor(Date.now() / 1000);
       const validBefore = Math.floor(identity.expiresAt / 1000);
       if (validBefore <= nowSec) return new CustosError("identity.expired", "the token has expired");
-      this.sweep(nowSec);
-      if (this.records.size >= MAX_RECORDS)
+      this.records.prune(nowSec);
+      if (this.records.count() >= MAX_RECORDS)
         return new CustosError("session.limit", "too many live SSH certificates");
       const serial = randomBytes(8).readBigUInt64BE(0);
       const keyId = `custos:${identity.subject}`;
@@ -99,13 +92,14 @@ export class CertificateIssuer {
         validBefore: BigInt(validBefore),
         extensions: CERT_EXTENSIONS,
       });
-      this.records.set(serial, {
+      // Written before the certificate is handed out: a certificate without its record could not log in.
+      this.records.put({
         serial,
-        subject: identity.subject,
-        publicKey,
-        token,
+        identity,
+        keyFingerprint: fingerprint(publicKey),
         connection,
         validBefore,
+        revoked: null,
       });
       session.event("ssh.certificate_issued", {
         serial: serial.toString(),
@@ -128,21 +122,18 @@ export class CertificateIssuer {
     }
   }
 
-  /** The record of a certificate this gateway issued and that is still live, or null. */
-  lookup(serial: bigint, nowSec: number): IssuedCertificate | null {
+  /** The record of a certificate this gateway issued; an expired one is pruned and reported missing. */
+  lookup(serial: bigint, nowSec: number): RecordLookup {
     const r = this.records.get(serial);
-    if (!r) return null;
-    if (nowSec >= r.validBefore) {
-      this.records.delete(serial);
-      return null;
+    if (r.kind === "found" && nowSec >= r.record.validBefore) {
+      this.records.prune(nowSec);
+      return { kind: "missing" };
     }
     return r;
   }
-
-  private sweep(nowSec: number): void {
-    for (const [serial, r] of this.records) if (nowSec >= r.validBefore) this.records.delete(serial);
-  }
 }
+
+export type { CertificateRecord };
 
 /** OpenSSH's `SHA256:…` fingerprint of an ed25519 key (unpadded base64 of the blob's SHA-256). */
 export function fingerprint(raw: Uint8Array): string {

@@ -13,7 +13,12 @@ export const sshProtocol: ProtocolModule<SshTarget> = {
   async start(ctx, connections) {
     const key = loadOrCreateHostKey(ctx.dataDir);
     const ca = loadOrCreateCa(ctx.dataDir);
-    const issuer = new CertificateIssuer(ctx.gateway, ca, new Set(connections.map((c) => c.name)));
+    const issuer = new CertificateIssuer(
+      ctx.gateway,
+      ca,
+      new Set(connections.map((c) => c.name)),
+      ctx.dataDir,
+    );
     const server = await startSshServer({
       gateway: ctx.gateway,
       masking: ctx.masking,

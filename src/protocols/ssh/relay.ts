@@ -176,24 +176,7 @@ export function relayChannel(
     const closed = () => {
       if (--open === 0) void finish();
     };
-    up.once("close", () => {
-      closed();
-      // The target is done: its stderr is read to its end whatever holds the gate, and if that stream
-      // never reports its close (ssh2 emits it only after 'end', which a paused or never-read stream may
-      // not reach), the relay still finishes once stderr has been quiet for STDERR_QUIET_MS.
-      up.stderr.resume();
-      let last = Date.now();
-      up.stderr.on("data", () => {
-        last = Date.now();
-      });
-      const watch = setInterval(() => {
-        if (finished) clearInterval(watch);
-        else if (Date.now() - last >= STDERR_QUIET_MS) {
-          clearInterval(watch);
-          void finish();
-        }
-      }, 250);
-    });
+    up.once("close", closed);
     up.stderr.once("close", closed);
     client.on("close", () => {
       if (finished) return;
@@ -206,9 +189,6 @@ export function relayChannel(
     });
   });
 }
-
-/** How long a target's stderr may stay silent, after its channel closed, before the relay stops waiting for it. */
-const STDERR_QUIET_MS = 2_000;
 
 export interface Gate {
   hold(): void;

@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import ssh2 from "ssh2";
 import { CustosError } from "../../core/errors.ts";
+import type { Identity } from "../../core/identity.ts";
 import type { Logger } from "../../core/log.ts";
 import type { ConnectionInfo, Gateway, GatewaySession } from "../../core/session.ts";
 import type { MaskingEngine } from "../../masking/engine.ts";
@@ -57,11 +58,14 @@ export async function startSshServer(
         }
       }, o.authTimeoutMs);
       authTimer.unref();
-      const tryToken = async (user: string, token: string, subject?: string): Promise<boolean> => {
+      // A certificate's login presents no token: its record's identity, proven when it was issued.
+      const tryToken = async (user: string, token: string, proven?: Identity): Promise<boolean> => {
+        const subject = proven?.subject;
         const opened = await o.gateway.open<SshTarget>({
           protocol: PROTOCOL,
           clientAddr,
           credential: token,
+          ...(proven ? { proven } : {}),
           user,
           connection: user,
           applicationName: info.header.versions.software,
@@ -108,7 +112,7 @@ export async function startSshServer(
           }
           // No signature yet: the client asks whether this certificate would do (RFC 4252 §7, PK_OK).
           if (login.kind === "acceptable") return ctx.accept();
-          tryToken(ctx.username, login.record.token, login.record.subject).then(
+          tryToken(ctx.username, "", login.record.identity).then(
             (ok) => (ok ? ctx.accept() : reject()),
             reject,
           );
