@@ -14,6 +14,12 @@ export type AuthResult = { ok: true; identity: Identity } | { ok: false; error: 
 export interface Authenticator {
   /** Never throws. */
   authenticate(token: string): Promise<AuthResult>;
+  /**
+   * An identity a token proved earlier and a protocol kept under its own signed record (an SSH certificate's):
+   * refused once it has expired or when its issuer is no longer configured; the agent groups of today's
+   * configuration apply. Never throws.
+   */
+  recheck(identity: Identity): AuthResult;
 }
 
 export interface AuthenticatorOptions {
@@ -143,6 +149,19 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
         .finally(() => inFlight.delete(hash));
       inFlight.set(hash, run);
       return run;
+    },
+    recheck(identity) {
+      if (Date.now() >= identity.expiresAt)
+        return fail("identity.expired", "the identity's proof has expired", { subject: identity.subject });
+      // A certificate outlives nothing it was issued under: an issuer removed from the configuration since.
+      if (!verifiers.has(identity.issuer))
+        return fail("identity.untrusted_issuer", "token issuer is not trusted", {
+          claimedIssuer: identity.issuer,
+          reason: "the issuer of a kept identity is no longer configured",
+        });
+      const kept = withAgentGroups(identity, opts.agentGroups);
+      deepFreeze(kept);
+      return { ok: true, identity: kept };
     },
   };
 }

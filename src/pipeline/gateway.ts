@@ -200,7 +200,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         };
       }
       const auth = req.proven
-        ? provenIdentity(req.proven)
+        ? opts.authenticator.recheck(req.proven)
         : await opts.authenticator.authenticate(req.credential);
       if (!auth.ok) return refuse(req, auth.error);
       const identity = auth.identity;
@@ -529,11 +529,3 @@ class LiveSession implements GatewaySession {
   }
 }
 
-/** An identity a protocol kept from an earlier proof (ConnectRequest.proven): still live, or refused. */
-function provenIdentity(
-  identity: Identity,
-): { ok: true; identity: Identity } | { ok: false; error: CustosError } {
-  if (Date.now() >= identity.expiresAt)
-    return { ok: false, error: new CustosError("identity.expired", "the identity's proof has expired") };
-  return { ok: true, identity };
-}

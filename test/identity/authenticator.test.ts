@@ -424,3 +424,20 @@ describe("verified-token cache", () => {
     expect(hit).toBeLessThan(rs256);
   });
 });
+
+describe("recheck of a kept identity (an SSH certificate's record)", () => {
+  test("live and still trusted: accepted, with today's agent groups applied", async () => {
+    const identity = accepted(await auth().authenticate(await idp.mint(claims({ groups: ["dba", "bots"] }))));
+    expect(identity.kind).not.toBe("agent");
+    expect(accepted(auth().recheck(identity)).kind).not.toBe("agent");
+    // identity.agent_groups changed since the certificate was issued: the kept identity is an agent now.
+    expect(accepted(auth({ agentGroups: ["bots"] }).recheck(identity)).kind).toBe("agent");
+  });
+
+  test("expired, or its issuer no longer configured: refused", async () => {
+    const identity = accepted(await auth().authenticate(await idp.mint(claims())));
+    refused(auth().recheck({ ...identity, expiresAt: Date.now() - 1 }), "identity.expired");
+    refused(auth({ issuers: [] }).recheck(identity), "identity.untrusted_issuer");
+    refused(auth().recheck({ ...identity, issuer: "https://elsewhere.example" }), "identity.untrusted_issuer");
+  });
+});
