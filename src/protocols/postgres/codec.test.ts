@@ -88,7 +88,13 @@ describe("MessageFramer", () => {
 });
 
 describe("decodeBindNames (the Bind decoded lazily)", () => {
-  const bindOf = (portal: string, statement: string, params: (string | null)[], formats = [0], results = [1]) => {
+  const bindOf = (
+    portal: string,
+    statement: string,
+    params: (string | null)[],
+    formats = [0],
+    results = [1],
+  ) => {
     const w = new Writer().cstring(portal).cstring(statement).int16(formats.length);
     for (const f of formats) w.int16(f);
     w.int16(params.length);

@@ -109,7 +109,7 @@ export class ResponseTracker<C> {
       showErrors: extra.showErrors ?? false,
       mask,
       effects: extra.effects ?? null,
-      result: { tags: [], rows: 0, error: null, skipped: false },
+      result: { tags: NO_TAGS, rows: 0, error: null, skipped: false },
     });
   }
 
@@ -158,8 +158,7 @@ export class ResponseTracker<C> {
       case 0x43 /* C CommandComplete */:
         {
           if (!p) return null;
-          const tag = codec.decodeCommandComplete(message);
-          p.result.tags.push(tag);
+          addTag(p.result, codec.decodeCommandComplete(message));
           if (p.kind === "execute") this.complete();
           return p.internal ? SWALLOW : null;
         }
@@ -213,7 +212,7 @@ export class ResponseTracker<C> {
         return p?.internal ? SWALLOW : null;
       case 0x73 /* s PortalSuspended */:
         if (p?.kind === "execute") {
-          p.result.tags.push("SUSPENDED");
+          addTag(p.result, "SUSPENDED");
           this.complete();
         }
         return null;
@@ -228,6 +227,15 @@ export class ResponseTracker<C> {
         return null;
     }
   }
+}
+
+// Most requests (Parse, Bind, Describe, Sync) complete without a tag: they share this empty list, never
+// written (addTag gives a request its own list at its first tag).
+const NO_TAGS: string[] = Object.freeze([]) as unknown as string[];
+
+function addTag(result: CommandResult, tag: string): void {
+  if (result.tags === NO_TAGS) result.tags = [tag];
+  else result.tags.push(tag);
 }
 
 function changesStatus(kind: RequestKind): boolean {
