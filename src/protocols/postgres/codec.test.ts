@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CodecError, isSkipped, MessageFramer, query } from "./codec.ts";
+import { CodecError, decodeBind, decodeBindNames, isSkipped, MessageFramer, query, Writer } from "./codec.ts";
 
 const collect = (framer: MessageFramer, chunks: Uint8Array[]) => {
   const out: Uint8Array[] = [];
@@ -84,5 +84,68 @@ describe("MessageFramer", () => {
     expect(isSkipped(messages[0]!)).toBe(true);
     expect(Buffer.from(messages[1]!).equals(Buffer.from(query("after")))).toBe(true);
     expect(framer.buffered).toBe(0);
+  });
+});
+
+describe("decodeBindNames (the Bind decoded lazily)", () => {
+  const bindOf = (
+    portal: string,
+    statement: string,
+    params: (string | null)[],
+    formats = [0],
+    results = [1],
+  ) => {
+    const w = new Writer().cstring(portal).cstring(statement).int16(formats.length);
+    for (const f of formats) w.int16(f);
+    w.int16(params.length);
+    for (const p of params) {
+      if (p === null) w.int32(-1);
+      else {
+        const b = new TextEncoder().encode(p);
+        w.int32(b.length).bytes(b);
+      }
+    }
+    w.int16(results.length);
+    for (const r of results) w.int16(r);
+    return w.finish("B");
+  };
+
+  test("gives the same names as decodeBind, unnamed and named, with and without parameters", () => {
+    for (const m of [
+      bindOf("", "", []),
+      bindOf("", "", ["1", null, "x"]),
+      bindOf("p1", "s1", ["42"]),
+      bindOf("", "stmt ü", [null], [], []),
+      bindOf("portal", "", ["a".repeat(300)], [0, 1]),
+    ]) {
+      const full = decodeBind(m);
+      expect(decodeBindNames(m)).toEqual({ portal: full.portal, statement: full.statement });
+    }
+  });
+
+  test("refuses every truncation decodeBind refuses, and only those", () => {
+    const m = bindOf("p", "s", ["hello", null, "world"], [0, 1, 0], [1, 1]);
+    for (let cut = 5; cut < m.length; cut++) {
+      const short = m.slice(0, cut);
+      let full: unknown = null;
+      let lazy: unknown = null;
+      try {
+        decodeBind(short);
+      } catch (err) {
+        full = err;
+      }
+      try {
+        decodeBindNames(short);
+      } catch (err) {
+        lazy = err;
+      }
+      expect(lazy instanceof CodecError).toBe(full instanceof CodecError);
+    }
+  });
+
+  test("the empty (unnamed) name is read as an empty string, and a missing terminator still fails", () => {
+    expect(decodeBindNames(bindOf("", "", []))).toEqual({ portal: "", statement: "" });
+    expect(() => decodeBindNames(new Uint8Array([0x42, 0, 0, 0, 5, 0x61]))).toThrow(CodecError);
+    expect(() => decodeBindNames(new Uint8Array([0x42, 0, 0, 0, 4]))).toThrow(CodecError);
   });
 });

@@ -233,11 +233,21 @@ export class Reader {
     return this.buf[this.off++]!;
   }
   cstring(): string {
+    // The unnamed statement and portal (the common extended-protocol case) are empty strings: no decode.
+    if (this.buf[this.off] === 0 && this.off < this.buf.length) {
+      this.off++;
+      return "";
+    }
     const end = this.buf.indexOf(0, this.off);
     if (end === -1) throw new CodecError("malformed", "unterminated string");
     const s = utf8.decode(this.buf.subarray(this.off, end));
     this.off = end + 1;
     return s;
+  }
+  /** Advances past n bytes without a view of them (a structure checked, not kept). */
+  skip(n: number): void {
+    this.need(n);
+    this.off += n;
   }
   bytes(n: number): Uint8Array {
     this.need(n);
@@ -298,6 +308,24 @@ export function decodeBind(m: Uint8Array): Bind {
   const resultFormats: number[] = [];
   for (let i = 0, n = r.int16(); i < n; i++) resultFormats.push(r.int16());
   return { portal, statement, paramFormats, params, resultFormats };
+}
+
+/**
+ * A Bind's portal and statement names, with the rest of the message checked exactly as decodeBind checks
+ * it (a malformed Bind is refused the same way) but nothing else decoded: the parameters are only needed
+ * for a portal that keeps them (an approval binds to them), and decodeBind gives them then.
+ */
+export function decodeBindNames(m: Uint8Array): { portal: string; statement: string } {
+  const r = body(m);
+  const portal = r.cstring();
+  const statement = r.cstring();
+  for (let i = 0, n = r.int16(); i < n; i++) r.skip(2);
+  for (let i = 0, n = r.int16(); i < n; i++) {
+    const len = r.int32();
+    if (len !== -1) r.skip(len);
+  }
+  for (let i = 0, n = r.int16(); i < n; i++) r.skip(2);
+  return { portal, statement };
 }
 
 export function decodeExecute(m: Uint8Array): { portal: string; maxRows: number } {

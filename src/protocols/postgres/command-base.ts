@@ -24,7 +24,7 @@ import type { CommandMask, ResultMasking } from "./result-masking.ts";
 import type { ServerStream } from "./server-stream.ts";
 import type { PostgresTarget } from "./target.ts";
 import type { Tracked } from "./tracked.ts";
-import type { RequestKind, ResponseTracker } from "./tracker.ts";
+import { HIDE_READY, type RequestKind, type ResponseTracker } from "./tracker.ts";
 
 export interface CommandFlowDeps {
   gw: GatewaySession<PostgresTarget>;
@@ -162,7 +162,7 @@ export class CommandBase {
     effects?: ObjectEffect[],
     hideReady = false,
   ): void {
-    const extra = effects?.length ? { effects, hideReady } : { hideReady };
+    const extra = effects?.length ? { effects, hideReady } : hideReady ? HIDE_READY : undefined;
     this.tracker.expect(kind, tracked, refusal, extra);
     if (kind === "query" || kind === "sync" || kind === "function") this.objects.endSegment();
   }

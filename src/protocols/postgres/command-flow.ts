@@ -26,6 +26,12 @@ const sql = (text: string, statementName?: string): Command =>
     ? { protocol: "postgres", text }
     : { protocol: "postgres", text, statementName };
 
+/** A Bind's parameters, copied out of the client's chunk: what an approval of its portal binds to. */
+function keptBinding(m: Uint8Array): PortalObject["binding"] {
+  const b = codec.decodeBind(m);
+  return { params: b.params.map((p) => p && p.slice()), paramFormats: b.paramFormats };
+}
+
 export class CommandFlow extends CommandBase {
   private readonly executions: ObjectExecutions;
 
@@ -130,18 +136,18 @@ export class CommandFlow extends CommandBase {
 
   /** 'B' Bind: a portal over the statement the server has under that name, as the relay decided it. */
   bind(m: Uint8Array): Promise<void> | undefined {
-    const b = codec.decodeBind(m);
+    const b = codec.decodeBindNames(m);
     const found = this.objects.statement(b.statement);
     if (found === "wait") return this.objects.settled().then(() => this.bind(m));
     const stmt = found.object;
-    // An approval binds to the parameters of the execution it releases.
+    // An approval binds to the parameters of the execution it releases; only then are they decoded.
     const keep = stmt !== null && (stmt.decision.action === "review" || stmt.ops !== null);
     const portal: PortalObject = {
       statement: stmt,
       statementName: b.statement,
       holdable: false,
       committed: false,
-      binding: keep ? { params: b.params.map((p) => p && p.slice()), paramFormats: b.paramFormats } : null,
+      binding: keep ? keptBinding(m) : null,
     };
     this.io.send(m);
     this.expect("bind", null, null, [

@@ -134,11 +134,14 @@ export class Relay {
 
   private pump(): void {
     const io = this.io;
+    // One clock read per pass: the messages of one pass are handled synchronously, within microseconds of
+    // each other (a wait ends the pass, and the next pass reads the clock again).
+    const t = nowMicros();
     while (!this.waiting && !io.stopped && this.inboxHead < this.inbox.length) {
       const m = this.inbox[this.inboxHead++]!;
       let pending: Promise<void> | undefined;
       try {
-        pending = this.handle(m);
+        pending = this.handle(m, t);
       } catch (err) {
         return this.opts.onFatal(asProtocolError(err));
       }
@@ -168,9 +171,8 @@ export class Relay {
   }
 
   /** Handles one client message; returns a promise when it must wait (decision or durable record). */
-  private handle(m: Uint8Array): Promise<void> | undefined {
+  private handle(m: Uint8Array, t: number): Promise<void> | undefined {
     const type = m[0]!;
-    const t = nowMicros();
     this.io.recordClient(m, t);
     switch (type) {
       case 0x51 /* Q Query */:
