@@ -143,6 +143,14 @@ describe("decodeBindNames (the Bind decoded lazily)", () => {
     }
   });
 
+  test("a parameter length below -1 is refused by both (it would move the read backwards)", () => {
+    const w = new Writer().cstring("").cstring("").int16(0).int16(2);
+    w.int32(2).bytes(new TextEncoder().encode("ab")).int32(-3);
+    const m = w.int16(0).finish("B");
+    expect(() => decodeBind(m)).toThrow(CodecError);
+    expect(() => decodeBindNames(m)).toThrow(CodecError);
+  });
+
   test("the empty (unnamed) name is read as an empty string, and a missing terminator still fails", () => {
     expect(decodeBindNames(bindOf("", "", []))).toEqual({ portal: "", statement: "" });
     expect(() => decodeBindNames(new Uint8Array([0x42, 0, 0, 0, 5, 0x61]))).toThrow(CodecError);

@@ -261,6 +261,9 @@ export class Reader {
     return v;
   }
   private need(n: number) {
+    // A negative length (other than the -1 of NULL, handled by the callers) would move the read backwards
+    // and decode bytes PostgreSQL never reads as that field: refused, as the server refuses it.
+    if (n < 0) throw new CodecError("malformed", `negative length ${n}`);
     if (this.off + n > this.buf.length) throw new CodecError("malformed", "message shorter than its content");
   }
 }
