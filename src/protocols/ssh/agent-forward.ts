@@ -8,7 +8,6 @@
 // send extensions (agent-codec.ts); a channel that asks anything else (add, remove, lock the client's
 // keys) is closed before the request reaches the client. A channel the target opens when no request of
 // this connection was allowed is refused and never reaches the client.
-import { createRequire } from "node:module";
 import { Duplex } from "node:stream";
 import type { ServerChannel } from "ssh2";
 import ssh2 from "ssh2";
@@ -19,11 +18,14 @@ import { repairWindowResume } from "./channel-writes.ts";
 import { agentForwardCommand } from "./command.ts";
 import { decideForward, type ForwardContext } from "./forward.ts";
 
-/** The channel window and packet size ssh2 assumes for channels its server side opens (lib/Channel.js). */
-const { MAX_WINDOW, PACKET_SIZE } = createRequire(import.meta.url)("ssh2/lib/Channel.js") as {
-  MAX_WINDOW: number;
-  PACKET_SIZE: number;
-};
+/**
+ * The channel window and packet size ssh2 assumes for channels its server side opens (ssh2 1.17.0,
+ * lib/Channel.js MAX_WINDOW and PACKET_SIZE). Written out, not required from ssh2/lib at run time, so the
+ * single executable (which bundles only what is imported statically) carries them; agent-forward.test.ts
+ * checks them against the installed ssh2.
+ */
+export const MAX_WINDOW = 2 * 1024 * 1024;
+export const PACKET_SIZE = 32 * 1024;
 
 type Reply = (() => void) | undefined;
 
