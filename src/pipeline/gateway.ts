@@ -528,4 +528,3 @@ class LiveSession implements GatewaySession {
     });
   }
 }
-

@@ -438,6 +438,9 @@ describe("recheck of a kept identity (an SSH certificate's record)", () => {
     const identity = accepted(await auth().authenticate(await idp.mint(claims())));
     refused(auth().recheck({ ...identity, expiresAt: Date.now() - 1 }), "identity.expired");
     refused(auth({ issuers: [] }).recheck(identity), "identity.untrusted_issuer");
-    refused(auth().recheck({ ...identity, issuer: "https://elsewhere.example" }), "identity.untrusted_issuer");
+    refused(
+      auth().recheck({ ...identity, issuer: "https://elsewhere.example" }),
+      "identity.untrusted_issuer",
+    );
   });
 });
