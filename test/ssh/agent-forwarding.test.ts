@@ -12,37 +12,21 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { withEvents } from "./audit.ts";
+import { type AgentProxy, run, startAgentProxy } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
 let plain: SshFixture;
 let dir: string;
 let agentProc: Subprocess | null = null;
-let proxy: { stop(): void } | null = null;
+let proxy: AgentProxy | null = null;
+/** Connections the client's agent received through the proxy. */
+const agentConnections = () => proxy?.connections() ?? 0;
 let proxySock: string;
 let agentSock: string;
 let keyFile: string;
 let fingerprint: string;
 let publicBlob: string;
-/** Connections the client's agent received through the proxy. */
-let agentConnections = 0;
-
-async function run(cmd: string[], env: Record<string, string> = {}, stdin?: string) {
-  const p = Bun.spawn(cmd, {
-    stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-  });
-  const timer = setTimeout(() => p.kill(), 30_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "custos-agent-fwd-"));
@@ -64,35 +48,7 @@ beforeAll(async () => {
   rmSync(keyFile);
   // The proxy the client forwards: counts connections, pipes each to the real agent.
   proxySock = join(dir, "proxy.sock");
-  proxy = Bun.listen<{ agent?: Awaited<ReturnType<typeof Bun.connect>>; queue: Uint8Array[] }>({
-    unix: proxySock,
-    socket: {
-      async open(s) {
-        agentConnections++;
-        s.data = { queue: [] };
-        const a = await Bun.connect({
-          unix: agentSock,
-          socket: {
-            data(_a, d) {
-              s.write(d);
-            },
-            close() {
-              s.end();
-            },
-          },
-        });
-        s.data.agent = a;
-        for (const q of s.data.queue) a.write(q);
-      },
-      data(s, d) {
-        if (s.data.agent) s.data.agent.write(d);
-        else s.data.queue.push(new Uint8Array(d));
-      },
-      close(s) {
-        s.data.agent?.end();
-      },
-    },
-  });
+  proxy = startAgentProxy(proxySock, agentSock);
   const packDir = join(dir, "pack");
   cpSync(join(DEFAULT_POLICY_DIR, "custos"), join(packDir, "custos"), { recursive: true });
   const listsFile = join(packDir, "custos", "lists", "data.json");
@@ -151,13 +107,13 @@ function viaGatewayA(fx: SshFixture, token: string, command: string, forward = t
 
 describe("agent forwarding allowed for a listed group", () => {
   test("the target lists the client's key through the forwarded agent", async () => {
-    const before = agentConnections;
+    const before = agentConnections();
     const token = await f.token("dana@bank.example", ["sre"]);
     const r = await viaGatewayA(f, token, "ssh-add -l");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(fingerprint);
-    expect(agentConnections).toBeGreaterThan(before);
+    expect(agentConnections()).toBeGreaterThan(before);
   });
 
   test("the target has the client's agent sign, and the signature verifies", async () => {
@@ -235,10 +191,10 @@ describe("agent forwarding allowed for a listed group", () => {
 
 describe("agent forwarding refused", () => {
   const noAgent = async (fx: SshFixture, subject: string, groups: string[], command: string) => {
-    const before = agentConnections;
+    const before = agentConnections();
     const token = await fx.token(subject, groups);
     const r = await viaGatewayA(fx, token, command);
-    expect(agentConnections).toBe(before);
+    expect(agentConnections()).toBe(before);
     return r;
   };
 
@@ -262,11 +218,11 @@ describe("agent forwarding refused", () => {
   });
 
   test("without -A nothing is asked and nothing is refused", async () => {
-    const before = agentConnections;
+    const before = agentConnections();
     const token = await f.token("dana@bank.example", ["sre"]);
     const r = await viaGatewayA(f, token, "ssh-add -l", false);
     expect(r.code).toBe(2);
-    expect(agentConnections).toBe(before);
+    expect(agentConnections()).toBe(before);
   });
 
   test("each refusal is audited with its rule", async () => {

@@ -12,6 +12,7 @@ import { startGateway } from "../../src/gateway.ts";
 import { RECORDS_DIR } from "../../src/protocols/ssh/cert-records.ts";
 import { defaultBundle } from "../support/policy-bundle.ts";
 import { withEvents } from "./audit.ts";
+import { run } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
@@ -20,18 +21,6 @@ const HUMAN = "dana@bank.example";
 /** The revocation test's subject: `--subject` must not reach the other tests' certificates. */
 const OTHER = "erin@bank.example";
 const CANARY = "canary: untouched\n";
-
-async function run(cmd: string[], timeoutMs = 30_000) {
-  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: process.env });
-  const timer = setTimeout(() => p.kill(), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
 
 /** `custos ssh login` into `dir`; returns the certificate's serial. */
 async function login(token: string, dir: string): Promise<string> {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { CA_KEY_FILE } from "../../src/protocols/ssh/cert-authority.ts";
 import { parseUserCertificate } from "../../src/protocols/ssh/cert-codec.ts";
 import { withEvents } from "./audit.ts";
+import { run } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
@@ -16,18 +17,6 @@ let work: string;
 let canary: string;
 const CANARY = "canary: untouched\n";
 const HUMAN = "dana@bank.example";
-
-async function run(cmd: string[], timeoutMs = 30_000) {
-  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: process.env });
-  const timer = setTimeout(() => p.kill(), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
 
 const custos = (...args: string[]) => run(["./custos", ...args]);
 

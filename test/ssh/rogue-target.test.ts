@@ -15,6 +15,7 @@ import ssh2 from "ssh2";
 import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { openAgentChannel } from "../../src/protocols/ssh/agent-forward.ts";
 import { withEvents } from "./audit.ts";
+import { type AgentProxy, startAgentProxy } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
@@ -23,8 +24,9 @@ let target: ssh2.Server;
 let agentProc: Subprocess | null = null;
 let agentSock: string;
 let proxySock: string;
-let proxy: { stop(): void } | null = null;
-let agentConnections = 0;
+let proxy: AgentProxy | null = null;
+/** Connections the client's agent received through the proxy. */
+const agentConnections = () => proxy?.connections() ?? 0;
 let xServer: { stop(): void } | null = null;
 let display = 0;
 let xConnections = 0;
@@ -92,35 +94,7 @@ beforeAll(async () => {
     await Bun.sleep(50);
   }
   proxySock = join(dir, "proxy.sock");
-  proxy = Bun.listen<{ agent?: Awaited<ReturnType<typeof Bun.connect>>; queue: Uint8Array[] }>({
-    unix: proxySock,
-    socket: {
-      async open(s) {
-        agentConnections++;
-        s.data = { queue: [] };
-        const a = await Bun.connect({
-          unix: agentSock,
-          socket: {
-            data(_a, d) {
-              s.write(d);
-            },
-            close() {
-              s.end();
-            },
-          },
-        });
-        s.data.agent = a;
-        for (const q of s.data.queue) a.write(q);
-      },
-      data(s, d) {
-        if (s.data.agent) s.data.agent.write(d);
-        else s.data.queue.push(new Uint8Array(d));
-      },
-      close(s) {
-        s.data.agent?.end();
-      },
-    },
-  });
+  proxy = startAgentProxy(proxySock, agentSock);
   for (let n = 70; n < 100 && !xServer; n++) {
     try {
       xServer = Bun.listen({
@@ -209,10 +183,10 @@ async function sshAY(token: string) {
 
 describe("a target opening agent and x11 channels on its own", () => {
   test("never allowed: both refused, the client's agent and X server get nothing", async () => {
-    const [agentBefore, xBefore] = [agentConnections, xConnections];
+    const [agentBefore, xBefore] = [agentConnections(), xConnections];
     const r = await sshAY(await f.token("erin@bank.example", ["dev"]));
     expect(r.stdout).toBe("agent=refused x11=refused\n");
-    expect(agentConnections).toBe(agentBefore);
+    expect(agentConnections()).toBe(agentBefore);
     expect(xConnections).toBe(xBefore);
     await withEvents(f, (events) => {
       const refused = events
@@ -224,11 +198,11 @@ describe("a target opening agent and x11 channels on its own", () => {
   });
 
   test("agent forwarding allowed (look-alike): the agent channel reaches the agent, x11 is still refused", async () => {
-    const [agentBefore, xBefore] = [agentConnections, xConnections];
+    const [agentBefore, xBefore] = [agentConnections(), xConnections];
     const r = await sshAY(await f.token("dana@bank.example", ["sre"]));
     // SSH_AGENT_IDENTITIES_ANSWER (12) from the client's real agent.
     expect(r.stdout).toBe("agent=opened(answer type 12) x11=refused\n");
-    expect(agentConnections).toBe(agentBefore + 1);
+    expect(agentConnections()).toBe(agentBefore + 1);
     expect(xConnections).toBe(xBefore);
   });
 });

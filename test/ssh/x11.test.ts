@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { withEvents } from "./audit.ts";
+import { run } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 const PAYLOAD = "CUSTOS-X11-PAYLOAD-7f3a";
@@ -49,23 +50,6 @@ while b"${REPLY}" not in got:
     got += chunk
 sys.stdout.write("reply=" + got.decode("latin1", "replace") + "\\n")
 `;
-
-async function run(cmd: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawn(cmd, {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-  });
-  const timer = setTimeout(() => p.kill(), 30_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "custos-x11-"));
