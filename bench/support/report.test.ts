@@ -138,7 +138,10 @@ describe("report", () => {
       ok: true,
       value: "Custos +50 µs, relay +40 µs (limit 60 µs)",
     });
-    expect(by("autocommit INSERT simple").ok).toBe(false);
+    expect(by("autocommit INSERT simple")).toMatchObject({
+      ok: false,
+      residual: "custos p50 1.20 ms; direct p50 0.900 ms",
+    });
     expect(by("autocommit INSERT extended").ok).toBe(true);
     expect(by("pipeline of 50").ok).toBe(true);
     expect(by("1,000 wide rows, 8 clients: masked")).toMatchObject({ ok: true, value: "0.81" });
@@ -149,7 +152,7 @@ describe("report", () => {
     expect(by("soak").ok).toBe(true);
     const lines = checkLines(cs);
     expect(lines).toContain(
-      "- **missed**: select-only extended, 8 clients: gateway CPU per statement (all threads) ≤ 2× the bare relay's — 45 µs vs 15 µs (3.0×)",
+      "- **missed**: select-only extended, 8 clients: gateway CPU per statement (all threads) ≤ 2× the bare relay's — 45 µs vs 15 µs (3.0×) (residual: Custos **45 µs** (bun 36, Worker 9); relay **15 µs** (bun 12, Worker 3))",
     );
     expect(lines).toContain("- met: autocommit INSERT extended, 1 session: Custos / direct ≥ 0.8 — 0.81");
   });
