@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { and, desc, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import * as t from "../audit/schema-sqlite.ts";
+import { walGuard } from "../audit/sqlite-wal-guard.ts";
 import { openStore } from "../audit/store.ts";
 import { CustosError } from "../core/errors.ts";
 import { type ApprovalRepository, attachDecisions, type RequestStatus } from "./repository.ts";
@@ -15,6 +16,15 @@ export async function openSqliteRepository(path: string): Promise<ApprovalReposi
   const client = new Database(path, { strict: true });
   client.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
   const db = drizzle({ client, schema: t });
+  // A decision, a grant or a consumed statement written to a -wal another process has unlinked would be
+  // reported done and then lost (the recorder's store has the same guard; sqlite-wal-guard.ts says why).
+  const wal = walGuard(path);
+  const written = <T>(write: () => T): T => {
+    wal.check();
+    const out = write();
+    wal.check();
+    return out;
+  };
   const R = t.approvalRequests;
   const D = t.approvalDecisions;
 
@@ -37,7 +47,7 @@ export async function openSqliteRepository(path: string): Promise<ApprovalReposi
     dialect: "sqlite",
 
     async create(row) {
-      db.insert(R).values(row).run();
+      written(() => db.insert(R).values(row).run());
     },
 
     async get(id) {
@@ -56,52 +66,60 @@ export async function openSqliteRepository(path: string): Promise<ApprovalReposi
     },
 
     async decide(id, decision, fold) {
-      db.transaction(
-        (tx) => {
-          const request = tx.select().from(R).where(eq(R.id, id)).get();
-          if (!request) throw new CustosError("approval.not_found", `no approval request ${id}`);
-          const existing = tx.select().from(D).where(eq(D.requestId, id)).all();
-          const patch = fold(request, existing);
-          tx.insert(D).values(decision).run();
-          if (Object.keys(patch).length) tx.update(R).set(patch).where(eq(R.id, id)).run();
-        },
-        { behavior: "immediate" },
+      written(() =>
+        db.transaction(
+          (tx) => {
+            const request = tx.select().from(R).where(eq(R.id, id)).get();
+            if (!request) throw new CustosError("approval.not_found", `no approval request ${id}`);
+            const existing = tx.select().from(D).where(eq(D.requestId, id)).all();
+            const patch = fold(request, existing);
+            tx.insert(D).values(decision).run();
+            if (Object.keys(patch).length) tx.update(R).set(patch).where(eq(R.id, id)).run();
+          },
+          { behavior: "immediate" },
+        ),
       );
       return (await repo.get(id))!;
     },
 
     async transition(id, from, patch) {
-      const rows = db
-        .update(R)
-        .set(patch)
-        .where(and(eq(R.id, id), eq(R.status, from)))
-        .returning({ id: R.id })
-        .all();
+      const rows = written(() =>
+        db
+          .update(R)
+          .set(patch)
+          .where(and(eq(R.id, id), eq(R.status, from)))
+          .returning({ id: R.id })
+          .all(),
+      );
       return rows.length > 0;
     },
 
     async consume(id, now) {
-      const rows = db
-        .update(R)
-        .set({ consumedAt: now })
-        .where(and(eq(R.id, id), eq(R.status, "approved"), isNull(R.consumedAt)))
-        .returning({ id: R.id })
-        .all();
+      const rows = written(() =>
+        db
+          .update(R)
+          .set({ consumedAt: now })
+          .where(and(eq(R.id, id), eq(R.status, "approved"), isNull(R.consumedAt)))
+          .returning({ id: R.id })
+          .all(),
+      );
       return rows.length > 0;
     },
 
     async abandonPending(logId, now) {
       const where = and(eq(R.logId, logId), eq(R.status, "pending"), eq(R.kind, "statement"));
-      return db.transaction(
-        (tx) => {
-          const rows = tx.select().from(R).where(where).all();
-          tx.update(R)
-            .set({ status: "abandoned", decidedAt: now, endedReason: "gateway restarted" })
-            .where(where)
-            .run();
-          return rows;
-        },
-        { behavior: "immediate" },
+      return written(() =>
+        db.transaction(
+          (tx) => {
+            const rows = tx.select().from(R).where(where).all();
+            tx.update(R)
+              .set({ status: "abandoned", decidedAt: now, endedReason: "gateway restarted" })
+              .where(where)
+              .run();
+            return rows;
+          },
+          { behavior: "immediate" },
+        ),
       );
     },
 

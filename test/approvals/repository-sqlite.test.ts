@@ -1,10 +1,10 @@
 // The approval repository conformance suite against the embedded SQLite store; it cannot push changes.
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openApprovalRepository } from "../../src/approvals/repository.ts";
-import { repositoryConformance } from "./repository-conformance.ts";
+import { repositoryConformance, row } from "./repository-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "custos-approvals-"));
 
@@ -26,4 +26,43 @@ test("the embedded store has no push: listen answers false so waiters poll", asy
 test("an unknown store url is a config error", async () => {
   const err = await openApprovalRepository("mysql://x").catch((e) => e);
   expect(err.code).toBe("config.invalid");
+});
+
+test("after this process drops its SQLite locks and another process takes the file over, writes are refused, not reported done", async () => {
+  const own = mkdtempSync(join(tmpdir(), "custos-approvals-wal-"));
+  const path = join(own, "audit.db");
+  const repo = await openApprovalRepository(`sqlite:${path}`);
+  const before = row();
+  await repo.create(before);
+  // The harmful pattern (src/audit/sqlite-wal-guard.ts): a read of the store's files in this process drops
+  // its POSIX locks; the next process to open the file checkpoints and unlinks the -wal when it closes.
+  readFileSync(path);
+  readFileSync(`${path}-shm`);
+  const other = Bun.spawnSync([
+    process.execPath,
+    "-e",
+    `const { Database } = require("bun:sqlite");
+     const db = new Database(process.argv[1]);
+     db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000");
+     db.run("DELETE FROM approval_requests WHERE id = 'none'");
+     db.close();`,
+    path,
+  ]);
+  expect(other.exitCode).toBe(0);
+  const lost = row();
+  for (const write of [
+    () => repo.create(lost),
+    () => repo.transition(before.id, "pending", { status: "expired" }),
+    () => repo.consume(before.id, Date.now()),
+    () => repo.abandonPending("gw-conf", Date.now()),
+  ]) {
+    expect((await write().catch((e) => e))?.code).toBe("audit.unavailable");
+  }
+  await repo.close();
+  // By effect, read by a new connection: the request created before is there, as it was; nothing after.
+  const again = await openApprovalRepository(`sqlite:${path}`);
+  expect((await again.get(before.id))?.status).toBe("pending");
+  expect(await again.get(lost.id)).toBeUndefined();
+  await again.close();
+  rmSync(own, { recursive: true, force: true });
 });
