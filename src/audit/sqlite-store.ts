@@ -95,13 +95,13 @@ function preparedInsert<T extends SQLiteTable>(
   const stmt = client.prepare(
     `INSERT INTO "${getTableConfig(table).name}" (${names.join(", ")}) VALUES (${keys.map(() => "?").join(", ")})`,
   );
+  const n = keys.length;
+  // Byte columns are bound as they come: bun:sqlite binds a Uint8Array view as a blob of exactly its bytes
+  // (the conformance suite stores views into larger buffers and reads them back). The Buffer wrapper this
+  // used to make per byte column, and keys.map's closure, were ~1.2 µs of ~4 per row.
   return (row: Record<string, unknown>) => {
-    const values = keys.map((k) => {
-      const v = row[k];
-      return v instanceof Uint8Array && !Buffer.isBuffer(v)
-        ? Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-        : (v ?? null);
-    });
+    const values = new Array(n);
+    for (let i = 0; i < n; i++) values[i] = row[keys[i]!] ?? null;
     stmt.run(...(values as never[]));
   };
 }
