@@ -187,7 +187,9 @@ export class LogWriter {
 function encoded(e: AuditEvent): EncodedEvent {
   const sink = new ByteSink(256);
   writeEvent(sink, e);
-  const out: EncodedEvent = { type: e.type, time: e.time, body: sink.take() };
+  // written(), not take(): the sink is dropped here, and take() would zero a fresh buffer for nothing
+  // (one recording.batch event per session per commit is encoded here, on every durable commit).
+  const out: EncodedEvent = { type: e.type, time: e.time, body: sink.written() };
   if (e.sessionId !== undefined) out.sessionId = e.sessionId;
   return out;
 }

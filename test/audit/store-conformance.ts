@@ -187,6 +187,52 @@ export function storeConformance(name: string, setup: () => Promise<StoreHarness
         expect(await store.logSize(logId)).toBe(2);
       });
 
+      test("byte columns given as views into larger buffers store exactly the viewed bytes", async () => {
+        const logId = newLogId("views");
+        const body = encodeEvent(ev("statement", "s-views", { text: "viewed" }));
+        const leaf = leafHash(body);
+        // Each view starts past a filled prefix and ends before a filled suffix of its buffer.
+        const inside = (b: Uint8Array) => {
+          const big = new Uint8Array(b.length + 64).fill(0xee);
+          big.set(b, 32);
+          return big.subarray(32, 32 + b.length);
+        };
+        const data = new Uint8Array([0x91, 0xc0]);
+        await store.commit({
+          logId,
+          events: [
+            {
+              logId,
+              seq: 0,
+              time: 1,
+              type: "statement",
+              sessionId: "s-views",
+              body: inside(body),
+              leafHash: inside(leaf),
+            },
+          ],
+          recordings: [
+            {
+              sessionId: "s-views",
+              batch: 0,
+              logId,
+              eventSeq: 0,
+              firstTime: 1,
+              frameCount: 1,
+              data: inside(data),
+              sha256: inside(leaf),
+            },
+          ],
+          sessions: [],
+        });
+        const [row] = await store.readEvents(logId, 0, 1);
+        expect([...row!.body]).toEqual([...body]);
+        expect([...row!.leafHash]).toEqual([...leaf]);
+        const [rec] = await store.recordingsByEventSeq(logId, 0, 1);
+        expect([...rec!.data]).toEqual([...data]);
+        expect([...rec!.sha256]).toEqual([...leaf]);
+      });
+
       test("listSessions pages newest first with an exclusive before bound", async () => {
         const logId = newLogId("list");
         const writer = await LogWriter.open(store, logId, await testSigner());
