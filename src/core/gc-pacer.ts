@@ -12,9 +12,6 @@ export const GC_BUDGET_BYTES = 32 << 20;
 const CHECK_MS = 50;
 /** At most one forced collection per this interval, so a live set that grows for real costs little. */
 const MIN_GAP_MS = 100;
-/** And the gap is at least this many times the last collection's duration: forced collections take at most
- * ~5% of the thread, however large the live heap (1,000 sessions' worth makes a full collection longer). */
-const GAP_PER_COLLECTION = 20;
 
 export interface GcPacerDeps {
   /** Bytes of external memory now (ArrayBuffer stores, WebAssembly memories). */
@@ -33,7 +30,7 @@ const runtime: GcPacerDeps = {
 /** One check: collects when external memory grew by the budget since the last collection. */
 export class GcPacer {
   private baseline: number;
-  private nextAt = Number.NEGATIVE_INFINITY;
+  private lastAt = Number.NEGATIVE_INFINITY;
   collections = 0;
 
   constructor(
@@ -49,10 +46,9 @@ export class GcPacer {
     if (ext < this.baseline) this.baseline = ext;
     if (ext - this.baseline < this.budget) return false;
     const t = this.deps.now();
-    if (t < this.nextAt) return false;
+    if (t - this.lastAt < MIN_GAP_MS) return false;
+    this.lastAt = t;
     this.deps.collect();
-    const took = this.deps.now() - t;
-    this.nextAt = t + Math.max(MIN_GAP_MS, took * GAP_PER_COLLECTION);
     this.collections++;
     this.baseline = this.deps.external();
     return true;
