@@ -16,6 +16,7 @@ import { createAnchorPublisher, ownExpectations, retentionPolicy } from "./audit
 import { publicBase } from "./config/public-url.ts";
 import type { Config } from "./config/types.ts";
 import { CustosError } from "./core/errors.ts";
+import { startGcPacer } from "./core/gc-pacer.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import type { ConnectionInfo } from "./core/session.ts";
 import { createAuthenticator } from "./identity/authenticator.ts";
@@ -464,6 +465,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     policy: policy.hash,
   });
 
+  const stopGcPacer = startGcPacer();
   let stopping: Promise<void> | null = null;
   return {
     postgresPort: pg.port,
@@ -477,6 +479,7 @@ export async function startGateway(config: Config, opts: StartOptions): Promise<
     reloadPolicy,
     stop(graceMs = 0) {
       stopping ??= (async () => {
+        stopGcPacer();
         watcher?.close();
         await Promise.all([pg.stop(graceMs), ...running.map((r) => r.protocol.stop(graceMs))]);
         control?.stop();

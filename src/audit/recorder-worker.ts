@@ -3,16 +3,18 @@
 // batch is retried unchanged with backoff, so nothing accepted is lost or reordered.
 /// <reference lib="webworker" />
 import { asCustosError } from "../core/errors.ts";
+import { startGcPacer } from "../core/gc-pacer.ts";
 import { importSigner } from "./checkpoint.ts";
 import { type EncodedEvent, type EncodedFrames, LogWriter, type Prepared } from "./log-writer.ts";
+import { batchLength } from "./recorder-batch.ts";
 import type { AppendMessage, FromWorker, InitMessage, ToWorker } from "./recorder-protocol.ts";
 import { type AuditStore, type CheckpointRow, describe, openStore } from "./store.ts";
 
 declare const self: Worker;
 const post = (m: FromWorker) => self.postMessage(m);
+// The worker's own heap holds every transferred recording until its commit: collected on the same budget.
+startGcPacer();
 
-/** Events + frames per transaction, at most (a single larger append is still taken whole). */
-const MAX_BATCH_ENTRIES = 5_000;
 const BACKOFF_MIN_MS = 25;
 const BACKOFF_MAX_MS = 2_000;
 /** On close, keep retrying a failing store this long before giving up and reporting the loss. */
@@ -82,11 +84,11 @@ async function take(): Promise<NonNullable<typeof inflight>> {
   const events: EncodedEvent[] = [];
   const frames = new Map<string, EncodedFrames>();
   let upTo = 0;
-  let taken = 0;
-  let entries = 0;
-  // Whole messages only (upTo counts messages); a bounded batch keeps commit latency bounded under load.
-  for (const m of queue) {
-    if (taken > 0 && entries >= MAX_BATCH_ENTRIES) break;
+  // Whole messages only (upTo counts messages); a batch bounded by entries and bytes keeps commit latency
+  // and the worker's memory bounded under load.
+  const taken = batchLength(queue);
+  for (let k = 0; k < taken; k++) {
+    const m = queue[k]!;
     const { bytes, ends, types, times, sessions } = m.events;
     for (let i = 0, start = 0; i < ends.length; i++) {
       const session = sessions[i];
@@ -101,11 +103,8 @@ async function take(): Promise<NonNullable<typeof inflight>> {
         for (const p of run.parts) have.parts.push(p);
         have.count += run.count;
       } else frames.set(run.sessionId, { firstT: run.firstT, count: run.count, parts: run.parts });
-      entries += run.count;
     }
-    entries += ends.length;
     upTo = m.id;
-    taken++;
   }
   queue.splice(0, taken);
   // Work left behind is committed right after this batch, without waiting for another flush.
