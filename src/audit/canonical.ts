@@ -268,7 +268,7 @@ function knownKey(k: string, redaction: Redaction | undefined): KnownKey {
   }
   if (known.redaction !== redaction) {
     known.redaction = redaction;
-    known.secret = redaction !== undefined && redaction.isSecret(k);
+    known.secret = redaction?.isSecret(k) === true;
   }
   return known;
 }
