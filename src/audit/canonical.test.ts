@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Encoder } from "@msgpack/msgpack";
-import { ByteSink, encodeCanonical, writeCanonical } from "./canonical.ts";
+import { ByteSink, encodeCanonical, type Redaction, writeCanonical } from "./canonical.ts";
 
 // The reference: what the audit log has always stored. Every value below must come out byte for byte alike.
 const reference = new Encoder({ sortKeys: true, ignoreUndefined: true });
@@ -136,5 +136,27 @@ describe("canonical msgpack", () => {
     const expected = Buffer.concat(values.map((v) => reference.encode(v)));
     expect(Buffer.from(sink.take())).toEqual(expected);
     expect(sink.used).toBe(0);
+  });
+  test("a key's remembered encoding and secret answer hold for each redaction it is written under", () => {
+    const hides = (name: string): Redaction => ({
+      isSecret: (k) => k === name,
+      replacement: "[x]",
+      maxDepth: 33,
+      apply: (v) => v,
+    });
+    const encode = (v: unknown, r?: Redaction) => {
+      const sink = new ByteSink(16);
+      writeCanonical(sink, v, r);
+      return Buffer.from(sink.take());
+    };
+    const v = { pin: "1234", note: "n", clé: "é", [`k${"y".repeat(40)}`]: 1 };
+    // Seen first with no redaction, then under two that hide different keys, then with none again.
+    expect(encode(v)).toEqual(Buffer.from(reference.encode(v)));
+    expect(encode(v, hides("pin"))).toEqual(Buffer.from(reference.encode({ ...v, pin: "[x]" })));
+    expect(encode(v, hides("note"))).toEqual(Buffer.from(reference.encode({ ...v, note: "[x]" })));
+    expect(encode(v)).toEqual(Buffer.from(reference.encode(v)));
+    // Beyond the bound of remembered keys, answers stay right.
+    for (let i = 0; i < 5000; i++) encode({ [`f${i}`]: i }, hides("pin"));
+    expect(encode(v, hides("pin"))).toEqual(Buffer.from(reference.encode({ ...v, pin: "[x]" })));
   });
 });

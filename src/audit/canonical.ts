@@ -212,10 +212,18 @@ function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Red
     let size = 0;
     for (let i = 0; i < n; i++) {
       const k = keys[i]!;
-      const value = redact?.isSecret(k) ? redact.replacement : o[k];
+      const known = k.length <= KEY_CACHE_LENGTH ? knownKey(k, redact) : undefined;
+      const secret = known ? known.secret : redact?.isSecret(k);
+      const value = secret ? redact!.replacement : o[k];
       if (value === undefined) continue;
       size++;
-      writeString(s, k);
+      if (known) {
+        const kb = known.bytes;
+        s.ensure(kb.length);
+        const b = s.bytes;
+        for (let j = 0; j < kb.length; j++) b[s.used + j] = kb[j]!;
+        s.used += kb.length;
+      } else writeString(s, k);
       write(s, value, depth + 1, r);
     }
     s.bytes[header] = 0x80 + size;
@@ -230,6 +238,39 @@ function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Red
     writeString(s, k);
     write(s, value, depth + 1, r);
   }
+}
+
+/**
+ * A short key's encoding and whether `redaction` hides its value, per key name. Events and frames repeat
+ * the same few dozen key names, and each was encoded and looked up in the secret-name cache at every use:
+ * one lookup here does both (bench/RESULTS.md, issue 23, fifth pass). The secret answer is the
+ * redaction's own, kept for the redaction it was asked of and asked again under any other.
+ */
+interface KnownKey {
+  bytes: Uint8Array;
+  redaction: Redaction | undefined;
+  secret: boolean;
+}
+const knownKeys = new Map<string, KnownKey>();
+/** Payload keys (an HTTP JSON body's) are chosen by clients: only short ones, and a bounded number. */
+const KEY_CACHE_LENGTH = 32;
+const KEY_CACHE_SIZE = 4096;
+const keySink = new ByteSink(256);
+
+function knownKey(k: string, redaction: Redaction | undefined): KnownKey {
+  let known = knownKeys.get(k);
+  if (known === undefined) {
+    keySink.used = 0;
+    writeString(keySink, k);
+    known = { bytes: keySink.bytes.slice(0, keySink.used), redaction: undefined, secret: false };
+    if (knownKeys.size >= KEY_CACHE_SIZE) knownKeys.clear();
+    knownKeys.set(k, known);
+  }
+  if (known.redaction !== redaction) {
+    known.redaction = redaction;
+    known.secret = redaction?.isSecret(k) === true;
+  }
+  return known;
 }
 
 function insertionSort(keys: string[]): void {

@@ -179,6 +179,12 @@ describe("HTTP recording", () => {
     const { events, frames } = await recorded("rec");
     const posts = events.filter((e) => e.text === "POST /sink");
     expect(posts.map((e) => e.bytes_in)).toEqual([json.length, 15]);
+    // The response's facts and the exchange's own, in one event: status, the body's bytes, the upstream's time.
+    for (const e of posts) {
+      expect(e).toMatchObject({ status: 200, end: "complete", tag: "200" });
+      expect(e.bytes_out).toBeGreaterThan(0);
+      expect(e.upstream_us).toBeGreaterThanOrEqual(0);
+    }
     // Writes wait for durability before they are forwarded.
     expect(posts.map((e) => e.record)).toEqual(["sync", "sync"]);
     const sent = frames.filter((f) => f.kind === "request" && f.data!.path === "/sink");

@@ -4,7 +4,7 @@
 // write the command's audit event when the body has been delivered or abandoned.
 
 import { nowMicros } from "../../core/clock.ts";
-import type { Command, HttpRequestInfo } from "../../core/command.ts";
+import type { Command, CommandOutcome, HttpRequestInfo } from "../../core/command.ts";
 import { type Decision, deny } from "../../core/decision.ts";
 import { CustosError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
@@ -273,11 +273,11 @@ export async function exchange(
         watch.done();
         stats.bytesFromClient += bytesIn;
         stats.bytesToClient += (detail.bytes_out as number | undefined) ?? 0;
-        hold.complete(
-          command,
-          decision,
-          outcome(started, status, { bytes_in: bytesIn, upstream_us: upstreamUs, ...detail }),
-        );
+        // The response's detail is a fresh object of its own (no bytes_in or upstream_us in it): completed
+        // in place instead of copied, one allocation less per request (the p99 is the GC's, RESULTS.md).
+        detail.bytes_in = bytesIn;
+        detail.upstream_us = upstreamUs;
+        hold.complete(command, decision, outcome(started, status, detail));
       },
     });
   } catch (err) {
@@ -339,14 +339,12 @@ export function refuse(hold: RequestHold, command: Command, decision: Decision, 
   return problemResponse(err, { rule: decision.rule, ...(review ? { reason: decision.reason } : {}) });
 }
 
-function outcome(started: number, status: number, detail: Record<string, unknown>) {
-  return {
-    tag: String(status),
-    rows: 0,
-    durationUs: nowMicros() - started,
-    detail: { status, ...detail },
-    ...(typeof detail.error === "string" ? { error: { code: detail.error, message: detail.error } } : {}),
-  };
+/** `detail` is the caller's own fresh object (never holding `status`): completed in place, not copied. */
+function outcome(started: number, status: number, detail: Record<string, unknown>): CommandOutcome {
+  detail.status = status;
+  const o: CommandOutcome = { tag: String(status), rows: 0, durationUs: nowMicros() - started, detail };
+  if (typeof detail.error === "string") o.error = { code: detail.error, message: detail.error };
+  return o;
 }
 
 function hasBody(req: Request): boolean {
