@@ -191,6 +191,14 @@ export function writeBinaryHeader(s: ByteSink, n: number): void {
 
 export { writeNumber, writeString };
 
+/**
+ * One value of an object at `depth`, for encoders of fixed shapes (statement-event.ts): throws, leaving
+ * `s` partly written, where writeCanonical would hand the value to the library; the caller falls back.
+ */
+export function writeValue(s: ByteSink, v: unknown, depth: number, r: Redaction | undefined): void {
+  write(s, v, depth, r);
+}
+
 function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Redaction | undefined): void {
   const keys = Object.keys(o);
   const n = keys.length;
