@@ -74,9 +74,15 @@ export class ByteSink {
   }
 
   raw(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.bytes.set(b, this.used);
-    this.used += b.length;
+    const n = b.length;
+    this.ensure(n);
+    // A native set() costs more than a loop for the few bytes of a key (statement-event.ts writes 20 a time).
+    if (n <= 16) {
+      const out = this.bytes;
+      let o = this.used;
+      for (let i = 0; i < n; i++) out[o++] = b[i]!;
+    } else this.bytes.set(b, this.used);
+    this.used += n;
   }
 
   /**
@@ -190,6 +196,14 @@ export function writeBinaryHeader(s: ByteSink, n: number): void {
 }
 
 export { writeNumber, writeString };
+
+/**
+ * One value of an object at `depth`, for encoders of fixed shapes (statement-event.ts): throws, leaving
+ * `s` partly written, where writeCanonical would hand the value to the library; the caller falls back.
+ */
+export function writeValue(s: ByteSink, v: unknown, depth: number, r: Redaction | undefined): void {
+  write(s, v, depth, r);
+}
 
 function writeMap(s: ByteSink, o: Record<string, unknown>, depth: number, r: Redaction | undefined): void {
   const keys = Object.keys(o);

@@ -41,7 +41,7 @@ const SECRET_FRAME_KINDS = new Set(["PasswordMessage", "SASLInitialResponse", "S
 /** Answers per key name: events repeat the same few dozen names, and every key of every event is asked. */
 const secretKeyCache = new Map<string, boolean>();
 
-function isSecretKey(key: string): boolean {
+export function isSecretKey(key: string): boolean {
   let secret = secretKeyCache.get(key);
   if (secret === undefined) {
     secret = SECRET_KEYS.has(key.toLowerCase().replace(/[_-]/g, ""));
@@ -99,7 +99,7 @@ export function encodeEvent(e: AuditEvent): Uint8Array {
  * scrub(), applied while encoding: the body's own keys (data, sessionId, time, type; dir, kind, t) are never
  * secret, so depth 1 here is depth 0 of scrub() and the depth bounds match.
  */
-const SCRUB: Redaction = {
+export const SCRUB: Redaction = {
   isSecret: isSecretKey,
   replacement: REDACTED,
   maxDepth: 33,

@@ -10,6 +10,7 @@ import { writeBytesFrame, writeEvent, writeFrame } from "./codec.ts";
 import { FrameSink } from "./recorder-frames.ts";
 import type { AppendMessage, EncodedFrameRun, FromWorker, ToWorker } from "./recorder-protocol.ts";
 import { LatencyHistogram, type RecorderStats } from "./recorder-stats.ts";
+import { type StatementEvent, writeStatementEvent } from "./statement-event.ts";
 import { type CheckpointRow, redactUrl } from "./store.ts";
 
 export interface RecorderOptions {
@@ -170,6 +171,17 @@ export class Recorder {
   event(e: AuditEvent): void {
     this.admit();
     writeEvent(this.eventSink, e);
+    this.buffer(e);
+  }
+
+  /** event() for a statement's completion, encoded field by field (statement-event.ts): the same bytes. */
+  statement(e: StatementEvent): void {
+    this.admit();
+    writeStatementEvent(this.eventSink, e);
+    this.buffer(e);
+  }
+
+  private buffer(e: AuditEvent): void {
     this.eventEnds.push(this.eventSink.used);
     this.eventTypes.push(e.type);
     this.eventTimes.push(e.time);

@@ -3,6 +3,7 @@
 // check the identity may use it, record the binding of identity to target account, hand out the session.
 import type { ApprovalService, Grant, PendingReview } from "../approvals/service.ts";
 import type { Recorder } from "../audit/recorder.ts";
+import type { StatementEventData } from "../audit/statement-event.ts";
 import type { Command, CommandOutcome } from "../core/command.ts";
 import { type Decision, deny } from "../core/decision.ts";
 import { asCustosError, CustosError } from "../core/errors.ts";
@@ -452,32 +453,39 @@ class LiveSession implements GatewaySession {
 
   completed(command: Command, decision: Decision, outcome: CommandOutcome): void {
     this.opts.metrics.countStatement(decision.action, decision.rule);
-    this.opts.recorder.event({
-      type: "statement",
-      time: Date.now(),
-      sessionId: this.id,
-      // Keys in canonical (sorted) order: the audit encoder then checks rather than sorts them.
-      data: {
-        action: decision.action,
-        approval: decision.approval,
-        bundle: decision.bundle,
-        duration_us: outcome.durationUs,
-        error: outcome.error,
-        input_digest: decision.inputDigest,
-        keyword: command.keyword,
-        reason: decision.reason,
-        record: decision.record,
-        review: decision.review,
-        rows: outcome.rows,
-        rule: decision.rule,
-        seq: this.seq++,
-        statement_name: command.statementName,
-        statements: decision.statements,
-        tag: outcome.tag,
-        text: command.text,
-        ...outcome.detail,
-      },
-    });
+    // Keys in canonical (sorted) order: the audit encoder writes them as they are.
+    const data: StatementEventData = {
+      action: decision.action,
+      approval: decision.approval,
+      bundle: decision.bundle,
+      duration_us: outcome.durationUs,
+      error: outcome.error,
+      input_digest: decision.inputDigest,
+      keyword: command.keyword,
+      reason: decision.reason,
+      record: decision.record,
+      review: decision.review,
+      rows: outcome.rows,
+      rule: decision.rule,
+      seq: this.seq++,
+      statement_name: command.statementName,
+      statements: decision.statements,
+      tag: outcome.tag,
+      text: command.text,
+    };
+    const time = Date.now();
+    // A protocol's own facts (HTTP status, bytes, an interruption) make a shape the fixed encoder does not
+    // know: those events go the generic way, which sorts their keys in.
+    if (outcome.detail === undefined)
+      this.opts.recorder.statement({ type: "statement", time, sessionId: this.id, data });
+    else {
+      this.opts.recorder.event({
+        type: "statement",
+        time,
+        sessionId: this.id,
+        data: { ...data, ...outcome.detail },
+      });
+    }
   }
 
   event(type: string, data: Record<string, unknown>): void {
