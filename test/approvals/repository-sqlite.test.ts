@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openApprovalRepository } from "../../src/approvals/repository.ts";
+import { otherProcessWrites } from "../support/sqlite-takeover.ts";
 import { repositoryConformance, row } from "./repository-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "custos-approvals-"));
@@ -38,17 +39,9 @@ test("after this process drops its SQLite locks and another process takes the fi
   // its POSIX locks; the next process to open the file checkpoints and unlinks the -wal when it closes.
   readFileSync(path);
   readFileSync(`${path}-shm`);
-  const other = Bun.spawnSync([
-    process.execPath,
-    "-e",
-    `const { Database } = require("bun:sqlite");
-     const db = new Database(process.argv[1]);
-     db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000");
-     db.run("DELETE FROM approval_requests WHERE id = 'none'");
-     db.close();`,
-    path,
-  ]);
-  expect(other.exitCode).toBe(0);
+  const other = await otherProcessWrites(path, "DELETE FROM approval_requests WHERE id = 'none'");
+  expect(other.stderr).toBe("");
+  expect(other.code).toBe(0);
   const lost = row();
   for (const write of [
     () => repo.create(lost),

@@ -17,6 +17,7 @@ import { dataDirBytes } from "../support/data-dir-files.ts";
 import { psql, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { type OidcIssuer, startOidcIssuer } from "../support/oidc-issuer.ts";
 import { type PgServer, startPostgres } from "../support/postgres.ts";
+import { otherProcessWrites } from "../support/sqlite-takeover.ts";
 import { ev, newLogId, testSigner, writeLog } from "./fixtures.ts";
 
 /** Runs a child process to its end without blocking this one (the gateway lives here). */
@@ -137,19 +138,6 @@ describe("the store beside a process that dropped its own SQLite locks", () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  /** Another SQLite process (an operator's CLI) opens the file, writes a row, closes. */
-  const otherProcessWrites = (path: string) =>
-    run([
-      process.execPath,
-      "-e",
-      `const { Database } = require("bun:sqlite");
-       const db = new Database(process.argv[1]);
-       db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000");
-       db.run("INSERT INTO audit_logs (log_id, public_key, created_at) VALUES ('other-' || random(), x'00', 0)");
-       db.close();`,
-      path,
-    ]);
-
   async function setUp(scan: (path: string) => void) {
     const dir = mkdtempSync(join(tmpdir(), "custos-wal-"));
     dirs.push(dir);
@@ -158,7 +146,10 @@ describe("the store beside a process that dropped its own SQLite locks", () => {
     const logId = newLogId("lost");
     await writeLog(store, logId, 2, 3);
     scan(path);
-    const other = await otherProcessWrites(path);
+    const other = await otherProcessWrites(
+      path,
+      "INSERT INTO audit_logs (log_id, public_key, created_at) VALUES ('other-' || random(), x'00', 0)",
+    );
     expect(other.stderr).toBe("");
     expect(other.code).toBe(0);
     return { path, store, logId };
