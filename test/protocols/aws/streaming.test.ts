@@ -168,7 +168,9 @@ describe("large objects", () => {
     } finally {
       clearInterval(sampler);
     }
-    // Holding the object would add 100 MB; the gateway holds one chunk per stream.
-    expect(peak - base).toBeLessThan(48 * 1024 * 1024);
+    // Holding the object would add 100 MB; the gateway holds one chunk per stream. What RSS adds besides is
+    // the collector's and the allocator's slack over 200 MB relayed: 35-51 MiB measured here, with or without
+    // the GC pacer (bench/RESULTS.md, issue 23 fifth pass), so the bound sits between that and the object.
+    expect(peak - base).toBeLessThan(72 * 1024 * 1024);
   }, 240_000);
 });
