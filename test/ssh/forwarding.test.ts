@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { withEvents } from "./audit.ts";
+import { run } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
@@ -60,7 +61,7 @@ afterAll(async () => {
 });
 
 async function stdioForward(token: string, to: string, input: string) {
-  const p = Bun.spawn(
+  return run(
     [
       "sshpass",
       "-e",
@@ -79,16 +80,9 @@ async function stdioForward(token: string, to: string, input: string) {
       to,
       "build-host@127.0.0.1",
     ],
-    { stdin: Buffer.from(input), stdout: "pipe", stderr: "pipe", env: { ...process.env, SSHPASS: token } },
+    { SSHPASS: token },
+    input,
   );
-  const timer = setTimeout(() => p.kill(), 30_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
 }
 
 describe("forwarding allowed by policy", () => {

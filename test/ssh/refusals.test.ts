@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { freePort } from "../support/free-port.ts";
 import { withEvents } from "./audit.ts";
+import { run } from "./processes.ts";
 import { type SshFixture, startSshFixture, viaGateway } from "./support.ts";
 
 let f: SshFixture;
@@ -36,22 +37,8 @@ const SSH_OPTS = (f: SshFixture) => [
   "PubkeyAuthentication=no",
 ];
 
-async function spawnRun(cmd: string[], env: Record<string, string> = {}, timeoutMs = 20_000) {
-  const p = Bun.spawn(cmd, {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    env: { ...process.env, ...env },
-  });
-  const timer = setTimeout(() => p.kill(), timeoutMs);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
-}
+/** The suite's commands get 20 s each. */
+const spawnRun = (cmd: string[], env: Record<string, string> = {}) => run(cmd, env, undefined, 20_000);
 
 describe("refused requests", () => {
   test("local, remote and stdio forwarding are refused; the target port is never reached", async () => {

@@ -15,7 +15,7 @@ import ssh2 from "ssh2";
 import { buildBundle, DEFAULT_POLICY_DIR } from "../../src/policy/opa.ts";
 import { openAgentChannel } from "../../src/protocols/ssh/agent-forward.ts";
 import { withEvents } from "./audit.ts";
-import { type AgentProxy, startAgentProxy } from "./processes.ts";
+import { type AgentProxy, run, startAgentProxy } from "./processes.ts";
 import { type SshFixture, startSshFixture } from "./support.ts";
 
 let f: SshFixture;
@@ -134,7 +134,7 @@ afterAll(async () => {
 });
 
 async function sshAY(token: string) {
-  const p = Bun.spawn(
+  return run(
     [
       "sshpass",
       "-e",
@@ -160,25 +160,11 @@ async function sshAY(token: string) {
       "anything",
     ],
     {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: {
-        ...process.env,
-        SSHPASS: token,
-        DISPLAY: `127.0.0.1:${display}`,
-        XAUTHORITY: join(dir, "Xauth"),
-      },
+      SSHPASS: token,
+      DISPLAY: `127.0.0.1:${display}`,
+      XAUTHORITY: join(dir, "Xauth"),
     },
   );
-  const timer = setTimeout(() => p.kill(), 30_000);
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, code };
 }
 
 describe("a target opening agent and x11 channels on its own", () => {
